@@ -1,0 +1,161 @@
+//! Configuration: `machi.toml`, overridden by environment variables, overridden by command
+//! line flags. Unknown keys in the file stop the start with the key named, so a typo never
+//! silently falls back to a default.
+
+use serde::Deserialize;
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "./machi.db";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    #[serde(default = "default_bind")]
+    pub bind: String,
+    /// SQLite file path, or a `postgres://` URL.
+    #[serde(default = "default_database")]
+    pub database: String,
+    /// `text` or `json`.
+    #[serde(default = "default_log_format")]
+    pub log_format: String,
+    /// The URL people reach machi at; cookies are Secure when it is https.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Largest request body accepted, in bytes.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Seconds to let in-flight requests finish after SIGTERM.
+    #[serde(default = "default_shutdown_grace")]
+    pub shutdown_grace_secs: u64,
+}
+
+fn default_bind() -> String {
+    DEFAULT_BIND.into()
+}
+fn default_database() -> String {
+    DEFAULT_DATABASE.into()
+}
+fn default_log_format() -> String {
+    "text".into()
+}
+fn default_max_body() -> usize {
+    DEFAULT_MAX_BODY_BYTES
+}
+fn default_shutdown_grace() -> u64 {
+    20
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        toml::from_str("").expect("every field has a default")
+    }
+}
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{name}={value}: {message}")]
+    Env {
+        name: String,
+        value: String,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Parse a config file's text. An unknown key is refused with its name.
+    pub fn from_toml(path: &str, text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.message().to_string(),
+        })
+    }
+
+    /// Load `path` if given (it must exist), else `./machi.toml` if present, else defaults.
+    pub fn load(path: Option<&str>) -> Result<Config, ConfigError> {
+        let (path, required) = match path {
+            Some(p) => (p.to_string(), true),
+            None => ("machi.toml".to_string(), false),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::from_toml(&path, &text),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    /// Apply `MACHI_*` environment overrides (and `DATABASE_URL`) from `vars`.
+    pub fn apply_env(&mut self, vars: impl Iterator<Item = (String, String)>) -> Result<(), ConfigError> {
+        for (name, value) in vars {
+            let bad = |message: &str| ConfigError::Env {
+                name: name.clone(),
+                value: value.clone(),
+                message: message.into(),
+            };
+            match name.as_str() {
+                "MACHI_BIND" => self.bind = value.clone(),
+                "DATABASE_URL" | "MACHI_DATABASE" => self.database = value.clone(),
+                "MACHI_LOG_FORMAT" => self.log_format = value.clone(),
+                "MACHI_PUBLIC_URL" => self.public_url = Some(value.clone()),
+                "MACHI_MAX_BODY_BYTES" => self.max_body_bytes = value.parse().map_err(|_| bad("not a number"))?,
+                "MACHI_SHUTDOWN_GRACE_SECS" => {
+                    self.shutdown_grace_secs = value.parse().map_err(|_| bad("not a number"))?
+                }
+                _ => {}
+            }
+        }
+        self.check()
+    }
+
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Env {
+                name: "log_format".into(),
+                value: self.log_format.clone(),
+                message: "must be text or json".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        crate::store::is_postgres_url(&self.database)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_unknown_key() {
+        let c = Config::default();
+        assert_eq!(c.bind, DEFAULT_BIND);
+        assert_eq!(c.database, DEFAULT_DATABASE);
+        let e = Config::from_toml("machi.toml", "bind = \"0.0.0.0:1\"\ndatabse = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("databse"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let mut c = Config::from_toml("m.toml", "bind = \"127.0.0.1:1\"").unwrap();
+        c.apply_env(
+            [
+                ("MACHI_BIND".to_string(), "127.0.0.1:2".to_string()),
+                ("DATABASE_URL".into(), "postgres://x/y".into()),
+            ]
+            .into_iter(),
+        )
+        .unwrap();
+        assert_eq!(c.bind, "127.0.0.1:2");
+        assert!(c.is_postgres());
+        let bad = c.apply_env([("MACHI_MAX_BODY_BYTES".to_string(), "lots".to_string())].into_iter());
+        assert!(bad.unwrap_err().to_string().contains("MACHI_MAX_BODY_BYTES"));
+    }
+}

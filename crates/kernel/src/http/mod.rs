@@ -1,0 +1,9 @@
+//! The kernel's HTTP room: the one mapping from errors to responses, the extractors every
+//! module uses (JSON body, query, the acting person), and the kernel's JSON API.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+
+pub use error::{ErrorPayload, localize_errors};
+pub use extract::{ApiJson, ApiQuery, Auth};

@@ -1,0 +1,151 @@
+//! Message catalogs, Japanese first and English second. Each module ships `messages/ja.txt`
+//! and `messages/en.txt` with lines `key = text`, where `{name}` is replaced by an argument.
+//! Catalogs are registered once at start-up through [`crate::Module`].
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        }
+    }
+
+    /// Pick from an Accept-Language header: the first of ja/en by quality, Japanese if neither.
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        let Some(h) = header else { return Lang::Ja };
+        let mut best: Option<(f32, Lang)> = None;
+        for part in h.split(',') {
+            let mut it = part.trim().split(';');
+            let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            let lang = match tag.split('-').next() {
+                Some("ja") => Lang::Ja,
+                Some("en") => Lang::En,
+                _ => continue,
+            };
+            if best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or(Lang::Ja)
+    }
+}
+
+/// One language's key → text table, parsed from a catalog file.
+pub fn parse_catalog(text: &str) -> Result<HashMap<String, String>, String> {
+    let mut out = HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| format!("line {}: expected `key = text`", n + 1))?;
+        if out.insert(k.trim().to_string(), v.trim().to_string()).is_some() {
+            return Err(format!("line {}: key {} appears twice", n + 1, k.trim()));
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Default)]
+pub struct Catalog {
+    ja: HashMap<String, String>,
+    en: HashMap<String, String>,
+}
+
+impl Catalog {
+    pub fn add(&mut self, ja: &str, en: &str) -> Result<(), String> {
+        self.ja.extend(parse_catalog(ja)?);
+        self.en.extend(parse_catalog(en)?);
+        Ok(())
+    }
+
+    /// Keys present in one language and not the other.
+    pub fn missing_keys(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .ja
+            .keys()
+            .filter(|k| !self.en.contains_key(*k))
+            .map(|k| format!("en lacks {k}"))
+            .chain(
+                self.en
+                    .keys()
+                    .filter(|k| !self.ja.contains_key(*k))
+                    .map(|k| format!("ja lacks {k}")),
+            )
+            .collect();
+        out.sort();
+        out
+    }
+
+    pub fn text(&self, lang: Lang, key: &str, args: &[(&str, String)]) -> String {
+        let table = match lang {
+            Lang::Ja => &self.ja,
+            Lang::En => &self.en,
+        };
+        let Some(template) = table.get(key).or_else(|| self.ja.get(key)) else {
+            return key.to_string();
+        };
+        let mut s = template.clone();
+        for (name, value) in args {
+            s = s.replace(&format!("{{{name}}}"), value);
+        }
+        s
+    }
+}
+
+static CATALOG: OnceLock<Catalog> = OnceLock::new();
+
+/// Install the catalog built from all modules. Later calls are ignored (tests start many apps).
+pub fn install(catalog: Catalog) {
+    let _ = CATALOG.set(catalog);
+}
+
+/// Text for `key` in `lang`; the key itself if no catalog knows it (a test forbids that).
+pub fn t(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
+    match CATALOG.get() {
+        Some(c) => c.text(lang, key, args),
+        None => key.to_string(),
+    }
+}
+
+pub const KERNEL_JA: &str = include_str!("../messages/ja.txt");
+pub const KERNEL_EN: &str = include_str!("../messages/en.txt");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_prefers_quality_and_defaults_to_japanese() {
+        assert_eq!(Lang::from_accept_language(None), Lang::Ja);
+        assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("fr, en;q=0.5, ja;q=0.8")), Lang::Ja);
+        assert_eq!(Lang::from_accept_language(Some("de")), Lang::Ja);
+    }
+
+    #[test]
+    fn kernel_catalogs_have_the_same_keys() {
+        let mut c = Catalog::default();
+        c.add(KERNEL_JA, KERNEL_EN).unwrap();
+        assert_eq!(c.missing_keys(), Vec::<String>::new());
+        assert_eq!(
+            c.text(Lang::En, "identifier-taken", &[("kind", "ic_card".into())]),
+            "An identifier of kind ic_card with this value is already linked to someone"
+        );
+    }
+}

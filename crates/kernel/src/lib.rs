@@ -1,0 +1,52 @@
+//! The kernel owns what every module of machi shares: people, households, areas,
+//! organisations and roles, linked identifiers, consent records, the hash-chained audit
+//! log, API tokens and accounts, the one policy that answers "may X do Y to Z", storage
+//! plumbing for SQLite and PostgreSQL, configuration, errors, message catalogs, and the
+//! injectable clock and ID source.
+//!
+//! Rooms: `model` (pure types and logic, no I/O), `store` (SQL), `http` (JSON API).
+
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod i18n;
+pub mod model;
+pub mod module;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use model::clock::{Clock, SystemClock, TestClock};
+pub use model::ids::{IdSource, RandomIds, SequentialIds};
+pub use module::Module;
+pub use store::Db;
+
+use std::sync::Arc;
+
+/// Everything a handler or job needs from the kernel, cheap to clone.
+#[derive(Clone)]
+pub struct Kernel {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdSource>,
+    pub config: Arc<config::Config>,
+}
+
+impl Kernel {
+    pub fn new(db: Db, config: config::Config) -> Self {
+        Kernel {
+            db,
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
+            config: Arc::new(config),
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub fn new_id(&self) -> String {
+        self.ids.new_id()
+    }
+}

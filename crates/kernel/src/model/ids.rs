@@ -1,0 +1,78 @@
+//! ID source. Production IDs are ULID-shaped (time-ordered, 26 Crockford base32 chars) so
+//! they sort by creation and never collide across nodes; tests use a sequential source.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+pub trait IdSource: Send + Sync {
+    fn new_id(&self) -> String;
+}
+
+pub struct RandomIds;
+
+impl IdSource for RandomIds {
+    fn new_id(&self) -> String {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let mut rnd = [0u8; 10];
+        crate::model::token::fill_random(&mut rnd);
+        ulid(ms, rnd)
+    }
+}
+
+/// Encode 48 bits of time and 80 bits of randomness as 26 base32 characters.
+pub fn ulid(ms: u64, rnd: [u8; 10]) -> String {
+    let mut v: u128 = (ms as u128 & 0xFFFF_FFFF_FFFF) << 80;
+    for (i, b) in rnd.iter().enumerate() {
+        v |= (*b as u128) << (72 - 8 * i);
+    }
+    let mut out = [0u8; 26];
+    for (i, slot) in out.iter_mut().enumerate().rev() {
+        *slot = CROCKFORD[(v & 31) as usize];
+        v >>= 5;
+        let _ = i;
+    }
+    String::from_utf8(out.to_vec()).expect("base32 is ASCII")
+}
+
+/// Deterministic IDs for tests and the demo town: prefix + zero-padded counter.
+pub struct SequentialIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl SequentialIds {
+    pub fn new(prefix: &str) -> Self {
+        SequentialIds {
+            prefix: prefix.to_string(),
+            next: AtomicU64::new(1),
+        }
+    }
+}
+
+impl IdSource for SequentialIds {
+    fn new_id(&self) -> String {
+        format!("{}{:08}", self.prefix, self.next.fetch_add(1, Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ulids_sort_by_time() {
+        let a = ulid(1_000, [255; 10]);
+        let b = ulid(1_001, [0; 10]);
+        assert_eq!(a.len(), 26);
+        assert!(a < b);
+    }
+
+    #[test]
+    fn random_ids_differ() {
+        assert_ne!(RandomIds.new_id(), RandomIds.new_id());
+    }
+}

@@ -1,0 +1,286 @@
+//! The one policy of machi: `may(actor, action, resource)`. Every handler asks it; nothing
+//! else decides who may do what. Pure, so the whole role × action matrix is tested.
+
+use serde::Serialize;
+
+use super::Id;
+use super::org::{OrgKind, Role};
+
+/// A role as held by the actor: in which organisation, and for which area if scoped.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoleGrant {
+    pub role: Role,
+    pub organisation_id: Id,
+    pub organisation_kind: OrgKind,
+    pub area_id: Option<Id>,
+}
+
+/// Who is asking. Anonymous visitors have no person.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Actor {
+    pub person_id: Option<Id>,
+    pub household_id: Option<Id>,
+    pub grants: Vec<RoleGrant>,
+}
+
+impl Actor {
+    pub fn anonymous() -> Self {
+        Actor::default()
+    }
+
+    pub fn is_person(&self, id: &str) -> bool {
+        self.person_id.as_deref() == Some(id)
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.grants.iter().any(|g| g.role == role)
+    }
+
+    /// Holds `role` with a scope covering `area_path` (an unscoped grant covers the whole town).
+    fn has_role_over(&self, role: Role, area_path: &[Id]) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.role == role && g.area_id.as_ref().is_none_or(|a| area_path.contains(a)))
+    }
+
+    fn is_city_staff(&self) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.role == Role::Staff && g.organisation_kind == OrgKind::Department)
+    }
+}
+
+macro_rules! actions {
+    ($($variant:ident = $text:literal),+ $(,)?) => {
+        /// Everything the kernel's policy can be asked about.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum Action { $($variant),+ }
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$variant),+];
+            pub fn as_str(self) -> &'static str { match self { $(Action::$variant => $text),+ } }
+        }
+    };
+}
+
+actions! {
+    ReadDirectory = "directory.read",
+    ListPeople = "people.list",
+    CreatePerson = "person.create",
+    ReadPerson = "person.read",
+    EditPerson = "person.edit",
+    ReadIdentifiers = "identifiers.read",
+    ManageIdentifiers = "identifiers.manage",
+    LookupIdentifier = "identifier.lookup",
+    ReadHousehold = "household.read",
+    ManageHousehold = "household.manage",
+    ManageOrganisations = "organisations.manage",
+    ManageMemberships = "memberships.manage",
+    ImportAreas = "areas.import",
+    ManageConsents = "consents.manage",
+    ManageTokens = "tokens.manage",
+    ReadPersonAudit = "person_audit.read",
+    ReadAuditLog = "audit.read",
+}
+
+/// What the action is about. Area paths hold the resource's area and all its ancestors, so a
+/// grant scoped to a district covers every 町丁目 in it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resource {
+    Town,
+    Area {
+        area_path: Vec<Id>,
+    },
+    Person {
+        id: Id,
+        household_id: Option<Id>,
+        area_path: Vec<Id>,
+    },
+    Household {
+        id: Id,
+        representative_id: Option<Id>,
+        area_path: Vec<Id>,
+    },
+    Organisation {
+        id: Id,
+    },
+}
+
+/// May `actor` do `action` to `resource`?
+pub fn may(actor: &Actor, action: Action, resource: &Resource) -> bool {
+    use Action::*;
+    if action == ReadDirectory {
+        return true;
+    }
+    if actor.person_id.is_none() {
+        return false;
+    }
+    let admin = actor.has_role(Role::Admin);
+    match (action, resource) {
+        (ListPeople, Resource::Town) => admin || actor.is_city_staff(),
+        (ListPeople, Resource::Area { area_path }) => {
+            admin || actor.is_city_staff() || actor.has_role_over(Role::Officer, area_path)
+        }
+        (CreatePerson | ManageOrganisations | ManageMemberships | ImportAreas, _) => admin,
+        (ReadPerson, Resource::Person { id, area_path, .. }) => {
+            actor.is_person(id) || admin || actor.is_city_staff() || actor.has_role_over(Role::Officer, area_path)
+        }
+        (EditPerson | ReadIdentifiers, Resource::Person { id, .. }) => actor.is_person(id) || admin,
+        (ManageIdentifiers, Resource::Person { .. }) => admin,
+        // Identifying a person by card or device: city staff and emergency medical staff.
+        (LookupIdentifier, _) => admin || actor.is_city_staff() || actor.has_role(Role::Medic),
+        // Consent, tokens and the person's own audit trail belong to the person alone.
+        (ManageConsents | ManageTokens | ReadPersonAudit, Resource::Person { id, .. }) => actor.is_person(id),
+        (ReadHousehold, Resource::Household { id, area_path, .. }) => {
+            actor.household_id.as_deref() == Some(id.as_str())
+                || admin
+                || actor.is_city_staff()
+                || actor.has_role_over(Role::Officer, area_path)
+        }
+        (ManageHousehold, Resource::Household { representative_id, .. }) => {
+            admin || representative_id.as_deref().is_some_and(|r| actor.is_person(r))
+        }
+        (ReadAuditLog, _) => admin || actor.has_role(Role::Auditor),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fixture town: district D1 contains 町丁目 C1 and C2; district D2 contains C3.
+    /// The target resident lives in C1, household H1 (whose representative is R).
+    fn target() -> Resource {
+        Resource::Person {
+            id: "target".into(),
+            household_id: Some("H1".into()),
+            area_path: path("C1"),
+        }
+    }
+
+    fn path(chome: &str) -> Vec<Id> {
+        let district = if chome == "C3" { "D2" } else { "D1" };
+        vec![chome.into(), district.into(), "TOWN".into()]
+    }
+
+    fn grant(role: Role, kind: OrgKind, area: Option<&str>) -> RoleGrant {
+        RoleGrant {
+            role,
+            organisation_id: format!("org-{kind}"),
+            organisation_kind: kind,
+            area_id: area.map(Into::into),
+        }
+    }
+
+    fn actor(name: &str) -> Actor {
+        let person = |id: &str, household: Option<&str>, grants: Vec<RoleGrant>| Actor {
+            person_id: Some(id.into()),
+            household_id: household.map(Into::into),
+            grants,
+        };
+        let resident = grant(Role::Resident, OrgKind::Association, Some("D1"));
+        match name {
+            "anonymous" => Actor::anonymous(),
+            "self" => person("target", Some("H1"), vec![resident]),
+            "representative" => person("R", Some("H1"), vec![resident]),
+            "neighbour" => person("n", Some("H2"), vec![resident]),
+            "officer_d1" => person(
+                "o1",
+                Some("H3"),
+                vec![grant(Role::Officer, OrgKind::Association, Some("D1"))],
+            ),
+            "officer_d2" => person(
+                "o2",
+                Some("H4"),
+                vec![grant(Role::Officer, OrgKind::Association, Some("D2"))],
+            ),
+            "staff" => person("s", None, vec![grant(Role::Staff, OrgKind::Department, None)]),
+            "admin" => person("a", None, vec![grant(Role::Admin, OrgKind::Department, None)]),
+            "auditor" => person("au", None, vec![grant(Role::Auditor, OrgKind::Department, None)]),
+            "medic" => person("m", None, vec![grant(Role::Medic, OrgKind::Hospital, None)]),
+            "care_manager" => person("cm", None, vec![grant(Role::CareManager, OrgKind::CareOffice, None)]),
+            "supporter" => person("sp", None, vec![grant(Role::Supporter, OrgKind::Npo, None)]),
+            "shop_owner" => person("sh", None, vec![grant(Role::ShopOwner, OrgKind::Shop, None)]),
+            other => panic!("no fixture actor {other}"),
+        }
+    }
+
+    /// The resource each action is asked about in the matrix.
+    fn resource_for(action: Action) -> Resource {
+        use Action::*;
+        match action {
+            ReadDirectory | CreatePerson | ManageOrganisations | ManageMemberships | ImportAreas | ReadAuditLog => {
+                Resource::Town
+            }
+            LookupIdentifier => Resource::Town,
+            ListPeople => Resource::Area { area_path: path("C2") },
+            ReadHousehold | ManageHousehold => Resource::Household {
+                id: "H1".into(),
+                representative_id: Some("R".into()),
+                area_path: path("C1"),
+            },
+            _ => target(),
+        }
+    }
+
+    /// Expected answers. Columns follow `Action::ALL`; Y = allowed, . = refused.
+    const MATRIX: &str = "
+        actor          dir list crea read edit idr  idm  look hhr  hhm  org  mem  area cons tok  paud audit
+        anonymous      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        self           Y   .    .    Y    Y    Y    .    .    Y    .    .    .    .    Y    Y    Y    .
+        representative Y   .    .    .    .    .    .    .    Y    Y    .    .    .    .    .    .    .
+        neighbour      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        officer_d1     Y   Y    .    Y    .    .    .    .    Y    .    .    .    .    .    .    .    .
+        officer_d2     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        staff          Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .
+        admin          Y   Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    .    .    .    Y
+        auditor        Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y
+        medic          Y   .    .    .    .    .    .    Y    .    .    .    .    .    .    .    .    .
+        care_manager   Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        supporter      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        shop_owner     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+    ";
+
+    #[test]
+    fn role_action_matrix_matches_the_table() {
+        let mut lines = MATRIX.lines().map(str::trim).filter(|l| !l.is_empty());
+        let header: Vec<&str> = lines.next().unwrap().split_whitespace().skip(1).collect();
+        assert_eq!(header.len(), Action::ALL.len(), "one column per action");
+        let mut mismatches = Vec::new();
+        for line in lines {
+            let mut cells = line.split_whitespace();
+            let name = cells.next().unwrap();
+            let who = actor(name);
+            let expected: Vec<&str> = cells.collect();
+            assert_eq!(expected.len(), Action::ALL.len(), "row {name}");
+            for (action, cell) in Action::ALL.iter().zip(expected) {
+                let got = may(&who, *action, &resource_for(*action));
+                if got != (cell == "Y") {
+                    mismatches.push(format!(
+                        "{name} × {}: expected {cell}, policy says {got}",
+                        action.as_str()
+                    ));
+                }
+            }
+        }
+        assert!(
+            mismatches.is_empty(),
+            "policy differs from the matrix:\n{}",
+            mismatches.join("\n")
+        );
+    }
+
+    #[test]
+    fn officer_scope_follows_the_area_tree() {
+        let o = actor("officer_d1");
+        let in_c3 = Resource::Person {
+            id: "x".into(),
+            household_id: None,
+            area_path: path("C3"),
+        };
+        assert!(may(&o, Action::ReadPerson, &target()));
+        assert!(!may(&o, Action::ReadPerson, &in_c3));
+        assert!(!may(&o, Action::ListPeople, &Resource::Town));
+        assert!(may(&actor("officer_d2"), Action::ReadPerson, &in_c3));
+    }
+}

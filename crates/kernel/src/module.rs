@@ -1,0 +1,23 @@
+//! How a module plugs into machi: its migrations, message catalog and routes, registered with
+//! the server in one list (`server::modules()`).
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::Kernel;
+use crate::store::migrate::Migration;
+
+pub struct Module {
+    pub name: &'static str,
+    /// Applied in order, once each, on start.
+    pub migrations: &'static [Migration],
+    pub messages_ja: &'static str,
+    pub messages_en: &'static str,
+    /// JSON API routes, mounted under `/api/v1`, documented in the OpenAPI document.
+    pub api: fn() -> OpenApiRouter<Kernel>,
+    /// Background jobs, started once the app is serving.
+    pub jobs: fn(Kernel) -> Vec<tokio::task::JoinHandle<()>>,
+}
+
+pub fn no_jobs(_: Kernel) -> Vec<tokio::task::JoinHandle<()>> {
+    Vec::new()
+}

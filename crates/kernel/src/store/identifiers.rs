@@ -1,0 +1,65 @@
+//! Linked identifiers: unique per kind, looked up to find the person.
+
+use crate::model::identifier::{IdentifierInput, LinkedIdentifier};
+use crate::store::Db;
+use crate::{Error, Kernel, Result, on_db};
+
+pub async fn link(k: &Kernel, person_id: &str, input: IdentifierInput) -> Result<LinkedIdentifier> {
+    let input = input.validate().ok_or_else(|| Error::invalid("identifier-invalid"))?;
+    crate::store::people::require(&k.db, person_id).await?;
+    let li = LinkedIdentifier {
+        kind: input.kind,
+        value: input.value,
+        person_id: person_id.to_string(),
+        created_at: k.now(),
+    };
+    let r = on_db!(&k.db, |p| sqlx::query(
+        "INSERT INTO linked_identifiers (kind, value, person_id, created_at) VALUES ($1,$2,$3,$4)"
+    )
+    .bind(&li.kind)
+    .bind(&li.value)
+    .bind(&li.person_id)
+    .bind(li.created_at)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()));
+    match r {
+        Ok(_) => Ok(li),
+        Err(e) if Error::is_unique_violation(&e) => {
+            Err(Error::conflict("identifier-taken", vec![("kind", li.kind.clone())]))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn unlink(db: &Db, person_id: &str, kind: &str, value: &str) -> Result<bool> {
+    let n = on_db!(db, |p| sqlx::query(
+        "DELETE FROM linked_identifiers WHERE person_id = $1 AND kind = $2 AND value = $3"
+    )
+    .bind(person_id)
+    .bind(kind)
+    .bind(value)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+pub async fn of_person(db: &Db, person_id: &str) -> Result<Vec<LinkedIdentifier>> {
+    Ok(on_db!(db, |p| sqlx::query_as::<_, LinkedIdentifier>(
+        "SELECT kind, value, person_id, created_at FROM linked_identifiers WHERE person_id = $1 ORDER BY kind, value"
+    )
+    .bind(person_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+pub async fn lookup(db: &Db, kind: &str, value: &str) -> Result<Option<LinkedIdentifier>> {
+    Ok(on_db!(db, |p| sqlx::query_as::<_, LinkedIdentifier>(
+        "SELECT kind, value, person_id, created_at FROM linked_identifiers WHERE kind = $1 AND value = $2"
+    )
+    .bind(kind.trim())
+    .bind(value.trim())
+    .fetch_optional(p)
+    .await)?)
+}

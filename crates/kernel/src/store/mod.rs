@@ -1,0 +1,170 @@
+//! Storage plumbing: one enum of pools chosen at start-up, SQL in the dialect SQLite and
+//! PostgreSQL share (`$N` placeholders, `RETURNING`, `ON CONFLICT`), DDL per backend.
+
+pub mod accounts;
+pub mod areas;
+pub mod audit;
+pub mod consents;
+pub mod demo;
+pub mod households;
+pub mod identifiers;
+pub mod migrate;
+pub mod orgs;
+pub mod people;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+pub use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::{Error, Result};
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Run the same body against whichever pool this is; the body is compiled once per backend.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Run the body in a write transaction (`BEGIN IMMEDIATE` on SQLite, so a transaction that
+/// reads before it writes waits for the lock instead of failing). `?` inside rolls back.
+#[macro_export]
+macro_rules! in_tx {
+    ($db:expr, |$tx:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::store::Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+pub fn is_postgres_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+/// Options for connecting; tests use `pg_schema` to give each run a fresh schema.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub pg_schema: Option<String>,
+    pub max_connections: Option<u32>,
+}
+
+impl Db {
+    /// Connect to a SQLite file (created if missing, WAL, foreign keys on) or a PostgreSQL URL.
+    pub async fn connect(database: &str) -> Result<Db> {
+        Db::connect_with(database, ConnectOptions::default()).await
+    }
+
+    pub async fn connect_with(database: &str, opts: ConnectOptions) -> Result<Db> {
+        let unreachable = |e: sqlx::Error| Error::Unavailable(format!("cannot open database {database}: {e}"));
+        if is_postgres_url(database) {
+            let mut o = PgConnectOptions::from_str(database).map_err(unreachable)?;
+            if let Some(schema) = &opts.pg_schema {
+                o = o.options([("search_path", schema.as_str())]);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections.unwrap_or(16))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(o)
+                .await
+                .map_err(unreachable)?;
+            Ok(Db::Postgres(pool))
+        } else {
+            let path = database
+                .strip_prefix("sqlite://")
+                .or(database.strip_prefix("sqlite:"))
+                .unwrap_or(database);
+            // synchronous=NORMAL with WAL: a commit survives a process crash (kill -9); only an
+            // OS crash or power loss can lose the last transactions. FULL costs an fsync each.
+            let o = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections.unwrap_or(8))
+                .connect_with(o)
+                .await
+                .map_err(unreachable)?;
+            Ok(Db::Sqlite(pool))
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A cheap round trip, for `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        on_db!(self, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, |p| p.close().await)
+    }
+}
+
+/// Write a consistent copy of a SQLite database to `file` (online: others keep working).
+pub async fn vacuum_into(pool: &SqlitePool, file: &str) -> Result<()> {
+    sqlx::query("VACUUM INTO $1").bind(file).execute(pool).await?;
+    Ok(())
+}
+
+/// `$1, $2, …` groups for a multi-row INSERT of `rows` rows with `cols` columns each.
+pub fn values_placeholders(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('$');
+            s.push_str(&(r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders() {
+        assert_eq!(super::values_placeholders(2, 2), "($1,$2),($3,$4)");
+    }
+}

@@ -1,0 +1,212 @@
+//! Organisations and memberships (roles).
+
+use crate::model::org::{Membership, OrgKind, Organisation, OrganisationInput, Role};
+use crate::model::policy::RoleGrant;
+use crate::store::Db;
+use crate::{Error, Kernel, Result, on_db};
+
+#[derive(sqlx::FromRow)]
+struct OrgRow {
+    id: String,
+    kind: String,
+    name: String,
+    area_id: Option<String>,
+    duties: String,
+    created_at: i64,
+}
+
+impl From<OrgRow> for Organisation {
+    fn from(r: OrgRow) -> Self {
+        Organisation {
+            id: r.id,
+            kind: OrgKind::parse(&r.kind).unwrap_or(OrgKind::Npo),
+            name: r.name,
+            area_id: r.area_id,
+            duties: r
+                .duties
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            created_at: r.created_at,
+        }
+    }
+}
+
+pub async fn create(k: &Kernel, input: OrganisationInput) -> Result<Organisation> {
+    let kind = OrgKind::parse(input.kind.trim())
+        .ok_or_else(|| Error::invalid_with("organisation-kind-invalid", vec![("kind", input.kind.clone())]))?;
+    let name = input.name.trim().to_string();
+    if name.is_empty() {
+        return Err(Error::invalid("organisation-name-missing"));
+    }
+    if let Some(a) = &input.area_id {
+        crate::store::areas::require(&k.db, a).await?;
+    }
+    let o = Organisation {
+        id: k.new_id(),
+        kind,
+        name,
+        area_id: input.area_id,
+        duties: input
+            .duties
+            .iter()
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty())
+            .collect(),
+        created_at: k.now(),
+    };
+    on_db!(&k.db, |p| sqlx::query(
+        "INSERT INTO organisations (id, kind, name, area_id, duties, created_at) VALUES ($1,$2,$3,$4,$5,$6)"
+    )
+    .bind(&o.id)
+    .bind(o.kind.as_str())
+    .bind(&o.name)
+    .bind(&o.area_id)
+    .bind(o.duties.join(","))
+    .bind(o.created_at)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(o)
+}
+
+const COLUMNS: &str = "id, kind, name, area_id, duties, created_at";
+
+pub async fn list(db: &Db) -> Result<Vec<Organisation>> {
+    let sql = format!("SELECT {COLUMNS} FROM organisations ORDER BY kind, name");
+    let rows = on_db!(db, |p| sqlx::query_as::<_, OrgRow>(sqlx::AssertSqlSafe(sql.as_str()))
+        .fetch_all(p)
+        .await)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Organisation>> {
+    let sql = format!("SELECT {COLUMNS} FROM organisations WHERE id = $1");
+    let row = on_db!(db, |p| sqlx::query_as::<_, OrgRow>(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(id)
+        .fetch_optional(p)
+        .await)?;
+    Ok(row.map(Into::into))
+}
+
+pub async fn require(db: &Db, id: &str) -> Result<Organisation> {
+    get(db, id)
+        .await?
+        .ok_or_else(|| Error::not_found("organisation-not-found"))
+}
+
+#[derive(sqlx::FromRow)]
+struct MembershipRow {
+    id: String,
+    person_id: String,
+    organisation_id: String,
+    kind: String,
+    role: String,
+    area_id: Option<String>,
+    created_at: i64,
+}
+
+impl From<MembershipRow> for Membership {
+    fn from(r: MembershipRow) -> Self {
+        Membership {
+            id: r.id,
+            person_id: r.person_id,
+            organisation_id: r.organisation_id,
+            organisation_kind: OrgKind::parse(&r.kind).unwrap_or(OrgKind::Npo),
+            role: Role::parse(&r.role).unwrap_or(Role::Resident),
+            area_id: r.area_id,
+            created_at: r.created_at,
+        }
+    }
+}
+
+const MEMBERSHIP_SELECT: &str = "SELECT m.id, m.person_id, m.organisation_id, o.kind, m.role, m.area_id, m.created_at \
+     FROM memberships m JOIN organisations o ON o.id = m.organisation_id";
+
+pub async fn add_membership(
+    k: &Kernel,
+    person_id: &str,
+    organisation_id: &str,
+    role: &str,
+    area_id: Option<&str>,
+) -> Result<Membership> {
+    let role = Role::parse(role.trim())
+        .ok_or_else(|| Error::invalid_with("role-invalid", vec![("role", role.to_string())]))?;
+    crate::store::people::require(&k.db, person_id).await?;
+    let org = require(&k.db, organisation_id).await?;
+    if let Some(a) = area_id {
+        crate::store::areas::require(&k.db, a).await?;
+    }
+    let m = Membership {
+        id: k.new_id(),
+        person_id: person_id.to_string(),
+        organisation_id: org.id,
+        organisation_kind: org.kind,
+        role,
+        area_id: area_id.map(str::to_string),
+        created_at: k.now(),
+    };
+    let r =
+        on_db!(&k.db, |p| {
+            sqlx::query(
+        "INSERT INTO memberships (id, person_id, organisation_id, role, area_id, created_at) VALUES ($1,$2,$3,$4,$5,$6)"
+    )
+    .bind(&m.id)
+    .bind(&m.person_id)
+    .bind(&m.organisation_id)
+    .bind(m.role.as_str())
+    .bind(&m.area_id)
+    .bind(m.created_at)
+    .execute(p)
+    .await.map(|r| r.rows_affected())
+        });
+    match r {
+        Ok(_) => Ok(m),
+        Err(e) if Error::is_unique_violation(&e) => Err(Error::conflict("membership-exists", vec![])),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn remove_membership(db: &Db, id: &str) -> Result<bool> {
+    let n = on_db!(db, |p| sqlx::query("DELETE FROM memberships WHERE id = $1")
+        .bind(id)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+pub async fn memberships_of(db: &Db, person_id: &str) -> Result<Vec<Membership>> {
+    let sql = format!("{MEMBERSHIP_SELECT} WHERE m.person_id = $1 ORDER BY m.created_at, m.id");
+    let rows = on_db!(db, |p| sqlx::query_as::<_, MembershipRow>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(person_id)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn members_of(db: &Db, organisation_id: &str) -> Result<Vec<Membership>> {
+    let sql = format!("{MEMBERSHIP_SELECT} WHERE m.organisation_id = $1 ORDER BY m.role, m.person_id");
+    let rows = on_db!(db, |p| sqlx::query_as::<_, MembershipRow>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(organisation_id)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub fn grants(memberships: &[Membership]) -> Vec<RoleGrant> {
+    memberships
+        .iter()
+        .map(|m| RoleGrant {
+            role: m.role,
+            organisation_id: m.organisation_id.clone(),
+            organisation_kind: m.organisation_kind,
+            area_id: m.area_id.clone(),
+        })
+        .collect()
+}

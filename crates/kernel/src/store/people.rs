@@ -1,0 +1,137 @@
+//! People: create, read, edit, list by area.
+
+use crate::model::Id;
+use crate::model::person::{Person, PersonInput};
+use crate::store::Db;
+use crate::{Error, Kernel, Result, on_db};
+
+const COLUMNS: &str =
+    "id, display_name, kana, birth_date, phone, email, language, address, area_id, needs_support, created_at";
+
+pub async fn create(k: &Kernel, input: PersonInput) -> Result<Person> {
+    let input = input.validate().map_err(|e| Error::invalid(e.message_key()))?;
+    if let Some(area) = &input.area_id {
+        crate::store::areas::require(&k.db, area).await?;
+    }
+    let p = Person {
+        id: k.new_id(),
+        display_name: input.display_name,
+        kana: input.kana,
+        birth_date: input.birth_date,
+        phone: input.phone,
+        email: input.email,
+        language: input.language,
+        address: input.address,
+        area_id: input.area_id,
+        needs_support: input.needs_support,
+        created_at: k.now(),
+    };
+    let sql = format!("INSERT INTO people ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)");
+    on_db!(&k.db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(&p.id)
+        .bind(&p.display_name)
+        .bind(&p.kana)
+        .bind(&p.birth_date)
+        .bind(&p.phone)
+        .bind(&p.email)
+        .bind(&p.language)
+        .bind(&p.address)
+        .bind(&p.area_id)
+        .bind(p.needs_support)
+        .bind(p.created_at)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(p)
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Person>> {
+    let sql = format!("SELECT {COLUMNS} FROM people WHERE id = $1");
+    Ok(on_db!(db, |pool| sqlx::query_as::<_, Person>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await)?)
+}
+
+pub async fn require(db: &Db, id: &str) -> Result<Person> {
+    get(db, id).await?.ok_or_else(|| Error::not_found("person-not-found"))
+}
+
+pub async fn update(k: &Kernel, id: &str, input: PersonInput) -> Result<Person> {
+    let input = input.validate().map_err(|e| Error::invalid(e.message_key()))?;
+    if let Some(area) = &input.area_id {
+        crate::store::areas::require(&k.db, area).await?;
+    }
+    let n = on_db!(&k.db, |pool| sqlx::query(
+        "UPDATE people SET display_name=$2, kana=$3, birth_date=$4, phone=$5, email=$6, language=$7, address=$8, \
+         area_id=$9, needs_support=$10 WHERE id=$1"
+    )
+    .bind(id)
+    .bind(&input.display_name)
+    .bind(&input.kana)
+    .bind(&input.birth_date)
+    .bind(&input.phone)
+    .bind(&input.email)
+    .bind(&input.language)
+    .bind(&input.address)
+    .bind(&input.area_id)
+    .bind(input.needs_support)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(Error::not_found("person-not-found"));
+    }
+    require(&k.db, id).await
+}
+
+/// People living in `area_id` or any area below it (or everyone), ordered by id, paged by `after`.
+pub async fn list(db: &Db, area_id: Option<&str>, after: Option<&str>, limit: i64) -> Result<Vec<Person>> {
+    let after = after.unwrap_or("");
+    let rows = match area_id {
+        Some(area) => {
+            let sql = format!(
+                "WITH RECURSIVE down(id) AS (SELECT id FROM areas WHERE id = $1 \
+                 UNION ALL SELECT a.id FROM areas a JOIN down ON a.parent_id = down.id) \
+                 SELECT {COLUMNS} FROM people WHERE area_id IN (SELECT id FROM down) AND id > $2 ORDER BY id LIMIT $3"
+            );
+            on_db!(db, |pool| sqlx::query_as::<_, Person>(sqlx::AssertSqlSafe(
+                sql.as_str()
+            ))
+            .bind(area)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?
+        }
+        None => {
+            let sql = format!("SELECT {COLUMNS} FROM people WHERE id > $1 ORDER BY id LIMIT $2");
+            on_db!(db, |pool| sqlx::query_as::<_, Person>(sqlx::AssertSqlSafe(
+                sql.as_str()
+            ))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?
+        }
+    };
+    Ok(rows)
+}
+
+pub async fn count(db: &Db) -> Result<i64> {
+    Ok(on_db!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM people")
+        .fetch_one(pool)
+        .await)?)
+}
+
+/// The household a person belongs to, if any.
+pub async fn household_of(db: &Db, person_id: &Id) -> Result<Option<Id>> {
+    Ok(on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT household_id FROM household_members WHERE person_id = $1"
+    )
+    .bind(person_id)
+    .fetch_optional(pool)
+    .await)?)
+}

@@ -1,0 +1,322 @@
+//! The `machi` command line: serve the platform, migrate, load the demo town, import areas,
+//! verify the audit chain, create API tokens, back up.
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use kernel::config::Config;
+use kernel::{Error, Kernel};
+
+#[derive(Parser)]
+#[command(
+    name = "machi",
+    version,
+    about = "machi — the town's common platform (まちの共通プラットフォーム)"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Common {
+    /// SQLite file path or postgres:// URL [default: ./machi.db] [env: DATABASE_URL]
+    #[arg(long, global = true)]
+    database: Option<String>,
+    /// Configuration file [default: ./machi.toml when present]
+    #[arg(long, global = true, env = "MACHI_CONFIG")]
+    config: Option<String>,
+    /// Log format: text or json [env: MACHI_LOG_FORMAT]
+    #[arg(long, global = true)]
+    log_format: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (migrates the database first)
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080] [env: MACHI_BIND]
+        #[arg(long)]
+        bind: Option<String>,
+        /// Load the demo town みどり市 first (if the database is empty) and print the logins
+        #[arg(long)]
+        demo: bool,
+        /// The URL people reach machi at (https makes cookies Secure) [env: MACHI_PUBLIC_URL]
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// Create or update the database schema, then exit
+    Migrate,
+    /// Load the demo town みどり市 into an empty database
+    Demo {
+        /// Number of residents (60 is the hand-made town; larger towns are generated for benchmarks)
+        #[arg(long, default_value_t = 60)]
+        residents: usize,
+    },
+    /// Areas of the town
+    Areas {
+        #[command(subcommand)]
+        command: AreasCommand,
+    },
+    /// The hash-chained audit log
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Personal API tokens
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Back up the database to FILE (SQLite online backup; for PostgreSQL prints the pg_dump command)
+    Backup {
+        /// Where to write the backup
+        file: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AreasCommand {
+    /// Import areas (町丁目 etc.) from a GeoJSON FeatureCollection; all or nothing
+    Import {
+        /// GeoJSON file: each feature has properties code, name, and optionally level, parent_code, kana
+        file: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every link of the audit chain; report the first broken one
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for the account LOGIN and print it (shown only once)
+    Create {
+        /// The account's login name
+        login: String,
+        /// What the token is for
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match load_config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("machi: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logs(&config.log_format);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match rt.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("machi: {}", describe(&e));
+            ExitCode::from(match e {
+                Error::Unavailable(_) => 3,
+                _ => 1,
+            })
+        }
+    }
+}
+
+fn describe(e: &Error) -> String {
+    match e {
+        Error::Invalid { key, args } | Error::Conflict { key, args } => kernel::i18n::t(
+            kernel::i18n::Lang::En,
+            key,
+            &args.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>(),
+        ),
+        Error::NotFound { key } | Error::Unauthorized { key } => kernel::i18n::t(kernel::i18n::Lang::En, key, &[]),
+        other => other.to_string(),
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, String> {
+    let mut c = Config::load(cli.common.config.as_deref()).map_err(|e| e.to_string())?;
+    c.apply_env(std::env::vars()).map_err(|e| e.to_string())?;
+    if let Some(d) = &cli.common.database {
+        c.database = d.clone();
+    }
+    if let Some(f) = &cli.common.log_format {
+        c.log_format = f.clone();
+    }
+    if let Command::Serve { bind, public_url, .. } = &cli.command {
+        if let Some(b) = bind {
+            c.bind = b.clone();
+        }
+        if let Some(u) = public_url {
+            c.public_url = Some(u.clone());
+        }
+    }
+    c.check().map_err(|e| e.to_string())?;
+    Ok(c)
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MACHI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<ExitCode, Error> {
+    match command {
+        Command::Serve { demo, .. } => {
+            let bind = config.bind.clone();
+            let k = server::prepare(config).await?;
+            if demo {
+                load_demo(&k, kernel::demo::MIN_RESIDENTS).await?;
+                print_logins(&bind);
+            }
+            let listener = tokio::net::TcpListener::bind(&bind)
+                .await
+                .map_err(|e| Error::Unavailable(format!("cannot listen on {bind}: {e}")))?;
+            let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+            tracing::info!(%addr, database = k.db.backend(), "machi is serving");
+            eprintln!("machi: serving on http://{addr}/ ({} database)", k.db.backend());
+            server::serve(k, listener, server::shutdown_signal())
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?;
+        }
+        Command::Migrate => {
+            server::prepare(config).await?;
+            eprintln!("machi: database is up to date");
+        }
+        Command::Demo { residents } => {
+            let k = server::prepare(config).await?;
+            load_demo(&k, residents).await?;
+        }
+        Command::Areas {
+            command: AreasCommand::Import { file },
+        } => {
+            let k = server::prepare(config).await?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| Error::Unavailable(format!("cannot read {file}: {e}")))?;
+            let doc: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| Error::invalid_with("areas-import-invalid", vec![("detail", format!("{file}: {e}"))]))?;
+            let n = kernel::store::areas::import(&k, &doc, |done, total| {
+                if done % 500 == 0 || done == total {
+                    eprintln!("machi: areas {done}/{total}");
+                }
+            })
+            .await?;
+            kernel::store::audit::append(
+                &k,
+                kernel::model::audit::AuditRecord::new(None, "areas.import", format!("file:{file}"))
+                    .reason(&format!("{n} areas")),
+            )
+            .await?;
+            eprintln!("machi: imported {n} areas from {file}");
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let k = server::prepare(config).await?;
+            match kernel::store::audit::verify(&k.db).await? {
+                Ok(n) => println!("audit chain intact: {n} entries verified"),
+                Err(broken) => {
+                    println!("audit chain BROKEN: {broken}");
+                    return Ok(ExitCode::from(4));
+                }
+            }
+        }
+        Command::Token {
+            command: TokenCommand::Create { login, name },
+        } => {
+            let k = server::prepare(config).await?;
+            let person = kernel::store::accounts::person_by_login(&k.db, &login)
+                .await?
+                .ok_or_else(|| Error::Unavailable(format!("no account with login {login}")))?;
+            let (token, secret) = kernel::store::accounts::create_token(&k, &person, &name).await?;
+            kernel::store::audit::append(
+                &k,
+                kernel::model::audit::AuditRecord::new(None, "token.create", format!("token/{}", token.id))
+                    .subject(&person),
+            )
+            .await?;
+            println!("{secret}");
+            eprintln!(
+                "machi: token {} for {login} ({name}); it is shown only this once",
+                token.hint
+            );
+        }
+        Command::Backup { file } => backup(&config, &file).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn load_demo(k: &Kernel, residents: usize) -> Result<(), Error> {
+    if kernel::store::demo::is_loaded(&k.db).await? {
+        eprintln!("machi: the database already holds people; the demo town is not loaded again");
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let town = kernel::demo::generate(residents);
+    let total = town.person_count();
+    eprintln!("machi: loading the demo town みどり市 with {total} residents");
+    let step = (total / 10).max(1);
+    let loaded = kernel::store::demo::load(k, &town, |what, done, all| {
+        if what == "people" && (done % step < 30_000 / 11 || done == all) {
+            eprintln!("machi: {what} {done}/{all}");
+        }
+    })
+    .await?;
+    eprintln!(
+        "machi: demo town loaded in {:.1} s: {} areas, {} organisations, {} households, {} people, {} logins",
+        started.elapsed().as_secs_f64(),
+        loaded.areas,
+        loaded.organisations,
+        loaded.households,
+        loaded.people,
+        loaded.logins
+    );
+    Ok(())
+}
+
+fn print_logins(bind: &str) {
+    eprintln!("machi: demo town みどり市 — open http://{bind}/");
+    eprintln!(
+        "machi: demo logins (password for all: {}):",
+        kernel::demo::DEMO_PASSWORD
+    );
+    eprintln!("machi:   {}", kernel::demo::DEMO_LOGINS.join(", "));
+}
+
+async fn backup(config: &Config, file: &str) -> Result<(), Error> {
+    if config.is_postgres() {
+        println!("pg_dump --format=custom --file '{file}' '{}'", config.database);
+        eprintln!("machi: PostgreSQL is backed up with pg_dump; run the command above");
+        return Ok(());
+    }
+    if std::path::Path::new(file).exists() {
+        return Err(Error::Unavailable(format!("{file} exists already; choose a new file")));
+    }
+    let db = kernel::Db::connect(&config.database).await?;
+    if let kernel::Db::Sqlite(p) = &db {
+        // VACUUM INTO writes a consistent snapshot while others keep reading and writing.
+        sqlx_vacuum_into(p, file).await?;
+    }
+    eprintln!("machi: backed up {} to {file}", config.database);
+    Ok(())
+}
+
+async fn sqlx_vacuum_into(p: &kernel::store::SqlitePool, file: &str) -> Result<(), Error> {
+    kernel::store::vacuum_into(p, file).await
+}

@@ -1,0 +1,183 @@
+//! The server composes machi's modules into one axum app: it runs their migrations, installs
+//! their message catalogs, mounts their routes under `/api/v1` with one OpenAPI document,
+//! adds the cross-cutting layers (request IDs, logs, metrics, body limit, error rendering),
+//! and serves with graceful shutdown. Channels (SSE hub, SMTP, MQTT) will live here too.
+
+pub mod metrics;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use kernel::config::Config;
+use kernel::http::error::MaxBody;
+use kernel::{Error, Kernel, Module};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Every module of machi, in the order their migrations run. A new module adds one line here.
+pub fn modules() -> Vec<Module> {
+    vec![kernel::http::api::module()]
+}
+
+/// Connect, migrate and install the catalogs: everything before serving.
+pub async fn prepare(config: Config) -> Result<Kernel, Error> {
+    let db = kernel::Db::connect(&config.database).await?;
+    prepare_with(db, config).await
+}
+
+pub async fn prepare_with(db: kernel::Db, config: Config) -> Result<Kernel, Error> {
+    let modules = modules();
+    let migrations: Vec<(&str, &[kernel::store::migrate::Migration])> =
+        modules.iter().map(|m| (m.name, m.migrations)).collect();
+    kernel::store::migrate::run(&db, &migrations).await?;
+    install_catalog(&modules).map_err(Error::Internal)?;
+    Ok(Kernel::new(db, config))
+}
+
+pub fn install_catalog(modules: &[Module]) -> Result<(), String> {
+    let mut catalog = kernel::i18n::Catalog::default();
+    for m in modules {
+        catalog
+            .add(m.messages_ja, m.messages_en)
+            .map_err(|e| format!("{} catalog: {e}", m.name))?;
+    }
+    kernel::i18n::install(catalog);
+    Ok(())
+}
+
+#[derive(OpenApi)]
+#[openapi(info(title = "machi", description = "The town's common platform: JSON API"))]
+struct ApiDoc;
+
+/// The routes and the OpenAPI document describing them.
+pub fn api() -> (Router<Kernel>, utoipa::openapi::OpenApi) {
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    for m in modules() {
+        router = router.nest("/api/v1", (m.api)());
+    }
+    router.split_for_parts()
+}
+
+#[derive(Clone, Default)]
+struct MakeId;
+
+impl MakeRequestId for MakeId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        use kernel::IdSource;
+        kernel::RandomIds.new_id().parse().ok().map(RequestId::new)
+    }
+}
+
+/// The whole app for a prepared kernel.
+pub fn app(k: Kernel) -> Router {
+    let (api, mut openapi) = api();
+    openapi.info.version = env!("CARGO_PKG_VERSION").to_string();
+    let openapi = std::sync::Arc::new(openapi);
+    let max_body = k.config.max_body_bytes;
+    let metrics = metrics::Metrics::default();
+    let request_id = HeaderName::from_static("x-request-id");
+
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { Json(openapi.as_ref().clone()) }),
+        )
+        .merge(api)
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .with_state(k)
+        .layer(axum::middleware::from_fn(kernel::http::localize_errors))
+        .layer(axum::middleware::from_fn(
+            move |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+                req.extensions_mut().insert(MaxBody(max_body));
+                next.run(req).await
+            },
+        ))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::record))
+        .layer(axum::Extension(metrics))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeId))
+}
+
+async fn readyz(State(k): State<Kernel>) -> impl IntoResponse {
+    match k.db.ping().await {
+        Ok(()) => (StatusCode::OK, format!("ok {}", k.db.backend())),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable".to_string())
+        }
+    }
+}
+
+/// Serve until `shutdown` resolves, then let in-flight requests finish (at most `grace`).
+pub async fn serve(
+    k: Kernel,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let grace = Duration::from_secs(k.config.shutdown_grace_secs);
+    let jobs: Vec<_> = modules().iter().flat_map(|m| (m.jobs)(k.clone())).collect();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let app = app(k.clone());
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let mut rx2 = rx.clone();
+    let result = tokio::select! {
+        r = server => r,
+        _ = async move {
+            let _ = rx2.wait_for(|v| *v).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("in-flight requests did not finish within {grace:?}; stopping anyway");
+            Ok(())
+        }
+    };
+    for j in jobs {
+        j.abort();
+    }
+    k.db.close().await;
+    result
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
