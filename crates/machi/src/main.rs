@@ -165,7 +165,7 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
 
 fn init_logs(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MACHI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=error"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -272,9 +272,11 @@ async fn load_demo(k: &Kernel, residents: usize) -> Result<(), Error> {
     let total = town.person_count();
     eprintln!("machi: loading the demo town みどり市 with {total} residents");
     let step = (total / 10).max(1);
+    let mut next = step;
     let loaded = kernel::store::demo::load(k, &town, |what, done, all| {
-        if what == "people" && (done % step < 30_000 / 11 || done == all) {
+        if what == "people" && (done >= next || done == all) {
             eprintln!("machi: {what} {done}/{all}");
+            next = done + step;
         }
     })
     .await?;

@@ -4,6 +4,7 @@
 //! and serves with graceful shutdown. Channels (SSE hub, SMTP, MQTT) will live here too.
 
 pub mod metrics;
+pub mod testing;
 
 use std::time::Duration;
 
@@ -94,6 +95,9 @@ pub fn app(k: Kernel) -> Router {
         .merge(api)
         .fallback(|| async { StatusCode::NOT_FOUND })
         .with_state(k)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        // Outside the body limit, so its 413 gets the same JSON shape and language.
         .layer(axum::middleware::from_fn(kernel::http::localize_errors))
         .layer(axum::middleware::from_fn(
             move |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
@@ -101,8 +105,6 @@ pub fn app(k: Kernel) -> Router {
                 next.run(req).await
             },
         ))
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::record))
         .layer(axum::Extension(metrics))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

@@ -11,6 +11,13 @@ pub trait IdSource: Send + Sync {
 
 pub struct RandomIds;
 
+impl RandomIds {
+    /// A random ID in lower case, usable as an SQL identifier suffix.
+    pub fn new_id_lower(&self) -> String {
+        self.new_id().to_ascii_lowercase()
+    }
+}
+
 impl IdSource for RandomIds {
     fn new_id(&self) -> String {
         let ms = std::time::SystemTime::now()

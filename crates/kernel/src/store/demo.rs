@@ -9,8 +9,9 @@ use crate::model::geometry::parse_geometry;
 use crate::store::{Db, values_placeholders};
 use crate::{Error, Kernel, Result, in_tx};
 
-/// Rows per multi-row INSERT: stays under both backends' bind-parameter limits.
-const BATCH_PARAMS: usize = 30_000;
+/// Rows per multi-row INSERT. Small statements keep the bind step cheap; the transaction
+/// around a whole table is what makes the load fast.
+const ROWS_PER_STATEMENT: usize = 64;
 
 /// What was loaded, for the command's report.
 #[derive(Debug, Default)]
@@ -41,7 +42,8 @@ fn os(v: &Option<String>) -> Val {
     Val::S(v.clone())
 }
 
-/// Insert `rows` into `table(columns)` in batches, calling `progress(done)` after each batch.
+/// Insert `rows` into `table(columns)`: one transaction per table, statements of
+/// `ROWS_PER_STATEMENT` rows (prepared once and reused), `progress(done)` every statement.
 async fn insert_rows(
     db: &Db,
     table: &str,
@@ -49,42 +51,38 @@ async fn insert_rows(
     rows: Vec<Vec<Val>>,
     progress: &mut dyn FnMut(usize),
 ) -> Result<()> {
-    let per_batch = (BATCH_PARAMS / columns.len()).max(1);
+    let full_sql = statement(table, columns, ROWS_PER_STATEMENT);
     let mut done = 0;
-    let mut iter = rows.into_iter().peekable();
-    while iter.peek().is_some() {
-        let batch: Vec<Vec<Val>> = iter.by_ref().take(per_batch).collect();
-        let sql = format!(
-            "INSERT INTO {table} ({}) VALUES {}",
-            columns.join(","),
-            values_placeholders(batch.len(), columns.len())
-        );
-        let n = batch.len();
-        macro_rules! bind_all {
-            ($q:expr) => {{
-                let mut q = $q;
-                for v in batch {
-                    for cell in v {
-                        q = match cell {
-                            Val::S(x) => q.bind(x),
-                            Val::I(x) => q.bind(x),
-                            Val::B(x) => q.bind(x),
-                            Val::F(x) => q.bind(x),
-                        };
-                    }
-                }
-                q
-            }};
+    in_tx!(db, |tx| {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = if chunk.len() == ROWS_PER_STATEMENT {
+                full_sql.clone()
+            } else {
+                statement(table, columns, chunk.len())
+            };
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for cell in chunk.iter().flatten() {
+                q = match cell {
+                    Val::S(x) => q.bind(x.clone()),
+                    Val::I(x) => q.bind(*x),
+                    Val::B(x) => q.bind(*x),
+                    Val::F(x) => q.bind(*x),
+                };
+            }
+            q.execute(&mut *tx).await?;
+            done += chunk.len();
+            progress(done);
         }
-        in_tx!(db, |tx| {
-            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())))
-                .execute(&mut *tx)
-                .await?;
-        });
-        done += n;
-        progress(done);
-    }
+    });
     Ok(())
+}
+
+fn statement(table: &str, columns: &[&str], rows: usize) -> String {
+    format!(
+        "INSERT INTO {table} ({}) VALUES {}",
+        columns.join(","),
+        values_placeholders(rows, columns.len())
+    )
 }
 
 /// Load `town` into an empty database. Fixed logins get accounts with the demo password.

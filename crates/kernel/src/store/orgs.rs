@@ -147,9 +147,8 @@ pub async fn add_membership(
         area_id: area_id.map(str::to_string),
         created_at: k.now(),
     };
-    let r =
-        on_db!(&k.db, |p| {
-            sqlx::query(
+    let r = on_db!(&k.db, |p| {
+        sqlx::query(
         "INSERT INTO memberships (id, person_id, organisation_id, role, area_id, created_at) VALUES ($1,$2,$3,$4,$5,$6)"
     )
     .bind(&m.id)
@@ -160,7 +159,7 @@ pub async fn add_membership(
     .bind(m.created_at)
     .execute(p)
     .await.map(|r| r.rows_affected())
-        });
+    });
     match r {
         Ok(_) => Ok(m),
         Err(e) if Error::is_unique_violation(&e) => Err(Error::conflict("membership-exists", vec![])),

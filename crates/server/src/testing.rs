@@ -1,0 +1,117 @@
+//! Helpers for integration tests of any module: a fresh database per test (a temporary SQLite
+//! file, or a new schema in the PostgreSQL database named by `MACHI_TEST_DATABASE`), and the
+//! whole app served on an ephemeral loopback port.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kernel::config::Config;
+use kernel::store::ConnectOptions;
+use kernel::{Db, Kernel, TestClock};
+
+/// The environment variable that selects PostgreSQL for a test run.
+pub const TEST_DATABASE_ENV: &str = "MACHI_TEST_DATABASE";
+
+pub struct TestDb {
+    pub db: Db,
+    /// For SQLite, the file (kept alive with the directory).
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A fresh, empty database. Panics with a clear message when PostgreSQL was asked for and
+/// cannot be reached: a test run never silently skips a backend.
+pub async fn test_db() -> TestDb {
+    match std::env::var(TEST_DATABASE_ENV) {
+        Ok(url) if kernel::store::is_postgres_url(&url) => {
+            let schema = format!("t_{}", kernel::RandomIds.new_id_lower());
+            let admin = Db::connect_with(
+                &url,
+                ConnectOptions {
+                    max_connections: Some(1),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{TEST_DATABASE_ENV}={url}: PostgreSQL is not reachable: {e}"));
+            if let Db::Postgres(p) = &admin {
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                    .execute(p)
+                    .await
+                    .expect("create schema");
+            }
+            admin.close().await;
+            let db = Db::connect_with(
+                &url,
+                ConnectOptions {
+                    pg_schema: Some(schema),
+                    max_connections: Some(8),
+                },
+            )
+            .await
+            .expect("connect to the test schema");
+            TestDb { db, url, _dir: None }
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let path = dir.path().join("machi-test.db");
+            let url = path.to_string_lossy().to_string();
+            let db = Db::connect(&url).await.expect("open SQLite test database");
+            TestDb {
+                db,
+                url,
+                _dir: Some(dir),
+            }
+        }
+    }
+}
+
+/// A running app on an ephemeral port, with a test clock.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub kernel: Kernel,
+    pub clock: Arc<TestClock>,
+    _db: TestDb,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+/// 2026-11-23T09:00:00+09:00, the tests' "now".
+pub const TEST_START_MS: i64 = 1_795_392_000_000;
+
+pub async fn spawn_app_with(config: Config, demo: bool) -> TestApp {
+    let tdb = test_db().await;
+    let mut k = crate::prepare_with(tdb.db.clone(), config)
+        .await
+        .expect("migrate test database");
+    let clock = Arc::new(TestClock::new(TEST_START_MS));
+    k.clock = clock.clone();
+    if demo {
+        kernel::store::demo::load(&k, &kernel::demo::generate(kernel::demo::MIN_RESIDENTS), |_, _, _| {})
+            .await
+            .expect("load demo town");
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind ephemeral port");
+    let addr = listener.local_addr().expect("local addr");
+    let served = k.clone();
+    tokio::spawn(async move {
+        let _ = crate::serve(served, listener, std::future::pending()).await;
+    });
+    TestApp {
+        addr,
+        kernel: k,
+        clock,
+        _db: tdb,
+    }
+}
+
+/// The app with the demo town loaded.
+pub async fn spawn_demo_app() -> TestApp {
+    spawn_app_with(Config::default(), true).await
+}

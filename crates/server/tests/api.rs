@@ -1,0 +1,602 @@
+//! The kernel's JSON API through HTTP, against a real database: SQLite by default, PostgreSQL
+//! when MACHI_TEST_DATABASE is a postgres:// URL (the test script runs both).
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::testing::{TestApp, spawn_demo_app};
+
+async fn token_for(app: &TestApp, login: &str) -> String {
+    let person = kernel::store::accounts::person_by_login(&app.kernel.db, login)
+        .await
+        .unwrap()
+        .unwrap();
+    kernel::store::accounts::create_token(&app.kernel, &person, "test")
+        .await
+        .unwrap()
+        .1
+}
+
+async fn person_of(app: &TestApp, login: &str) -> String {
+    kernel::store::accounts::person_by_login(&app.kernel.db, login)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+    let mut r = client().get(app.url(path));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let res = r.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+    let mut r = client().post(app.url(path)).json(&body);
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let res = r.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn demo_town_is_browsable() {
+    let app = spawn_demo_app().await;
+    let (s, areas) = get(&app, "/api/v1/areas", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let areas = areas.as_array().unwrap();
+    let count = |level: &str| areas.iter().filter(|a| a["level"] == level).count();
+    assert_eq!((count("town"), count("district"), count("chome")), (1, 3, 8));
+
+    let (s, orgs) = get(&app, "/api/v1/organisations", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let names: Vec<&str> = orgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    for dept in ["危機管理課", "福祉課", "子育て支援課", "道路課", "市民協働課"] {
+        assert!(names.contains(&dept), "{dept} missing from {names:?}");
+    }
+
+    // Point-in-area finds the most specific area, and its code resolves back to it.
+    let chome = areas.iter().find(|a| a["level"] == "chome").unwrap();
+    let ring = chome["geometry"]["coordinates"][0].as_array().unwrap();
+    let (lon, lat) = (
+        (ring[0][0].as_f64().unwrap() + ring[2][0].as_f64().unwrap()) / 2.0,
+        (ring[0][1].as_f64().unwrap() + ring[2][1].as_f64().unwrap()) / 2.0,
+    );
+    let (s, found) = get(&app, &format!("/api/v1/areas/at?lat={lat}&lon={lon}"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(found["code"], chome["code"]);
+    let (s, _) = get(&app, "/api/v1/areas/at?lat=10&lon=10", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, by_code) = get(
+        &app,
+        &format!("/api/v1/areas/{}", chome["code"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!((s, &by_code["id"]), (StatusCode::OK, &chome["id"]));
+
+    // Staff see the people of the town, page by page.
+    let staff = token_for(&app, "fukushi").await;
+    let (s, people) = get(&app, "/api/v1/people?limit=500", Some(&staff)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(people.as_array().unwrap().len(), 60);
+    let (_, page) = get(&app, "/api/v1/people?limit=10", Some(&staff)).await;
+    let last = page[9]["id"].as_str().unwrap();
+    let (_, next) = get(&app, &format!("/api/v1/people?limit=10&after={last}"), Some(&staff)).await;
+    assert!(next[0]["id"].as_str().unwrap() > last);
+}
+
+#[tokio::test]
+async fn policy_is_enforced_through_http() {
+    let app = spawn_demo_app().await;
+    let tanaka = person_of(&app, "tanaka").await;
+    let sato = person_of(&app, "sato").await;
+    let tanaka_token = token_for(&app, "tanaka").await;
+    let kaicho = token_for(&app, "kaicho").await;
+
+    // Anonymous → 401; a resident reads herself but not her neighbour.
+    assert_eq!(
+        get(&app, &format!("/api/v1/people/{tanaka}"), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, me) = get(&app, &format!("/api/v1/people/{tanaka}"), Some(&tanaka_token)).await;
+    assert_eq!((s, me["display_name"].as_str().is_some()), (StatusCode::OK, true));
+    assert_eq!(
+        get(&app, &format!("/api/v1/people/{sato}"), Some(&tanaka_token))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+
+    // The officer of district 1 reads people of district 1 only.
+    let (s, _) = get(&app, &format!("/api/v1/people/{tanaka}"), Some(&kaicho)).await;
+    assert_eq!(s, StatusCode::OK, "tanaka lives in district 1");
+    let (s, listed) = get(&app, "/api/v1/people?area=13999-1", Some(&kaicho)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!listed.as_array().unwrap().is_empty());
+    assert_eq!(
+        get(&app, "/api/v1/people?area=13999-3", Some(&kaicho)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&app, "/api/v1/people", Some(&kaicho)).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // Only admins manage organisations; only auditors and admins read the audit log.
+    let shop = token_for(&app, "shop").await;
+    let (s, _) = post(
+        &app,
+        "/api/v1/organisations",
+        Some(&shop),
+        json!({"kind":"npo","name":"x"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let auditor = token_for(&app, "auditor").await;
+    assert_eq!(get(&app, "/api/v1/audit", Some(&auditor)).await.0, StatusCode::OK);
+    assert_eq!(get(&app, "/api/v1/audit", Some(&shop)).await.0, StatusCode::FORBIDDEN);
+
+    // Medics identify a patient by card; residents cannot.
+    let (_, ids) = get(
+        &app,
+        &format!("/api/v1/people/{tanaka}/identifiers"),
+        Some(&tanaka_token),
+    )
+    .await;
+    let device = ids
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "device")
+        .expect("tanaka has a device")
+        .clone();
+    let path = format!("/api/v1/identifiers/device/{}", device["value"].as_str().unwrap());
+    let medic = token_for(&app, "medic").await;
+    let (s, found) = get(&app, &path, Some(&medic)).await;
+    assert_eq!(
+        (s, found["person"]["id"].as_str()),
+        (StatusCode::OK, Some(tanaka.as_str()))
+    );
+    assert_eq!(get(&app, &path, Some(&shop)).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn reading_personal_data_is_audited_and_visible_to_the_person() {
+    let app = spawn_demo_app().await;
+    let tanaka = person_of(&app, "tanaka").await;
+    let admin_id = person_of(&app, "admin").await;
+    let admin = token_for(&app, "admin").await;
+    let tanaka_token = token_for(&app, "tanaka").await;
+
+    let (_, before) = get(&app, &format!("/api/v1/people/{tanaka}/audit"), Some(&tanaka_token)).await;
+    assert_eq!(before.as_array().unwrap().len(), 0);
+    assert_eq!(
+        get(&app, &format!("/api/v1/people/{tanaka}"), Some(&admin)).await.0,
+        StatusCode::OK
+    );
+    // Reading oneself is not an access by someone else.
+    get(&app, &format!("/api/v1/people/{tanaka}"), Some(&tanaka_token)).await;
+
+    let (s, log) = get(&app, &format!("/api/v1/people/{tanaka}/audit"), Some(&tanaka_token)).await;
+    assert_eq!(s, StatusCode::OK);
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0]["actor_id"].as_str(), Some(admin_id.as_str()));
+    assert_eq!(log[0]["action"], "person.read");
+    // Nobody else reads tanaka's audit trail, not even the admin.
+    assert_eq!(
+        get(&app, &format!("/api/v1/people/{tanaka}/audit"), Some(&admin))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+
+    let (s, v) = get(&app, "/api/v1/audit/verify", Some(&admin)).await;
+    assert_eq!((s, v["ok"].as_bool()), (StatusCode::OK, Some(true)));
+}
+
+#[tokio::test]
+async fn tampering_with_the_audit_log_is_detected() {
+    let app = spawn_demo_app().await;
+    let k = &app.kernel;
+    for i in 0..5 {
+        let rec = kernel::model::audit::AuditRecord::new(Some("someone"), "person.read", format!("person/{i}"));
+        kernel::store::audit::append(k, rec).await.unwrap();
+    }
+    assert_eq!(kernel::store::audit::verify(&k.db).await.unwrap(), Ok(5));
+    kernel::on_db!(&k.db, |p| sqlx::query(
+        "UPDATE audit_log SET resource = 'person/x' WHERE seq = 3"
+    )
+    .execute(p)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    let broken = kernel::store::audit::verify(&k.db).await.unwrap().unwrap_err();
+    assert_eq!(broken, kernel::model::audit::BrokenLink::Altered { seq: 3 });
+    assert!(broken.to_string().contains("entry 3"));
+
+    let auditor = token_for(&app, "auditor").await;
+    let (_, v) = get(&app, "/api/v1/audit/verify", Some(&auditor)).await;
+    assert_eq!(v["ok"], false);
+    assert!(v["broken"].as_str().unwrap().contains("entry 3"), "{v}");
+}
+
+#[tokio::test]
+async fn concurrent_audit_appends_keep_one_chain() {
+    let app = spawn_demo_app().await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let k = app.kernel.clone();
+        tasks.push(tokio::spawn(async move {
+            let rec = kernel::model::audit::AuditRecord::new(None, "test", format!("r/{i}"));
+            kernel::store::audit::append(&k, rec).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(kernel::store::audit::verify(&app.kernel.db).await.unwrap(), Ok(40));
+}
+
+#[tokio::test]
+async fn identifiers_link_look_up_and_refuse_duplicates() {
+    let app = spawn_demo_app().await;
+    let admin = token_for(&app, "admin").await;
+    let sato = person_of(&app, "sato").await;
+    let tanaka = person_of(&app, "tanaka").await;
+    let (s, li) = post(
+        &app,
+        &format!("/api/v1/people/{sato}/identifiers"),
+        Some(&admin),
+        json!({"kind":"ic_card","value":"9999000011112222"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{li}");
+    let (s, found) = get(&app, "/api/v1/identifiers/ic_card/9999000011112222", Some(&admin)).await;
+    assert_eq!(
+        (s, found["person"]["id"].as_str()),
+        (StatusCode::OK, Some(sato.as_str()))
+    );
+
+    let res = client()
+        .post(app.url(&format!("/api/v1/people/{tanaka}/identifiers")))
+        .bearer_auth(&admin)
+        .header("Accept-Language", "en")
+        .json(&json!({"kind":"ic_card","value":"9999000011112222"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "identifier-taken");
+    assert!(body["error"]["message"].as_str().unwrap().contains("ic_card"), "{body}");
+
+    let (s, body) = post(
+        &app,
+        &format!("/api/v1/people/{sato}/identifiers"),
+        Some(&admin),
+        json!({"kind":"IC CARD","value":"1"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "identifier-invalid");
+    assert_eq!(
+        get(&app, "/api/v1/identifiers/ic_card/0000", Some(&admin)).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn malformed_geojson_names_the_feature_and_imports_nothing() {
+    let app = spawn_demo_app().await;
+    let admin = token_for(&app, "admin").await;
+    let square =
+        |x: f64| json!({"type":"Polygon","coordinates":[[[x,35.0],[x+0.01,35.0],[x+0.01,35.01],[x,35.01],[x,35.0]]]});
+    let good = |code: &str, x: f64| json!({"type":"Feature","properties":{"code":code,"name":"新町","parent_code":"13999"},"geometry":square(x)});
+    let open_ring = json!({"type":"Feature","properties":{"code":"new-3","name":"壊れた町"},
+        "geometry":{"type":"Polygon","coordinates":[[[139.0,35.0],[139.1,35.0],[139.1,35.1],[139.0,35.1]]]}});
+    let doc = json!({"type":"FeatureCollection","features":[good("new-1", 139.0), good("new-2", 139.1), open_ring]});
+    let (s, body) = post(&app, "/api/v1/areas/import", Some(&admin), doc).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "areas-import-invalid");
+    let msg = body["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("feature 2") && msg.contains("not closed"), "{msg}");
+    let (_, areas) = get(&app, "/api/v1/areas", None).await;
+    assert_eq!(areas.as_array().unwrap().len(), 12, "nothing half-imported");
+
+    let doc = json!({"type":"FeatureCollection","features":[good("new-1", 139.0), good("new-2", 139.1)]});
+    let (s, body) = post(&app, "/api/v1/areas/import", Some(&admin), doc).await;
+    assert_eq!((s, body["imported"].as_u64()), (StatusCode::OK, Some(2)));
+    let (_, area) = get(&app, "/api/v1/areas/new-2", None).await;
+    assert_eq!(area["name"], "新町");
+    let (_, found) = get(&app, "/api/v1/areas/at?lat=35.005&lon=139.105", None).await;
+    assert_eq!(found["code"], "new-2");
+}
+
+#[tokio::test]
+async fn bad_input_is_a_clear_4xx_never_a_500() {
+    let app = spawn_demo_app().await;
+    let admin = token_for(&app, "admin").await;
+
+    // Unknown route and method.
+    let res = client().get(app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "route-not-found");
+    assert_eq!(
+        client().delete(app.url("/api/v1/areas")).send().await.unwrap().status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+
+    // Bad JSON: 400 with the parser's words, in English when asked.
+    let res = client()
+        .post(app.url("/api/v1/people"))
+        .bearer_auth(&admin)
+        .header("Content-Type", "application/json")
+        .header("Accept-Language", "en-GB,en;q=0.9")
+        .body("{\"display_name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad-json");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Cannot read the request's JSON"),
+        "{body}"
+    );
+
+    // Japanese by default; unknown fields refused; a missing name explained.
+    let (s, body) = post(
+        &app,
+        "/api/v1/people",
+        Some(&admin),
+        json!({"display_name":"a","shoe_size":27}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("shoe_size"),
+        "{body}"
+    );
+    let (s, body) = post(&app, "/api/v1/people", Some(&admin), json!({"display_name":"  "})).await;
+    assert_eq!(
+        (s, body["error"]["message"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("表示名を入力してください"))
+    );
+    let (s, body) = post(
+        &app,
+        "/api/v1/people",
+        Some(&admin),
+        json!({"display_name":"山田","area_id":"nowhere"}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("area-unknown"))
+    );
+    let (s, person) = post(
+        &app,
+        "/api/v1/people",
+        Some(&admin),
+        json!({"display_name":"山田 太郎"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "a name is enough: {person}");
+
+    // Oversize body: 413 with the limit.
+    let big = format!("{{\"display_name\":\"{}\"}}", "あ".repeat(1_100_000));
+    let res = client()
+        .post(app.url("/api/v1/people"))
+        .bearer_auth(&admin)
+        .header("Content-Type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payload-too-large");
+    assert!(body["error"]["message"].as_str().unwrap().contains("1048576"), "{body}");
+
+    // Bad query values.
+    let (s, body) = get(&app, "/api/v1/areas/at?lat=north&lon=1", None).await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("query-invalid"))
+    );
+    let (s, _) = get(&app, "/api/v1/areas/at?lat=95&lon=1", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Duplicate membership → 409; unknown role → 400.
+    let sato = person_of(&app, "sato").await;
+    let (_, orgs) = get(&app, "/api/v1/organisations", None).await;
+    let npo = orgs.as_array().unwrap().iter().find(|o| o["kind"] == "npo").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = json!({"person_id": sato, "organisation_id": npo, "role": "volunteer"});
+    assert_eq!(
+        post(&app, "/api/v1/memberships", Some(&admin), m.clone()).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        post(&app, "/api/v1/memberships", Some(&admin), m).await.0,
+        StatusCode::CONFLICT
+    );
+    let (s, body) = post(
+        &app,
+        "/api/v1/memberships",
+        Some(&admin),
+        json!({"person_id": sato, "organisation_id": npo, "role": "king"}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("role-invalid"))
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_shown_once_and_revocable() {
+    let app = spawn_demo_app().await;
+    let token = token_for(&app, "sato").await;
+    let (s, created) = post(&app, "/api/v1/me/tokens", Some(&token), json!({"name":"見守り電球"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let (s, me) = get(&app, "/api/v1/me", Some(&secret)).await;
+    assert_eq!((s, me["person"]["display_name"].is_string()), (StatusCode::OK, true));
+    let (_, list) = get(&app, "/api/v1/me/tokens", Some(&secret)).await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t.get("secret").is_none() && t.get("token_hash").is_none())
+    );
+
+    let id = created["id"].as_str().unwrap();
+    let res = client()
+        .delete(app.url(&format!("/api/v1/me/tokens/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let (s, body) = get(&app, "/api/v1/me", Some(&secret)).await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("token-invalid"))
+    );
+    let (s, _) = get(&app, "/api/v1/me", Some("machi_not-a-token")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let res = client()
+        .get(app.url("/api/v1/me"))
+        .header("Authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn households_consents_and_me() {
+    let app = spawn_demo_app().await;
+    let tanaka = person_of(&app, "tanaka").await;
+    let token = token_for(&app, "tanaka").await;
+    let (s, me) = get(&app, "/api/v1/me", Some(&token)).await;
+    assert_eq!(s, StatusCode::OK);
+    let household = me["household"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        me["household"]["members"].as_array().unwrap().len(),
+        1,
+        "tanaka lives alone"
+    );
+    assert_eq!(
+        get(&app, &format!("/api/v1/households/{household}"), Some(&token))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let sato = token_for(&app, "sato").await;
+    assert_eq!(
+        get(&app, &format!("/api/v1/households/{household}"), Some(&sato))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+
+    let (s, c) = post(
+        &app,
+        &format!("/api/v1/people/{tanaka}/consents"),
+        Some(&token),
+        json!({"purpose":"見守り","scope":"家族・ケアマネジャー"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(c["by_guardian"], false);
+    let (s, w) = post(
+        &app,
+        &format!(
+            "/api/v1/people/{tanaka}/consents/{}/withdraw",
+            c["id"].as_str().unwrap()
+        ),
+        Some(&token),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(w["withdrawn_at"].is_i64());
+    assert_eq!(
+        post(
+            &app,
+            &format!("/api/v1/people/{tanaka}/consents"),
+            Some(&sato),
+            json!({"purpose":"x","scope":"y"})
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn health_readiness_metrics_and_openapi() {
+    let app = spawn_demo_app().await;
+    let res = client().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key("x-request-id"));
+    let ready = client()
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ready.starts_with("ok "), "{ready}");
+    let metrics = client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("machi_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+
+    let (s, doc) = get(&app, "/api/v1/openapi.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/v1/areas",
+        "/api/v1/people/{id}",
+        "/api/v1/identifiers/{kind}/{value}",
+        "/api/v1/audit/verify",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"].get("Person").is_some());
+}
