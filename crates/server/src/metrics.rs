@@ -8,8 +8,11 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+/// (method, route, status) → (count, seconds).
+type Series = BTreeMap<(String, String, u16), (u64, f64)>;
+
 #[derive(Clone, Default)]
-pub struct Metrics(Arc<Mutex<BTreeMap<(String, String, u16), (u64, f64)>>>);
+pub struct Metrics(Arc<Mutex<Series>>);
 
 pub async fn record(State(m): State<Metrics>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();

@@ -14,7 +14,7 @@ pub const TEST_DATABASE_ENV: &str = "MACHI_TEST_DATABASE";
 
 pub struct TestDb {
     pub db: Db,
-    /// For SQLite, the file (kept alive with the directory).
+    /// What `--database` would be for this database (the schema is in the URL for PostgreSQL).
     pub url: String,
     _dir: Option<tempfile::TempDir>,
 }
@@ -41,15 +41,9 @@ pub async fn test_db() -> TestDb {
                     .expect("create schema");
             }
             admin.close().await;
-            let db = Db::connect_with(
-                &url,
-                ConnectOptions {
-                    pg_schema: Some(schema),
-                    max_connections: Some(8),
-                },
-            )
-            .await
-            .expect("connect to the test schema");
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let url = format!("{url}{sep}options[search_path]={schema}");
+            let db = Db::connect(&url).await.expect("connect to the test schema");
             TestDb { db, url, _dir: None }
         }
         _ => {

@@ -36,7 +36,7 @@ macro_rules! migration {
 }
 
 /// Lock id for PostgreSQL's advisory lock, so two nodes starting together migrate once.
-const MIGRATION_LOCK: i64 = 0x6d61_6368_69;
+const MIGRATION_LOCK: i64 = 0x006d_6163_6869;
 
 /// Apply every pending migration of every module, each in its own transaction.
 pub async fn run(db: &Db, modules: &[(&str, &[Migration])]) -> Result<Vec<String>> {

@@ -1,0 +1,243 @@
+//! The `machi` command as a person or a script uses it, on the test run's database backend.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use server::testing::{TestDb, test_db};
+
+fn machi(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_machi"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("MACHI_LOG", "warn")
+        .output()
+        .expect("run machi")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+async fn demo_db() -> TestDb {
+    let t = test_db().await;
+    let o = machi(&["--database", &t.url, "demo"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("60 people"), "{}", text(&o));
+    t
+}
+
+#[test]
+fn every_command_explains_itself() {
+    for cmd in [
+        vec![],
+        vec!["serve"],
+        vec!["migrate"],
+        vec!["demo"],
+        vec!["areas", "import"],
+        vec!["audit", "verify"],
+        vec!["token", "create"],
+        vec!["backup"],
+    ] {
+        let mut args = cmd.clone();
+        args.push("--help");
+        let o = machi(&args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).lines().count() > 3, "{args:?}");
+    }
+    let o = machi(&["--help"]);
+    for sub in ["serve", "migrate", "demo", "areas", "audit", "token", "backup"] {
+        assert!(String::from_utf8_lossy(&o.stdout).contains(sub));
+    }
+}
+
+#[test]
+fn unknown_config_key_refuses_to_start_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("machi.toml");
+    std::fs::write(&cfg, "bind = \"127.0.0.1:0\"\nmax_bdy_bytes = 10\n").unwrap();
+    let o = machi(&["--config", cfg.to_str().unwrap(), "migrate"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("max_bdy_bytes"), "{}", text(&o));
+}
+
+#[test]
+fn unreachable_database_is_a_clear_message_and_nonzero_exit() {
+    let o = machi(&["--database", "postgres://machi@127.0.0.1:1/none", "migrate"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("cannot open database postgres://machi@127.0.0.1:1/none"),
+        "{out}"
+    );
+    assert!(!out.contains("panicked"), "{out}");
+    let o = machi(&["--database", "/nonexistent-dir/x/machi.db", "migrate"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+}
+
+#[tokio::test]
+async fn tokens_audit_verify_and_tampering() {
+    let t = demo_db().await;
+    let o = machi(&[
+        "--database",
+        &t.url,
+        "token",
+        "create",
+        "admin",
+        "--name",
+        "integration",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let token = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert!(token.starts_with("machi_") && token.len() == 70, "{token}");
+    let o = machi(&["--database", &t.url, "token", "create", "nobody"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("no account with login nobody"));
+
+    let o = machi(&["--database", &t.url, "audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("intact: 1 entries"), "{}", text(&o));
+
+    kernel::on_db!(&t.db, |p| sqlx::query(
+        "UPDATE audit_log SET actor_id = 'mallory' WHERE seq = 1"
+    )
+    .execute(p)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    let o = machi(&["--database", &t.url, "audit", "verify"]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(text(&o).contains("entry 1 was altered"), "{}", text(&o));
+}
+
+#[tokio::test]
+async fn areas_import_reports_the_bad_feature_and_imports_all_or_nothing() {
+    let t = demo_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let feature = |code: &str, closed: bool| {
+        let mut ring = vec![[139.0, 35.0], [139.1, 35.0], [139.1, 35.1], [139.0, 35.1]];
+        if closed {
+            ring.push([139.0, 35.0]);
+        }
+        serde_json::json!({"type":"Feature","properties":{"code":code,"name":"新区"},"geometry":{"type":"Polygon","coordinates":[ring]}})
+    };
+    let bad = dir.path().join("bad.geojson");
+    let doc = serde_json::json!({"type":"FeatureCollection","features":[feature("x-1", true), feature("x-2", false)]});
+    std::fs::write(&bad, doc.to_string()).unwrap();
+    let o = machi(&["--database", &t.url, "areas", "import", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("feature 1: ring 0 is not closed"), "{}", text(&o));
+    assert!(
+        kernel::store::areas::get(&t.db, "x-1").await.unwrap().is_none(),
+        "nothing half-imported"
+    );
+
+    let good = dir.path().join("good.geojson");
+    let doc = serde_json::json!({"type":"FeatureCollection","features":[feature("x-1", true), feature("x-2", true)]});
+    std::fs::write(&good, doc.to_string()).unwrap();
+    let o = machi(&["--database", &t.url, "areas", "import", good.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("imported 2 areas"), "{}", text(&o));
+
+    std::fs::write(&bad, "{not json").unwrap();
+    let o = machi(&["--database", &t.url, "areas", "import", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("bad.geojson"), "{}", text(&o));
+}
+
+#[tokio::test]
+async fn backup_writes_a_usable_copy() {
+    let t = demo_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.db");
+    let o = machi(&["--database", &t.url, "backup", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    if t.db.backend() == "postgres" {
+        assert!(
+            String::from_utf8_lossy(&o.stdout).starts_with("pg_dump "),
+            "{}",
+            text(&o)
+        );
+        return;
+    }
+    let copy = kernel::Db::connect(file.to_str().unwrap()).await.unwrap();
+    assert_eq!(kernel::store::people::count(&copy).await.unwrap(), 60);
+    let o = machi(&["--database", &t.url, "backup", file.to_str().unwrap()]);
+    assert!(!o.status.success(), "refuses to overwrite");
+}
+
+#[tokio::test]
+async fn serve_demo_prints_logins_logs_json_and_stops_on_sigterm() {
+    let t = test_db().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_machi"))
+        .args([
+            "--database",
+            &t.url,
+            "--log-format",
+            "json",
+            "serve",
+            "--demo",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env("MACHI_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let addr = loop {
+        let line = lines.next().expect("machi exited early").unwrap();
+        seen.push(line.clone());
+        if let Some(rest) = line.strip_prefix("machi: serving on http://") {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    let all = seen.join("\n");
+    assert!(all.contains("password for all"), "{all}");
+    assert!(
+        all.contains("tanaka") && all.contains("bousai") && all.contains("auditor"),
+        "{all}"
+    );
+
+    let body = reqwest::get(format!("http://{addr}/api/v1/organisations"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("危機管理課"));
+
+    // The request is logged as JSON with its request id.
+    let logged = loop {
+        let line = lines.next().expect("log line").unwrap();
+        if line.contains("/api/v1/organisations") && line.contains("finished processing request") {
+            break line;
+        }
+    };
+    let v: serde_json::Value = serde_json::from_str(&logged).expect("JSON log line");
+    assert!(
+        v["span"]["request_id"].as_str().is_some_and(|id| id.len() == 26),
+        "{logged}"
+    );
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit after SIGTERM: {status}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "machi did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
