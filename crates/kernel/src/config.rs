@@ -26,6 +26,9 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// A web session ends after this many hours without use.
+    #[serde(default = "default_session_hours")]
+    pub session_hours: u64,
     /// Seconds to let in-flight requests finish after SIGTERM.
     #[serde(default = "default_shutdown_grace")]
     pub shutdown_grace_secs: u64,
@@ -42,6 +45,9 @@ fn default_log_format() -> String {
 }
 fn default_max_body() -> usize {
     DEFAULT_MAX_BODY_BYTES
+}
+fn default_session_hours() -> u64 {
+    8
 }
 fn default_shutdown_grace() -> u64 {
     20
@@ -104,6 +110,7 @@ impl Config {
                 "MACHI_LOG_FORMAT" => self.log_format = value.clone(),
                 "MACHI_PUBLIC_URL" => self.public_url = Some(value.clone()),
                 "MACHI_MAX_BODY_BYTES" => self.max_body_bytes = value.parse().map_err(|_| bad("not a number"))?,
+                "MACHI_SESSION_HOURS" => self.session_hours = value.parse().map_err(|_| bad("not a number"))?,
                 "MACHI_SHUTDOWN_GRACE_SECS" => {
                     self.shutdown_grace_secs = value.parse().map_err(|_| bad("not a number"))?
                 }
@@ -122,6 +129,11 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// Cookies get the Secure flag when machi is reached over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
     }
 
     pub fn is_postgres(&self) -> bool {

@@ -18,6 +18,15 @@ pub enum Error {
     /// 403: the policy said no.
     #[error("forbidden")]
     Forbidden,
+    /// 403 on a form post whose CSRF field does not match the cookie.
+    #[error("CSRF token missing or invalid")]
+    CsrfRejected,
+    /// A page that needs a logged-in person: redirect to the login page, then back to `next`.
+    #[error("login required")]
+    LoginRequired { next: String, expired: bool },
+    /// 429 with Retry-After.
+    #[error("too many attempts; retry after {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: i64 },
     /// 404.
     #[error("not found: {key}")]
     NotFound { key: Cow<'static, str> },

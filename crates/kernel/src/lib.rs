@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod model;
 pub mod module;
 pub mod store;
+pub mod web;
 
 pub use error::{Error, Result};
 pub use model::clock::{Clock, SystemClock, TestClock};
@@ -30,6 +31,8 @@ pub struct Kernel {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdSource>,
     pub config: Arc<config::Config>,
+    /// Failed logins per account and client address (per node).
+    pub login_limiter: Arc<web::limiter::LoginLimiter>,
 }
 
 impl Kernel {
@@ -39,6 +42,7 @@ impl Kernel {
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
             config: Arc::new(config),
+            login_limiter: Arc::default(),
         }
     }
 

@@ -14,6 +14,10 @@ pub struct Module {
     pub messages_en: &'static str,
     /// JSON API routes, mounted under `/api/v1`, documented in the OpenAPI document.
     pub api: fn() -> OpenApiRouter<Kernel>,
+    /// HTML pages (server-rendered), mounted at the root.
+    pub pages: fn() -> axum::Router<Kernel>,
+    /// Templates by name, rendered inside the shared layout.
+    pub templates: &'static [(&'static str, &'static str)],
     /// Background jobs, started once the app is serving.
     pub jobs: fn(Kernel) -> Vec<tokio::task::JoinHandle<()>>,
 }

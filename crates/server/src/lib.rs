@@ -38,6 +38,8 @@ pub async fn prepare_with(db: kernel::Db, config: Config) -> Result<Kernel, Erro
         modules.iter().map(|m| (m.name, m.migrations)).collect();
     kernel::store::migrate::run(&db, &migrations).await?;
     install_catalog(&modules).map_err(Error::Internal)?;
+    kernel::web::render::install(modules.iter().flat_map(|m| m.templates.iter().copied()).collect())
+        .map_err(Error::Internal)?;
     Ok(Kernel::new(db, config))
 }
 
@@ -83,6 +85,8 @@ pub fn app(k: Kernel) -> Router {
     let max_body = k.config.max_body_bytes;
     let metrics = metrics::Metrics::default();
     let request_id = HeaderName::from_static("x-request-id");
+    let secure_cookies = kernel::web::csrf::SecureCookies(k.config.secure_cookies());
+    let pages = modules().iter().fold(Router::new(), |r, m| r.merge((m.pages)()));
 
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -93,20 +97,24 @@ pub fn app(k: Kernel) -> Router {
             get(move || async move { Json(openapi.as_ref().clone()) }),
         )
         .merge(api)
+        .merge(pages)
         .fallback(|| async { StatusCode::NOT_FOUND })
         .with_state(k)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
-        // Outside the body limit, so its 413 gets the same JSON shape and language.
+        .layer(axum::middleware::from_fn(kernel::web::csrf::protect))
+        // Outside the body limit and CSRF check, so their refusals get the same shape and language.
         .layer(axum::middleware::from_fn(kernel::http::localize_errors))
         .layer(axum::middleware::from_fn(
             move |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
                 req.extensions_mut().insert(MaxBody(max_body));
+                req.extensions_mut().insert(secure_cookies);
                 next.run(req).await
             },
         ))
         .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::record))
         .layer(axum::Extension(metrics))
+        .layer(axum::middleware::from_fn(kernel::web::security_headers))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http()
@@ -143,6 +151,7 @@ pub async fn serve(
     let jobs: Vec<_> = modules().iter().flat_map(|m| (m.jobs)(k.clone())).collect();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let app = app(k.clone());
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = tx.send(true);

@@ -633,6 +633,8 @@ pub fn module() -> crate::Module {
         messages_ja: crate::i18n::KERNEL_JA,
         messages_en: crate::i18n::KERNEL_EN,
         api: router,
+        pages: super::pages::router,
+        templates: crate::web::render::KERNEL_TEMPLATES,
         jobs: crate::module::no_jobs,
     }
 }

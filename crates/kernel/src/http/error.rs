@@ -22,7 +22,9 @@ impl Error {
         match self {
             Error::Invalid { .. } => StatusCode::BAD_REQUEST,
             Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Error::Forbidden => StatusCode::FORBIDDEN,
+            Error::Forbidden | Error::CsrfRejected => StatusCode::FORBIDDEN,
+            Error::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -36,6 +38,12 @@ impl Error {
             Error::Invalid { key, args } | Error::Conflict { key, args } => (key.into_owned(), args),
             Error::Unauthorized { key } | Error::NotFound { key } => (key.into_owned(), vec![]),
             Error::Forbidden => ("forbidden".into(), vec![]),
+            Error::CsrfRejected => ("csrf-invalid".into(), vec![]),
+            Error::LoginRequired { .. } => ("unauthorized".into(), vec![]),
+            Error::TooManyAttempts { retry_after_secs } => (
+                "too-many-attempts".into(),
+                vec![("minutes", ((retry_after_secs + 59) / 60).to_string())],
+            ),
             Error::TooLarge => ("payload-too-large".into(), vec![]),
             Error::Unavailable(_) => ("unavailable".into(), vec![]),
             Error::Database(_) | Error::Internal(_) => ("internal".into(), vec![]),
@@ -48,6 +56,19 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
         match &self {
+            Error::LoginRequired { next, expired } => {
+                let mut to = format!("/login?next={}", crate::web::render::url_encode(next));
+                if *expired {
+                    to.push_str("&expired=1");
+                }
+                return axum::response::Redirect::to(&to).into_response();
+            }
+            Error::TooManyAttempts { retry_after_secs } => {
+                let mut r = with_payload(status, self.payload_clone_limited(*retry_after_secs));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+                return r;
+            }
             Error::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
                 tracing::error!(error = %self, "database unavailable");
                 return with_payload(StatusCode::SERVICE_UNAVAILABLE, self.payload_unavailable());
@@ -62,6 +83,10 @@ impl IntoResponse for Error {
 }
 
 impl Error {
+    fn payload_clone_limited(&self, retry_after_secs: i64) -> ErrorPayload {
+        Error::TooManyAttempts { retry_after_secs }.payload()
+    }
+
     fn payload_unavailable(&self) -> ErrorPayload {
         ErrorPayload {
             code: "unavailable".into(),
@@ -85,13 +110,19 @@ pub fn request_lang(req: &Request) -> Lang {
             _ => None,
         })
     });
-    from_query.unwrap_or_else(|| {
+    let from_cookie = || match crate::web::cookie(req.headers(), crate::web::viewer::LANG_COOKIE) {
+        Some("en") => Some(Lang::En),
+        Some("ja") => Some(Lang::Ja),
+        _ => None,
+    };
+    from_query.or_else(from_cookie).unwrap_or_else(|| {
         Lang::from_accept_language(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
     })
 }
 
 pub async fn localize_errors(req: Request, next: Next) -> Response {
     let lang = request_lang(&req);
+    let page = PageContext::of(&req);
     let max_body = req.extensions().get::<MaxBody>().map(|m| m.0);
     let mut res = next.run(req).await;
     let status = res.status();
@@ -102,11 +133,12 @@ pub async fn localize_errors(req: Request, next: Next) -> Response {
         Some(p) => p,
         None => {
             // An error axum or a layer produced without going through `Error`.
-            let is_json = res
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-            if is_json {
+            // A handler that wrote its own body (a JSON document, or a form shown again with its
+            // errors) has said what it means.
+            let complete = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+                v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+            });
+            if complete {
                 return res;
             }
             let code = match status {
@@ -129,6 +161,9 @@ pub async fn localize_errors(req: Request, next: Next) -> Response {
         args.push(("limit", max_body.map(|m| m.to_string()).unwrap_or_else(|| "?".into())));
     }
     let message = t(lang, &payload.code, &args);
+    if let Some(page) = page {
+        return page.render(status, lang, &message, res);
+    }
     let body = serde_json::json!({"error": {"code": payload.code, "message": message}});
     let mut out = (status, axum::Json(body)).into_response();
     for (name, value) in res.headers() {
@@ -139,6 +174,66 @@ pub async fn localize_errors(req: Request, next: Next) -> Response {
     out.headers_mut()
         .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
     out
+}
+
+/// For requests to HTML pages (anything outside `/api/` and the probes), errors are pages.
+struct PageContext {
+    csrf: String,
+    large_text: bool,
+    logged_in: bool,
+    path: String,
+}
+
+impl PageContext {
+    fn of(req: &Request) -> Option<PageContext> {
+        let path = req.uri().path();
+        if path.starts_with("/api/")
+            || matches!(path, "/healthz" | "/readyz" | "/metrics")
+            || path.starts_with("/static/")
+        {
+            return None;
+        }
+        Some(PageContext {
+            csrf: req
+                .extensions()
+                .get::<crate::web::csrf::CsrfToken>()
+                .map(|t| t.0.clone())
+                .unwrap_or_default(),
+            large_text: crate::web::cookie(req.headers(), crate::web::viewer::LARGE_COOKIE) == Some("1"),
+            logged_in: crate::web::cookie(req.headers(), crate::web::viewer::SESSION_COOKIE).is_some(),
+            path: path.to_string(),
+        })
+    }
+
+    fn render(self, status: StatusCode, lang: Lang, message: &str, original: Response) -> Response {
+        let nav = vec![
+            crate::web::viewer::NavItem {
+                href: "/",
+                label: "nav-home",
+                current: false,
+            },
+            crate::web::viewer::NavItem {
+                href: "/directory",
+                label: "nav-directory",
+                current: false,
+            },
+        ];
+        let ctx = minijinja::context! {
+            lang => lang.code(), title_key => "error-title", heading_key => "error-title", large_text => self.large_text,
+            csrf => self.csrf, nav => crate::web::render::ser(&nav), viewer_name => None::<String>, logged_in => self.logged_in,
+            path => self.path, message => message,
+        };
+        let html = crate::web::render("error.html", ctx).unwrap_or_else(|_| message.to_string());
+        let mut out = (status, axum::response::Html(html)).into_response();
+        for (name, value) in original.headers() {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                out.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        out.headers_mut()
+            .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
+        out
+    }
 }
 
 /// The request body limit in force, so the 413 message can say it.

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod pages;
 
 pub use error::{ErrorPayload, localize_errors};
 pub use extract::{ApiJson, ApiQuery, Auth};

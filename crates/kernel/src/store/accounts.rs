@@ -178,3 +178,57 @@ pub async fn actor_for_person(db: &Db, person_id: &str) -> Result<Actor> {
         grants: crate::store::orgs::grants(&memberships),
     })
 }
+
+pub async fn set_password_hash(db: &Db, person_id: &str, hash: &str) -> Result<()> {
+    on_db!(db, |p| sqlx::query(
+        "UPDATE accounts SET password_hash = $2 WHERE person_id = $1"
+    )
+    .bind(person_id)
+    .bind(hash)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn login_of(db: &Db, person_id: &str) -> Result<Option<String>> {
+    Ok(on_db!(db, |p| sqlx::query_scalar(
+        "SELECT login FROM accounts WHERE person_id = $1"
+    )
+    .bind(person_id)
+    .fetch_optional(p)
+    .await)?)
+}
+
+/// A hash to verify against when the login does not exist, so a wrong login takes as long
+/// as a wrong password and the two cannot be told apart.
+pub async fn dummy_hash() -> &'static str {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY
+        .get_or_init(|| async { hash_password("machi-dummy-password".into()).await.unwrap_or_default() })
+        .await
+}
+
+/// Password rules: 10 to 128 characters. Length is what protects; no composition rules.
+pub fn password_problem(password: &str) -> Option<&'static str> {
+    let n = password.chars().count();
+    if n < 10 {
+        Some("password-too-short")
+    } else if n > 128 {
+        Some("password-too-long")
+    } else {
+        None
+    }
+}
+
+/// Login names: 3 to 32 lowercase letters, digits, `.`, `_` or `-`.
+pub fn login_problem(login: &str) -> Option<&'static str> {
+    let ok_chars = login
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if !(3..=32).contains(&login.len()) || !ok_chars {
+        Some("login-invalid")
+    } else {
+        None
+    }
+}

@@ -109,7 +109,7 @@ async fn run_locked(db: &Db, modules: &[(&str, &[Migration])], applied: &mut Vec
     Ok(())
 }
 
-pub static KERNEL: &[Migration] = &[crate::migration!("0001_kernel")];
+pub static KERNEL: &[Migration] = &[crate::migration!("0001_kernel"), crate::migration!("0002_web")];
 
 /// Check that a crate's migration folders hold the same names and that each is listed.
 pub fn parity_problems(dir: &std::path::Path, listed: &[Migration]) -> Vec<String> {

@@ -11,6 +11,7 @@ pub mod identifiers;
 pub mod migrate;
 pub mod orgs;
 pub mod people;
+pub mod sessions;
 
 use std::str::FromStr;
 use std::time::Duration;

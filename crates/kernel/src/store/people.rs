@@ -135,3 +135,76 @@ pub async fn household_of(db: &Db, person_id: &Id) -> Result<Option<Id>> {
     .fetch_optional(pool)
     .await)?)
 }
+
+pub async fn large_text(db: &Db, id: &str) -> Result<bool> {
+    Ok(on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT large_text FROM people WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await)?
+    .unwrap_or(false))
+}
+
+/// Display preferences: language (`ja` / `en`, None = follow the browser) and large text.
+pub async fn set_prefs(db: &Db, id: &str, language: Option<&str>, large_text: bool) -> Result<()> {
+    on_db!(db, |pool| sqlx::query(
+        "UPDATE people SET language = $2, large_text = $3 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(language)
+    .bind(large_text)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The name shown in place of a deleted account's.
+pub const DELETED_NAME: &str = "(deleted)";
+
+/// Delete an account: withdraw every consent, remove the personal fields, the login, tokens,
+/// sessions, roles and household membership. The person's id stays so the audit trail keeps
+/// its links, but nothing in it identifies them any more.
+pub async fn delete_personal(k: &Kernel, id: &str) -> Result<()> {
+    let now = k.now();
+    crate::in_tx!(&k.db, |tx| {
+        sqlx::query("UPDATE consents SET withdrawn_at = $2 WHERE person_id = $1 AND withdrawn_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE people SET display_name = $2, kana = NULL, birth_date = NULL, phone = NULL, email = NULL, \
+             language = NULL, address = NULL, area_id = NULL, needs_support = FALSE, large_text = FALSE, deleted_at = $3 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(DELETED_NAME)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        for table in [
+            "sessions",
+            "accounts",
+            "memberships",
+            "household_members",
+            "linked_identifiers",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE person_id = $1")))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE households SET representative_id = NULL WHERE representative_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    });
+    Ok(())
+}

@@ -1,0 +1,848 @@
+//! The kernel's HTML pages: home, sign up, log in and out, my page (profile, household,
+//! consents, my data export, who read my data, settings, password, account deletion), API
+//! tokens, the public directory, admin pages, and the in-home terminal. Handlers are thin:
+//! form → policy → store → page or redirect. Forms work without JavaScript.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use minijinja::context;
+use serde::Deserialize;
+
+use crate::i18n::t;
+use crate::model::audit::AuditRecord;
+use crate::model::consent::ConsentInput;
+use crate::model::identifier::IdentifierInput;
+use crate::model::org::{OrgKind, OrganisationInput, Role};
+use crate::model::person::PersonInput;
+use crate::model::policy::{Action, Resource};
+use crate::store::{self, accounts, audit};
+use crate::web::render::{safe_next, ser};
+use crate::web::viewer::{LANG_COOKIE, LARGE_COOKIE, SESSION_COOKIE};
+use crate::web::{Viewer, page, set_cookie};
+use crate::{Error, Kernel, Result};
+
+pub fn router() -> Router<Kernel> {
+    Router::new()
+        .route("/", get(home))
+        .route("/signup", get(signup_form).post(signup))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/settings", post(settings))
+        .route("/me", get(my_page))
+        .route("/me/profile", post(save_profile))
+        .route("/me/password", post(change_password))
+        .route("/me/consents/{id}/withdraw", post(withdraw_consent))
+        .route("/me/export", get(export_my_data))
+        .route("/me/delete", get(delete_form).post(delete_account))
+        .route("/me/tokens", get(tokens_page).post(create_token))
+        .route("/me/tokens/{id}/revoke", post(revoke_token))
+        .route("/directory", get(directory))
+        .route("/admin", get(admin))
+        .route("/admin/organisations", post(admin_create_organisation))
+        .route("/admin/people/{id}", get(admin_person))
+        .route("/admin/people/{id}/roles", post(admin_grant_role))
+        .route("/admin/people/{id}/roles/{membership}/revoke", post(admin_revoke_role))
+        .route("/admin/people/{id}/identifiers", post(admin_link_identifier))
+        .route("/admin/people/{id}/identifiers/remove", post(admin_unlink_identifier))
+        .route("/terminal", get(terminal))
+        .route("/static/{name}", get(crate::web::assets::serve))
+}
+
+/// Text in the viewer's language.
+fn tr(v: &Viewer, key: &str) -> String {
+    t(v.lang, key, &[])
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+fn with_cookie(mut res: Response, cookie: HeaderValue) -> Response {
+    res.headers_mut().append(header::SET_COOKIE, cookie);
+    res
+}
+
+fn secure(k: &Kernel) -> bool {
+    k.config.secure_cookies()
+}
+
+/// Form errors: field name → message, shown next to the field and in a summary at the top.
+type FieldErrors = Vec<(&'static str, String)>;
+
+fn errors_value(errors: &FieldErrors) -> minijinja::Value {
+    let map: HashMap<&str, &String> = errors.iter().map(|(f, m)| (*f, m)).collect();
+    ser(&map)
+}
+
+// ---- home ----
+
+#[derive(Deserialize, Default)]
+struct Notice {
+    notice: Option<String>,
+}
+
+async fn home(v: Viewer, Query(q): Query<Notice>) -> Result<Response> {
+    let is_admin = v.may(Action::CreatePerson, &Resource::Town);
+    page(
+        &v,
+        "home.html",
+        "home-title",
+        context! { notice => notice_key(q.notice.as_deref()), is_admin },
+    )
+}
+
+/// Only known notice keys are shown (a query parameter never injects text).
+fn notice_key(n: Option<&str>) -> Option<&'static str> {
+    match n? {
+        "deleted" => Some("notice-account-deleted"),
+        "logged-out" => Some("notice-logged-out"),
+        "saved" => Some("notice-saved"),
+        "password" => Some("notice-password-changed"),
+        "withdrawn" => Some("notice-consent-withdrawn"),
+        "role" => Some("notice-role-granted"),
+        "revoked" => Some("notice-revoked"),
+        "identifier" => Some("notice-identifier-linked"),
+        "created" => Some("notice-created"),
+        _ => None,
+    }
+}
+
+// ---- sign up ----
+
+#[derive(Deserialize, Default)]
+struct SignupForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    email_consent: Option<String>,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    phone_consent: Option<String>,
+}
+
+async fn signup_form(v: Viewer) -> Result<Response> {
+    if v.person.is_some() {
+        return Ok(see_other("/me"));
+    }
+    render_signup(&v, &SignupForm::default(), &Vec::new(), StatusCode::OK)
+}
+
+fn render_signup(v: &Viewer, f: &SignupForm, errors: &FieldErrors, status: StatusCode) -> Result<Response> {
+    let ctx = context! {
+        form => context! { display_name => f.display_name.clone(), login => f.login.clone(), email => f.email.clone(), phone => f.phone.clone(),
+                           email_consent => f.email_consent.is_some(), phone_consent => f.phone_consent.is_some() },
+        errors => errors_value(errors),
+        error_list => errors.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>(),
+    };
+    let mut res = page(v, "signup.html", "signup-title", ctx)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn signup(State(k): State<Kernel>, v: Viewer, Form(f): Form<SignupForm>) -> Result<Response> {
+    let mut errors: FieldErrors = Vec::new();
+    let login = f.login.trim().to_lowercase();
+    let person_input = PersonInput {
+        display_name: f.display_name.clone(),
+        email: Some(f.email.clone()),
+        phone: Some(f.phone.clone()),
+        language: Some(v.lang.code().to_string()),
+        ..Default::default()
+    };
+    let person_input = match person_input.validate() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            let field = if e.message_key() == "person-email-invalid" {
+                "email"
+            } else {
+                "display_name"
+            };
+            errors.push((field, tr(&v, e.message_key())));
+            None
+        }
+    };
+    if let Some(key) = accounts::login_problem(&login) {
+        errors.push(("login", tr(&v, key)));
+    } else if accounts::person_by_login(&k.db, &login).await?.is_some() {
+        errors.push(("login", tr(&v, "login-taken")));
+    }
+    if let Some(key) = accounts::password_problem(&f.password) {
+        errors.push(("password", tr(&v, key)));
+    }
+    if !f.email.trim().is_empty() && f.email_consent.is_none() {
+        errors.push(("email", tr(&v, "consent-needed-email")));
+    }
+    if !f.phone.trim().is_empty() && f.phone_consent.is_none() {
+        errors.push(("phone", tr(&v, "consent-needed-phone")));
+    }
+    let Some(input) = person_input.filter(|_| errors.is_empty()) else {
+        return render_signup(&v, &f, &errors, StatusCode::BAD_REQUEST);
+    };
+    let hash = accounts::hash_password(f.password.clone()).await?;
+    let person = store::people::create(&k, input).await?;
+    if let Err(e) = accounts::create_account(&k, &person.id, &login, &hash).await {
+        // Two sign-ups raced for the same login: the second learns it is taken.
+        if matches!(&e, Error::Database(d) if Error::is_unique_violation(d)) {
+            store::people::delete_personal(&k, &person.id).await?;
+            errors.push(("login", tr(&v, "login-taken")));
+            return render_signup(&v, &f, &errors, StatusCode::CONFLICT);
+        }
+        return Err(e);
+    }
+    for (given, purpose_key, scope) in [
+        (&person.email, "consent-purpose-email", "email"),
+        (&person.phone, "consent-purpose-phone", "phone"),
+    ] {
+        if given.is_some() {
+            let input = ConsentInput {
+                purpose: t(crate::i18n::Lang::Ja, purpose_key, &[]),
+                scope: scope.to_string(),
+            };
+            store::consents::grant(&k, &person.id, &person.id, input).await?;
+        }
+    }
+    audit::append(
+        &k,
+        AuditRecord::new(Some(&person.id), "account.create", format!("person/{}", person.id)),
+    )
+    .await?;
+    start_session(&k, &person.id, "/me?notice=created").await
+}
+
+async fn start_session(k: &Kernel, person_id: &str, to: &str) -> Result<Response> {
+    let lifetime_secs = k.config.session_hours as i64 * 3600;
+    let secret = store::sessions::create(k, person_id, lifetime_secs * 1000).await?;
+    Ok(with_cookie(
+        see_other(to),
+        set_cookie(SESSION_COOKIE, &secret, Some(lifetime_secs), secure(k)),
+    ))
+}
+
+// ---- log in and out ----
+
+#[derive(Deserialize, Default)]
+struct LoginQuery {
+    next: Option<String>,
+    expired: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct LoginForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn login_form(v: Viewer, Query(q): Query<LoginQuery>) -> Result<Response> {
+    if v.person.is_some() {
+        return Ok(see_other(&safe_next(q.next.as_deref())));
+    }
+    let notice = q.expired.is_some().then(|| tr(&v, "session-expired"));
+    render_login(&v, "", q.next.as_deref(), notice, None, StatusCode::OK)
+}
+
+fn render_login(
+    v: &Viewer,
+    login: &str,
+    next: Option<&str>,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response> {
+    let ctx = context! { login => login, next => safe_next(next), notice => notice, error => error };
+    let mut res = page(v, "login.html", "login-title", ctx)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn login(
+    State(k): State<Kernel>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    v: Viewer,
+    Form(f): Form<LoginForm>,
+) -> Result<Response> {
+    let login = f.login.trim().to_lowercase();
+    let keys = vec![format!("acct:{login}"), format!("ip:{}", addr.ip())];
+    let now = k.now();
+    if let Err(wait) = k.login_limiter.check(&keys, now) {
+        let msg = t(
+            v.lang,
+            "too-many-attempts",
+            &[("minutes", ((wait + 59) / 60).to_string())],
+        );
+        let mut res = render_login(
+            &v,
+            &login,
+            f.next.as_deref(),
+            None,
+            Some(msg),
+            StatusCode::TOO_MANY_REQUESTS,
+        )?;
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(res);
+    }
+    let stored = accounts::password_hash_of(&k.db, &login).await?;
+    let (person, hash) = match stored {
+        Some((p, h)) => (Some(p), h),
+        None => (None, accounts::dummy_hash().await.to_string()),
+    };
+    let ok = accounts::verify_password(f.password.clone(), hash).await;
+    match person.filter(|_| ok) {
+        Some(person_id) => {
+            audit::append(
+                &k,
+                AuditRecord::new(Some(&person_id), "account.login", format!("person/{person_id}")),
+            )
+            .await?;
+            start_session(&k, &person_id, &safe_next(f.next.as_deref())).await
+        }
+        None => {
+            k.login_limiter.fail(&keys, now);
+            // One message whether the login exists or not.
+            let msg = tr(&v, "login-failed");
+            render_login(&v, &login, f.next.as_deref(), None, Some(msg), StatusCode::UNAUTHORIZED)
+        }
+    }
+}
+
+async fn logout(State(k): State<Kernel>, v: Viewer) -> Result<Response> {
+    if let Some(secret) = &v.session_secret {
+        store::sessions::end(&k.db, secret).await?;
+    }
+    Ok(with_cookie(
+        see_other("/?notice=logged-out"),
+        set_cookie(SESSION_COOKIE, "", Some(0), secure(&k)),
+    ))
+}
+
+// ---- settings: language and large text, for anyone ----
+
+#[derive(Deserialize, Default)]
+struct SettingsForm {
+    lang: Option<String>,
+    large_text: Option<String>,
+    back: Option<String>,
+}
+
+async fn settings(State(k): State<Kernel>, v: Viewer, Form(f): Form<SettingsForm>) -> Result<Response> {
+    let lang = match f.lang.as_deref() {
+        Some("en") => "en",
+        Some("ja") => "ja",
+        _ => v.lang.code(),
+    };
+    let large = match f.large_text.as_deref() {
+        Some("1") => true,
+        Some("0") => false,
+        _ => v.large_text,
+    };
+    if let Some(p) = &v.person {
+        store::people::set_prefs(&k.db, &p.id, Some(lang), large).await?;
+    }
+    let year = Some(365 * 24 * 3600);
+    let res = see_other(&safe_next(f.back.as_deref()));
+    let res = with_cookie(res, set_cookie(LANG_COOKIE, lang, year, secure(&k)));
+    Ok(with_cookie(
+        res,
+        set_cookie(LARGE_COOKIE, if large { "1" } else { "0" }, year, secure(&k)),
+    ))
+}
+
+// ---- my page ----
+
+async fn my_page(State(k): State<Kernel>, v: Viewer, Query(q): Query<Notice>) -> Result<Response> {
+    let person = v.require_login()?.clone();
+    let household = match &v.actor.household_id {
+        Some(h) => Some(store::households::with_members(&k.db, h).await?),
+        None => None,
+    };
+    let consents = store::consents::of_person(&k.db, &person.id).await?;
+    let audit_log = audit::about_person_named(&k.db, &person.id, 200).await?;
+    let memberships = store::orgs::memberships_of(&k.db, &person.id).await?;
+    let orgs: HashMap<String, String> = store::orgs::list(&k.db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    let roles: Vec<_> = memberships
+        .iter()
+        .map(|m| context! { role => m.role.as_str(), organisation => orgs.get(&m.organisation_id).cloned().unwrap_or_default() })
+        .collect();
+    let area = match &person.area_id {
+        Some(a) => store::areas::get(&k.db, a).await?.map(|a| a.name),
+        None => None,
+    };
+    let login = accounts::login_of(&k.db, &person.id).await?;
+    page(
+        &v,
+        "me.html",
+        "me-title",
+        context! { person => ser(&person), household => ser(&household), consents => ser(&consents), audit_log => ser(&audit_log),
+        roles, area, login, notice => notice_key(q.notice.as_deref()) },
+    )
+}
+
+#[derive(Deserialize, Default)]
+struct ProfileForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    kana: String,
+    #[serde(default)]
+    birth_date: String,
+    #[serde(default)]
+    address: String,
+}
+
+async fn save_profile(State(k): State<Kernel>, v: Viewer, Form(f): Form<ProfileForm>) -> Result<Response> {
+    let person = v.require_login()?.clone();
+    // Contact fields keep their consented values; this form edits name, kana, birth date, address.
+    let input = PersonInput {
+        display_name: f.display_name,
+        kana: Some(f.kana),
+        birth_date: Some(f.birth_date),
+        address: Some(f.address),
+        email: person.email.clone(),
+        phone: person.phone.clone(),
+        language: person.language.clone(),
+        area_id: person.area_id.clone(),
+        needs_support: person.needs_support,
+    };
+    store::people::update(&k, &person.id, input).await?;
+    Ok(see_other("/me?notice=saved"))
+}
+
+#[derive(Deserialize, Default)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+async fn change_password(State(k): State<Kernel>, v: Viewer, Form(f): Form<PasswordForm>) -> Result<Response> {
+    let person = v.require_login()?.clone();
+    let login = accounts::login_of(&k.db, &person.id).await?.ok_or(Error::Forbidden)?;
+    let (_, hash) = accounts::password_hash_of(&k.db, &login)
+        .await?
+        .ok_or(Error::Forbidden)?;
+    if !accounts::verify_password(f.current, hash).await {
+        return Err(Error::invalid("password-current-wrong"));
+    }
+    if let Some(key) = accounts::password_problem(&f.new_password) {
+        return Err(Error::invalid(key));
+    }
+    let hash = accounts::hash_password(f.new_password).await?;
+    accounts::set_password_hash(&k.db, &person.id, &hash).await?;
+    // Other devices' sessions end; this one starts afresh.
+    store::sessions::end_all(&k.db, &person.id).await?;
+    audit::append(
+        &k,
+        AuditRecord::new(Some(&person.id), "account.password", format!("person/{}", person.id)),
+    )
+    .await?;
+    start_session(&k, &person.id, "/me?notice=password").await
+}
+
+async fn withdraw_consent(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
+    let person = v.require_login()?.clone();
+    store::consents::withdraw(&k, &person.id, &id).await?;
+    Ok(see_other("/me?notice=withdrawn"))
+}
+
+async fn export_my_data(State(k): State<Kernel>, v: Viewer) -> Result<Response> {
+    let person = v.require_login()?.clone();
+    let household = match &v.actor.household_id {
+        Some(h) => Some(store::households::with_members(&k.db, h).await?),
+        None => None,
+    };
+    let doc = serde_json::json!({
+        "exported_at": crate::model::clock::to_rfc3339_jst(k.now()),
+        "person": person,
+        "login": accounts::login_of(&k.db, &person.id).await?,
+        "household": household,
+        "memberships": store::orgs::memberships_of(&k.db, &person.id).await?,
+        "linked_identifiers": store::identifiers::of_person(&k.db, &person.id).await?,
+        "consents": store::consents::of_person(&k.db, &person.id).await?,
+        "api_tokens": accounts::tokens_of(&k.db, &person.id).await?,
+        "access_log": audit::about_person(&k.db, &person.id, 10_000).await?,
+    });
+    let body = serde_json::to_string_pretty(&doc).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"machi-my-data.json\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn delete_form(v: Viewer) -> Result<Response> {
+    v.require_login()?;
+    page(&v, "delete.html", "delete-title", context! {})
+}
+
+#[derive(Deserialize, Default)]
+struct DeleteForm {
+    confirm: Option<String>,
+}
+
+async fn delete_account(State(k): State<Kernel>, v: Viewer, Form(f): Form<DeleteForm>) -> Result<Response> {
+    let person = v.require_login()?.clone();
+    if f.confirm.as_deref() != Some("yes") {
+        return Err(Error::invalid("delete-confirm-needed"));
+    }
+    store::people::delete_personal(&k, &person.id).await?;
+    audit::append(
+        &k,
+        AuditRecord::new(Some(&person.id), "account.delete", format!("person/{}", person.id)),
+    )
+    .await?;
+    Ok(with_cookie(
+        see_other("/?notice=deleted"),
+        set_cookie(SESSION_COOKIE, "", Some(0), secure(&k)),
+    ))
+}
+
+// ---- API tokens ----
+
+async fn tokens_page(State(k): State<Kernel>, v: Viewer, Query(q): Query<Notice>) -> Result<Response> {
+    let person = v.require_login()?.clone();
+    let tokens = accounts::tokens_of(&k.db, &person.id).await?;
+    page(
+        &v,
+        "tokens.html",
+        "tokens-title",
+        context! { tokens => ser(&tokens), secret => None::<String>, notice => notice_key(q.notice.as_deref()) },
+    )
+}
+
+#[derive(Deserialize, Default)]
+struct TokenForm {
+    #[serde(default)]
+    name: String,
+}
+
+async fn create_token(State(k): State<Kernel>, v: Viewer, Form(f): Form<TokenForm>) -> Result<Response> {
+    let person = v.require_login()?.clone();
+    let (token, secret) = accounts::create_token(&k, &person.id, &f.name).await?;
+    audit::append(
+        &k,
+        AuditRecord::new(Some(&person.id), "token.create", format!("token/{}", token.id)),
+    )
+    .await?;
+    let tokens = accounts::tokens_of(&k.db, &person.id).await?;
+    // Shown once, in this response only; never stored in clear.
+    let mut res = page(
+        &v,
+        "tokens.html",
+        "tokens-title",
+        context! { tokens => ser(&tokens), secret, created_name => token.name, notice => None::<&str> },
+    )?;
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+async fn revoke_token(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
+    let person = v.require_login()?.clone();
+    accounts::revoke_token(&k, &person.id, &id).await?;
+    Ok(see_other("/me/tokens?notice=revoked"))
+}
+
+// ---- the public directory ----
+
+async fn directory(State(k): State<Kernel>, v: Viewer) -> Result<Response> {
+    let orgs = store::orgs::list(&k.db).await?;
+    let areas = store::areas::list(&k.db).await?;
+    let names: HashMap<&str, &str> = areas.iter().map(|a| (a.id.as_str(), a.name.as_str())).collect();
+    let org_rows: Vec<_> = orgs
+        .iter()
+        .map(|o| context! { name => o.name.clone(), kind => o.kind.as_str(), area => o.area_id.as_deref().and_then(|a| names.get(a).copied()) })
+        .collect();
+    let area_rows: Vec<_> = areas
+        .iter()
+        .map(|a| context! { name => a.name.clone(), kana => a.kana.clone(), code => a.code.clone(), level => a.level.as_str(),
+                            parent => a.parent_id.as_deref().and_then(|p| names.get(p).copied()) })
+        .collect();
+    page(
+        &v,
+        "directory.html",
+        "directory-title",
+        context! { orgs => org_rows, areas => area_rows },
+    )
+}
+
+// ---- admin ----
+
+#[derive(Deserialize, Default)]
+struct AdminQuery {
+    area: Option<String>,
+    after: Option<String>,
+    notice: Option<String>,
+}
+
+async fn admin(State(k): State<Kernel>, v: Viewer, Query(q): Query<AdminQuery>) -> Result<Response> {
+    v.require(Action::CreatePerson, &Resource::Town)?;
+    let area = match q.area.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => Some(store::areas::require(&k.db, a).await?),
+        None => None,
+    };
+    let people = store::people::list(&k.db, area.as_ref().map(|a| a.id.as_str()), q.after.as_deref(), 50).await?;
+    audit::append(
+        &k,
+        AuditRecord::new(v.person_id(), Action::ListPeople.as_str(), "admin/people")
+            .reason(&format!("{} records", people.len())),
+    )
+    .await?;
+    let next_after = (people.len() == 50)
+        .then(|| people.last().map(|p| p.id.clone()))
+        .flatten();
+    let areas = store::areas::list(&k.db).await?;
+    let orgs = store::orgs::list(&k.db).await?;
+    let kinds: Vec<&str> = OrgKind::ALL.iter().map(|k| k.as_str()).collect();
+    page(
+        &v,
+        "admin.html",
+        "admin-title",
+        context! { people => ser(&people), areas => ser(&areas), orgs => ser(&orgs), kinds, area => q.area, next_after,
+        notice => notice_key(q.notice.as_deref()) },
+    )
+}
+
+#[derive(Deserialize, Default)]
+struct OrgForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn admin_create_organisation(State(k): State<Kernel>, v: Viewer, Form(f): Form<OrgForm>) -> Result<Response> {
+    v.require(Action::ManageOrganisations, &Resource::Town)?;
+    let o = store::orgs::create(
+        &k,
+        OrganisationInput {
+            kind: f.kind,
+            name: f.name,
+            area_id: None,
+            duties: vec![],
+        },
+    )
+    .await?;
+    audit::append(
+        &k,
+        AuditRecord::new(
+            v.person_id(),
+            Action::ManageOrganisations.as_str(),
+            format!("organisation/{}", o.id),
+        ),
+    )
+    .await?;
+    Ok(see_other("/admin?notice=created"))
+}
+
+async fn admin_person(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<Notice>,
+) -> Result<Response> {
+    v.require(Action::CreatePerson, &Resource::Town)?;
+    let person = store::people::require(&k.db, &id).await?;
+    // Opening a record is a read of personal data: it goes in the person's own access log.
+    audit::append(
+        &k,
+        AuditRecord::new(v.person_id(), Action::ReadPerson.as_str(), format!("person/{id}"))
+            .subject(&id)
+            .reason("admin"),
+    )
+    .await?;
+    let memberships = store::orgs::memberships_of(&k.db, &id).await?;
+    let orgs = store::orgs::list(&k.db).await?;
+    let names: HashMap<&str, &str> = orgs.iter().map(|o| (o.id.as_str(), o.name.as_str())).collect();
+    let roles: Vec<_> = memberships
+        .iter()
+        .map(|m| context! { id => m.id.clone(), role => m.role.as_str(), organisation => names.get(m.organisation_id.as_str()).copied(), area_id => m.area_id.clone() })
+        .collect();
+    let identifiers = store::identifiers::of_person(&k.db, &id).await?;
+    let areas = store::areas::list(&k.db).await?;
+    let all_roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    let login = accounts::login_of(&k.db, &id).await?;
+    page(
+        &v,
+        "admin_person.html",
+        "admin-person-title",
+        context! { person => ser(&person), roles, identifiers => ser(&identifiers), orgs => ser(&orgs), areas => ser(&areas),
+        all_roles, login, notice => notice_key(q.notice.as_deref()) },
+    )
+}
+
+#[derive(Deserialize, Default)]
+struct RoleForm {
+    #[serde(default)]
+    organisation_id: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    area_id: String,
+}
+
+async fn admin_grant_role(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<RoleForm>,
+) -> Result<Response> {
+    v.require(
+        Action::ManageMemberships,
+        &Resource::Organisation {
+            id: f.organisation_id.clone(),
+        },
+    )?;
+    let area = Some(f.area_id.as_str()).filter(|a| !a.is_empty());
+    let m = store::orgs::add_membership(&k, &id, &f.organisation_id, &f.role, area).await?;
+    audit::append(
+        &k,
+        AuditRecord::new(
+            v.person_id(),
+            Action::ManageMemberships.as_str(),
+            format!("membership/{}", m.id),
+        )
+        .subject(&id)
+        .reason(&format!("grant {}", m.role)),
+    )
+    .await?;
+    Ok(see_other(&format!("/admin/people/{id}?notice=role")))
+}
+
+async fn admin_revoke_role(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path((id, membership)): Path<(String, String)>,
+) -> Result<Response> {
+    v.require(Action::ManageMemberships, &Resource::Town)?;
+    if !store::orgs::remove_membership(&k.db, &membership).await? {
+        return Err(Error::not_found("not-found"));
+    }
+    audit::append(
+        &k,
+        AuditRecord::new(
+            v.person_id(),
+            Action::ManageMemberships.as_str(),
+            format!("membership/{membership}"),
+        )
+        .subject(&id)
+        .reason("revoke"),
+    )
+    .await?;
+    Ok(see_other(&format!("/admin/people/{id}?notice=revoked")))
+}
+
+#[derive(Deserialize, Default)]
+struct IdentifierForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    value: String,
+}
+
+async fn admin_link_identifier(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<IdentifierForm>,
+) -> Result<Response> {
+    let person = store::people::require(&k.db, &id).await?;
+    v.require(
+        Action::ManageIdentifiers,
+        &Resource::Person {
+            id: person.id.clone(),
+            household_id: None,
+            area_path: vec![],
+        },
+    )?;
+    store::identifiers::link(
+        &k,
+        &id,
+        IdentifierInput {
+            kind: f.kind.clone(),
+            value: f.value,
+        },
+    )
+    .await?;
+    audit::append(
+        &k,
+        AuditRecord::new(
+            v.person_id(),
+            Action::ManageIdentifiers.as_str(),
+            format!("identifier/{}", f.kind),
+        )
+        .subject(&id),
+    )
+    .await?;
+    Ok(see_other(&format!("/admin/people/{id}?notice=identifier")))
+}
+
+async fn admin_unlink_identifier(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<IdentifierForm>,
+) -> Result<Response> {
+    v.require(
+        Action::ManageIdentifiers,
+        &Resource::Person {
+            id: id.clone(),
+            household_id: None,
+            area_path: vec![],
+        },
+    )?;
+    if !store::identifiers::unlink(&k.db, &id, &f.kind, &f.value).await? {
+        return Err(Error::not_found("identifier-not-found"));
+    }
+    audit::append(
+        &k,
+        AuditRecord::new(
+            v.person_id(),
+            Action::ManageIdentifiers.as_str(),
+            format!("identifier/{}", f.kind),
+        )
+        .subject(&id)
+        .reason("remove"),
+    )
+    .await?;
+    Ok(see_other(&format!("/admin/people/{id}?notice=revoked")))
+}
+
+// ---- the in-home terminal ----
+
+async fn terminal(State(k): State<Kernel>, v: Viewer) -> Result<Response> {
+    let person = v.require_login()?.clone();
+    let now = crate::model::clock::to_rfc3339_jst(k.now());
+    page(
+        &v,
+        "terminal.html",
+        "terminal-title",
+        context! { person => ser(&person), now_date => now[..10].to_string(), now_time => now[11..16].to_string() },
+    )
+}

@@ -1,0 +1,181 @@
+//! Templates (minijinja, embedded at build time) and page rendering. Templates get `t(key)`
+//! for catalog text in the viewer's language and `when(ms)` for local times; they never hold
+//! user-facing text of their own.
+
+use std::sync::OnceLock;
+
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::value::Kwargs;
+use minijinja::{Environment, State, Value, context};
+
+use super::Viewer;
+use crate::i18n::{Lang, t};
+use crate::{Error, Result};
+
+static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+
+/// The kernel's own templates; modules register theirs through [`crate::Module`].
+pub const KERNEL_TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../../templates/layout.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    ("home.html", include_str!("../../templates/home.html")),
+    ("signup.html", include_str!("../../templates/signup.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("me.html", include_str!("../../templates/me.html")),
+    ("delete.html", include_str!("../../templates/delete.html")),
+    ("tokens.html", include_str!("../../templates/tokens.html")),
+    ("directory.html", include_str!("../../templates/directory.html")),
+    ("admin.html", include_str!("../../templates/admin.html")),
+    ("admin_person.html", include_str!("../../templates/admin_person.html")),
+    ("terminal.html", include_str!("../../templates/terminal.html")),
+];
+
+fn lang_of(state: &State) -> Lang {
+    match state.lookup("lang").as_ref().and_then(|v| v.as_str()) {
+        Some("en") => Lang::En,
+        _ => Lang::Ja,
+    }
+}
+
+fn translate(state: &State, key: &str, kwargs: Kwargs) -> std::result::Result<String, minijinja::Error> {
+    let mut args: Vec<(&str, String)> = Vec::new();
+    let names: Vec<&str> = kwargs.args().collect();
+    for name in names {
+        let v: Value = kwargs.get(name)?;
+        args.push((name, v.to_string()));
+    }
+    Ok(t(lang_of(state), key, &args))
+}
+
+/// Milliseconds → local (JST) date and time, `2026-11-23 10:35`.
+fn when(ms: Option<i64>) -> String {
+    match ms {
+        Some(ms) => {
+            let s = crate::model::clock::to_rfc3339_jst(ms);
+            format!("{} {}", &s[..10], &s[11..16])
+        }
+        None => String::new(),
+    }
+}
+
+/// Build the environment once from every module's templates. Later calls are ignored.
+pub fn install(templates: Vec<(&'static str, &'static str)>) -> std::result::Result<(), String> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
+    for (name, src) in templates {
+        env.add_template(name, src)
+            .map_err(|e| format!("template {name}: {e}"))?;
+    }
+    env.add_function("t", translate);
+    env.add_function("when", when);
+    let _ = ENV.set(env);
+    Ok(())
+}
+
+pub fn render(name: &str, ctx: Value) -> Result<String> {
+    let env = ENV
+        .get()
+        .ok_or_else(|| Error::Internal("templates not installed".into()))?;
+    env.get_template(name)
+        .and_then(|tpl| tpl.render(ctx))
+        .map_err(|e| Error::Internal(format!("rendering {name}: {e:#}")))
+}
+
+/// Any serialisable value for a template.
+pub fn ser<T: serde::Serialize>(v: &T) -> Value {
+    Value::from(minijinja::value::Serde(v))
+}
+
+/// What every page's layout needs to know about the viewer.
+pub fn shell(v: &Viewer, title_key: &str) -> Value {
+    context! {
+        lang => v.lang.code(),
+        title_key => title_key,
+        large_text => v.large_text,
+        csrf => v.csrf.clone(),
+        nav => ser(&v.nav()),
+        viewer_name => v.person.as_ref().map(|p| p.display_name.clone()),
+        logged_in => v.person.is_some(),
+        path => v.path.clone(),
+    }
+}
+
+/// Render a full page: the viewer's shell merged with the page's own context.
+pub fn page(v: &Viewer, template: &str, title_key: &str, ctx: Value) -> Result<Response> {
+    let merged = context! { ..shell(v, title_key), ..ctx };
+    Ok(Html(render(template, merged)?).into_response())
+}
+
+/// Percent-encode for a query value.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A `next=` target is only ever a local path, never another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/me".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/me/tokens")), "/me/tokens");
+        assert_eq!(safe_next(Some("//evil.example/")), "/me");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/me");
+        assert_eq!(safe_next(None), "/me");
+        assert_eq!(url_encode("/me?a=b"), "/me%3Fa%3Db");
+    }
+
+    /// Every `t("key")` used in a template exists in both catalogs.
+    #[test]
+    fn templates_use_only_known_message_keys() {
+        let mut catalog = crate::i18n::Catalog::default();
+        catalog.add(crate::i18n::KERNEL_JA, crate::i18n::KERNEL_EN).unwrap();
+        let mut missing = Vec::new();
+        // Keys built from a prefix (`t("role-" ~ r.role)`) are checked for every value of the enum.
+        let dynamic: Vec<String> = crate::model::org::Role::ALL
+            .iter()
+            .map(|r| format!("role-{r}"))
+            .chain(crate::model::org::OrgKind::ALL.iter().map(|k| format!("kind-{k}")))
+            .chain(crate::model::area::AreaLevel::ALL.iter().map(|l| format!("level-{l}")))
+            .collect();
+        let nav = crate::web::Viewer::all_nav_labels();
+        for (name, src) in KERNEL_TEMPLATES {
+            let used = src
+                .split("t(\"")
+                .skip(1)
+                .map(|piece| piece.split('"').next().unwrap().to_string());
+            for key in used
+                .filter(|k| !k.ends_with('-'))
+                .chain(dynamic.iter().cloned())
+                .chain(nav.iter().map(|s| s.to_string()))
+            {
+                let key = key.as_str();
+                for lang in [Lang::Ja, Lang::En] {
+                    if catalog.text(lang, key, &[]) == key {
+                        missing.push(format!("{name}: {key} ({})", lang.code()));
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "keys missing from the catalogs:\n{}",
+            missing.join("\n")
+        );
+    }
+}

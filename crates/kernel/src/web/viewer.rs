@@ -1,0 +1,164 @@
+//! Who is looking at a page, in which language, with which display settings, and what the
+//! navigation offers them (decided by the policy, never by the template).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::Serialize;
+
+use super::csrf::CsrfToken;
+use crate::i18n::Lang;
+use crate::model::person::Person;
+use crate::model::policy::{Action, Actor, Resource, may};
+use crate::{Error, Kernel, Result};
+
+pub const SESSION_COOKIE: &str = "machi_session";
+pub const LANG_COOKIE: &str = "machi_lang";
+pub const LARGE_COOKIE: &str = "machi_large";
+
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub person: Option<Person>,
+    pub actor: Actor,
+    pub lang: Lang,
+    pub large_text: bool,
+    pub csrf: String,
+    /// Path and query of this request, to come back to after logging in.
+    pub path: String,
+    /// A session cookie was sent but its session is gone (expired or logged out elsewhere).
+    pub session_expired: bool,
+    pub session_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+impl Viewer {
+    pub fn person_id(&self) -> Option<&str> {
+        self.actor.person_id.as_deref()
+    }
+
+    /// The logged-in person, or a redirect to the login page that comes back here.
+    pub fn require_login(&self) -> Result<&Person> {
+        self.person.as_ref().ok_or_else(|| Error::LoginRequired {
+            next: self.path.clone(),
+            expired: self.session_expired,
+        })
+    }
+
+    pub fn may(&self, action: Action, resource: &Resource) -> bool {
+        may(&self.actor, action, resource)
+    }
+
+    /// Log in required, then the policy; 403 otherwise.
+    pub fn require(&self, action: Action, resource: &Resource) -> Result<&Person> {
+        let p = self.require_login()?;
+        if self.may(action, resource) {
+            Ok(p)
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+
+    /// Every label the navigation can show (for the catalog test).
+    pub fn all_nav_labels() -> &'static [&'static str] {
+        &[
+            "nav-home",
+            "nav-directory",
+            "nav-me",
+            "nav-tokens",
+            "nav-terminal",
+            "nav-admin",
+            "nav-login",
+            "nav-signup",
+        ]
+    }
+
+    pub fn nav(&self) -> Vec<NavItem> {
+        let mut items = vec![("/", "nav-home"), ("/directory", "nav-directory")];
+        if self.person.is_some() {
+            items.push(("/me", "nav-me"));
+            items.push(("/me/tokens", "nav-tokens"));
+            items.push(("/terminal", "nav-terminal"));
+        }
+        if self.may(Action::CreatePerson, &Resource::Town) {
+            items.push(("/admin", "nav-admin"));
+        }
+        if self.person.is_none() {
+            items.push(("/login", "nav-login"));
+            items.push(("/signup", "nav-signup"));
+        }
+        let path = self.path.split('?').next().unwrap_or("/");
+        items
+            .into_iter()
+            .map(|(href, label)| NavItem {
+                href,
+                label,
+                current: path == href
+                    || (href != "/" && path.starts_with(href) && !(href == "/me" && path.starts_with("/me/tokens"))),
+            })
+            .collect()
+    }
+}
+
+impl FromRequestParts<Kernel> for Viewer {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, k: &Kernel) -> Result<Self, Self::Rejection> {
+        if let Some(v) = parts.extensions.get::<Viewer>() {
+            return Ok(v.clone());
+        }
+        let headers = &parts.headers;
+        let secret = super::cookie(headers, SESSION_COOKIE).map(str::to_string);
+        let lifetime = k.config.session_hours as i64 * 3_600_000;
+        let person_id = match &secret {
+            Some(s) => crate::store::sessions::person(k, s, lifetime).await?,
+            None => None,
+        };
+        let (person, actor, prefs) = match &person_id {
+            Some(id) => {
+                let person = crate::store::people::require(&k.db, id).await?;
+                let actor = crate::store::accounts::actor_for_person(&k.db, id).await?;
+                let large = crate::store::people::large_text(&k.db, id).await?;
+                (Some(person), actor, Some(large))
+            }
+            None => (None, Actor::anonymous(), None),
+        };
+        let chosen_lang = super::cookie(headers, LANG_COOKIE)
+            .map(str::to_string)
+            .or_else(|| person.as_ref().and_then(|p| p.language.clone()));
+        let lang = match chosen_lang.as_deref() {
+            Some("en") => Lang::En,
+            Some("ja") => Lang::Ja,
+            _ => Lang::from_accept_language(
+                headers
+                    .get(axum::http::header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            ),
+        };
+        let large_text = prefs.unwrap_or(false) || super::cookie(headers, LARGE_COOKIE) == Some("1");
+        let v = Viewer {
+            session_expired: secret.is_some() && person.is_none(),
+            session_secret: if person.is_some() { secret } else { None },
+            person,
+            actor,
+            lang,
+            large_text,
+            csrf: parts
+                .extensions
+                .get::<CsrfToken>()
+                .map(|t| t.0.clone())
+                .unwrap_or_default(),
+            path: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/".into()),
+        };
+        parts.extensions.insert(v.clone());
+        Ok(v)
+    }
+}

@@ -1,0 +1,564 @@
+//! The web pages as a browser without JavaScript uses them: forms, cookies, redirects.
+//! Runs on SQLite, and on PostgreSQL when MACHI_TEST_DATABASE says so.
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use server::testing::{TestApp, spawn_demo_app};
+
+const PASSWORD: &str = kernel::demo::DEMO_PASSWORD;
+
+/// A cookie-keeping client that does not follow redirects, like a careful browser.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+    lang: Option<&'static str>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser {
+            app,
+            client,
+            cookies: HashMap::new(),
+            lang: None,
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let mut req = req.header("Cookie", self.cookie_header());
+        if let Some(l) = self.lang {
+            req = req.header("Accept-Language", l);
+        }
+        let res = req.send().await.unwrap();
+        for c in res.headers().get_all(SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (kv, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = kv.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        Page {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.client.get(self.app.url(path));
+        self.send(req).await
+    }
+
+    /// Submit a form with the page's CSRF token, as the browser would.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        if !self.cookies.contains_key("machi_csrf") {
+            self.get("/").await;
+        }
+        let csrf = self.cookies["machi_csrf"].clone();
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+        form.extend_from_slice(fields);
+        let req = self.client.post(self.app.url(path)).form(&form);
+        self.send(req).await
+    }
+
+    async fn login(&mut self, login: &str, password: &str) -> Page {
+        self.post("/login", &[("login", login), ("password", password), ("next", "/me")])
+            .await
+    }
+}
+
+#[tokio::test]
+async fn sign_up_with_only_a_name_and_see_my_page() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    let page = b.get("/signup").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("name=\"csrf\""));
+    let res = b
+        .post(
+            "/signup",
+            &[
+                ("display_name", "山田 花子"),
+                ("login", "hanako"),
+                ("password", "a long enough phrase"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(res.location(), "/me?notice=created");
+    let cookie = res
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("machi_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let me = b.get("/me").await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert!(me.body.contains("山田 花子"));
+    assert!(me.body.contains("hanako"));
+}
+
+#[tokio::test]
+async fn optional_contact_needs_consent_which_is_recorded() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    let res = b
+        .post(
+            "/signup",
+            &[
+                ("display_name", "鈴木"),
+                ("login", "suzuki"),
+                ("password", "correct horse battery"),
+                ("email", "suzuki@example.jp"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.body.contains("目的への同意にチェック"), "{}", res.body);
+    assert!(
+        res.body.contains("value=\"suzuki@example.jp\""),
+        "the form keeps what was typed"
+    );
+
+    let res = b
+        .post(
+            "/signup",
+            &[
+                ("display_name", "鈴木"),
+                ("login", "suzuki"),
+                ("password", "correct horse battery"),
+                ("email", "suzuki@example.jp"),
+                ("email_consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let person = kernel::store::accounts::person_by_login(&app.kernel.db, "suzuki")
+        .await
+        .unwrap()
+        .unwrap();
+    let consents = kernel::store::consents::of_person(&app.kernel.db, &person)
+        .await
+        .unwrap();
+    assert_eq!(consents.len(), 1);
+    assert_eq!(consents[0].scope, "email");
+    assert!(consents[0].is_active() && !consents[0].by_guardian);
+
+    // Withdraw it from my page.
+    let res = b.post(&format!("/me/consents/{}/withdraw", consents[0].id), &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let consents = kernel::store::consents::of_person(&app.kernel.db, &person)
+        .await
+        .unwrap();
+    assert!(!consents[0].is_active());
+}
+
+#[tokio::test]
+async fn sign_up_refuses_weak_long_and_duplicate_with_the_rule() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    let res = b
+        .post(
+            "/signup",
+            &[("display_name", "a"), ("login", "tanaka"), ("password", "short")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(
+        res.body.contains("このログイン名はすでに使われています"),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains("パスワードは10文字以上にしてください"));
+    let long = "x".repeat(129);
+    b.lang = Some("en");
+    let res = b
+        .post(
+            "/signup",
+            &[("display_name", ""), ("login", "Bad Login"), ("password", &long)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    for msg in [
+        "at most 128 characters",
+        "A login name is 3 to 32",
+        "Please enter a display name",
+    ] {
+        assert!(res.body.contains(msg), "{msg}: {}", res.body);
+    }
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_login_look_the_same() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    let wrong = b.login("tanaka", "not the password").await;
+    let unknown = b.login("nobody-here", "not the password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    let msg = "ログイン名またはパスワードが違います";
+    assert!(wrong.body.contains(msg) && unknown.body.contains(msg));
+    let ok = b.login("tanaka", PASSWORD).await;
+    assert_eq!((ok.status, ok.location()), (StatusCode::SEE_OTHER, "/me"));
+}
+
+#[tokio::test]
+async fn five_failed_logins_pause_logging_in() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    for _ in 0..5 {
+        assert_eq!(
+            b.login("sato", "guess guess guess").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let res = b.login("sato", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: i64 = res.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=300).contains(&retry), "{retry}");
+    assert!(res.body.contains("一時的に受け付けを停止"), "{}", res.body);
+    // After the window the right password works again.
+    app.clock.advance(5 * 60 * 1000 + 1000);
+    assert_eq!(b.login("sato", PASSWORD).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_are_refused_in_the_users_language() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    b.get("/login").await;
+    let req = b
+        .client
+        .post(app.url("/login"))
+        .form(&[("login", "tanaka"), ("password", PASSWORD)]);
+    let res = b.send(req).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(res.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(res.body.contains("フォームの有効期限が切れたか"), "{}", res.body);
+
+    b.lang = Some("en");
+    let req = b.client.post(app.url("/login")).form(&[
+        ("csrf", "0".repeat(64).as_str()),
+        ("login", "tanaka"),
+        ("password", PASSWORD),
+    ]);
+    let res = b.send(req).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(res.body.contains("The form has expired"), "{}", res.body);
+}
+
+#[tokio::test]
+async fn an_expired_session_returns_to_login_and_remembers_the_page() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    b.login("tanaka", PASSWORD).await;
+    assert_eq!(b.get("/me/tokens").await.status, StatusCode::OK);
+    app.clock.advance(9 * 3600 * 1000);
+    let res = b.get("/me/tokens").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), "/login?next=/me/tokens&expired=1");
+    let login = b.get(res.location()).await;
+    assert!(login.body.contains("ログインが切れました"));
+    assert!(
+        login.body.contains("name=\"next\" value=\"&#x2f;me&#x2f;tokens\""),
+        "{}",
+        login.body
+    );
+    let again = b
+        .post(
+            "/login",
+            &[("login", "tanaka"), ("password", PASSWORD), ("next", "/me/tokens")],
+        )
+        .await;
+    assert_eq!(again.location(), "/me/tokens");
+    // A next= pointing elsewhere is ignored.
+    let mut c = Browser::new(&app);
+    let res = c
+        .post(
+            "/login",
+            &[("login", "sato"), ("password", PASSWORD), ("next", "//evil.example/")],
+        )
+        .await;
+    assert_eq!(res.location(), "/me");
+}
+
+#[tokio::test]
+async fn an_admin_opening_my_record_appears_in_my_access_log() {
+    let app = spawn_demo_app().await;
+    let tanaka = kernel::store::accounts::person_by_login(&app.kernel.db, "tanaka")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut me = Browser::new(&app);
+    me.login("tanaka", PASSWORD).await;
+    assert!(me.get("/me").await.body.contains("id=\"access-log-empty\""));
+
+    let mut admin = Browser::new(&app);
+    admin.login("admin", PASSWORD).await;
+    let page = admin.get(&format!("/admin/people/{tanaka}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("田中 ハナ"));
+    let admin_name = kernel::store::people::require(
+        &app.kernel.db,
+        &kernel::store::accounts::person_by_login(&app.kernel.db, "admin")
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .await
+    .unwrap()
+    .display_name;
+
+    let mine = me.get("/me").await;
+    let log = mine
+        .body
+        .split("id=\"access-log\"")
+        .nth(1)
+        .expect("the access log table is shown");
+    assert!(log.contains(&admin_name) && log.contains("person.read"), "{log}");
+
+    // Residents cannot open the admin pages.
+    assert_eq!(
+        me.get(&format!("/admin/people/{tanaka}")).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn granting_a_role_changes_the_navigation() {
+    let app = spawn_demo_app().await;
+    let sato = kernel::store::accounts::person_by_login(&app.kernel.db, "sato")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut s = Browser::new(&app);
+    s.login("sato", PASSWORD).await;
+    assert!(!s.get("/").await.body.contains("href=\"&#x2f;admin\""));
+
+    let mut admin = Browser::new(&app);
+    admin.login("admin", PASSWORD).await;
+    let orgs = kernel::store::orgs::list(&app.kernel.db).await.unwrap();
+    let kyodo = orgs.iter().find(|o| o.name == "市民協働課").unwrap();
+    let res = admin
+        .post(
+            &format!("/admin/people/{sato}/roles"),
+            &[("organisation_id", &kyodo.id), ("role", "admin"), ("area_id", "")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(s.get("/").await.body.contains("href=\"&#x2f;admin\""));
+    assert_eq!(s.get("/admin").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn language_and_large_text_follow_the_person() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    b.lang = Some("en-US,en;q=0.9");
+    assert!(b.get("/").await.body.contains("<html lang=\"en\">"));
+    b.lang = None;
+    assert!(b.get("/").await.body.contains("<html lang=\"ja\">"));
+    b.login("tanaka", PASSWORD).await;
+    let res = b.post("/settings", &[("lang", "en"), ("back", "/me")]).await;
+    assert_eq!(res.location(), "/me");
+    let me = b.get("/me").await;
+    assert!(me.body.contains("<html lang=\"en\">") && me.body.contains("My page"));
+    b.post("/settings", &[("large_text", "1"), ("back", "/me")]).await;
+    assert!(b.get("/me").await.body.contains("class=\"large-text"));
+    // Stored with the person, so another device shows the same.
+    let mut other = Browser::new(&app);
+    other.login("tanaka", PASSWORD).await;
+    let page = other.get("/me").await;
+    assert!(page.body.contains("<html lang=\"en\">") && page.body.contains("class=\"large-text"));
+}
+
+#[tokio::test]
+async fn export_my_data_and_delete_my_account() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    b.post(
+        "/signup",
+        &[
+            ("display_name", "退会 予定"),
+            ("login", "leaver"),
+            ("password", "a long enough phrase"),
+            ("phone", "090-0000-1111"),
+            ("phone_consent", "yes"),
+        ],
+    )
+    .await;
+    let export = b.get("/me/export").await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(
+        export.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let doc: serde_json::Value = serde_json::from_str(&export.body).unwrap();
+    assert_eq!(doc["person"]["display_name"], "退会 予定");
+    assert_eq!(doc["login"], "leaver");
+    assert_eq!(doc["consents"].as_array().unwrap().len(), 1);
+
+    let person = kernel::store::accounts::person_by_login(&app.kernel.db, "leaver")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        b.post("/me/delete", &[]).await.status,
+        StatusCode::BAD_REQUEST,
+        "needs the confirmation"
+    );
+    let res = b.post("/me/delete", &[("confirm", "yes")]).await;
+    assert_eq!(
+        (res.status, res.location()),
+        (StatusCode::SEE_OTHER, "/?notice=deleted")
+    );
+    let p = kernel::store::people::require(&app.kernel.db, &person).await.unwrap();
+    assert_eq!(p.display_name, kernel::store::people::DELETED_NAME);
+    assert!(p.phone.is_none());
+    assert!(
+        kernel::store::consents::of_person(&app.kernel.db, &person)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| !c.is_active())
+    );
+    assert_eq!(
+        b.login("leaver", "a long enough phrase").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let entries = kernel::store::audit::about_person(&app.kernel.db, &person, 10)
+        .await
+        .unwrap();
+    assert!(entries.is_empty() || entries.iter().all(|e| e.subject_id.as_deref() == Some(person.as_str())));
+    assert_eq!(
+        kernel::store::audit::verify(&app.kernel.db)
+            .await
+            .unwrap()
+            .map(|n| n > 0),
+        Ok(true)
+    );
+}
+
+#[tokio::test]
+async fn tokens_page_shows_a_new_token_once_and_revokes() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    b.login("sato", PASSWORD).await;
+    let res = b.post("/me/tokens", &[("name", "見守り電球")]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let secret = res
+        .body
+        .split("id=\"new-token\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(secret.starts_with("machi_"));
+    let api = reqwest::Client::new();
+    let me = api
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    assert!(!b.get("/me/tokens").await.body.contains(&secret), "shown once only");
+
+    let token = kernel::store::accounts::tokens_of(
+        &app.kernel.db,
+        &kernel::store::accounts::person_by_login(&app.kernel.db, "sato")
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .await
+    .unwrap()
+    .remove(0);
+    assert_eq!(
+        b.post(&format!("/me/tokens/{}/revoke", token.id), &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let me = api
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "token-invalid");
+}
+
+#[tokio::test]
+async fn pages_carry_strict_security_headers_and_work_offline() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    for path in [
+        "/",
+        "/login",
+        "/signup",
+        "/directory",
+        "/static/machi.css",
+        "/no-such-page",
+    ] {
+        let page = b.get(path).await;
+        let csp = page.headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(page.headers["x-content-type-options"], "nosniff");
+        assert!(page.headers.contains_key("referrer-policy"));
+        assert!(!page.body.contains("<script>"), "{path} has inline script");
+        assert!(!page.body.contains("https://"), "{path} loads something from outside");
+    }
+    assert_eq!(b.get("/no-such-page").await.status, StatusCode::NOT_FOUND);
+    let terminal = b.get("/terminal").await;
+    assert_eq!(terminal.status, StatusCode::SEE_OTHER, "the terminal needs a login");
+    b.login("tanaka", PASSWORD).await;
+    let terminal = b.get("/terminal").await;
+    assert!(terminal.body.contains("class=\" terminal\"") || terminal.body.contains("terminal-buttons"));
+    let buttons = terminal.body.matches("class=\"terminal-button\"").count()
+        + terminal.body.matches("class=\"terminal-button primary\"").count();
+    assert_eq!(buttons, 4, "{}", terminal.body);
+}
