@@ -333,10 +333,15 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
     let admin = token_for(&app, "admin").await;
 
     // Unknown route and method.
-    let res = client().get(app.url("/no/such/page")).send().await.unwrap();
+    let res = client().get(app.url("/api/v1/no/such/thing")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "route-not-found");
+    // Outside the API an unknown address is a page, for people with browsers.
+    let res = client().get(app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(res.text().await.unwrap().contains("この URL はありません"));
     assert_eq!(
         client().delete(app.url("/api/v1/areas")).send().await.unwrap().status(),
         StatusCode::METHOD_NOT_ALLOWED

@@ -562,3 +562,73 @@ async fn pages_carry_strict_security_headers_and_work_offline() {
         + terminal.body.matches("class=\"terminal-button primary\"").count();
     assert_eq!(buttons, 4, "{}", terminal.body);
 }
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    let mut other = Browser::new(&app);
+    b.login("sato", PASSWORD).await;
+    other.login("sato", PASSWORD).await;
+    let res = b
+        .post(
+            "/me/password",
+            &[("current", "wrong wrong wrong"), ("new_password", "a brand new phrase")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.body.contains("現在のパスワードが違います"), "{}", res.body);
+    let res = b
+        .post("/me/password", &[("current", PASSWORD), ("new_password", "short")])
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.body.contains("10文字以上"));
+    let res = b
+        .post(
+            "/me/password",
+            &[("current", PASSWORD), ("new_password", "a brand new phrase")],
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.location()),
+        (StatusCode::SEE_OTHER, "/me?notice=password")
+    );
+    assert_eq!(
+        b.get("/me").await.status,
+        StatusCode::OK,
+        "this browser stays logged in"
+    );
+    assert_eq!(
+        other.get("/me").await.status,
+        StatusCode::SEE_OTHER,
+        "the other device is logged out"
+    );
+    let mut c = Browser::new(&app);
+    assert_eq!(c.login("sato", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        c.login("sato", "a brand new phrase").await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_served_over_https() {
+    let config = kernel::config::Config {
+        public_url: Some("https://machi.example.jp".into()),
+        ..Default::default()
+    };
+    let app = server::testing::spawn_app_with(config, true).await;
+    let mut b = Browser::new(&app);
+    let res = b.login("tanaka", PASSWORD).await;
+    let cookies: Vec<String> = res
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(cookies.iter().any(|c| c.starts_with("machi_session=")), "{cookies:?}");
+    assert!(
+        cookies.iter().all(|c| c.contains("; Secure") && c.contains("HttpOnly")),
+        "{cookies:?}"
+    );
+}

@@ -1,0 +1,207 @@
+// The main flows of the web shell in headless Chromium, as the people who use them.
+// Every page visited is scanned with axe-core for WCAG 2.1 A/AA: zero violations is the test.
+// Screenshots of each page (Japanese and English, normal and terminal mode) go to SCREENSHOT_DIR.
+//
+// Environment: MACHI_BIN (the machi binary), MACHI_BROWSER_DATABASE (SQLite file or postgres URL),
+// SCREENSHOT_DIR (default target/screenshots), CHROMIUM (default /usr/bin/chromium).
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+import { AxeBuilder } from "@axe-core/playwright";
+
+const PASSWORD = "midori-demo-2026";
+const shots = process.env.SCREENSHOT_DIR || "target/screenshots";
+const backend = (process.env.MACHI_BROWSER_DATABASE || "").startsWith("postgres") ? "postgres" : "sqlite";
+mkdirSync(shots, { recursive: true });
+
+let server;
+let base;
+let browser;
+const scanned = new Set();
+
+before(async () => {
+  const bin = process.env.MACHI_BIN;
+  const db = process.env.MACHI_BROWSER_DATABASE;
+  assert.ok(bin && db, "MACHI_BIN and MACHI_BROWSER_DATABASE must be set (scripts/test sets them)");
+  server = spawn(bin, ["--database", db, "serve", "--demo", "--bind", "127.0.0.1:0"], {
+    env: { ...process.env, MACHI_LOG: "warn" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  base = await new Promise((resolve, reject) => {
+    const lines = createInterface({ input: server.stderr });
+    const timer = setTimeout(() => reject(new Error("machi did not start within 60 s")), 60_000);
+    lines.on("line", (line) => {
+      const m = line.match(/serving on (http:\/\/[^/]+)\//);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    server.on("exit", (code) => reject(new Error(`machi exited with ${code}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+});
+
+/** Fresh browser context (cookies) in a language. */
+async function person(locale = "ja-JP") {
+  const context = await browser.newContext({ locale, acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+  return context.newPage();
+}
+
+/** Scan the current page with axe-core; fail with the violations listed. */
+async function checkA11y(page, label) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const problems = results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join("\n    ")}`,
+  );
+  assert.deepEqual(problems, [], `axe violations on ${label} (${page.url()}):\n${problems.join("\n")}`);
+  scanned.add(new URL(page.url()).pathname);
+}
+
+/** Go to a path, check it, and keep a screenshot named after it. */
+async function visit(page, path, shot) {
+  const res = await page.goto(base + path);
+  assert.ok(res.status() < 400, `${path} answered ${res.status()}`);
+  await checkA11y(page, path);
+  if (shot) await page.screenshot({ path: `${shots}/${backend}-${shot}.png`, fullPage: true });
+}
+
+async function logIn(page, login, password = PASSWORD) {
+  await page.goto(base + "/login");
+  await page.fill("#login", login);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL(/\/me/), page.click("form.stack button[type=submit]")]);
+}
+
+let newPersonId;
+
+test("a resident signs up, logs in, changes language and text size, exports data, logs out", async () => {
+  const page = await person();
+  await visit(page, "/", "home-ja");
+  await visit(page, "/signup", "signup-ja");
+  // A mistake first: the form says what the rule is, and stays accessible.
+  await page.fill("#display_name", "青木 みどり");
+  await page.fill("#login", "aoki");
+  await page.fill("#password", "short");
+  await page.click("form.stack button[type=submit]");
+  await page.waitForSelector(".error-summary");
+  assert.match(await page.textContent(".error-summary"), /10文字以上/);
+  await checkA11y(page, "signup with errors");
+  await page.screenshot({ path: `${shots}/${backend}-signup-errors-ja.png`, fullPage: true });
+
+  await page.fill("#password", "みどりの風がふく町で");
+  await page.fill("#email", "aoki@example.jp");
+  await page.check("input[name=email_consent]");
+  await Promise.all([page.waitForURL(/\/me\?notice=created/), page.click("form.stack button[type=submit]")]);
+  await checkA11y(page, "my page after sign up");
+  assert.equal(await page.inputValue("#display_name"), "青木 みどり");
+  assert.match(await page.textContent(".who"), /青木 みどり/);
+  assert.match(await page.textContent("main"), /緊急情報・お知らせのメール配信/, "the consent is listed");
+
+  // Log out and in again.
+  await Promise.all([page.waitForURL(/notice=logged-out/), page.click(".logout-form button")]);
+  await logIn(page, "aoki", "みどりの風がふく町で");
+  await visit(page, "/me", "me-ja");
+
+  // Switch to English.
+  await Promise.all([page.waitForLoadState("load"), page.click(".lang-switch button[value=en]")]);
+  assert.equal(await page.getAttribute("html", "lang"), "en");
+  assert.match(await page.textContent("h1"), /My page/);
+  await checkA11y(page, "my page in English");
+  await page.screenshot({ path: `${shots}/${backend}-me-en.png`, fullPage: true });
+
+  // Larger text.
+  await Promise.all([page.waitForLoadState("load"), page.click(".lang-switch button[name=large_text]")]);
+  assert.match(await page.getAttribute("body", "class"), /large-text/);
+  await checkA11y(page, "my page, large text");
+  await page.screenshot({ path: `${shots}/${backend}-me-en-large.png`, fullPage: true });
+
+  // Export my data.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("a[href='/me/export']")]);
+  const exported = JSON.parse(readFileSync(await download.path(), "utf8"));
+  assert.equal(exported.person.display_name, "青木 みどり");
+  assert.equal(exported.login, "aoki");
+  newPersonId = exported.person.id;
+
+  // Terminal mode, then tokens, then log out.
+  await visit(page, "/terminal", "terminal-en-large");
+  await Promise.all([page.waitForLoadState("load"), page.click(".terminal-button[name=large_text]")]);
+  await checkA11y(page, "terminal, normal text");
+  await page.screenshot({ path: `${shots}/${backend}-terminal-en.png`, fullPage: true });
+  await visit(page, "/me/tokens", "tokens-en");
+  await page.fill("#token-name", "living-room bulb");
+  await page.click("form.stack button[type=submit]");
+  await page.waitForSelector("#new-token");
+  assert.match(await page.textContent("#new-token"), /^machi_[0-9a-f]{64}$/);
+  await checkA11y(page, "token created");
+  await Promise.all([page.waitForURL(/notice=logged-out/), page.click(".logout-form button")]);
+  await checkA11y(page, "home after logout (English)");
+  await page.screenshot({ path: `${shots}/${backend}-home-en.png`, fullPage: true });
+  await page.context().close();
+});
+
+test("an admin opens a record and grants a role; the person's navigation changes and the read is in their log", async () => {
+  assert.ok(newPersonId, "the sign-up flow ran first");
+  const resident = await person();
+  await logIn(resident, "aoki", "みどりの風がふく町で");
+  const navBefore = await resident.locator("nav.site-nav a").allTextContents();
+  assert.ok(!navBefore.some((t) => /管理|Admin/.test(t)), `no admin link yet: ${navBefore}`);
+
+  const admin = await person();
+  await logIn(admin, "admin");
+  await visit(admin, "/admin", "admin-ja");
+  await visit(admin, `/admin/people/${newPersonId}`, "admin-person-ja");
+  await admin.selectOption("#organisation_id", { label: "市民協働課" });
+  await admin.selectOption("#role", "admin");
+  await Promise.all([admin.waitForURL(/notice=role/), admin.click("form[action$='/roles'] button[type=submit]")]);
+  await checkA11y(admin, "admin person after grant");
+  assert.match(await admin.textContent("#roles"), /管理者/);
+
+  await resident.reload();
+  const navAfter = await resident.locator("nav.site-nav a").allTextContents();
+  assert.ok(navAfter.some((t) => /管理|Admin/.test(t)), `admin link after the grant: ${navAfter}`);
+  await visit(resident, "/me", null);
+  const log = await resident.textContent("#access-log");
+  assert.match(log, /person\.read/, "the admin's read is in my access log");
+  await admin.context().close();
+  await resident.context().close();
+});
+
+test("every public and personal page in Japanese and English passes axe, including the directory and terminal", async () => {
+  for (const [locale, lang] of [["ja-JP", "ja"], ["en-US", "en"]]) {
+    const page = await person(locale);
+    await visit(page, "/directory", `directory-${lang}`);
+    await visit(page, "/login", `login-${lang}`);
+    await visit(page, "/signup", `signup-${lang}`);
+    const res = await page.goto(base + "/no-such-page");
+    assert.equal(res.status(), 404);
+    await checkA11y(page, "404 page");
+    await page.screenshot({ path: `${shots}/${backend}-404-${lang}.png`, fullPage: true });
+    await logIn(page, "tanaka");
+    await visit(page, "/me", `me-tanaka-${lang}`);
+    await visit(page, "/terminal", `terminal-${lang}`);
+    await page.context().close();
+  }
+  // The core flows need no JavaScript.
+  const context = await browser.newContext({ locale: "ja-JP", javaScriptEnabled: false });
+  const plain = await context.newPage();
+  await logIn(plain, "sato");
+  await visit(plain, "/me/delete", "delete-ja");
+  await Promise.all([plain.waitForURL(/notice=logged-out/), plain.click(".logout-form button")]);
+  await context.close();
+  for (const path of ["/", "/signup", "/login", "/me", "/me/tokens", "/directory", "/admin", "/terminal", "/me/delete"]) {
+    assert.ok(scanned.has(path), `${path} was scanned`);
+  }
+});
