@@ -124,11 +124,19 @@ pub fn app(k: Kernel) -> Router {
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+                    tracing::info_span!("request", method = %req.method(), path = %log_path(req.uri().path()), request_id = %id)
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeId))
+}
+
+/// The path as logged: no query string, and no identifier values (card and member numbers).
+fn log_path(path: &str) -> String {
+    match path.find("/identifiers/") {
+        Some(i) => format!("{}/identifiers/…", &path[..i]),
+        None => path.to_string(),
+    }
 }
 
 async fn readyz(State(k): State<Kernel>) -> impl IntoResponse {

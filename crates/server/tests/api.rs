@@ -605,3 +605,130 @@ async fn health_readiness_metrics_and_openapi() {
     }
     assert!(doc["components"]["schemas"].get("Person").is_some());
 }
+
+#[tokio::test]
+async fn review_fixes_households_areas_consent_and_bulk_audit() {
+    let app = spawn_demo_app().await;
+    let admin = token_for(&app, "admin").await;
+    let tanaka = person_of(&app, "tanaka").await;
+    let kaicho = person_of(&app, "kaicho").await;
+
+    // A household representative cannot pull someone out of another household.
+    let (_, me) = get(&app, "/api/v1/me", Some(&token_for(&app, "kaicho").await)).await;
+    let household = me["household"]["id"].as_str().unwrap().to_string();
+    let kaicho_token = token_for(&app, "kaicho").await;
+    let rep = me["household"]["representative_id"].as_str().unwrap().to_string();
+    let rep_token = if rep == kaicho {
+        kaicho_token.clone()
+    } else {
+        token_for_person(&app, &rep).await
+    };
+    let (s, _) = post(
+        &app,
+        &format!("/api/v1/households/{household}/members"),
+        Some(&rep_token),
+        json!({"person_id": tanaka}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // …but may add a person who has no household yet; the admin decides who acts for it.
+    let (_, newcomer) = post(
+        &app,
+        "/api/v1/people",
+        Some(&admin),
+        json!({"display_name":"新住民", "area_id":"13999-1-01"}),
+    )
+    .await;
+    let newcomer_id = newcomer["id"].as_str().unwrap();
+    let (s, hh) = post(
+        &app,
+        &format!("/api/v1/households/{household}/members"),
+        Some(&rep_token),
+        json!({"person_id": newcomer_id, "relation":"同居人"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{hh}");
+    let (s, _) = post(
+        &app,
+        &format!("/api/v1/households/{household}/members"),
+        Some(&rep_token),
+        json!({"person_id": newcomer_id, "representative": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // An area given by code is stored as the area's id.
+    let (_, area) = get(&app, "/api/v1/areas/13999-1-01", None).await;
+    assert_eq!(newcomer["area_id"], area["id"]);
+
+    // Contact details through the API need the person's consent.
+    let (s, body) = post(&app, "/api/v1/me/tokens", Some(&admin), json!({"name":"x"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let res = client()
+        .put(app.url(&format!("/api/v1/people/{newcomer_id}")))
+        .bearer_auth(&admin)
+        .json(&json!({"display_name":"新住民","email":"new@example.jp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "consent-needed-email");
+
+    // Listing people writes one entry per person listed, visible in each person's own log.
+    let (s, listed) = get(&app, "/api/v1/people?area=13999-1", Some(&kaicho_token)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(listed.as_array().unwrap().iter().any(|p| p["id"] == tanaka));
+    let (_, log) = get(
+        &app,
+        &format!("/api/v1/people/{tanaka}/audit"),
+        Some(&token_for(&app, "tanaka").await),
+    )
+    .await;
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "people.list" && e["actor_id"] == kaicho),
+        "{log}"
+    );
+    assert_eq!(
+        kernel::store::audit::verify(&app.kernel.db)
+            .await
+            .unwrap()
+            .map(|n| n > 10),
+        Ok(true)
+    );
+}
+
+async fn token_for_person(app: &TestApp, person: &str) -> String {
+    kernel::store::accounts::create_token(&app.kernel, person, "test")
+        .await
+        .unwrap()
+        .1
+}
+
+#[tokio::test]
+async fn audit_verify_notices_a_rewritten_head() {
+    let app = spawn_demo_app().await;
+    for i in 0..3 {
+        kernel::store::audit::append(
+            &app.kernel,
+            kernel::model::audit::AuditRecord::new(None, "t", format!("r/{i}")),
+        )
+        .await
+        .unwrap();
+    }
+    // Remove the last entry and wind the head back: the head's hash no longer matches.
+    kernel::on_db!(&app.kernel.db, |p| async {
+        sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(p).await?;
+        sqlx::query("UPDATE audit_head SET seq = 2 WHERE id = 1")
+            .execute(p)
+            .await?;
+        Ok::<(), sqlx::Error>(())
+    }
+    .await)
+    .unwrap();
+    let broken = kernel::store::audit::verify(&app.kernel.db).await.unwrap().unwrap_err();
+    assert_eq!(broken, kernel::model::audit::BrokenLink::Altered { seq: 2 });
+}

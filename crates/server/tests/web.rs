@@ -632,3 +632,95 @@ async fn cookies_are_secure_when_served_over_https() {
         "{cookies:?}"
     );
 }
+
+#[tokio::test]
+async fn review_fixes_error_pages_sessions_roles_and_deleted_people() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    b.get("/").await;
+    // The forms on an error page carry the right CSRF token, so switching language works there.
+    let page = b.get("/no-such-page").await;
+    let token = b.cookies["machi_csrf"].clone();
+    assert!(
+        page.body.contains(&format!("name=\"csrf\" value=\"{token}\"")),
+        "{}",
+        page.body
+    );
+    let res = b.post("/settings", &[("lang", "en"), ("back", "/no-such-page")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+
+    // The session cookie has no Max-Age: the server decides when it ends.
+    let res = b.login("tanaka", PASSWORD).await;
+    let cookie = res
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("machi_session="))
+        .unwrap();
+    assert!(!cookie.contains("Max-Age"), "{cookie}");
+    // A redirect target with control characters is refused.
+    let mut c = Browser::new(&app);
+    let res = c
+        .post(
+            "/login",
+            &[("login", "sato"), ("password", PASSWORD), ("next", "/\t/evil.example")],
+        )
+        .await;
+    assert_eq!(res.location(), "/me");
+
+    // Revoking a role through another person's URL is refused.
+    let mut admin = Browser::new(&app);
+    admin.login("admin", PASSWORD).await;
+    let sato = kernel::store::accounts::person_by_login(&app.kernel.db, "sato")
+        .await
+        .unwrap()
+        .unwrap();
+    let kaicho = kernel::store::accounts::person_by_login(&app.kernel.db, "kaicho")
+        .await
+        .unwrap()
+        .unwrap();
+    let officer = kernel::store::orgs::memberships_of(&app.kernel.db, &kaicho)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.role == kernel::model::org::Role::Officer)
+        .unwrap();
+    let res = admin
+        .post(&format!("/admin/people/{sato}/roles/{}/revoke", officer.id), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(
+        kernel::store::orgs::get_membership(&app.kernel.db, &officer.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // A deleted account's household goes, and the person takes no new data.
+    let mut leaver = Browser::new(&app);
+    leaver.login("tanaka", PASSWORD).await;
+    let tanaka = kernel::store::accounts::person_by_login(&app.kernel.db, "tanaka")
+        .await
+        .unwrap()
+        .unwrap();
+    let household = kernel::store::people::household_of(&app.kernel.db, &tanaka)
+        .await
+        .unwrap()
+        .unwrap();
+    leaver.post("/me/delete", &[("confirm", "yes")]).await;
+    assert!(
+        kernel::store::households::get(&app.kernel.db, &household)
+            .await
+            .unwrap()
+            .is_none(),
+        "tanaka lived alone"
+    );
+    let res = admin
+        .post(
+            &format!("/admin/people/{tanaka}/identifiers"),
+            &[("kind", "ic_card"), ("value", "1234")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+}

@@ -184,7 +184,20 @@ async fn organisation_members(
 ) -> Result<Json<Vec<Membership>>> {
     auth.require(Action::ManageMemberships, &Resource::Organisation { id: id.clone() })?;
     store::orgs::require(&k.db, &id).await?;
-    Ok(Json(store::orgs::members_of(&k.db, &id).await?))
+    let members = store::orgs::members_of(&k.db, &id).await?;
+    let records = members
+        .iter()
+        .map(|m| {
+            AuditRecord::new(
+                auth.0.person_id.as_deref(),
+                "organisation.members",
+                format!("organisation/{id}"),
+            )
+            .subject(&m.person_id)
+        })
+        .collect();
+    audit::append_many(&k, records).await?;
+    Ok(Json(members))
 }
 
 #[utoipa::path(post, path = "/memberships", tag = "organisations", request_body = MembershipInput,
@@ -225,9 +238,9 @@ async fn create_membership(
 #[utoipa::path(delete, path = "/memberships/{id}", tag = "organisations", responses((status = 204), (status = 403), (status = 404)))]
 async fn delete_membership(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode> {
     auth.require(Action::ManageMemberships, &Resource::Town)?;
-    if !store::orgs::remove_membership(&k.db, &id).await? {
-        return Err(Error::not_found("not-found"));
-    }
+    let m = store::orgs::remove_membership(&k.db, &id)
+        .await?
+        .ok_or_else(|| Error::not_found("not-found"))?;
     audit::append(
         &k,
         AuditRecord::new(
@@ -235,7 +248,8 @@ async fn delete_membership(State(k): State<Kernel>, auth: Auth, Path(id): Path<S
             Action::ManageMemberships.as_str(),
             format!("membership/{id}"),
         )
-        .reason("revoke"),
+        .subject(&m.person_id)
+        .reason(&format!("revoke {}", m.role)),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -273,16 +287,19 @@ async fn list_people(
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
     let people = store::people::list(&k.db, area.as_ref().map(|a| a.id.as_str()), q.after.as_deref(), limit).await?;
     let scope = area.map(|a| a.code).unwrap_or_else(|| "town".into());
-    audit::append(
-        &k,
-        AuditRecord::new(
-            auth.0.person_id.as_deref(),
-            Action::ListPeople.as_str(),
-            format!("people?area={scope}"),
-        )
-        .reason(&format!("{} records", people.len())),
-    )
-    .await?;
+    // One entry per person listed, so each sees the read in their own access log.
+    let records = people
+        .iter()
+        .map(|p| {
+            AuditRecord::new(
+                auth.0.person_id.as_deref(),
+                Action::ListPeople.as_str(),
+                format!("people?area={scope}"),
+            )
+            .subject(&p.id)
+        })
+        .collect();
+    audit::append_many(&k, records).await?;
     Ok(Json(people))
 }
 
@@ -315,6 +332,21 @@ async fn update_person(
 ) -> Result<Json<Person>> {
     let p = store::people::require(&k.db, &id).await?;
     auth.require(Action::EditPerson, &person_resource(&k, &p).await?)?;
+    // Contact details are kept only for a purpose the person agreed to (as at sign-up).
+    let consents = store::consents::of_person(&k.db, &id).await?;
+    let consented = |scope: &str| consents.iter().any(|c| c.is_active() && c.scope == scope);
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    if given(&input.email).is_some_and(|e| Some(e) != p.email) && !consented("email") {
+        return Err(Error::invalid("consent-needed-email"));
+    }
+    if given(&input.phone).is_some_and(|e| Some(e) != p.phone) && !consented("phone") {
+        return Err(Error::invalid("consent-needed-phone"));
+    }
     let p = store::people::update(&k, &id, input).await?;
     audit_personal(&k, &auth, Action::EditPerson, &p.id, format!("person/{}", p.id)).await?;
     Ok(Json(p))
@@ -501,6 +533,12 @@ async fn add_household_member(
 ) -> Result<Json<HouseholdWithMembers>> {
     let h = store::households::require(&k.db, &id).await?;
     auth.require(Action::ManageHousehold, &household_resource(&k, &h).await?)?;
+    // A representative adds people who have no household yet; moving someone out of another
+    // household, or choosing who acts for one, needs the city.
+    let current = store::people::household_of(&k.db, &input.person_id).await?;
+    if input.representative || current.as_ref().is_some_and(|c| c != &id) {
+        auth.require(Action::AssignHouseholds, &Resource::Town)?;
+    }
     store::households::add_member(
         &k.db,
         &id,
@@ -596,9 +634,15 @@ async fn audit_log(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntry>>> {
     auth.require(Action::ReadAuditLog, &Resource::Town)?;
-    Ok(Json(
-        audit::page(&k.db, q.after.unwrap_or(0), q.limit.unwrap_or(100).clamp(1, 1000)).await?,
-    ))
+    let entries = audit::page(&k.db, q.after.unwrap_or(0), q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    // Reading the log is itself on the record: auditors are audited too.
+    let range = format!("audit?after={}&count={}", q.after.unwrap_or(0), entries.len());
+    audit::append(
+        &k,
+        AuditRecord::new(auth.0.person_id.as_deref(), Action::ReadAuditLog.as_str(), range),
+    )
+    .await?;
+    Ok(Json(entries))
 }
 
 #[derive(Serialize, ToSchema)]

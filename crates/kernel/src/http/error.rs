@@ -161,14 +161,17 @@ pub async fn localize_errors(req: Request, next: Next) -> Response {
         args.push(("limit", max_body.map(|m| m.to_string()).unwrap_or_else(|| "?".into())));
     }
     let message = t(lang, &payload.code, &args);
-    if let Some(page) = page {
+    if let Some(mut page) = page {
+        if let Some(token) = res.extensions().get::<crate::web::csrf::CsrfToken>() {
+            page.csrf = token.0.clone();
+        }
         return page.render(status, lang, &message, res);
     }
     let body = serde_json::json!({"error": {"code": payload.code, "message": message}});
     let mut out = (status, axum::Json(body)).into_response();
     for (name, value) in res.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            out.headers_mut().insert(name.clone(), value.clone());
+            out.headers_mut().append(name.clone(), value.clone());
         }
     }
     out.headers_mut()
@@ -194,11 +197,10 @@ impl PageContext {
             return None;
         }
         Some(PageContext {
-            csrf: req
-                .extensions()
-                .get::<crate::web::csrf::CsrfToken>()
-                .map(|t| t.0.clone())
-                .unwrap_or_default(),
+            // Filled from the response once the CSRF layer has run; the cookie is the fallback.
+            csrf: crate::web::cookie(req.headers(), crate::web::csrf::COOKIE)
+                .unwrap_or_default()
+                .to_string(),
             large_text: crate::web::cookie(req.headers(), crate::web::viewer::LARGE_COOKIE) == Some("1"),
             logged_in: crate::web::cookie(req.headers(), crate::web::viewer::SESSION_COOKIE).is_some(),
             path: path.to_string(),
@@ -227,7 +229,7 @@ impl PageContext {
         let mut out = (status, axum::response::Html(html)).into_response();
         for (name, value) in original.headers() {
             if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-                out.headers_mut().insert(name.clone(), value.clone());
+                out.headers_mut().append(name.clone(), value.clone());
             }
         }
         out.headers_mut()

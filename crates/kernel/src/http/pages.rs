@@ -227,7 +227,9 @@ async fn start_session(k: &Kernel, person_id: &str, to: &str) -> Result<Response
     let secret = store::sessions::create(k, person_id, lifetime_secs * 1000).await?;
     Ok(with_cookie(
         see_other(to),
-        set_cookie(SESSION_COOKIE, &secret, Some(lifetime_secs), secure(k)),
+        // No Max-Age: the server ends the session after `session_hours` without use, and
+        // extends it while it is used; the browser keeps the cookie until it closes.
+        set_cookie(SESSION_COOKIE, &secret, None, secure(k)),
     ))
 }
 
@@ -280,7 +282,7 @@ async fn login(
     let login = f.login.trim().to_lowercase();
     let keys = vec![format!("acct:{login}"), format!("ip:{}", addr.ip())];
     let now = k.now();
-    if let Err(wait) = k.login_limiter.check(&keys, now) {
+    if let Err(wait) = k.login_limiter.attempt(&keys, now) {
         let msg = t(
             v.lang,
             "too-many-attempts",
@@ -305,6 +307,7 @@ async fn login(
     let ok = accounts::verify_password(f.password.clone(), hash).await;
     match person.filter(|_| ok) {
         Some(person_id) => {
+            k.login_limiter.succeeded(&keys, now);
             audit::append(
                 &k,
                 AuditRecord::new(Some(&person_id), "account.login", format!("person/{person_id}")),
@@ -313,7 +316,6 @@ async fn login(
             start_session(&k, &person_id, &safe_next(f.next.as_deref())).await
         }
         None => {
-            k.login_limiter.fail(&keys, now);
             // One message whether the login exists or not.
             let msg = tr(&v, "login-failed");
             render_login(&v, &login, f.next.as_deref(), None, Some(msg), StatusCode::UNAUTHORIZED)
@@ -441,9 +443,15 @@ async fn change_password(State(k): State<Kernel>, v: Viewer, Form(f): Form<Passw
     let (_, hash) = accounts::password_hash_of(&k.db, &login)
         .await?
         .ok_or(Error::Forbidden)?;
+    let keys = vec![format!("acct:{login}")];
+    let now = k.now();
+    k.login_limiter
+        .attempt(&keys, now)
+        .map_err(|retry_after_secs| Error::TooManyAttempts { retry_after_secs })?;
     if !accounts::verify_password(f.current, hash).await {
         return Err(Error::invalid("password-current-wrong"));
     }
+    k.login_limiter.succeeded(&keys, now);
     if let Some(key) = accounts::password_problem(&f.new_password) {
         return Err(Error::invalid(key));
     }
@@ -608,12 +616,11 @@ async fn admin(State(k): State<Kernel>, v: Viewer, Query(q): Query<AdminQuery>) 
         None => None,
     };
     let people = store::people::list(&k.db, area.as_ref().map(|a| a.id.as_str()), q.after.as_deref(), 50).await?;
-    audit::append(
-        &k,
-        AuditRecord::new(v.person_id(), Action::ListPeople.as_str(), "admin/people")
-            .reason(&format!("{} records", people.len())),
-    )
-    .await?;
+    let records = people
+        .iter()
+        .map(|p| AuditRecord::new(v.person_id(), Action::ListPeople.as_str(), "admin/people").subject(&p.id))
+        .collect();
+    audit::append_many(&k, records).await?;
     let next_after = (people.len() == 50)
         .then(|| people.last().map(|p| p.id.clone()))
         .flatten();
@@ -741,9 +748,14 @@ async fn admin_revoke_role(
     Path((id, membership)): Path<(String, String)>,
 ) -> Result<Response> {
     v.require(Action::ManageMemberships, &Resource::Town)?;
-    if !store::orgs::remove_membership(&k.db, &membership).await? {
-        return Err(Error::not_found("not-found"));
+    // The membership must be this person's: the audit entry names whose role it was.
+    match store::orgs::get_membership(&k.db, &membership).await? {
+        Some(m) if m.person_id == id => {}
+        _ => return Err(Error::not_found("not-found")),
     }
+    let m = store::orgs::remove_membership(&k.db, &membership)
+        .await?
+        .ok_or_else(|| Error::not_found("not-found"))?;
     audit::append(
         &k,
         AuditRecord::new(
@@ -751,8 +763,8 @@ async fn admin_revoke_role(
             Action::ManageMemberships.as_str(),
             format!("membership/{membership}"),
         )
-        .subject(&id)
-        .reason("revoke"),
+        .subject(&m.person_id)
+        .reason(&format!("revoke {}", m.role)),
     )
     .await?;
     Ok(see_other(&format!("/admin/people/{id}?notice=revoked")))

@@ -103,6 +103,9 @@ pub fn parse_feature_collection(doc: &Value, known_codes: &[String]) -> Result<V
             }
         };
         let parent_code = text("parent_code");
+        if parent_code.as_deref() == Some(code.as_str()) {
+            return Err(at(format!("area {code} cannot be its own parent")));
+        }
         if let Some(p) = &parent_code
             && !seen.contains(p)
         {
@@ -164,6 +167,14 @@ mod tests {
                 .contains("parent_code 9")
         );
         assert!(parse_feature_collection(&orphan, &["9".into()]).is_ok());
+
+        let own = json!({"type":"FeatureCollection","features":[feature("1", Some("1"))]});
+        assert!(
+            parse_feature_collection(&own, &["1".into()])
+                .unwrap_err()
+                .reason
+                .contains("own parent")
+        );
 
         let dup = json!({"type":"FeatureCollection","features":[feature("1", None), feature("1", None)]});
         assert!(

@@ -10,9 +10,17 @@ use crate::model::token::{new_token, token_hash, token_hint};
 use crate::store::Db;
 use crate::{Error, Kernel, Result, on_db};
 
+/// At most this many argon2 computations at once (19 MiB each), so a flood of logins cannot
+/// exhaust memory; the others wait their turn.
+static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Hash a password with argon2id (OWASP parameters: 19 MiB, 2 passes). Slow by design, so
 /// it runs off the async threads.
 pub async fn hash_password(password: String) -> Result<String> {
+    let _slot = ARGON2_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         use argon2::password_hash::{PasswordHasher, SaltString};
         let mut salt = [0u8; 16];
@@ -28,6 +36,9 @@ pub async fn hash_password(password: String) -> Result<String> {
 }
 
 pub async fn verify_password(password: String, hash: String) -> bool {
+    let Ok(_slot) = ARGON2_SLOTS.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
         PasswordHash::new(&hash)
@@ -92,7 +103,7 @@ pub async fn create_token(k: &Kernel, person_id: &str, name: &str) -> Result<(Ap
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Error::invalid("token-name-invalid"));
     }
-    crate::store::people::require(&k.db, person_id).await?;
+    crate::store::people::require_active(&k.db, person_id).await?;
     let secret = new_token();
     let t = ApiToken {
         id: k.new_id(),

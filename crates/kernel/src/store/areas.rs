@@ -59,12 +59,21 @@ pub async fn require(db: &Db, id: &str) -> Result<Area> {
         .ok_or_else(|| Error::invalid_with("area-unknown", vec![("area", id.to_string())]))
 }
 
+/// An area given by id or code → its id (None stays None); unknown → 400 naming it.
+pub async fn resolve(db: &Db, id_or_code: Option<&str>) -> Result<Option<Id>> {
+    match id_or_code {
+        Some(a) => Ok(Some(require(db, a).await?.id)),
+        None => Ok(None),
+    }
+}
+
 /// The area and all its ancestors, nearest first: what the policy needs for scoped roles.
 pub async fn path(db: &Db, id: Option<&str>) -> Result<Vec<Id>> {
     let Some(id) = id else { return Ok(Vec::new()) };
     Ok(on_db!(db, |p| sqlx::query_scalar::<_, String>(
         "WITH RECURSIVE up(id, parent_id, depth) AS (SELECT id, parent_id, 0 FROM areas WHERE id = $1 \
-         UNION ALL SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id) \
+         UNION ALL SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id \
+         WHERE up.depth < 16) \
          SELECT id FROM up ORDER BY depth"
     )
     .bind(id)

@@ -11,13 +11,11 @@ pub async fn create(k: &Kernel, input: HouseholdInput) -> Result<Household> {
     if name.is_empty() {
         return Err(Error::invalid("person-name-missing"));
     }
-    if let Some(area) = &input.area_id {
-        crate::store::areas::require(&k.db, area).await?;
-    }
+    let area_id = crate::store::areas::resolve(&k.db, input.area_id.as_deref()).await?;
     let h = Household {
         id: k.new_id(),
         name,
-        area_id: input.area_id,
+        area_id,
         address: input.address,
         representative_id: None,
         created_at: k.now(),
@@ -78,7 +76,7 @@ pub async fn add_member(
     representative: bool,
 ) -> Result<()> {
     require(db, household_id).await?;
-    crate::store::people::require(db, person_id).await?;
+    crate::store::people::require_active(db, person_id).await?;
     in_tx!(db, |tx| {
         sqlx::query(
             "INSERT INTO household_members (person_id, household_id, relation) VALUES ($1,$2,$3) \

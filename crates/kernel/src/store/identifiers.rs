@@ -6,7 +6,7 @@ use crate::{Error, Kernel, Result, on_db};
 
 pub async fn link(k: &Kernel, person_id: &str, input: IdentifierInput) -> Result<LinkedIdentifier> {
     let input = input.validate().ok_or_else(|| Error::invalid("identifier-invalid"))?;
-    crate::store::people::require(&k.db, person_id).await?;
+    crate::store::people::require_active(&k.db, person_id).await?;
     let li = LinkedIdentifier {
         kind: input.kind,
         value: input.value,

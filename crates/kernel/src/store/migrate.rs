@@ -41,17 +41,23 @@ const MIGRATION_LOCK: i64 = 0x006d_6163_6869;
 /// Apply every pending migration of every module, each in its own transaction.
 pub async fn run(db: &Db, modules: &[(&str, &[Migration])]) -> Result<Vec<String>> {
     let mut applied = Vec::new();
-    if let Db::Postgres(p) = db {
-        sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(p)
-            .await?;
-    }
+    // The advisory lock belongs to a session: take and release it on one held connection.
+    let mut lock_conn = match db {
+        Db::Postgres(p) => {
+            let mut c = p.acquire().await?;
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *c)
+                .await?;
+            Some(c)
+        }
+        Db::Sqlite(_) => None,
+    };
     let result = run_locked(db, modules, &mut applied).await;
-    if let Db::Postgres(p) = db {
+    if let Some(c) = lock_conn.as_mut() {
         sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(MIGRATION_LOCK)
-            .execute(p)
+            .execute(&mut **c)
             .await?;
     }
     result.map(|_| applied)

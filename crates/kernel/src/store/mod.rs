@@ -61,6 +61,17 @@ macro_rules! in_tx {
     };
 }
 
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages and logs.
+pub fn redact_password(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((userinfo, host)) = rest.split_once('@')
+        && let Some((user, _)) = userinfo.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_string()
+}
+
 pub fn is_postgres_url(s: &str) -> bool {
     s.starts_with("postgres://") || s.starts_with("postgresql://")
 }
@@ -79,7 +90,8 @@ impl Db {
     }
 
     pub async fn connect_with(database: &str, opts: ConnectOptions) -> Result<Db> {
-        let unreachable = |e: sqlx::Error| Error::Unavailable(format!("cannot open database {database}: {e}"));
+        let shown = redact_password(database);
+        let unreachable = |e: sqlx::Error| Error::Unavailable(format!("cannot open database {shown}: {e}"));
         if is_postgres_url(database) {
             let mut o = PgConnectOptions::from_str(database).map_err(unreachable)?;
             if let Some(schema) = &opts.pg_schema {
@@ -164,6 +176,16 @@ pub fn values_placeholders(rows: usize, cols: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            super::redact_password("postgres://u:secret@h:5432/d"),
+            "postgres://u:***@h:5432/d"
+        );
+        assert_eq!(super::redact_password("postgres://u@h/d"), "postgres://u@h/d");
+        assert_eq!(super::redact_password("./machi.db"), "./machi.db");
+    }
+
     #[test]
     fn placeholders() {
         assert_eq!(super::values_placeholders(2, 2), "($1,$2),($3,$4)");

@@ -40,14 +40,12 @@ pub async fn create(k: &Kernel, input: OrganisationInput) -> Result<Organisation
     if name.is_empty() {
         return Err(Error::invalid("organisation-name-missing"));
     }
-    if let Some(a) = &input.area_id {
-        crate::store::areas::require(&k.db, a).await?;
-    }
+    let area_id = crate::store::areas::resolve(&k.db, input.area_id.as_deref()).await?;
     let o = Organisation {
         id: k.new_id(),
         kind,
         name,
-        area_id: input.area_id,
+        area_id,
         duties: input
             .duties
             .iter()
@@ -133,18 +131,16 @@ pub async fn add_membership(
 ) -> Result<Membership> {
     let role = Role::parse(role.trim())
         .ok_or_else(|| Error::invalid_with("role-invalid", vec![("role", role.to_string())]))?;
-    crate::store::people::require(&k.db, person_id).await?;
+    crate::store::people::require_active(&k.db, person_id).await?;
     let org = require(&k.db, organisation_id).await?;
-    if let Some(a) = area_id {
-        crate::store::areas::require(&k.db, a).await?;
-    }
+    let area_id = crate::store::areas::resolve(&k.db, area_id).await?;
     let m = Membership {
         id: k.new_id(),
         person_id: person_id.to_string(),
         organisation_id: org.id,
         organisation_kind: org.kind,
         role,
-        area_id: area_id.map(str::to_string),
+        area_id,
         created_at: k.now(),
     };
     let r = on_db!(&k.db, |p| {
@@ -167,13 +163,28 @@ pub async fn add_membership(
     }
 }
 
-pub async fn remove_membership(db: &Db, id: &str) -> Result<bool> {
-    let n = on_db!(db, |p| sqlx::query("DELETE FROM memberships WHERE id = $1")
+pub async fn get_membership(db: &Db, id: &str) -> Result<Option<Membership>> {
+    let sql = format!("{MEMBERSHIP_SELECT} WHERE m.id = $1");
+    let row = on_db!(db, |p| sqlx::query_as::<_, MembershipRow>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(id)
+    .fetch_optional(p)
+    .await)?;
+    Ok(row.map(Into::into))
+}
+
+/// Remove a membership; returns what was removed, if it existed.
+pub async fn remove_membership(db: &Db, id: &str) -> Result<Option<Membership>> {
+    let Some(m) = get_membership(db, id).await? else {
+        return Ok(None);
+    };
+    on_db!(db, |p| sqlx::query("DELETE FROM memberships WHERE id = $1")
         .bind(id)
         .execute(p)
         .await
         .map(|r| r.rows_affected()))?;
-    Ok(n > 0)
+    Ok(Some(m))
 }
 
 pub async fn memberships_of(db: &Db, person_id: &str) -> Result<Vec<Membership>> {

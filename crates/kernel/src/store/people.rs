@@ -9,10 +9,9 @@ const COLUMNS: &str =
     "id, display_name, kana, birth_date, phone, email, language, address, area_id, needs_support, created_at";
 
 pub async fn create(k: &Kernel, input: PersonInput) -> Result<Person> {
-    let input = input.validate().map_err(|e| Error::invalid(e.message_key()))?;
-    if let Some(area) = &input.area_id {
-        crate::store::areas::require(&k.db, area).await?;
-    }
+    let mut input = input.validate().map_err(|e| Error::invalid(e.message_key()))?;
+    // Areas may be given by id or code; rows always hold the id.
+    input.area_id = crate::store::areas::resolve(&k.db, input.area_id.as_deref()).await?;
     let p = Person {
         id: k.new_id(),
         display_name: input.display_name,
@@ -59,14 +58,27 @@ pub async fn require(db: &Db, id: &str) -> Result<Person> {
     get(db, id).await?.ok_or_else(|| Error::not_found("person-not-found"))
 }
 
-pub async fn update(k: &Kernel, id: &str, input: PersonInput) -> Result<Person> {
-    let input = input.validate().map_err(|e| Error::invalid(e.message_key()))?;
-    if let Some(area) = &input.area_id {
-        crate::store::areas::require(&k.db, area).await?;
+/// A person who may still be written to: a deleted account is never given new data.
+pub async fn require_active(db: &Db, id: &str) -> Result<Person> {
+    let deleted: Option<Option<i64>> = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT deleted_at FROM people WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await)?;
+    match deleted {
+        Some(None) => require(db, id).await,
+        _ => Err(Error::not_found("person-not-found")),
     }
+}
+
+pub async fn update(k: &Kernel, id: &str, input: PersonInput) -> Result<Person> {
+    let mut input = input.validate().map_err(|e| Error::invalid(e.message_key()))?;
+    // Areas may be given by id or code; rows always hold the id.
+    input.area_id = crate::store::areas::resolve(&k.db, input.area_id.as_deref()).await?;
     let n = on_db!(&k.db, |pool| sqlx::query(
         "UPDATE people SET display_name=$2, kana=$3, birth_date=$4, phone=$5, email=$6, language=$7, address=$8, \
-         area_id=$9, needs_support=$10 WHERE id=$1"
+         area_id=$9, needs_support=$10 WHERE id=$1 AND deleted_at IS NULL"
     )
     .bind(id)
     .bind(&input.display_name)
@@ -93,8 +105,9 @@ pub async fn list(db: &Db, area_id: Option<&str>, after: Option<&str>, limit: i6
     let rows = match area_id {
         Some(area) => {
             let sql = format!(
-                "WITH RECURSIVE down(id) AS (SELECT id FROM areas WHERE id = $1 \
-                 UNION ALL SELECT a.id FROM areas a JOIN down ON a.parent_id = down.id) \
+                "WITH RECURSIVE down(id, depth) AS (SELECT id, 0 FROM areas WHERE id = $1 \
+                 UNION ALL SELECT a.id, down.depth + 1 FROM areas a JOIN down ON a.parent_id = down.id \
+                 WHERE down.depth < 16) \
                  SELECT {COLUMNS} FROM people WHERE area_id IN (SELECT id FROM down) AND id > $2 ORDER BY id LIMIT $3"
             );
             on_db!(db, |pool| sqlx::query_as::<_, Person>(sqlx::AssertSqlSafe(
@@ -205,6 +218,13 @@ pub async fn delete_personal(k: &Kernel, id: &str) -> Result<()> {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        // A household left without members would still carry a family name and an address.
+        sqlx::query(
+            "DELETE FROM households WHERE id IN (SELECT h.id FROM households h \
+             WHERE NOT EXISTS (SELECT 1 FROM household_members m WHERE m.household_id = h.id))",
+        )
+        .execute(&mut *tx)
+        .await?;
     });
     Ok(())
 }

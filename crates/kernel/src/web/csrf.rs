@@ -37,18 +37,27 @@ pub async fn protect(req: Request, next: Next) -> Response {
     let mut req = req;
     if is_page && unsafe_method {
         let (parts, body) = req.into_parts();
-        let bytes = match to_bytes(body, 1024 * 1024).await {
+        let limit = parts
+            .extensions
+            .get::<crate::http::error::MaxBody>()
+            .map(|m| m.0)
+            .unwrap_or(1024 * 1024);
+        let bytes = match to_bytes(body, limit).await {
             Ok(b) => b,
             Err(_) => return Error::TooLarge.into_response(),
         };
         let sent = form_field(&bytes, FIELD);
         if existing.is_none() || sent.as_deref() != existing.as_deref() {
-            return Error::CsrfRejected.into_response();
+            let mut res = Error::CsrfRejected.into_response();
+            res.extensions_mut().insert(CsrfToken(token));
+            return res;
         }
         req = Request::from_parts(parts, Body::from(bytes));
     }
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let mut res = next.run(req).await;
+    // Error pages are rendered further out; they need the token for the forms in their layout.
+    res.extensions_mut().insert(CsrfToken(token.clone()));
     if existing.is_none() {
         res.headers_mut()
             .append(header::SET_COOKIE, super::set_cookie(COOKIE, &token, None, secure));

@@ -122,7 +122,19 @@ pub fn url_encode(s: &str) -> String {
 /// A `next=` target is only ever a local path, never another site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        // A local path made only of URL-safe characters: no scheme, no `//host`, no control
+        // characters or backslashes that browsers would strip or turn into `/`.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-_.~?&=%+".contains(&b))
+                && !n.to_ascii_lowercase().contains("%2f%2f")
+                && !n.to_ascii_lowercase().starts_with("/%2f")
+                && !n.to_ascii_lowercase().starts_with("/%5c") =>
+        {
+            n.to_string()
+        }
         _ => "/me".to_string(),
     }
 }
@@ -136,6 +148,14 @@ mod tests {
         assert_eq!(safe_next(Some("/me/tokens")), "/me/tokens");
         assert_eq!(safe_next(Some("//evil.example/")), "/me");
         assert_eq!(safe_next(Some("https://evil.example/")), "/me");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/me");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/me");
+        assert_eq!(safe_next(Some("/me\r\nSet-Cookie: x=1")), "/me");
+        assert_eq!(safe_next(Some("/%2F/evil.example")), "/me");
+        assert_eq!(
+            safe_next(Some("/admin?area=13999-1&after=X")),
+            "/admin?area=13999-1&after=X"
+        );
         assert_eq!(safe_next(None), "/me");
         assert_eq!(url_encode("/me?a=b"), "/me%3Fa%3Db");
     }
