@@ -93,6 +93,8 @@ pub struct Membership {
     pub role: Role,
     pub area_id: Option<Id>,
     pub created_at: i64,
+    /// The duties of the organisation (e.g. `alerts`), which some actions require.
+    pub organisation_duties: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

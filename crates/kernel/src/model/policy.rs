@@ -13,6 +13,8 @@ pub struct RoleGrant {
     pub organisation_id: Id,
     pub organisation_kind: OrgKind,
     pub area_id: Option<Id>,
+    /// The organisation's duties (a department's `alerts` duty, say).
+    pub duties: Vec<String>,
 }
 
 /// Who is asking. Anonymous visitors have no person.
@@ -41,6 +43,13 @@ impl Actor {
         self.grants
             .iter()
             .any(|g| g.role == role && g.area_id.as_ref().is_none_or(|a| area_path.contains(a)))
+    }
+
+    /// Staff of a department that holds `duty`.
+    pub fn is_staff_with_duty(&self, duty: &str) -> bool {
+        self.grants.iter().any(|g| {
+            g.role == Role::Staff && g.organisation_kind == OrgKind::Department && g.duties.iter().any(|d| d == duty)
+        })
     }
 
     fn is_city_staff(&self) -> bool {
@@ -81,6 +90,7 @@ actions! {
     ManageTokens = "tokens.manage",
     ReadPersonAudit = "person_audit.read",
     ReadAuditLog = "audit.read",
+    PublishAlerts = "alerts.publish",
 }
 
 /// What the action is about. Area paths hold the resource's area and all its ancestors, so a
@@ -142,6 +152,8 @@ pub fn may(actor: &Actor, action: Action, resource: &Resource) -> bool {
             admin || representative_id.as_deref().is_some_and(|r| actor.is_person(r))
         }
         (ReadAuditLog, _) => admin || actor.has_role(Role::Auditor),
+        // Emergency information is issued by the department that holds the alerts duty only.
+        (PublishAlerts, _) => actor.is_staff_with_duty("alerts"),
         _ => false,
     }
 }
@@ -171,6 +183,7 @@ mod tests {
             organisation_id: format!("org-{kind}"),
             organisation_kind: kind,
             area_id: area.map(Into::into),
+            duties: vec![],
         }
     }
 
@@ -197,6 +210,14 @@ mod tests {
                 vec![grant(Role::Officer, OrgKind::Association, Some("D2"))],
             ),
             "staff" => person("s", None, vec![grant(Role::Staff, OrgKind::Department, None)]),
+            "alerts_staff" => person(
+                "b",
+                None,
+                vec![RoleGrant {
+                    duties: vec!["alerts".into()],
+                    ..grant(Role::Staff, OrgKind::Department, None)
+                }],
+            ),
             "admin" => person("a", None, vec![grant(Role::Admin, OrgKind::Department, None)]),
             "auditor" => person("au", None, vec![grant(Role::Auditor, OrgKind::Department, None)]),
             "medic" => person("m", None, vec![grant(Role::Medic, OrgKind::Hospital, None)]),
@@ -212,7 +233,7 @@ mod tests {
         use Action::*;
         match action {
             ReadDirectory | CreatePerson | AssignHouseholds | ManageOrganisations | ManageMemberships | ImportAreas
-            | ReadAuditLog => Resource::Town,
+            | ReadAuditLog | PublishAlerts => Resource::Town,
             LookupIdentifier => Resource::Town,
             ListPeople => Resource::Area { area_path: path("C2") },
             ReadHousehold | ManageHousehold => Resource::Household {
@@ -226,20 +247,21 @@ mod tests {
 
     /// Expected answers. Columns follow `Action::ALL`; Y = allowed, . = refused.
     const MATRIX: &str = "
-        actor          dir list crea read edit idr  idm  look hhr  hhm  asg  org  mem  area cons tok  paud audit
-        anonymous      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        self           Y   .    .    Y    Y    Y    .    .    Y    .    .    .    .    .    Y    Y    Y    .
-        representative Y   .    .    .    .    .    .    .    Y    Y    .    .    .    .    .    .    .    .
-        neighbour      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        officer_d1     Y   Y    .    Y    .    .    .    .    Y    .    .    .    .    .    .    .    .    .
-        officer_d2     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        staff          Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .
-        admin          Y   Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    .    .    .    Y
-        auditor        Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y
-        medic          Y   .    .    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .
-        care_manager   Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        supporter      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        shop_owner     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        actor          dir list crea read edit idr  idm  look hhr  hhm  asg  org  mem  area cons tok  paud audit alrt
+        anonymous      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        self           Y   .    .    Y    Y    Y    .    .    Y    .    .    .    .    .    Y    Y    Y    .    .
+        representative Y   .    .    .    .    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .
+        neighbour      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        officer_d1     Y   Y    .    Y    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .
+        officer_d2     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        staff          Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .
+        alerts_staff   Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    Y
+        admin          Y   Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    .    .    .    Y    .
+        auditor        Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .
+        medic          Y   .    .    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    .
+        care_manager   Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        supporter      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        shop_owner     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
     ";
 
     #[test]

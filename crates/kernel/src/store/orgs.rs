@@ -33,6 +33,10 @@ impl From<OrgRow> for Organisation {
     }
 }
 
+fn split_duties(s: &str) -> Vec<String> {
+    s.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
 pub async fn create(k: &Kernel, input: OrganisationInput) -> Result<Organisation> {
     let kind = OrgKind::parse(input.kind.trim())
         .ok_or_else(|| Error::invalid_with("organisation-kind-invalid", vec![("kind", input.kind.clone())]))?;
@@ -96,6 +100,7 @@ pub async fn require(db: &Db, id: &str) -> Result<Organisation> {
 
 #[derive(sqlx::FromRow)]
 struct MembershipRow {
+    duties: String,
     id: String,
     person_id: String,
     organisation_id: String,
@@ -115,11 +120,12 @@ impl From<MembershipRow> for Membership {
             role: Role::parse(&r.role).unwrap_or(Role::Resident),
             area_id: r.area_id,
             created_at: r.created_at,
+            organisation_duties: split_duties(&r.duties),
         }
     }
 }
 
-const MEMBERSHIP_SELECT: &str = "SELECT m.id, m.person_id, m.organisation_id, o.kind, m.role, m.area_id, m.created_at \
+const MEMBERSHIP_SELECT: &str = "SELECT m.id, m.person_id, m.organisation_id, o.kind, o.duties, m.role, m.area_id, m.created_at \
      FROM memberships m JOIN organisations o ON o.id = m.organisation_id";
 
 pub async fn add_membership(
@@ -142,6 +148,7 @@ pub async fn add_membership(
         role,
         area_id,
         created_at: k.now(),
+        organisation_duties: org.duties.clone(),
     };
     let r = on_db!(&k.db, |p| {
         sqlx::query(
@@ -217,6 +224,7 @@ pub fn grants(memberships: &[Membership]) -> Vec<RoleGrant> {
             organisation_id: m.organisation_id.clone(),
             organisation_kind: m.organisation_kind,
             area_id: m.area_id.clone(),
+            duties: m.organisation_duties.clone(),
         })
         .collect()
 }
