@@ -1,0 +1,196 @@
+//! The alerts JSON API: CAP in (`POST /alerts`), CAP or JSON out, active alerts per area as
+//! JSON and as plain text for cable-TV tickers.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kernel::http::Auth;
+use kernel::i18n::{Lang, t};
+use kernel::model::audit::AuditRecord;
+use kernel::model::policy::{Action, Resource};
+use kernel::{Error, Kernel, Result};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::model::cap;
+use crate::store::{self, StoredAlert};
+
+pub fn api() -> OpenApiRouter<Kernel> {
+    OpenApiRouter::new()
+        .routes(routes!(recent_alerts, post_alert))
+        .routes(routes!(get_alert))
+        .routes(routes!(area_alerts))
+        .routes(routes!(area_ticker))
+}
+
+/// An alert with the areas it reaches, as the API returns it.
+#[derive(Serialize, ToSchema)]
+struct AlertView {
+    #[serde(flatten)]
+    alert: StoredAlert,
+    /// Codes of the town's areas (町丁目) the alert reaches.
+    areas: Vec<String>,
+    drill: bool,
+}
+
+async fn view(k: &Kernel, alert: StoredAlert) -> Result<AlertView> {
+    Ok(AlertView {
+        areas: store::area_codes(&k.db, &alert.id).await?,
+        drill: alert.status == "Exercise",
+        alert,
+    })
+}
+
+fn wants_cap(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/cap+xml") || a.contains("application/xml"))
+}
+
+#[utoipa::path(post, path = "/alerts", tag = "alerts",
+    request_body(content = String, content_type = "application/cap+xml", description = "A CAP 1.2 alert"),
+    responses((status = 201, description = "stored; Location names it", body = AlertView),
+              (status = 200, description = "the same sender + identifier was stored before", body = AlertView),
+              (status = 400, description = "not valid CAP: names the element and the rule"),
+              (status = 403), (status = 413), (status = 415)))]
+async fn post_alert(State(k): State<Kernel>, auth: Auth, headers: HeaderMap, body: Bytes) -> Result<Response> {
+    auth.require(Action::PublishAlerts, &Resource::Town)?;
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !["application/cap+xml", "application/xml", "text/xml"]
+        .iter()
+        .any(|c| ctype.starts_with(c))
+    {
+        return Ok((StatusCode::UNSUPPORTED_MEDIA_TYPE, Error::invalid("cap-content-type")).into_response());
+    }
+    let xml = std::str::from_utf8(&body).map_err(|_| {
+        Error::invalid_with(
+            "cap-invalid",
+            vec![("element", "xml".into()), ("rule", "the body is not UTF-8".into())],
+        )
+    })?;
+    let alert = cap::parse(xml).map_err(|e| {
+        Error::invalid_with(
+            "cap-invalid",
+            vec![("element", e.element.clone()), ("rule", e.rule.clone())],
+        )
+    })?;
+    let (stored, created) = store::ingest(&k, &alert, xml, auth.0.person_id.as_deref()).await?;
+    if created {
+        kernel::store::audit::append(
+            &k,
+            AuditRecord::new(
+                auth.0.person_id.as_deref(),
+                Action::PublishAlerts.as_str(),
+                format!("alert/{}", stored.id),
+            )
+            .reason(&format!("{} {}", stored.status, stored.msg_type)),
+        )
+        .await?;
+    }
+    let location = format!("/api/v1/alerts/{}", stored.id);
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let mut res = (status, axum::Json(view(&k, stored).await?)).into_response();
+    res.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&location).map_err(|e| Error::Internal(e.to_string()))?,
+    );
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/alerts", tag = "alerts", responses((status = 200, body = [StoredAlert])))]
+async fn recent_alerts(State(k): State<Kernel>) -> Result<axum::Json<Vec<StoredAlert>>> {
+    Ok(axum::Json(store::recent(&k.db, 100).await?))
+}
+
+#[utoipa::path(get, path = "/alerts/{id}", tag = "alerts",
+    responses((status = 200, description = "JSON, or CAP 1.2 XML with Accept: application/cap+xml", body = AlertView),
+              (status = 404)))]
+async fn get_alert(State(k): State<Kernel>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
+    let alert = store::require(&k.db, &id).await?;
+    if wants_cap(&headers) {
+        let xml = store::cap_xml(&k.db, &id).await?;
+        return Ok(([(header::CONTENT_TYPE, "application/cap+xml; charset=utf-8")], xml).into_response());
+    }
+    Ok(axum::Json(view(&k, alert).await?).into_response())
+}
+
+/// The leaf areas at or below an area given by id or code.
+async fn leaves(k: &Kernel, id_or_code: &str) -> Result<Vec<String>> {
+    let area = kernel::store::areas::get(&k.db, id_or_code)
+        .await?
+        .ok_or_else(|| Error::not_found("area-not-found"))?;
+    let areas = store::town_areas(&k.db).await?;
+    let mut out = Vec::new();
+    for a in areas.iter().filter(|a| a.is_leaf) {
+        let mut cur = Some(a);
+        let mut steps = 0;
+        while let Some(c) = cur {
+            if c.id == area.id {
+                out.push(a.id.clone());
+                break;
+            }
+            steps += 1;
+            if steps > 16 {
+                break;
+            }
+            cur = c.parent_id.as_deref().and_then(|p| areas.iter().find(|x| x.id == p));
+        }
+    }
+    Ok(out)
+}
+
+async fn active(k: &Kernel, area: &str) -> Result<Vec<StoredAlert>> {
+    let mut seen = std::collections::BTreeMap::new();
+    for leaf in leaves(k, area).await? {
+        for a in store::active_for_area(&k.db, &leaf, k.now()).await? {
+            seen.entry(a.id.clone()).or_insert(a);
+        }
+    }
+    let mut list: Vec<StoredAlert> = seen.into_values().collect();
+    let rank = |s: &str| {
+        ["Extreme", "Severe", "Moderate", "Minor"]
+            .iter()
+            .position(|x| *x == s)
+            .unwrap_or(4)
+    };
+    list.sort_by(|a, b| {
+        rank(&a.severity)
+            .cmp(&rank(&b.severity))
+            .then(b.sent_ms.cmp(&a.sent_ms))
+    });
+    Ok(list)
+}
+
+#[utoipa::path(get, path = "/areas/{code}/alerts", tag = "alerts",
+    responses((status = 200, description = "alerts in force for the area, most severe first", body = [StoredAlert]), (status = 404)))]
+async fn area_alerts(State(k): State<Kernel>, Path(code): Path<String>) -> Result<axum::Json<Vec<StoredAlert>>> {
+    Ok(axum::Json(active(&k, &code).await?))
+}
+
+#[utoipa::path(get, path = "/areas/{code}/alerts.txt", tag = "alerts",
+    responses((status = 200, description = "one line per alert in force, for cable-TV tickers", content_type = "text/plain"), (status = 404)))]
+async fn area_ticker(State(k): State<Kernel>, headers: HeaderMap, Path(code): Path<String>) -> Result<Response> {
+    let code = code.strip_suffix(".txt").unwrap_or(&code).to_string();
+    let lang = Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let alerts = active(&k, &code).await?;
+    let mut text = String::new();
+    for a in &alerts {
+        if a.status == "Exercise" {
+            text.push_str(&t(lang, "ticker-drill", &[]));
+        }
+        text.push_str(a.headline.as_deref().unwrap_or(&a.event));
+        text.push('\n');
+    }
+    if alerts.is_empty() {
+        text.push_str(&t(lang, "ticker-none", &[]));
+        text.push('\n');
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}

@@ -1,0 +1,20 @@
+//! alerts: emergency and ordinary information on every channel — CAP 1.2 import and export,
+//! targeting by area geometry and codes, and (as they arrive) delivery, drills and receipts.
+
+pub mod http;
+pub mod model;
+pub mod store;
+
+/// The alerts module as the server registers it.
+pub fn module() -> kernel::Module {
+    kernel::Module {
+        name: "alerts",
+        migrations: store::MIGRATIONS,
+        messages_ja: include_str!("../messages/ja.txt"),
+        messages_en: include_str!("../messages/en.txt"),
+        api: http::api,
+        pages: axum::Router::new,
+        templates: &[],
+        jobs: kernel::module::no_jobs,
+    }
+}

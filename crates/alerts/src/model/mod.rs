@@ -1,0 +1,5 @@
+//! Pure types and logic of alerts: no I/O.
+
+pub mod alert;
+pub mod cap;
+pub mod target;

@@ -1,0 +1,273 @@
+//! Alerts on disk: idempotent ingestion by (sender, identifier), Update/Cancel chains through
+//! CAP references, the areas each alert reaches, and active alerts per area.
+
+use kernel::model::geometry::parse_geometry;
+use kernel::store::{Db, values_placeholders};
+use kernel::{Error, Kernel, Result, in_tx, on_db};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::model::alert::{summary, targets};
+use crate::model::cap;
+use crate::model::target::{TownArea, resolve};
+
+pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[kernel::migration!("0001_alerts")];
+
+/// An alert as machi keeps it (the CAP text is kept alongside, verbatim as received).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct StoredAlert {
+    pub id: String,
+    pub sender: String,
+    pub identifier: String,
+    pub sent: String,
+    pub sent_ms: i64,
+    pub status: String,
+    pub msg_type: String,
+    /// The alert this one updates or cancels.
+    pub refers_to: Option<String>,
+    pub event: String,
+    pub category: String,
+    pub urgency: String,
+    pub severity: String,
+    pub certainty: String,
+    pub headline: Option<String>,
+    pub language: String,
+    pub expires_ms: Option<i64>,
+    /// The later Update or Cancel that replaced this alert.
+    pub replaced_by: Option<String>,
+    pub created_at: i64,
+    pub targeted_people: i64,
+    pub targeted_households: i64,
+}
+
+const COLUMNS: &str = "id, sender, identifier, sent, sent_ms, status, msg_type, refers_to, event, category, urgency, \
+     severity, certainty, headline, language, expires_ms, replaced_by, created_at, targeted_people, targeted_households";
+
+pub async fn by_sender_identifier(db: &Db, sender: &str, identifier: &str) -> Result<Option<StoredAlert>> {
+    let sql = format!("SELECT {COLUMNS} FROM alerts WHERE sender = $1 AND identifier = $2");
+    Ok(on_db!(db, |p| sqlx::query_as::<_, StoredAlert>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(sender)
+    .bind(identifier)
+    .fetch_optional(p)
+    .await)?)
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<StoredAlert>> {
+    let sql = format!("SELECT {COLUMNS} FROM alerts WHERE id = $1");
+    Ok(on_db!(db, |p| sqlx::query_as::<_, StoredAlert>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(id)
+    .fetch_optional(p)
+    .await)?)
+}
+
+pub async fn require(db: &Db, id: &str) -> Result<StoredAlert> {
+    get(db, id).await?.ok_or_else(|| Error::not_found("alert-not-found"))
+}
+
+pub async fn cap_xml(db: &Db, id: &str) -> Result<String> {
+    on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT cap_xml FROM alerts WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(p)
+    .await)?
+    .ok_or_else(|| Error::not_found("alert-not-found"))
+}
+
+/// Codes of the areas an alert reaches.
+pub async fn area_codes(db: &Db, id: &str) -> Result<Vec<String>> {
+    Ok(on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT a.code FROM alert_areas x JOIN areas a ON a.id = x.area_id WHERE x.alert_id = $1 ORDER BY a.code"
+    )
+    .bind(id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// The town's areas with their shapes, for targeting.
+pub async fn town_areas(db: &Db) -> Result<Vec<TownArea>> {
+    let rows: Vec<(String, String, Option<String>, String, bool)> = on_db!(db, |p| sqlx::query_as(
+        "SELECT a.id, a.code, a.parent_id, a.geometry, \
+         NOT EXISTS (SELECT 1 FROM areas c WHERE c.parent_id = a.id) AS is_leaf FROM areas a"
+    )
+    .fetch_all(p)
+    .await)?;
+    rows.into_iter()
+        .map(|(id, code, parent_id, geometry, is_leaf)| {
+            let value: serde_json::Value =
+                serde_json::from_str(&geometry).map_err(|e| Error::Internal(e.to_string()))?;
+            let shape = parse_geometry(&value).map_err(|e| Error::Internal(e.0))?;
+            Ok(TownArea {
+                id,
+                code,
+                parent_id,
+                is_leaf,
+                shape,
+            })
+        })
+        .collect()
+}
+
+async fn count_in_areas(db: &Db, table: &str, area_ids: &[String]) -> Result<i64> {
+    if area_ids.is_empty() {
+        return Ok(0);
+    }
+    let ph = values_placeholders(1, area_ids.len());
+    let ph = &ph[1..ph.len() - 1];
+    let extra = if table == "people" {
+        " AND deleted_at IS NULL"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT COUNT(*) FROM {table} WHERE area_id IN ({ph}){extra}");
+    on_db!(db, |p| {
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.as_str()));
+        for a in area_ids {
+            q = q.bind(a);
+        }
+        q.fetch_one(p).await
+    })
+    .map_err(Into::into)
+}
+
+/// Store a CAP alert. The same sender + identifier twice is one alert: the second call
+/// returns the first (`false`). An Update or Cancel marks the alerts it references replaced.
+pub async fn ingest(
+    k: &Kernel,
+    alert: &cap::Alert,
+    xml: &str,
+    created_by: Option<&str>,
+) -> Result<(StoredAlert, bool)> {
+    if let Some(existing) = by_sender_identifier(&k.db, &alert.sender, &alert.identifier).await? {
+        return Ok((existing, false));
+    }
+    let areas = town_areas(&k.db).await?;
+    let hit: Vec<String> = resolve(&targets(alert), &areas).into_iter().collect();
+    let s = summary(alert);
+    let mut referenced = Vec::new();
+    for r in &alert.references {
+        if let Some(prev) = by_sender_identifier(&k.db, &r.sender, &r.identifier).await? {
+            referenced.push(prev.id);
+        }
+    }
+    let stored = StoredAlert {
+        id: k.new_id(),
+        sender: alert.sender.clone(),
+        identifier: alert.identifier.clone(),
+        sent: alert.sent.as_str().to_string(),
+        sent_ms: alert.sent.to_unix_ms(),
+        status: alert.status.as_str().to_string(),
+        msg_type: alert.msg_type.as_str().to_string(),
+        refers_to: referenced.last().cloned(),
+        event: s.event,
+        category: s.category,
+        urgency: s.urgency,
+        severity: s.severity,
+        certainty: s.certainty,
+        headline: s.headline,
+        language: s.language,
+        expires_ms: s.expires_ms,
+        replaced_by: None,
+        created_at: k.now(),
+        targeted_people: count_in_areas(&k.db, "people", &hit).await?,
+        targeted_households: count_in_areas(&k.db, "households", &hit).await?,
+    };
+    let sql = format!(
+        "INSERT INTO alerts ({COLUMNS}, cap_xml, created_by) VALUES \
+         ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)"
+    );
+    let inserted = async {
+        in_tx!(&k.db, |tx| {
+            let s = &stored;
+            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(&s.id)
+                .bind(&s.sender)
+                .bind(&s.identifier)
+                .bind(&s.sent)
+                .bind(s.sent_ms)
+                .bind(&s.status)
+                .bind(&s.msg_type)
+                .bind(&s.refers_to)
+                .bind(&s.event)
+                .bind(&s.category)
+                .bind(&s.urgency)
+                .bind(&s.severity)
+                .bind(&s.certainty)
+                .bind(&s.headline)
+                .bind(&s.language)
+                .bind(s.expires_ms)
+                .bind(&s.replaced_by)
+                .bind(s.created_at)
+                .bind(s.targeted_people)
+                .bind(s.targeted_households)
+                .bind(xml)
+                .bind(created_by)
+                .execute(&mut *tx)
+                .await?;
+            for area in &hit {
+                sqlx::query("INSERT INTO alert_areas (alert_id, area_id) VALUES ($1, $2)")
+                    .bind(&s.id)
+                    .bind(area)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for prev in &referenced {
+                sqlx::query("UPDATE alerts SET replaced_by = $2 WHERE id = $1 AND replaced_by IS NULL")
+                    .bind(prev)
+                    .bind(&s.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        });
+        Ok::<(), Error>(())
+    }
+    .await;
+    match inserted {
+        Ok(()) => Ok((stored, true)),
+        // The same alert arrived twice at once: the other request stored it.
+        Err(Error::Database(e)) if Error::is_unique_violation(&e) => {
+            let existing = by_sender_identifier(&k.db, &alert.sender, &alert.identifier).await?;
+            existing.map(|a| (a, false)).ok_or(Error::Database(e))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Alerts in force for an area at `now`: reaching it, not replaced, not a Cancel, not expired,
+/// Actual or Exercise. Most severe first, then newest.
+pub async fn active_for_area(db: &Db, area_id: &str, now: i64) -> Result<Vec<StoredAlert>> {
+    let cols = COLUMNS
+        .split(", ")
+        .map(|c| format!("a.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {cols} FROM alerts a JOIN alert_areas x ON x.alert_id = a.id \
+         WHERE x.area_id = $1 AND a.replaced_by IS NULL AND a.msg_type <> 'Cancel' \
+         AND a.status IN ('Actual', 'Exercise') AND (a.expires_ms IS NULL OR a.expires_ms > $2) \
+         ORDER BY CASE a.severity WHEN 'Extreme' THEN 0 WHEN 'Severe' THEN 1 WHEN 'Moderate' THEN 2 WHEN 'Minor' THEN 3 ELSE 4 END, \
+         a.sent_ms DESC"
+    );
+    Ok(on_db!(db, |p| sqlx::query_as::<_, StoredAlert>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(area_id)
+    .bind(now)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Newest first, a page at a time.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<StoredAlert>> {
+    let sql = format!("SELECT {COLUMNS} FROM alerts ORDER BY sent_ms DESC, id DESC LIMIT $1");
+    Ok(on_db!(db, |p| sqlx::query_as::<_, StoredAlert>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(limit)
+    .fetch_all(p)
+    .await)?)
+}

@@ -1,0 +1,299 @@
+//! Alerts through HTTP: CAP 1.2 in and out, idempotency, Update/Cancel, targeting, the duty
+//! check, and the per-area feeds. SQLite, and PostgreSQL when MACHI_TEST_DATABASE says so.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use server::testing::{TestApp, spawn_demo_app};
+
+async fn token_for(app: &TestApp, login: &str) -> String {
+    let person = kernel::store::accounts::person_by_login(&app.kernel.db, login)
+        .await
+        .unwrap()
+        .unwrap();
+    kernel::store::accounts::create_token(&app.kernel, &person, "test")
+        .await
+        .unwrap()
+        .1
+}
+
+fn cap(identifier: &str, status: &str, msg_type: &str, references: Option<&str>, area: &str) -> String {
+    let refs = references
+        .map(|r| format!("<references>{r}</references>"))
+        .unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>{identifier}</identifier>
+  <sender>bousai@city.midori.example.jp</sender>
+  <sent>2026-11-23T10:00:00+09:00</sent>
+  <status>{status}</status>
+  <msgType>{msg_type}</msgType>
+  <scope>Public</scope>
+  {refs}
+  <info>
+    <language>ja-JP</language>
+    <category>Geo</category>
+    <event>地震</event>
+    <urgency>Immediate</urgency>
+    <severity>Severe</severity>
+    <certainty>Observed</certainty>
+    <headline>震度5強の地震が発生しました</headline>
+    <description>みどり市で震度5強を観測しました。余震に注意してください。</description>
+    <instruction>身の安全を確保し、落ち着いて行動してください。</instruction>
+    <area>
+      <areaDesc>みどり市</areaDesc>
+      {area}
+    </area>
+  </info>
+</alert>"#
+    )
+}
+
+const DISTRICT_1: &str = "<geocode><valueName>全国地方公共団体コード</valueName><value>13999-1</value></geocode>";
+
+async fn post_cap(app: &TestApp, token: &str, xml: &str) -> (StatusCode, Option<String>, Value) {
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/alerts"))
+        .bearer_auth(token)
+        .header("Content-Type", "application/cap+xml")
+        .body(xml.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let location = res.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+    (status, location, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn cap_in_cap_out_idempotent_and_targeted() {
+    let app = spawn_demo_app().await;
+    let bousai = token_for(&app, "bousai").await;
+    let xml = cap("midori-2026-001", "Actual", "Alert", None, DISTRICT_1);
+    let (s, location, body) = post_cap(&app, &bousai, &xml).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let location = location.unwrap();
+    assert_eq!(location, format!("/api/v1/alerts/{}", body["id"].as_str().unwrap()));
+    assert_eq!(
+        body["areas"].as_array().unwrap().len(),
+        3,
+        "district 1 has three 町丁目: {body}"
+    );
+    assert!(body["targeted_people"].as_i64().unwrap() > 0);
+    assert!(body["targeted_households"].as_i64().unwrap() > 0);
+
+    // The same sender + identifier again is the same alert.
+    let (s, again, repeat) = post_cap(&app, &bousai, &xml).await;
+    assert_eq!((s, again.as_deref()), (StatusCode::OK, Some(location.as_str())));
+    assert_eq!(repeat["id"], body["id"]);
+
+    // CAP out is the CAP that came in, Japanese exactly; JSON otherwise.
+    let res = reqwest::Client::new()
+        .get(app.url(&location))
+        .header("Accept", "application/cap+xml")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/cap+xml")
+    );
+    let out = res.text().await.unwrap();
+    assert_eq!(out, xml);
+    let parsed = alerts::model::cap::parse(&out).unwrap();
+    assert_eq!(parsed.infos[0].headline.as_deref(), Some("震度5強の地震が発生しました"));
+    assert!(!out.contains("Z</sent>"));
+    let json: Value = reqwest::get(app.url(&location)).await.unwrap().json().await.unwrap();
+    assert_eq!(json["headline"], "震度5強の地震が発生しました");
+    assert_eq!(json["drill"], false);
+}
+
+#[tokio::test]
+async fn only_the_alerts_duty_may_publish() {
+    let app = spawn_demo_app().await;
+    let xml = cap("midori-2026-002", "Actual", "Alert", None, DISTRICT_1);
+    for login in ["fukushi", "tanaka", "admin"] {
+        let (s, _, body) = post_cap(&app, &token_for(&app, login).await, &xml).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{login}: {body}");
+    }
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/alerts"))
+        .header("Content-Type", "application/cap+xml")
+        .body(xml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn invalid_cap_is_a_400_naming_element_and_rule() {
+    let app = spawn_demo_app().await;
+    let bousai = token_for(&app, "bousai").await;
+    let zulu = cap("x-1", "Actual", "Alert", None, DISTRICT_1).replace("+09:00", "Z");
+    let (s, _, body) = post_cap(&app, &bousai, &zulu).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "cap-invalid");
+    assert!(body["error"]["message"].as_str().unwrap().contains("sent"), "{body}");
+
+    let open = cap(
+        "x-2",
+        "Actual",
+        "Alert",
+        None,
+        "<polygon>35.6,139.5 35.7,139.5 35.7,139.6 35.6,139.6</polygon>",
+    );
+    let (s, _, body) = post_cap(&app, &bousai, &open).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let msg = body["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("polygon") && msg.contains("closed"), "{msg}");
+
+    let order = cap("x-3", "Actual", "Alert", None, DISTRICT_1).replace(
+        "<status>Actual</status>\n  <msgType>Alert</msgType>",
+        "<msgType>Alert</msgType>\n  <status>Actual</status>",
+    );
+    let (s, _, body) = post_cap(&app, &bousai, &order).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/alerts"))
+        .bearer_auth(&bousai)
+        .header("Content-Type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn an_alert_for_elsewhere_is_accepted_and_reaches_nobody() {
+    let app = spawn_demo_app().await;
+    let bousai = token_for(&app, "bousai").await;
+    let xml = cap(
+        "elsewhere-1",
+        "Actual",
+        "Alert",
+        None,
+        "<geocode><valueName>全国地方公共団体コード</valueName><value>27100</value></geocode>",
+    );
+    let (s, _, body) = post_cap(&app, &bousai, &xml).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(body["targeted_people"], 0);
+    assert_eq!(body["areas"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn polygons_target_by_geometry_and_updates_cancels_replace() {
+    let app = spawn_demo_app().await;
+    let bousai = token_for(&app, "bousai").await;
+    // A polygon around the first 町丁目's label point.
+    let chome = kernel::store::areas::get(&app.kernel.db, "13999-1-01")
+        .await
+        .unwrap()
+        .unwrap();
+    let shape = kernel::model::geometry::parse_geometry(&chome.geometry).unwrap();
+    let c = shape.label_point().unwrap();
+    let (d, e) = (0.0005, 0.0005);
+    let poly = format!(
+        "<polygon>{},{} {},{} {},{} {},{} {},{}</polygon>",
+        c.lat - d,
+        c.lon - e,
+        c.lat - d,
+        c.lon + e,
+        c.lat + d,
+        c.lon + e,
+        c.lat + d,
+        c.lon - e,
+        c.lat - d,
+        c.lon - e
+    );
+    let (s, _, first) = post_cap(&app, &bousai, &cap("geo-1", "Actual", "Alert", None, &poly)).await;
+    assert_eq!(s, StatusCode::CREATED, "{first}");
+    assert_eq!(first["areas"], serde_json::json!(["13999-1-01"]));
+
+    let active: Value = reqwest::get(app.url("/api/v1/areas/13999-1-01/alerts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(active.as_array().unwrap().len(), 1);
+    let district: Value = reqwest::get(app.url("/api/v1/areas/13999-1/alerts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        district.as_array().unwrap().len(),
+        1,
+        "a district sees alerts for its 町丁目"
+    );
+    let ticker = reqwest::get(app.url("/api/v1/areas/13999-1-01/alerts.txt"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(ticker, "震度5強の地震が発生しました\n");
+
+    let refs = "bousai@city.midori.example.jp,geo-1,2026-11-23T10:00:00+09:00";
+    let (s, _, update) = post_cap(&app, &bousai, &cap("geo-2", "Actual", "Update", Some(refs), &poly)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(update["refers_to"], first["id"]);
+    let active: Value = reqwest::get(app.url("/api/v1/areas/13999-1-01/alerts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(active.as_array().unwrap().len(), 1);
+    assert_eq!(active[0]["id"], update["id"], "the update replaces the alert");
+
+    let refs = "bousai@city.midori.example.jp,geo-2,2026-11-23T10:00:00+09:00";
+    let (s, _, _) = post_cap(&app, &bousai, &cap("geo-3", "Actual", "Cancel", Some(refs), &poly)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let active: Value = reqwest::get(app.url("/api/v1/areas/13999-1-01/alerts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(active.as_array().unwrap().is_empty(), "cancelled: {active}");
+    let ticker = reqwest::get(app.url("/api/v1/areas/13999-1-01/alerts.txt"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(ticker, "現在、お知らせはありません\n");
+}
+
+#[tokio::test]
+async fn drills_are_marked_on_the_ticker() {
+    let app = spawn_demo_app().await;
+    let bousai = token_for(&app, "bousai").await;
+    let (s, _, body) = post_cap(&app, &bousai, &cap("drill-1", "Exercise", "Alert", None, DISTRICT_1)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(body["drill"], true);
+    let ticker = reqwest::get(app.url("/api/v1/areas/13999-1/alerts.txt"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(ticker, "【訓練】震度5強の地震が発生しました\n");
+    let en = reqwest::Client::new()
+        .get(app.url("/api/v1/areas/13999-1/alerts.txt"))
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(en.starts_with("[DRILL]"));
+}
