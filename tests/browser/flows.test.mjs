@@ -7,7 +7,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
@@ -210,4 +210,53 @@ test("every public and personal page in Japanese and English passes axe, includi
   for (const path of ["/", "/signup", "/login", "/me", "/me/tokens", "/directory", "/admin", "/terminal", "/me/delete"]) {
     assert.ok(scanned.has(path), `${path} was scanned`);
   }
+});
+
+test("a drill alert takes over the terminal at once, is read out, and is acknowledged", async () => {
+  const token = execFileSync(process.env.MACHI_BIN, ["--database", process.env.MACHI_BROWSER_DATABASE, "token", "create", "bousai"], {
+    env: { ...process.env, MACHI_LOG: "error" },
+  })
+    .toString()
+    .trim();
+  const page = await person();
+  await logIn(page, "tanaka");
+  await page.goto(base + "/terminal");
+  assert.equal(await page.isVisible("#alert-overlay"), false);
+  const cap = `<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>browser-drill-${backend}</identifier>
+  <sender>bousai@city.midori.example.jp</sender>
+  <sent>2026-11-23T10:00:00+09:00</sent>
+  <status>Exercise</status>
+  <msgType>Alert</msgType>
+  <scope>Public</scope>
+  <info>
+    <language>ja-JP</language>
+    <category>Geo</category>
+    <event>地震</event>
+    <urgency>Immediate</urgency>
+    <severity>Severe</severity>
+    <certainty>Observed</certainty>
+    <headline>受信訓練:震度5強の地震が発生しました</headline>
+    <description>これは訓練です。みどり市で震度5強を観測したという想定です。</description>
+    <instruction>画面の「確認しました」を押してください。</instruction>
+    <area><areaDesc>みどり市全域</areaDesc><geocode><valueName>全国地方公共団体コード</valueName><value>13999</value></geocode></area>
+  </info>
+</alert>`;
+  const res = await fetch(base + "/api/v1/alerts", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/cap+xml" },
+    body: cap,
+  });
+  assert.equal(res.status, 201, await res.text());
+  // It arrives over SSE without a reload.
+  await page.waitForSelector("#alert-overlay:not([hidden])", { timeout: 10_000 });
+  assert.match(await page.textContent("#alert-headline"), /受信訓練/);
+  assert.match(await page.textContent("#alert-kind"), /訓練/);
+  await checkA11y(page, "terminal with a drill alert");
+  await page.screenshot({ path: `${shots}/${backend}-terminal-alert-ja.png`, fullPage: false });
+  await Promise.all([page.waitForURL(/\/terminal$/), page.click("#alert-ack button")]);
+  await page.waitForTimeout(500);
+  assert.equal(await page.isVisible("#alert-overlay"), false, "acknowledged alerts stay down");
+  await page.context().close();
 });

@@ -13,7 +13,7 @@ pub fn module() -> kernel::Module {
         messages_ja: include_str!("../messages/ja.txt"),
         messages_en: include_str!("../messages/en.txt"),
         api: http::api,
-        pages: axum::Router::new,
+        pages: http::pages::router,
         templates: &[],
         jobs: kernel::module::no_jobs,
     }

@@ -1,16 +1,92 @@
-// Keeps the terminal's clock current (the page works without it; the server renders the time).
+// The in-home terminal: keeps the clock current and shows alerts the moment they arrive —
+// full screen, with a chime and read aloud in Japanese, until 「確認しました」 is pressed.
+// Without JavaScript the page still works; alerts then need a reload.
 (function () {
-  var el = document.getElementById("terminal-clock");
-  if (!el) return;
+  "use strict";
+  var clock = document.getElementById("terminal-clock");
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function tick() {
+    if (!clock) return;
     // The town's local time (JST, UTC+9) whatever the device's zone.
     var d = new Date(Date.now() + 9 * 3600 * 1000);
     var date = d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate());
     var time = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
-    el.textContent = date + " " + time;
-    el.setAttribute("datetime", date + "T" + time);
+    clock.textContent = date + " " + time;
+    clock.setAttribute("datetime", date + "T" + time);
   }
   tick();
   setInterval(tick, 15000);
+
+  var overlay = document.getElementById("alert-overlay");
+  if (!overlay || !window.EventSource) return;
+  var queue = [];
+  var showing = null;
+
+  function chime() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      var ctx = new Ctx();
+      [0, 0.45, 0.9].forEach(function (at, i) {
+        var osc = ctx.createOscillator();
+        var gain = ctx.createGain();
+        osc.frequency.value = i === 1 ? 660 : 880;
+        gain.gain.setValueAtTime(0.25, ctx.currentTime + at);
+        gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + at + 0.4);
+        osc.connect(gain).connect(ctx.destination);
+        osc.start(ctx.currentTime + at);
+        osc.stop(ctx.currentTime + at + 0.4);
+      });
+    } catch (e) { /* no sound available: the screen still shows it */ }
+  }
+
+  function speak(a, label) {
+    if (!window.speechSynthesis) return;
+    var text = [label, a.headline || a.event, a.description, a.instruction].filter(Boolean).join("。");
+    var u = new SpeechSynthesisUtterance(text);
+    u.lang = "ja-JP";
+    window.speechSynthesis.cancel();
+    window.speechSynthesis.speak(u);
+  }
+
+  function show() {
+    var a = queue[0];
+    if (!a) {
+      overlay.hidden = true;
+      document.body.classList.remove("alert-active");
+      showing = null;
+      return;
+    }
+    if (showing === a.id) return;
+    showing = a.id;
+    var label = a.drill ? overlay.dataset.labelDrill : overlay.dataset.labelActual;
+    document.getElementById("alert-kind").textContent = label;
+    document.getElementById("alert-headline").textContent = a.headline || a.event;
+    document.getElementById("alert-description").textContent = a.description || "";
+    document.getElementById("alert-instruction").textContent = a.instruction || "";
+    document.getElementById("alert-ack").action = "/alerts/" + encodeURIComponent(a.id) + "/ack";
+    overlay.classList.toggle("drill", !!a.drill);
+    overlay.hidden = false;
+    // A real, severe alert takes the whole screen: ordinary content steps aside.
+    document.body.classList.add("alert-active");
+    overlay.querySelector("button").focus();
+    chime();
+    speak(a, label);
+  }
+
+  var source = new EventSource(overlay.dataset.events);
+  source.addEventListener("alert", function (e) {
+    var a = JSON.parse(e.data);
+    if (a.refers_to) {
+      queue = queue.filter(function (q) { return q.id !== a.refers_to; });
+    }
+    if (a.msg_type !== "Cancel") {
+      queue = queue.filter(function (q) { return q.id !== a.id; });
+      // Most urgent first: real before drill, then newest.
+      queue.push(a);
+      queue.sort(function (x, y) { return (x.drill - y.drill) || (x.id < y.id ? 1 : -1); });
+    }
+    showing = null;
+    show();
+  });
 })();

@@ -9,6 +9,7 @@
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod i18n;
 pub mod model;
@@ -33,6 +34,8 @@ pub struct Kernel {
     pub config: Arc<config::Config>,
     /// Failed logins per account and client address (per node).
     pub login_limiter: Arc<web::limiter::LoginLimiter>,
+    /// Events to connected screens (SSE).
+    pub hub: Arc<events::Hub>,
 }
 
 impl Kernel {
@@ -43,6 +46,7 @@ impl Kernel {
             ids: Arc::new(RandomIds),
             config: Arc::new(config),
             login_limiter: Arc::default(),
+            hub: Arc::default(),
         }
     }
 

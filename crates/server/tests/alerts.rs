@@ -297,3 +297,151 @@ async fn drills_are_marked_on_the_ticker() {
         .unwrap();
     assert!(en.starts_with("[DRILL]"));
 }
+
+/// Log in through the form and return the cookie header a browser would send.
+async fn session_cookie(app: &TestApp, login: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let csrf = "a".repeat(64);
+    let res = client
+        .post(app.url("/login"))
+        .header("Cookie", format!("machi_csrf={csrf}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("login", login),
+            ("password", kernel::demo::DEMO_PASSWORD),
+            ("next", "/me"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let session = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("machi_session="))
+        .unwrap();
+    format!("machi_csrf={csrf}; {}", session.split(';').next().unwrap())
+}
+
+/// Read SSE frames until one with `event: alert` arrives; return its data as JSON.
+async fn next_alert(res: &mut reqwest::Response, buf: &mut String) -> Value {
+    loop {
+        if let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            if frame.lines().any(|l| l == "event: alert") {
+                let data: String = frame.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+                return serde_json::from_str(&data).unwrap();
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), res.chunk())
+            .await
+            .expect("an alert within 10 s")
+            .unwrap()
+            .expect("stream open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn terminals_receive_alerts_live_catch_up_and_acknowledge() {
+    let app = spawn_demo_app().await;
+    let bousai = token_for(&app, "bousai").await;
+    // tanaka lives in district 1.
+    let cookie = session_cookie(&app, "tanaka").await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut stream = client
+        .get(app.url("/alerts/events"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut buf = String::new();
+
+    let (s, _, posted) = post_cap(&app, &bousai, &cap("live-1", "Exercise", "Alert", None, DISTRICT_1)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let got = next_alert(&mut stream, &mut buf).await;
+    assert_eq!(got["id"], posted["id"]);
+    assert_eq!(got["drill"], true);
+    assert_eq!(got["headline"], "震度5強の地震が発生しました");
+    assert_eq!(got["instruction"], "身の安全を確保し、落ち着いて行動してください。");
+    drop(stream);
+
+    // Reconnecting catches up on what is in force, unless already seen (Last-Event-ID).
+    let mut again = client
+        .get(app.url("/alerts/events"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    assert_eq!(next_alert(&mut again, &mut buf).await["id"], posted["id"]);
+    drop(again);
+
+    // 「確認しました」: recorded once; the terminal does not show it again.
+    let alert_id = posted["id"].as_str().unwrap();
+    let res = client
+        .post(app.url(&format!("/alerts/{alert_id}/ack")))
+        .header("Cookie", &cookie)
+        .form(&[
+            ("csrf", "a".repeat(64).as_str()),
+            ("back", "/terminal"),
+            ("channel", "terminal"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (res.status(), res.headers()["location"].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/terminal")
+    );
+    let tanaka = kernel::store::accounts::person_by_login(&app.kernel.db, "tanaka")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        alerts::store::acknowledged_by(&app.kernel.db, &tanaka).await.unwrap(),
+        vec![alert_id.to_string()]
+    );
+    assert!(
+        !alerts::store::acknowledge(&app.kernel, alert_id, &tanaka, "terminal")
+            .await
+            .unwrap(),
+        "once only"
+    );
+
+    // A second alert arrives on a fresh connection; the acknowledged one is not repeated.
+    let (_, _, second) = post_cap(&app, &bousai, &cap("live-2", "Actual", "Alert", None, DISTRICT_1)).await;
+    let mut third = client
+        .get(app.url("/alerts/events"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    let got = next_alert(&mut third, &mut buf).await;
+    assert_eq!(got["id"], second["id"]);
+    assert_eq!(got["takes_over"], true, "a real Severe alert takes the whole screen");
+
+    // Someone in another district hears nothing of district 1's alerts; anonymous needs an area.
+    let anon = client.get(app.url("/alerts/events")).send().await.unwrap();
+    assert_eq!(anon.status(), StatusCode::SEE_OTHER);
+    let mut public = client.get(app.url("/alerts/events?area=13999-1")).send().await.unwrap();
+    let mut buf = String::new();
+    assert!(next_alert(&mut public, &mut buf).await["id"].is_string());
+}

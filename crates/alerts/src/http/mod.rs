@@ -1,5 +1,7 @@
 //! The alerts JSON API: CAP in (`POST /alerts`), CAP or JSON out, active alerts per area as
-//! JSON and as plain text for cable-TV tickers.
+//! JSON and as plain text for cable-TV tickers; and the live stream to terminals (`pages`).
+
+pub mod pages;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -83,6 +85,7 @@ async fn post_alert(State(k): State<Kernel>, auth: Auth, headers: HeaderMap, bod
     })?;
     let (stored, created) = store::ingest(&k, &alert, xml, auth.0.person_id.as_deref()).await?;
     if created {
+        pages::announce(&k, &stored, &alert).await?;
         kernel::store::audit::append(
             &k,
             AuditRecord::new(
@@ -122,7 +125,7 @@ async fn get_alert(State(k): State<Kernel>, headers: HeaderMap, Path(id): Path<S
 }
 
 /// The leaf areas at or below an area given by id or code.
-async fn leaves(k: &Kernel, id_or_code: &str) -> Result<Vec<String>> {
+pub(crate) async fn leaves(k: &Kernel, id_or_code: &str) -> Result<Vec<String>> {
     let area = kernel::store::areas::get(&k.db, id_or_code)
         .await?
         .ok_or_else(|| Error::not_found("area-not-found"))?;
@@ -146,7 +149,7 @@ async fn leaves(k: &Kernel, id_or_code: &str) -> Result<Vec<String>> {
     Ok(out)
 }
 
-async fn active(k: &Kernel, area: &str) -> Result<Vec<StoredAlert>> {
+pub(crate) async fn active(k: &Kernel, area: &str) -> Result<Vec<StoredAlert>> {
     let mut seen = std::collections::BTreeMap::new();
     for leaf in leaves(k, area).await? {
         for a in store::active_for_area(&k.db, &leaf, k.now()).await? {

@@ -11,7 +11,8 @@ use crate::model::alert::{summary, targets};
 use crate::model::cap;
 use crate::model::target::{TownArea, resolve};
 
-pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[kernel::migration!("0001_alerts")];
+pub static MIGRATIONS: &[kernel::store::migrate::Migration] =
+    &[kernel::migration!("0001_alerts"), kernel::migration!("0002_acks")];
 
 /// An alert as machi keeps it (the CAP text is kept alongside, verbatim as received).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
@@ -84,6 +85,49 @@ pub async fn area_codes(db: &Db, id: &str) -> Result<Vec<String>> {
         "SELECT a.code FROM alert_areas x JOIN areas a ON a.id = x.area_id WHERE x.alert_id = $1 ORDER BY a.code"
     )
     .bind(id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Ids of the areas an alert reaches.
+pub async fn area_ids(db: &Db, id: &str) -> Result<Vec<String>> {
+    Ok(on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT area_id FROM alert_areas WHERE alert_id = $1"
+    )
+    .bind(id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Record that a person saw and acknowledged an alert. The first acknowledgement counts;
+/// pressing again changes nothing.
+pub async fn acknowledge(k: &Kernel, alert_id: &str, person_id: &str, channel: &str) -> Result<bool> {
+    let household = kernel::store::people::household_of(&k.db, &person_id.to_string()).await?;
+    let area = kernel::store::people::get(&k.db, person_id)
+        .await?
+        .and_then(|p| p.area_id);
+    let n = on_db!(&k.db, |p| sqlx::query(
+        "INSERT INTO alert_acks (alert_id, person_id, household_id, area_id, channel, acked_at) \
+         VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (alert_id, person_id) DO NOTHING"
+    )
+    .bind(alert_id)
+    .bind(person_id)
+    .bind(household)
+    .bind(area)
+    .bind(channel)
+    .bind(k.now())
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+/// Alerts this person has acknowledged, among `ids`.
+pub async fn acknowledged_by(db: &Db, person_id: &str) -> Result<Vec<String>> {
+    Ok(on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT alert_id FROM alert_acks WHERE person_id = $1"
+    )
+    .bind(person_id)
     .fetch_all(p)
     .await)?)
 }
