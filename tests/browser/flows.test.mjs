@@ -260,3 +260,32 @@ test("a drill alert takes over the terminal at once, is read out, and is acknowl
   assert.equal(await page.isVisible("#alert-overlay"), false, "acknowledged alerts stay down");
   await page.context().close();
 });
+
+test("危機管理課 composes a drill in the browser; the terminal shows it; the report fills", async () => {
+  const staff = await person();
+  await logIn(staff, "bousai");
+  const nav = await staff.locator("nav.site-nav a").allTextContents();
+  assert.ok(nav.some((t) => /緊急情報の発信/.test(t)), `the alerts link is in bousai's navigation: ${nav}`);
+  await visit(staff, "/alerts/new", "alerts-compose-ja");
+
+  const resident = await person();
+  await logIn(resident, "tanaka");
+  await resident.goto(base + "/terminal");
+
+  await staff.fill("#headline", "受信訓練(ブラウザから)");
+  await staff.fill("#instruction", "「確認しました」を押してください。");
+  await staff.check("input[name=areas][value='13999-1']");
+  await Promise.all([staff.waitForURL(/\/alerts\/.+\/report$/), staff.click("form.stack button[type=submit]")]);
+  await checkA11y(staff, "drill report (empty)");
+
+  await resident.waitForSelector("#alert-overlay:not([hidden])", { timeout: 10_000 });
+  assert.match(await resident.textContent("#alert-headline"), /ブラウザから/);
+  await Promise.all([resident.waitForURL(/\/terminal$/), resident.click("#alert-ack button")]);
+
+  await staff.reload();
+  assert.equal((await staff.textContent("#report-acknowledged")).trim(), "1");
+  await checkA11y(staff, "drill report with an acknowledgement");
+  await staff.screenshot({ path: `${shots}/${backend}-alerts-report-ja.png`, fullPage: true });
+  await staff.context().close();
+  await resident.context().close();
+});

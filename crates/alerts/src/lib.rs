@@ -14,7 +14,12 @@ pub fn module() -> kernel::Module {
         messages_en: include_str!("../messages/en.txt"),
         api: http::api,
         pages: http::pages::router,
-        templates: &[],
+        nav: &[(
+            "/alerts/new",
+            "nav-alerts",
+            kernel::model::policy::Action::PublishAlerts,
+        )],
+        templates: http::pages::TEMPLATES,
         jobs: kernel::module::no_jobs,
     }
 }

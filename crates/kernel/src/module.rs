@@ -16,6 +16,8 @@ pub struct Module {
     pub api: fn() -> OpenApiRouter<Kernel>,
     /// HTML pages (server-rendered), mounted at the root.
     pub pages: fn() -> axum::Router<Kernel>,
+    /// Navigation entries: (path, message key, the action that makes it visible on the town).
+    pub nav: &'static [(&'static str, &'static str, crate::model::policy::Action)],
     /// Templates by name, rendered inside the shared layout.
     pub templates: &'static [(&'static str, &'static str)],
     /// Background jobs, started once the app is serving.

@@ -445,3 +445,153 @@ async fn terminals_receive_alerts_live_catch_up_and_acknowledge() {
     let mut buf = String::new();
     assert!(next_alert(&mut public, &mut buf).await["id"].is_string());
 }
+
+async fn form_post(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let csrf = "a".repeat(64);
+    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    client
+        .post(app.url(path))
+        .header("Cookie", cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client.get(app.url(path)).header("Cookie", cookie).send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_households() {
+    let app = spawn_demo_app().await;
+    let bousai = session_cookie(&app, "bousai").await;
+    let (s, form) = page(&app, &bousai, "/alerts/new").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(form.contains("name=\"areas\""));
+    // A mistake first: no area chosen.
+    let res = form_post(
+        &app,
+        &bousai,
+        "/alerts/new",
+        &[
+            ("status", "Exercise"),
+            ("headline", "受信訓練"),
+            ("category", "Geo"),
+            ("urgency", "Immediate"),
+            ("severity", "Severe"),
+            ("certainty", "Observed"),
+            ("expires_hours", "6"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("対象の地域を1つ以上選ぶか"));
+
+    let res = form_post(
+        &app,
+        &bousai,
+        "/alerts/new",
+        &[
+            ("status", "Exercise"),
+            ("headline", "受信訓練:震度5強"),
+            ("instruction", "「確認しました」を押してください"),
+            ("category", "Geo"),
+            ("urgency", "Immediate"),
+            ("severity", "Severe"),
+            ("certainty", "Observed"),
+            ("areas", "13999-1"),
+            ("areas", "13999-2-01"),
+            ("expires_hours", "6"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let report_path = res.headers()["location"].to_str().unwrap().to_string();
+    let alert_id = report_path
+        .trim_start_matches("/alerts/")
+        .trim_end_matches("/report")
+        .to_string();
+    let stored = alerts::store::require(&app.kernel.db, &alert_id).await.unwrap();
+    assert_eq!(
+        (stored.status.as_str(), stored.msg_type.as_str()),
+        ("Exercise", "Alert")
+    );
+    assert_eq!(
+        alerts::store::area_codes(&app.kernel.db, &alert_id)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    // The composed CAP is valid CAP that parses back.
+    let xml = alerts::store::cap_xml(&app.kernel.db, &alert_id).await.unwrap();
+    assert!(alerts::model::cap::parse(&xml).is_ok());
+
+    // tanaka (district 1) acknowledges from the terminal.
+    let tanaka = session_cookie(&app, "tanaka").await;
+    let res = form_post(
+        &app,
+        &tanaka,
+        &format!("/alerts/{alert_id}/ack"),
+        &[("back", "/terminal"), ("channel", "terminal")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    let (s, report) = page(&app, &bousai, &report_path).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(report.contains("id=\"report-acknowledged\">1<"), "{report}");
+    assert!(report.contains("<svg"), "the curve is drawn");
+    // City staff may read the town's people, so they see every area's silent households.
+    assert!(report.contains("id=\"silent-households\""));
+    assert!(report.contains("本町一丁目"));
+
+    // The officer of district 1 sees district 1 only, with the households still silent there.
+    let kaicho = session_cookie(&app, "kaicho").await;
+    let (s, report) = page(&app, &kaicho, &report_path).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(report.contains("id=\"silent-households\""), "{report}");
+    assert!(
+        !report.contains("本町一丁目"),
+        "an area of another district is not shown"
+    );
+    let tanaka_household = kernel::store::people::household_of(
+        &app.kernel.db,
+        &kernel::store::accounts::person_by_login(&app.kernel.db, "tanaka")
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let hh = kernel::store::households::require(&app.kernel.db, &tanaka_household)
+        .await
+        .unwrap();
+    let silent = report
+        .split("id=\"silent-households\"")
+        .nth(1)
+        .unwrap()
+        .split("</ul>")
+        .next()
+        .unwrap();
+    assert!(
+        !silent.contains(&hh.name) || hh.name.is_empty(),
+        "tanaka's household acknowledged"
+    );
+
+    // Residents see nothing of others.
+    assert_eq!(page(&app, &tanaka, &report_path).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(page(&app, &tanaka, "/alerts/new").await.0, StatusCode::FORBIDDEN);
+}

@@ -25,7 +25,14 @@ pub fn router() -> Router<Kernel> {
     Router::new()
         .route("/alerts/events", get(events))
         .route("/alerts/{id}/ack", post(acknowledge))
+        .route("/alerts/new", get(compose_form).post(compose))
+        .route("/alerts/{id}/report", get(report))
 }
+
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("alerts/compose.html", include_str!("../../templates/compose.html")),
+    ("alerts/report.html", include_str!("../../templates/report.html")),
+];
 
 /// What a screen needs to show an alert.
 #[derive(Debug, Clone, Serialize)]
@@ -168,5 +175,378 @@ async fn acknowledge(
     match f.back.as_deref() {
         Some(back) => Ok(Redirect::to(&kernel::web::render::safe_next(Some(back))).into_response()),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+// ---- composing an alert in the browser (危機管理課) ----
+
+#[derive(Deserialize, Default, Clone, Serialize)]
+struct ComposeForm {
+    #[serde(default)]
+    headline: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    instruction: String,
+    #[serde(default)]
+    event: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    urgency: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    certainty: String,
+    #[serde(default)]
+    status: String,
+    /// Area codes, comma separated (one hidden field per checkbox is joined by the browser as repeats).
+    #[serde(default)]
+    areas: Vec<String>,
+    /// Optional circle: "lat,lon radius_km".
+    #[serde(default)]
+    circle: String,
+    #[serde(default)]
+    expires_hours: String,
+}
+
+async fn compose_page(
+    k: &Kernel,
+    v: &Viewer,
+    form: &ComposeForm,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response> {
+    use kernel::web::render::ser;
+    let areas = kernel::store::areas::list(&k.db).await?;
+    let ctx = kernel::web::minijinja::context! {
+        form => ser(form),
+        error => error,
+        areas => ser(&areas),
+        categories => cap::Category::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        urgencies => cap::Urgency::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        severities => cap::Severity::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        certainties => cap::Certainty::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+    };
+    let mut res = kernel::web::page(v, "alerts/compose.html", "alerts-compose-title", ctx)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn compose_form(State(k): State<Kernel>, v: Viewer) -> Result<Response> {
+    v.require(
+        kernel::model::policy::Action::PublishAlerts,
+        &kernel::model::policy::Resource::Town,
+    )?;
+    let form = ComposeForm {
+        category: "Geo".into(),
+        urgency: "Immediate".into(),
+        severity: "Severe".into(),
+        certainty: "Observed".into(),
+        status: "Exercise".into(),
+        expires_hours: "6".into(),
+        ..Default::default()
+    };
+    compose_page(&k, &v, &form, None, StatusCode::OK).await
+}
+
+/// Build a CAP alert from the form. Errors name the field in the viewer's language.
+fn build(k: &Kernel, f: &ComposeForm, lang: kernel::i18n::Lang) -> std::result::Result<cap::Alert, String> {
+    use kernel::i18n::t;
+    let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let headline = text(&f.headline).ok_or_else(|| t(lang, "alerts-headline-missing", &[]))?;
+    let bad = |field: &str| t(lang, "alerts-field-invalid", &[("field", field.to_string())]);
+    let category = cap::Category::from_cap(&f.category).ok_or_else(|| bad("category"))?;
+    let urgency = cap::Urgency::from_cap(&f.urgency).ok_or_else(|| bad("urgency"))?;
+    let severity = cap::Severity::from_cap(&f.severity).ok_or_else(|| bad("severity"))?;
+    let certainty = cap::Certainty::from_cap(&f.certainty).ok_or_else(|| bad("certainty"))?;
+    let status = match f.status.as_str() {
+        "Actual" => cap::Status::Actual,
+        "Exercise" => cap::Status::Exercise,
+        "Test" => cap::Status::Test,
+        _ => return Err(bad("status")),
+    };
+    let mut circles = Vec::new();
+    if let Some(c) = text(&f.circle) {
+        let parsed = c.split_once(' ').and_then(|(ll, r)| {
+            let (lat, lon) = ll.split_once(',')?;
+            Some(cap::Circle {
+                lat: lat.trim().parse().ok()?,
+                lon: lon.trim().parse().ok()?,
+                radius_km: r.trim().parse().ok()?,
+            })
+        });
+        circles.push(parsed.ok_or_else(|| t(lang, "alerts-circle-invalid", &[]))?);
+    }
+    let codes: Vec<String> = f
+        .areas
+        .iter()
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect();
+    if codes.is_empty() && circles.is_empty() {
+        return Err(t(lang, "alerts-target-missing", &[]));
+    }
+    let hours: i64 = f
+        .expires_hours
+        .trim()
+        .parse()
+        .ok()
+        .filter(|h| (1..=72).contains(h))
+        .ok_or_else(|| bad("expires"))?;
+    let now = k.now();
+    let host = k
+        .config
+        .public_url
+        .as_deref()
+        .and_then(|u| u.split("://").nth(1))
+        .and_then(|h| h.split('/').next())
+        .unwrap_or("machi.localhost")
+        .to_string();
+    let alert = cap::Alert {
+        identifier: format!("machi-{}", k.new_id()),
+        sender: format!("alerts@{host}"),
+        sent: cap::CapTime::from_unix_ms_jst(now),
+        status,
+        msg_type: cap::MsgType::Alert,
+        source: None,
+        scope: cap::Scope::Public,
+        restriction: None,
+        addresses: None,
+        codes: vec![],
+        note: None,
+        references: vec![],
+        incidents: None,
+        infos: vec![cap::Info {
+            language: "ja-JP".into(),
+            categories: vec![category],
+            event: text(&f.event).unwrap_or_else(|| headline.clone()),
+            response_types: vec![],
+            urgency,
+            severity,
+            certainty,
+            audience: None,
+            event_codes: vec![],
+            effective: None,
+            onset: None,
+            expires: Some(cap::CapTime::from_unix_ms_jst(now + hours * 3_600_000)),
+            sender_name: None,
+            headline: Some(headline),
+            description: text(&f.description),
+            instruction: text(&f.instruction),
+            web: None,
+            contact: None,
+            parameters: vec![],
+            resources: vec![],
+            areas: vec![cap::Area {
+                area_desc: if codes.is_empty() {
+                    "circle".into()
+                } else {
+                    codes.join(" ")
+                },
+                polygons: vec![],
+                circles,
+                geocodes: codes
+                    .into_iter()
+                    .map(|c| cap::ValuePair {
+                        value_name: "machi-area".into(),
+                        value: c,
+                    })
+                    .collect(),
+                altitude: None,
+                ceiling: None,
+            }],
+        }],
+    };
+    alert
+        .validate()
+        .map_err(|e| t(lang, "cap-invalid", &[("element", e.element), ("rule", e.rule)]))?;
+    Ok(alert)
+}
+
+async fn compose(
+    State(k): State<Kernel>,
+    v: Viewer,
+    axum::extract::RawForm(body): axum::extract::RawForm,
+) -> Result<Response> {
+    let person = v
+        .require(
+            kernel::model::policy::Action::PublishAlerts,
+            &kernel::model::policy::Resource::Town,
+        )?
+        .clone();
+    // Parsed by hand: a form repeats `areas` once per ticked box, which serde_urlencoded won't collect.
+    let mut f = ComposeForm::default();
+    for (key, value) in form_pairs(&body) {
+        match key.as_str() {
+            "headline" => f.headline = value,
+            "description" => f.description = value,
+            "instruction" => f.instruction = value,
+            "event" => f.event = value,
+            "category" => f.category = value,
+            "urgency" => f.urgency = value,
+            "severity" => f.severity = value,
+            "certainty" => f.certainty = value,
+            "status" => f.status = value,
+            "areas" => f.areas.push(value),
+            "circle" => f.circle = value,
+            "expires_hours" => f.expires_hours = value,
+            _ => {}
+        }
+    }
+    let alert = match build(&k, &f, v.lang) {
+        Ok(a) => a,
+        Err(msg) => return compose_page(&k, &v, &f, Some(msg), StatusCode::BAD_REQUEST).await,
+    };
+    let xml = cap::to_xml(&alert);
+    let (stored, _) = store::ingest(&k, &alert, &xml, Some(&person.id)).await?;
+    announce(&k, &stored, &alert).await?;
+    kernel::store::audit::append(
+        &k,
+        kernel::model::audit::AuditRecord::new(Some(&person.id), "alerts.publish", format!("alert/{}", stored.id))
+            .reason(&format!("{} {}", stored.status, stored.msg_type)),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/alerts/{}/report", stored.id)).into_response())
+}
+
+/// `application/x-www-form-urlencoded` pairs, percent- and plus-decoded.
+fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                        Ok(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(kv), String::new()),
+        })
+        .collect()
+}
+
+// ---- the drill report ----
+
+async fn report(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
+    use kernel::i18n::t;
+    use kernel::model::policy::{Action, Resource};
+    use kernel::web::render::ser;
+    v.require_login()?;
+    let alert = store::require(&k.db, &id).await?;
+    let areas = store::report_areas(&k.db, &id).await?;
+    // City staff with the alerts duty see every area; an officer sees the areas they look after.
+    let staff = v.may(Action::PublishAlerts, &Resource::Town);
+    let mut mine = Vec::new();
+    for (area_id, _, _, _) in &areas {
+        let path = kernel::store::areas::path(&k.db, Some(area_id)).await?;
+        if v.may(Action::ListPeople, &Resource::Area { area_path: path }) {
+            mine.push(area_id.clone());
+        }
+    }
+    if !staff && mine.is_empty() {
+        return Err(Error::Forbidden);
+    }
+    let visible: Vec<_> = areas.into_iter().filter(|(a, ..)| staff || mine.contains(a)).collect();
+    let acks = store::acks(&k.db, &id, alert.created_at).await?;
+    let acks: Vec<_> = acks
+        .into_iter()
+        .filter(|a| a.area_id.as_ref().is_some_and(|x| visible.iter().any(|(v, ..)| v == x)))
+        .collect();
+    let rows = crate::model::report::area_rows(&visible, &acks);
+    let channels = crate::model::report::channel_rows(&acks);
+    let targeted: i64 = rows.iter().map(|r| r.targeted).sum();
+    let acknowledged: i64 = rows.iter().map(|r| r.acknowledged).sum();
+    let chart = crate::model::report::curve_svg(
+        &acks,
+        targeted,
+        &t(v.lang, "alerts-curve-title", &[]),
+        &t(
+            v.lang,
+            "alerts-curve-desc",
+            &[("acked", acknowledged.to_string()), ("targeted", targeted.to_string())],
+        ),
+        &t(v.lang, "alerts-minutes", &[]),
+        &t(v.lang, "alerts-people", &[]),
+    );
+    // Households to visit: only for the officer's own areas, never for anyone else.
+    let mut silent = Vec::new();
+    for (area_id, _, name, _) in visible.iter().filter(|(a, ..)| mine.contains(a)) {
+        for (household, address) in store::silent_households(&k.db, &id, area_id).await? {
+            silent.push(kernel::web::minijinja::context! { area => name.clone(), household, address });
+        }
+        kernel::store::audit::append(
+            &k,
+            kernel::model::audit::AuditRecord::new(v.person_id(), "alerts.silent_households", format!("alert/{id}"))
+                .reason(&format!("area {name}")),
+        )
+        .await?;
+    }
+    let median = crate::model::report::median_seconds(acks.iter().map(|a| a.after_ms).collect());
+    let ctx = kernel::web::minijinja::context! {
+        alert => ser(&alert), rows => ser(&rows), channels => ser(&channels), targeted, acknowledged, median,
+        chart => kernel::web::minijinja::Value::from_safe_string(chart), silent, show_silent => !mine.is_empty(),
+    };
+    kernel::web::page(&v, "alerts/report.html", "alerts-report-title", ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `t("key")` in the alerts templates exists in Japanese and English (kernel + alerts catalogs).
+    #[test]
+    fn templates_use_only_known_message_keys() {
+        let mut catalog = kernel::i18n::Catalog::default();
+        catalog.add(kernel::i18n::KERNEL_JA, kernel::i18n::KERNEL_EN).unwrap();
+        catalog
+            .add(
+                include_str!("../../messages/ja.txt"),
+                include_str!("../../messages/en.txt"),
+            )
+            .unwrap();
+        assert_eq!(catalog.missing_keys(), Vec::<String>::new());
+        let dynamic = [
+            "alerts-status-Exercise",
+            "alerts-status-Actual",
+            "alerts-status-Test",
+            "alerts-channel-terminal",
+            "alerts-channel-web",
+            "nav-alerts",
+        ];
+        let mut missing = Vec::new();
+        for (name, src) in super::TEMPLATES {
+            let used = src
+                .split("t(\"")
+                .skip(1)
+                .map(|p| p.split('"').next().unwrap().to_string());
+            for key in used
+                .filter(|k| !k.ends_with('-'))
+                .chain(dynamic.iter().map(|s| s.to_string()))
+            {
+                for lang in [kernel::i18n::Lang::Ja, kernel::i18n::Lang::En] {
+                    if catalog.text(lang, &key, &[]) == key {
+                        missing.push(format!("{name}: {key} ({})", lang.code()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 }

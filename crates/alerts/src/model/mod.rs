@@ -2,4 +2,5 @@
 
 pub mod alert;
 pub mod cap;
+pub mod report;
 pub mod target;

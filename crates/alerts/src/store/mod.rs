@@ -315,3 +315,45 @@ pub async fn recent(db: &Db, limit: i64) -> Result<Vec<StoredAlert>> {
     .fetch_all(p)
     .await)?)
 }
+
+/// For the report: each area the alert reaches (id, code, name) with the number of people living there.
+pub async fn report_areas(db: &Db, alert_id: &str) -> Result<Vec<(String, String, String, i64)>> {
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, String, String, i64)>(
+        "SELECT x.area_id, a.code, a.name, \
+         (SELECT COUNT(*) FROM people pe WHERE pe.area_id = x.area_id AND pe.deleted_at IS NULL) \
+         FROM alert_areas x JOIN areas a ON a.id = x.area_id WHERE x.alert_id = $1 ORDER BY a.code"
+    )
+    .bind(alert_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Acknowledgements of an alert, relative to when it was issued.
+pub async fn acks(db: &Db, alert_id: &str, issued_ms: i64) -> Result<Vec<crate::model::report::Ack>> {
+    let rows: Vec<(i64, String, Option<String>)> = on_db!(db, |p| sqlx::query_as(
+        "SELECT acked_at, channel, area_id FROM alert_acks WHERE alert_id = $1 ORDER BY acked_at"
+    )
+    .bind(alert_id)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, channel, area_id)| crate::model::report::Ack {
+            after_ms: at - issued_ms,
+            channel,
+            area_id,
+        })
+        .collect())
+}
+
+/// Households in `area_id` where nobody has acknowledged the alert: for the officer's follow-up visit.
+pub async fn silent_households(db: &Db, alert_id: &str, area_id: &str) -> Result<Vec<(String, Option<String>)>> {
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, Option<String>)>(
+        "SELECT h.name, h.address FROM households h WHERE h.area_id = $2 AND NOT EXISTS \
+         (SELECT 1 FROM alert_acks k WHERE k.alert_id = $1 AND k.household_id = h.id) ORDER BY h.address, h.name"
+    )
+    .bind(alert_id)
+    .bind(area_id)
+    .fetch_all(p)
+    .await)?)
+}

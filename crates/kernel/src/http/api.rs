@@ -678,6 +678,7 @@ pub fn module() -> crate::Module {
         messages_en: crate::i18n::KERNEL_EN,
         api: router,
         pages: super::pages::router,
+        nav: &[],
         templates: crate::web::render::KERNEL_TEMPLATES,
         jobs: crate::module::no_jobs,
     }

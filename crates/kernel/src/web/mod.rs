@@ -8,6 +8,7 @@ pub mod limiter;
 pub mod render;
 pub mod viewer;
 
+pub use minijinja;
 pub use render::{page, render};
 pub use viewer::Viewer;
 

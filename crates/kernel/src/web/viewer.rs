@@ -29,6 +29,14 @@ pub struct Viewer {
     pub session_secret: Option<String>,
 }
 
+/// Navigation entries modules add: (path, message key, action the viewer must be allowed on the town).
+static MODULE_NAV: std::sync::OnceLock<Vec<(&'static str, &'static str, Action)>> = std::sync::OnceLock::new();
+
+/// Install the modules' navigation entries once at start-up (later calls are ignored).
+pub fn register_nav(entries: Vec<(&'static str, &'static str, Action)>) {
+    let _ = MODULE_NAV.set(entries);
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct NavItem {
     pub href: &'static str,
@@ -83,6 +91,11 @@ impl Viewer {
             items.push(("/me", "nav-me"));
             items.push(("/me/tokens", "nav-tokens"));
             items.push(("/terminal", "nav-terminal"));
+        }
+        for (href, label, action) in MODULE_NAV.get().map(Vec::as_slice).unwrap_or_default() {
+            if self.may(*action, &Resource::Town) {
+                items.push((href, label));
+            }
         }
         if self.may(Action::CreatePerson, &Resource::Town) {
             items.push(("/admin", "nav-admin"));
