@@ -32,6 +32,34 @@ pub struct Config {
     /// Seconds to let in-flight requests finish after SIGTERM.
     #[serde(default = "default_shutdown_grace")]
     pub shutdown_grace_secs: u64,
+    /// Outgoing e-mail; without it e-mail deliveries wait in the outbox.
+    #[serde(default)]
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// `[smtp]` in machi.toml.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// The From address, e.g. `みどり市 <alerts@city.midori.example.jp>`.
+    pub from: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Connections kept open to the server.
+    #[serde(default = "default_smtp_connections")]
+    pub connections: u32,
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+fn default_smtp_connections() -> u32 {
+    8
 }
 
 fn default_bind() -> String {
@@ -110,6 +138,28 @@ impl Config {
                 "MACHI_LOG_FORMAT" => self.log_format = value.clone(),
                 "MACHI_PUBLIC_URL" => self.public_url = Some(value.clone()),
                 "MACHI_MAX_BODY_BYTES" => self.max_body_bytes = value.parse().map_err(|_| bad("not a number"))?,
+                "MACHI_SMTP_HOST" => {
+                    let from = self
+                        .smtp
+                        .as_ref()
+                        .map(|s| s.from.clone())
+                        .unwrap_or_else(|| "machi@localhost".into());
+                    let port = self.smtp.as_ref().map(|s| s.port).unwrap_or(25);
+                    let mut smtp = self.smtp.clone().unwrap_or(SmtpConfig {
+                        host: String::new(),
+                        port,
+                        from,
+                        username: None,
+                        password: None,
+                        connections: default_smtp_connections(),
+                    });
+                    smtp.host = value.clone();
+                    self.smtp = Some(smtp);
+                }
+                "MACHI_SMTP_PORT" => match self.smtp.as_mut() {
+                    Some(s) => s.port = value.parse().map_err(|_| bad("not a port number"))?,
+                    None => return Err(bad("set MACHI_SMTP_HOST first")),
+                },
                 "MACHI_SESSION_HOURS" => self.session_hours = value.parse().map_err(|_| bad("not a number"))?,
                 "MACHI_SHUTDOWN_GRACE_SECS" => {
                     self.shutdown_grace_secs = value.parse().map_err(|_| bad("not a number"))?

@@ -3,6 +3,7 @@
 //! adds the cross-cutting layers (request IDs, logs, metrics, body limit, error rendering),
 //! and serves with graceful shutdown. Channels (SSE hub, SMTP, MQTT) will live here too.
 
+pub mod channels;
 pub mod metrics;
 pub mod testing;
 
@@ -157,7 +158,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let grace = Duration::from_secs(k.config.shutdown_grace_secs);
-    let jobs: Vec<_> = modules().iter().flat_map(|m| (m.jobs)(k.clone())).collect();
+    let mut jobs: Vec<_> = modules().iter().flat_map(|m| (m.jobs)(k.clone())).collect();
+    jobs.extend(channels::spawn(&k));
     let (tx, rx) = tokio::sync::watch::channel(false);
     let app = app(k.clone());
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -109,3 +109,95 @@ pub async fn spawn_app_with(config: Config, demo: bool) -> TestApp {
 pub async fn spawn_demo_app() -> TestApp {
     spawn_app_with(Config::default(), true).await
 }
+
+/// A local SMTP server for tests: accepts every message (or refuses recipients whose address
+/// contains `reject`) and keeps what it received. `delay` slows each DATA reply.
+pub struct SmtpSink {
+    pub addr: SocketAddr,
+    pub messages: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    pub async fn start(delay: std::time::Duration) -> SmtpSink {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind SMTP sink");
+        let addr = listener.local_addr().unwrap();
+        let messages: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let store = messages.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let (r, mut w) = socket.into_split();
+                    let mut lines = BufReader::new(r).lines();
+                    if w.write_all(b"220 sink ESMTP\r\n").await.is_err() {
+                        return;
+                    }
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let upper = line.to_ascii_uppercase();
+                        let reply: &[u8] = if upper.starts_with("EHLO") {
+                            b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+                        } else if upper.starts_with("RCPT") && upper.contains("REJECT") {
+                            b"550 5.1.1 no such mailbox\r\n"
+                        } else if upper.starts_with("DATA") {
+                            if w.write_all(b"354 go ahead\r\n").await.is_err() {
+                                return;
+                            }
+                            let mut message = String::new();
+                            while let Ok(Some(l)) = lines.next_line().await {
+                                if l == "." {
+                                    break;
+                                }
+                                message.push_str(&l);
+                                message.push('\n');
+                            }
+                            tokio::time::sleep(delay).await;
+                            store.lock().unwrap().push(message);
+                            b"250 2.0.0 queued\r\n"
+                        } else if upper.starts_with("QUIT") {
+                            let _ = w.write_all(b"221 bye\r\n").await;
+                            return;
+                        } else {
+                            b"250 ok\r\n"
+                        };
+                        if w.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        SmtpSink { addr, messages }
+    }
+
+    pub fn count(&self) -> usize {
+        self.messages.lock().unwrap().len()
+    }
+
+    /// Message-IDs of everything received.
+    pub fn message_ids(&self) -> Vec<String> {
+        self.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|m| {
+                m.lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+                    .map(|l| l[11..].trim().to_string())
+            })
+            .collect()
+    }
+
+    pub fn config(&self) -> kernel::config::SmtpConfig {
+        kernel::config::SmtpConfig {
+            host: self.addr.ip().to_string(),
+            port: self.addr.port(),
+            from: "みどり市 <alerts@city.midori.example.jp>".into(),
+            username: None,
+            password: None,
+            connections: 4,
+        }
+    }
+}

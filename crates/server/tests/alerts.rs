@@ -595,3 +595,158 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
     assert_eq!(page(&app, &tanaka, &report_path).await.0, StatusCode::FORBIDDEN);
     assert_eq!(page(&app, &tanaka, "/alerts/new").await.0, StatusCode::FORBIDDEN);
 }
+
+async fn wait_for(mut check: impl AsyncFnMut() -> bool, what: &str) {
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn alerts_go_out_by_email_to_those_who_agreed() {
+    let sink = server::testing::SmtpSink::start(std::time::Duration::ZERO).await;
+    let config = kernel::config::Config {
+        smtp: Some(sink.config()),
+        ..Default::default()
+    };
+    let app = server::testing::spawn_app_with(config, true).await;
+    let bousai = token_for(&app, "bousai").await;
+    let (s, _, body) = post_cap(&app, &bousai, &cap("mail-1", "Exercise", "Alert", None, DISTRICT_1)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let id = body["id"].as_str().unwrap().to_string();
+    let expected = alerts::store::email_recipients(&app.kernel.db, &id)
+        .await
+        .unwrap()
+        .len();
+    assert!(expected > 0, "the demo town has residents with e-mail in district 1");
+    wait_for(async || sink.count() >= expected, "every e-mail").await;
+    let source = format!("alert:{id}");
+    wait_for(
+        async || {
+            kernel::store::outbox::counts(&app.kernel.db, &source).await.unwrap()
+                == vec![("email".to_string(), "sent".to_string(), expected as i64)]
+        },
+        "the outbox to record every e-mail sent",
+    )
+    .await;
+    let ids = sink.message_ids();
+    assert_eq!(ids.len(), expected);
+    assert_eq!(
+        ids.iter().collect::<std::collections::HashSet<_>>().len(),
+        expected,
+        "no duplicates"
+    );
+    let first = sink.messages.lock().unwrap()[0].clone();
+    assert!(first.contains("Subject:"), "{first}");
+    // A resident who withdraws e-mail consent is not written to next time.
+    let (_, _, second) = post_cap(&app, &bousai, &cap("mail-2", "Test", "Alert", None, DISTRICT_1)).await;
+    assert!(
+        kernel::store::outbox::counts(&app.kernel.db, &format!("alert:{}", second["id"].as_str().unwrap()))
+            .await
+            .unwrap()
+            .is_empty(),
+        "tests of the system are not mailed"
+    );
+}
+
+#[tokio::test]
+async fn the_outbox_survives_a_dead_sender_and_a_dead_smtp_server() {
+    use kernel::store::outbox::{NewDelivery, enqueue};
+    let app = spawn_demo_app().await;
+    let deliveries: Vec<NewDelivery> = (0..60)
+        .map(|i| NewDelivery {
+            channel: "email".into(),
+            source: "test:restart".into(),
+            person_id: None,
+            address: if i == 7 {
+                "reject-me@example.jp".into()
+            } else {
+                format!("r{i}@example.jp")
+            },
+            subject: "試験".into(),
+            body: "本文".into(),
+            dedupe_key: format!("test:{i}"),
+        })
+        .collect();
+    assert_eq!(enqueue(&app.kernel, &deliveries).await.unwrap(), 60);
+    assert_eq!(
+        enqueue(&app.kernel, &deliveries).await.unwrap(),
+        0,
+        "enqueueing again adds nothing"
+    );
+
+    // The SMTP server is down: deliveries wait and record why.
+    let mut down = (*app.kernel.config).clone();
+    down.smtp = Some(kernel::config::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: 1,
+        from: "a@example.jp".into(),
+        username: None,
+        password: None,
+        connections: 2,
+    });
+    let mut k_down = app.kernel.clone();
+    k_down.config = std::sync::Arc::new(down);
+    let worker = server::channels::email::spawn(k_down).unwrap();
+    wait_for(
+        async || {
+            !kernel::store::outbox::failures(&app.kernel.db, "test:restart", 100)
+                .await
+                .unwrap()
+                .is_empty()
+        },
+        "a recorded connection failure",
+    )
+    .await;
+    worker.abort();
+    let counts = kernel::store::outbox::counts(&app.kernel.db, "test:restart")
+        .await
+        .unwrap();
+    assert!(counts.iter().all(|(_, state, _)| state != "sent"), "{counts:?}");
+
+    // A slow server; the sender dies part-way through.
+    let sink = server::testing::SmtpSink::start(std::time::Duration::from_millis(30)).await;
+    let mut up = (*app.kernel.config).clone();
+    up.smtp = Some(sink.config());
+    let mut k_up = app.kernel.clone();
+    k_up.config = std::sync::Arc::new(up);
+    app.clock.advance(10 * 60 * 1000); // past the backoff
+    let worker = server::channels::email::spawn(k_up.clone()).unwrap();
+    wait_for(async || sink.count() >= 10, "some e-mail").await;
+    worker.abort();
+    let before_restart = sink.count();
+    assert!(before_restart < 59, "the sender died part-way ({before_restart} sent)");
+
+    // Started again (after the dead sender's lease ran out), everything arrives exactly once
+    // per Message-ID; the rejected address is failed for good with the server's reason.
+    app.clock.advance(10 * 60 * 1000);
+    let worker = server::channels::email::spawn(k_up).unwrap();
+    wait_for(
+        async || {
+            let c = kernel::store::outbox::counts(&app.kernel.db, "test:restart")
+                .await
+                .unwrap();
+            c.iter().any(|(_, s, n)| s == "sent" && *n == 59) && c.iter().any(|(_, s, n)| s == "failed" && *n == 1)
+        },
+        "59 sent and 1 failed",
+    )
+    .await;
+    worker.abort();
+    let ids = sink.message_ids();
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), 59, "every recipient got it");
+    let failed = kernel::store::outbox::failures(&app.kernel.db, "test:restart", 100)
+        .await
+        .unwrap();
+    let rejected = failed.iter().find(|d| d.state == "failed").unwrap();
+    assert_eq!(rejected.address, "reject-me@example.jp");
+    assert!(
+        rejected.last_error.as_deref().unwrap().contains("550"),
+        "{:?}",
+        rejected.last_error
+    );
+}

@@ -67,8 +67,31 @@ fn screen_alert(stored: &StoredAlert, alert: &cap::Alert) -> ScreenAlert {
     }
 }
 
-/// Tell connected screens about a newly stored alert (or its Update / Cancel).
+/// Send a newly stored alert (or its Update / Cancel) on every channel: queue an e-mail for
+/// each person who agreed to e-mail alerts (the outbox sends it), and tell connected screens.
 pub async fn announce(k: &Kernel, stored: &StoredAlert, alert: &cap::Alert) -> Result<()> {
+    // Tests of the system reach nobody; real alerts and drills go out.
+    if alert.status == cap::Status::Actual || alert.status == cap::Status::Exercise {
+        let mail = crate::model::alert::email_text(alert, &stored.id);
+        let deliveries: Vec<kernel::store::outbox::NewDelivery> = store::email_recipients(&k.db, &stored.id)
+            .await?
+            .into_iter()
+            .map(|(person, address)| kernel::store::outbox::NewDelivery {
+                channel: "email".into(),
+                source: format!("alert:{}", stored.id),
+                dedupe_key: format!("alert:{}:email:{person}", stored.id),
+                person_id: Some(person),
+                address,
+                subject: mail.0.clone(),
+                body: mail.1.clone(),
+            })
+            .collect();
+        kernel::store::outbox::enqueue(k, &deliveries).await?;
+    }
+    announce_to_screens(k, stored, alert).await
+}
+
+async fn announce_to_screens(k: &Kernel, stored: &StoredAlert, alert: &cap::Alert) -> Result<()> {
     let data = serde_json::to_value(screen_alert(stored, alert)).map_err(|e| Error::Internal(e.to_string()))?;
     let mut area_ids = store::area_ids(&k.db, &stored.id).await?;
     if let Some(prev) = &stored.refers_to {

@@ -76,3 +76,28 @@ pub fn targets(a: &cap::Alert) -> Vec<Target> {
 pub fn is_drill(a: &cap::Alert) -> bool {
     a.status == cap::Status::Exercise
 }
+
+/// Subject and plain-text body of the e-mail for an alert, Japanese (the town's language);
+/// drills are marked 【訓練】 in both.
+pub fn email_text(a: &cap::Alert, id: &str) -> (String, String) {
+    let s = summary(a);
+    let mark = if is_drill(a) {
+        "【訓練】"
+    } else if a.msg_type == cap::MsgType::Cancel {
+        "【取消】"
+    } else {
+        "【緊急】"
+    };
+    let title = s.headline.clone().unwrap_or_else(|| s.event.clone());
+    let subject = format!("{mark}{title}");
+    let mut body = format!("{mark}{title}\n\n");
+    if is_drill(a) {
+        body.push_str("これは受信訓練です。\n\n");
+    }
+    for part in [&s.description, &s.instruction].into_iter().flatten() {
+        body.push_str(part);
+        body.push_str("\n\n");
+    }
+    body.push_str(&format!("発信: {}\n識別子: {id}\n", a.sent.as_str()));
+    (subject, body)
+}

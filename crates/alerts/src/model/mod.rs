@@ -2,5 +2,6 @@
 
 pub mod alert;
 pub mod cap;
+pub mod feed;
 pub mod report;
 pub mod target;

@@ -357,3 +357,19 @@ pub async fn silent_households(db: &Db, alert_id: &str, area_id: &str) -> Result
     .fetch_all(p)
     .await)?)
 }
+
+/// People an alert reaches who registered an e-mail address and agreed to receive alerts by
+/// e-mail: (person id, address).
+pub async fn email_recipients(db: &Db, alert_id: &str) -> Result<Vec<(String, String)>> {
+    Ok(on_db!(db, |p| {
+        sqlx::query_as::<_, (String, String)>(
+        "SELECT pe.id, pe.email FROM people pe JOIN alert_areas x ON x.area_id = pe.area_id \
+         WHERE x.alert_id = $1 AND pe.email IS NOT NULL AND pe.deleted_at IS NULL \
+         AND EXISTS (SELECT 1 FROM consents c WHERE c.person_id = pe.id AND c.scope = 'email' AND c.withdrawn_at IS NULL) \
+         ORDER BY pe.id"
+    )
+    .bind(alert_id)
+    .fetch_all(p)
+    .await
+    })?)
+}

@@ -9,6 +9,7 @@ pub mod household;
 pub mod identifier;
 pub mod ids;
 pub mod org;
+pub mod outbox;
 pub mod person;
 pub mod policy;
 pub mod token;

@@ -243,6 +243,40 @@ pub async fn load(k: &Kernel, town: &DemoTown, mut progress: impl FnMut(&str, us
     )
     .await?;
 
+    // Demo residents who gave an e-mail address agreed to alerts by e-mail, as sign-up requires.
+    let consents: Vec<Vec<Val>> = town
+        .people()
+        .filter(|p| p.email.is_some())
+        .map(|p| {
+            let pid = &person_ids[p.key.as_str()];
+            vec![
+                s(&k.new_id()),
+                s(pid),
+                s("緊急情報・お知らせのメール配信"),
+                s("email"),
+                Val::I(now),
+                s(pid),
+                Val::B(false),
+            ]
+        })
+        .collect();
+    insert_rows(
+        &k.db,
+        "consents",
+        &[
+            "id",
+            "person_id",
+            "purpose",
+            "scope",
+            "granted_at",
+            "granted_by",
+            "by_guardian",
+        ],
+        consents,
+        &mut |_| {},
+    )
+    .await?;
+
     let rows = town
         .memberships
         .iter()

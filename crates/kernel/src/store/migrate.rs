@@ -115,7 +115,11 @@ async fn run_locked(db: &Db, modules: &[(&str, &[Migration])], applied: &mut Vec
     Ok(())
 }
 
-pub static KERNEL: &[Migration] = &[crate::migration!("0001_kernel"), crate::migration!("0002_web")];
+pub static KERNEL: &[Migration] = &[
+    crate::migration!("0001_kernel"),
+    crate::migration!("0002_web"),
+    crate::migration!("0003_outbox"),
+];
 
 /// Check that a crate's migration folders hold the same names and that each is listed.
 pub fn parity_problems(dir: &std::path::Path, listed: &[Migration]) -> Vec<String> {

@@ -10,6 +10,7 @@ pub mod households;
 pub mod identifiers;
 pub mod migrate;
 pub mod orgs;
+pub mod outbox;
 pub mod people;
 pub mod sessions;
 
