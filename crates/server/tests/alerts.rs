@@ -750,3 +750,50 @@ async fn the_outbox_survives_a_dead_sender_and_a_dead_smtp_server() {
         rejected.last_error
     );
 }
+
+#[tokio::test]
+async fn atom_feeds_per_area_and_of_cap_documents() {
+    let app = spawn_demo_app().await;
+    let bousai = token_for(&app, "bousai").await;
+    post_cap(&app, &bousai, &cap("feed-1", "Exercise", "Alert", None, DISTRICT_1)).await;
+    post_cap(
+        &app,
+        &bousai,
+        &cap(
+            "feed-2",
+            "Actual",
+            "Alert",
+            None,
+            "<geocode><valueName>x</valueName><value>13999-3</value></geocode>",
+        ),
+    )
+    .await;
+    let res = reqwest::get(app.url("/api/v1/areas/13999-1-01/alerts.atom"))
+        .await
+        .unwrap();
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/atom+xml")
+    );
+    let feed = res.text().await.unwrap();
+    assert!(feed.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">"));
+    assert!(feed.contains("【訓練】震度5強の地震が発生しました"), "{feed}");
+    assert_eq!(feed.matches("<entry>").count(), 1, "only alerts that reached the area");
+    let all = reqwest::get(app.url("/api/v1/alerts/cap.atom"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(all.matches("<entry>").count(), 2);
+    assert!(all.contains("type=\"application/cap+xml\""));
+    assert_eq!(
+        reqwest::get(app.url("/api/v1/areas/nowhere/alerts.atom"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -26,6 +26,71 @@ pub fn api() -> OpenApiRouter<Kernel> {
         .routes(routes!(get_alert))
         .routes(routes!(area_alerts))
         .routes(routes!(area_ticker))
+        .routes(routes!(area_feed))
+        .routes(routes!(cap_feed))
+}
+
+fn feed_entry(a: &StoredAlert, lang: Lang) -> crate::model::feed::Entry {
+    let updated = cap::CapTime::from_unix_ms_jst(a.created_at).as_str().to_string();
+    let title = a.headline.clone().unwrap_or_else(|| a.event.clone());
+    crate::model::feed::Entry {
+        id: format!("urn:machi:alert:{}", a.id),
+        title: crate::model::feed::drill_title(&title, a.status == "Exercise", &t(lang, "ticker-drill", &[])),
+        updated,
+        published: Some(a.sent.clone()),
+        summary: Some(format!("{} / {} / {}", a.msg_type, a.severity, a.event)),
+        content: None,
+        link: format!("/api/v1/alerts/{}", a.id),
+        cap_link: Some(format!("/api/v1/alerts/{}", a.id)),
+        categories: vec![a.category.clone(), a.status.clone()],
+    }
+}
+
+fn atom_response(feed: &crate::model::feed::Feed) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        crate::model::feed::to_atom(feed),
+    )
+        .into_response()
+}
+
+#[utoipa::path(get, path = "/areas/{code}/alerts.atom", tag = "alerts",
+    responses((status = 200, description = "Atom feed of the alerts that reached the area", content_type = "application/atom+xml"), (status = 404)))]
+async fn area_feed(State(k): State<Kernel>, headers: HeaderMap, Path(code): Path<String>) -> Result<Response> {
+    let lang = Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let area = kernel::store::areas::get(&k.db, &code)
+        .await?
+        .ok_or_else(|| Error::not_found("area-not-found"))?;
+    let alerts = store::recent_for_areas(&k.db, &leaves(&k, &code).await?, 50).await?;
+    let feed = crate::model::feed::Feed {
+        id: format!("urn:machi:area:{}:alerts", area.code),
+        title: format!("{} — {}", area.name, t(lang, "feed-title", &[])),
+        self_url: format!("/api/v1/areas/{}/alerts.atom", area.code),
+        updated: cap::CapTime::from_unix_ms_jst(alerts.first().map(|a| a.created_at).unwrap_or_else(|| k.now()))
+            .as_str()
+            .to_string(),
+        author: t(lang, "feed-author", &[]),
+        entries: alerts.iter().map(|a| feed_entry(a, lang)).collect(),
+    };
+    Ok(atom_response(&feed))
+}
+
+#[utoipa::path(get, path = "/alerts/cap.atom", tag = "alerts",
+    responses((status = 200, description = "Atom feed whose entries link to CAP 1.2 documents, for relays", content_type = "application/atom+xml")))]
+async fn cap_feed(State(k): State<Kernel>, headers: HeaderMap) -> Result<Response> {
+    let lang = Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let alerts = store::recent(&k.db, 100).await?;
+    let feed = crate::model::feed::Feed {
+        id: "urn:machi:alerts:cap".into(),
+        title: t(lang, "feed-cap-title", &[]),
+        self_url: "/api/v1/alerts/cap.atom".into(),
+        updated: cap::CapTime::from_unix_ms_jst(alerts.first().map(|a| a.created_at).unwrap_or_else(|| k.now()))
+            .as_str()
+            .to_string(),
+        author: t(lang, "feed-author", &[]),
+        entries: alerts.iter().map(|a| feed_entry(a, lang)).collect(),
+    };
+    Ok(atom_response(&feed))
 }
 
 /// An alert with the areas it reaches, as the API returns it.

@@ -373,3 +373,30 @@ pub async fn email_recipients(db: &Db, alert_id: &str) -> Result<Vec<(String, St
     .await
     })?)
 }
+
+/// Newest alerts reaching any of `area_ids` (cancelled and expired included: a feed is a history).
+pub async fn recent_for_areas(db: &Db, area_ids: &[String], limit: i64) -> Result<Vec<StoredAlert>> {
+    if area_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ph = values_placeholders(1, area_ids.len());
+    let ph = &ph[1..ph.len() - 1];
+    let cols = COLUMNS
+        .split(", ")
+        .map(|c| format!("a.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let n = area_ids.len() + 1;
+    let sql = format!(
+        "SELECT {cols} FROM alerts a WHERE a.id IN (SELECT alert_id FROM alert_areas WHERE area_id IN ({ph})) \
+         ORDER BY a.sent_ms DESC, a.id DESC LIMIT ${n}"
+    );
+    on_db!(db, |p| {
+        let mut q = sqlx::query_as::<_, StoredAlert>(sqlx::AssertSqlSafe(sql.as_str()));
+        for a in area_ids {
+            q = q.bind(a);
+        }
+        q.bind(limit).fetch_all(p).await
+    })
+    .map_err(Into::into)
+}
