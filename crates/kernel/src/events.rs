@@ -8,7 +8,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 /// Something that happened, for the people in `area_ids` (all areas when empty).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Event {
     /// What it is, e.g. `alert`; SSE clients see it as the event name.
     pub kind: String,
@@ -26,20 +26,41 @@ impl Event {
 
 pub struct Hub {
     tx: broadcast::Sender<Arc<Event>>,
+    /// Events to pass to other nodes (set when several nodes share PostgreSQL).
+    relay: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Arc<Event>>>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
         // Slow subscribers that fall this far behind miss events and catch up from the store.
         let (tx, _) = broadcast::channel(4096);
-        Hub { tx }
+        Hub {
+            tx,
+            relay: std::sync::OnceLock::new(),
+        }
     }
 }
 
 impl Hub {
+    /// Publish to this node's subscribers and, when relaying, to the other nodes.
     pub fn publish(&self, event: Event) {
+        let event = Arc::new(event);
+        if let Some(relay) = self.relay.get() {
+            let _ = relay.send(event.clone());
+        }
         // No subscribers is fine: nobody is watching right now.
+        let _ = self.tx.send(event);
+    }
+
+    /// An event that came from another node: for this node's subscribers only.
+    pub fn deliver_local(&self, event: Event) {
         let _ = self.tx.send(Arc::new(event));
+    }
+
+    /// Start relaying published events; returns the stream of events to pass on.
+    pub fn relay(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Arc<Event>>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.relay.set(tx).ok().map(|_| rx)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {

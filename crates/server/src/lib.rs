@@ -4,6 +4,7 @@
 //! and serves with graceful shutdown. Channels (SSE hub, SMTP, MQTT) will live here too.
 
 pub mod channels;
+pub mod fanout;
 pub mod metrics;
 pub mod testing;
 
@@ -160,6 +161,7 @@ pub async fn serve(
     let grace = Duration::from_secs(k.config.shutdown_grace_secs);
     let mut jobs: Vec<_> = modules().iter().flat_map(|m| (m.jobs)(k.clone())).collect();
     jobs.extend(channels::spawn(&k));
+    jobs.extend(fanout::spawn(&k));
     let (tx, rx) = tokio::sync::watch::channel(false);
     let app = app(k.clone());
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

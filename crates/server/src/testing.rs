@@ -105,6 +105,25 @@ pub async fn spawn_app_with(config: Config, demo: bool) -> TestApp {
     }
 }
 
+/// A second node serving the same database (its own pool, hub and port), as a city running
+/// two `machi serve` processes behind a load balancer would.
+pub async fn spawn_peer(app: &TestApp) -> (SocketAddr, Kernel) {
+    let db = Db::connect(&app._db.url).await.expect("connect the second node");
+    let mut k = crate::prepare_with(db, (*app.kernel.config).clone())
+        .await
+        .expect("second node");
+    k.clock = app.clock.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind ephemeral port");
+    let addr = listener.local_addr().expect("local addr");
+    let served = k.clone();
+    tokio::spawn(async move {
+        let _ = crate::serve(served, listener, std::future::pending()).await;
+    });
+    (addr, k)
+}
+
 /// The app with the demo town loaded.
 pub async fn spawn_demo_app() -> TestApp {
     spawn_app_with(Config::default(), true).await
