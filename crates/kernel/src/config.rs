@@ -35,6 +35,32 @@ pub struct Config {
     /// Outgoing e-mail; without it e-mail deliveries wait in the outbox.
     #[serde(default)]
     pub smtp: Option<SmtpConfig>,
+    /// The MQTT broker devices listen on; without it MQTT deliveries wait in the outbox.
+    #[serde(default)]
+    pub mqtt: Option<MqttConfig>,
+}
+
+/// `[mqtt]` in machi.toml.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    pub host: String,
+    #[serde(default = "default_mqtt_port")]
+    pub port: u16,
+    /// Client id at the broker; each node needs its own (a random suffix is added).
+    #[serde(default = "default_mqtt_client")]
+    pub client_id: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+fn default_mqtt_port() -> u16 {
+    1883
+}
+fn default_mqtt_client() -> String {
+    "machi".into()
 }
 
 /// `[smtp]` in machi.toml.
@@ -159,6 +185,21 @@ impl Config {
                 "MACHI_SMTP_PORT" => match self.smtp.as_mut() {
                     Some(s) => s.port = value.parse().map_err(|_| bad("not a port number"))?,
                     None => return Err(bad("set MACHI_SMTP_HOST first")),
+                },
+                "MACHI_MQTT_HOST" => {
+                    let mut m = self.mqtt.clone().unwrap_or(MqttConfig {
+                        host: String::new(),
+                        port: default_mqtt_port(),
+                        client_id: default_mqtt_client(),
+                        username: None,
+                        password: None,
+                    });
+                    m.host = value.clone();
+                    self.mqtt = Some(m);
+                }
+                "MACHI_MQTT_PORT" => match self.mqtt.as_mut() {
+                    Some(m) => m.port = value.parse().map_err(|_| bad("not a port number"))?,
+                    None => return Err(bad("set MACHI_MQTT_HOST first")),
                 },
                 "MACHI_SESSION_HOURS" => self.session_hours = value.parse().map_err(|_| bad("not a number"))?,
                 "MACHI_SHUTDOWN_GRACE_SECS" => {

@@ -627,7 +627,11 @@ async fn alerts_go_out_by_email_to_those_who_agreed() {
     let source = format!("alert:{id}");
     wait_for(
         async || {
-            kernel::store::outbox::counts(&app.kernel.db, &source).await.unwrap()
+            let counts = kernel::store::outbox::counts(&app.kernel.db, &source).await.unwrap();
+            counts
+                .into_iter()
+                .filter(|(channel, ..)| channel == "email")
+                .collect::<Vec<_>>()
                 == vec![("email".to_string(), "sent".to_string(), expected as i64)]
         },
         "the outbox to record every e-mail sent",
@@ -886,4 +890,103 @@ async fn two_nodes_share_the_database_and_fan_out_through_postgres() {
         total >= 40,
         "everything due was claimed by one node or the other: {total}"
     );
+}
+
+#[tokio::test]
+async fn devices_get_alerts_over_mqtt_and_acknowledge_back() {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let broker = ("127.0.0.1", 1883);
+    assert!(
+        std::net::TcpStream::connect(broker).is_ok(),
+        "Mosquitto is not reachable at 127.0.0.1:1883 (start it: mosquitto -d -c /etc/mosquitto/mosquitto.conf)"
+    );
+    let config = kernel::config::Config {
+        mqtt: Some(kernel::config::MqttConfig {
+            host: broker.0.into(),
+            port: broker.1,
+            client_id: "machi-test".into(),
+            username: None,
+            password: None,
+        }),
+        ..Default::default()
+    };
+    let app = server::testing::spawn_app_with(config, true).await;
+    // A device of our own, listening like tanaka's terminal and the district's displays do.
+    let run = app.kernel.new_id();
+    let (device, mut events) = AsyncClient::new(MqttOptions::new(format!("device-{run}"), broker.0, broker.1), 64);
+    device.subscribe("machi/#", QoS::AtLeastOnce).await.unwrap();
+    let mut seen = Vec::new();
+    let mut subscribed = false;
+    while !subscribed {
+        if let Event::Incoming(Packet::SubAck(_)) = events.poll().await.unwrap() {
+            subscribed = true;
+        }
+    }
+    // The machi node must be connected before the alert goes out, or it just waits in the outbox.
+    wait_for(
+        async || server::channels::mqtt::CONNECTED.load(std::sync::atomic::Ordering::SeqCst),
+        "machi's MQTT connection",
+    )
+    .await;
+
+    let bousai = token_for(&app, "bousai").await;
+    let identifier = format!("mqtt-{run}");
+    let (s, _, posted) = post_cap(&app, &bousai, &cap(&identifier, "Exercise", "Alert", None, DISTRICT_1)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let alert_id = posted["id"].as_str().unwrap().to_string();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !(seen.iter().any(|t: &String| t == "machi/devices/terminal-0001")
+        && seen.iter().any(|t| t == "machi/alerts/13999-1-01"))
+    {
+        let ev = tokio::time::timeout_at(deadline, events.poll())
+            .await
+            .expect("MQTT messages within 15 s")
+            .unwrap();
+        if let Event::Incoming(Packet::Publish(p)) = ev {
+            let body: Value = serde_json::from_slice(&p.payload).unwrap_or(Value::Null);
+            if body["id"] == alert_id {
+                assert_eq!(body["drill"], true);
+                seen.push(p.topic.clone());
+            }
+        }
+    }
+    // tanaka's terminal presses 「確認しました」: the acknowledgement comes back over MQTT.
+    device
+        .publish(
+            "machi/acks/terminal-0001",
+            QoS::AtLeastOnce,
+            false,
+            alert_id.clone().into_bytes(),
+        )
+        .await
+        .unwrap();
+    let tanaka = kernel::store::accounts::person_by_login(&app.kernel.db, "tanaka")
+        .await
+        .unwrap()
+        .unwrap();
+    let pump = tokio::spawn(async move { while events.poll().await.is_ok() {} });
+    wait_for(
+        async || {
+            alerts::store::acknowledged_by(&app.kernel.db, &tanaka)
+                .await
+                .unwrap()
+                .contains(&alert_id)
+        },
+        "the device's acknowledgement",
+    )
+    .await;
+    wait_for(
+        async || {
+            let counts = kernel::store::outbox::counts(&app.kernel.db, &format!("alert:{alert_id}"))
+                .await
+                .unwrap();
+            counts
+                .iter()
+                .filter(|(c, ..)| c == "mqtt")
+                .all(|(_, state, _)| state == "sent")
+        },
+        "every MQTT delivery acknowledged by the broker",
+    )
+    .await;
+    pump.abort();
 }

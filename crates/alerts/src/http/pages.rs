@@ -87,6 +87,31 @@ pub async fn announce(k: &Kernel, stored: &StoredAlert, alert: &cap::Alert) -> R
             })
             .collect();
         kernel::store::outbox::enqueue(k, &deliveries).await?;
+        // MQTT: one message per area topic (cable-TV and public displays) and one per device.
+        let payload =
+            serde_json::to_string(&screen_alert(stored, alert)).map_err(|e| Error::Internal(e.to_string()))?;
+        let mqtt = |topic: String, key: String, person: Option<String>| kernel::store::outbox::NewDelivery {
+            channel: "mqtt".into(),
+            source: format!("alert:{}", stored.id),
+            person_id: person,
+            address: topic,
+            subject: stored.id.clone(),
+            body: payload.clone(),
+            dedupe_key: format!("alert:{}:mqtt:{key}", stored.id),
+        };
+        let mut messages: Vec<_> = store::area_codes(&k.db, &stored.id)
+            .await?
+            .into_iter()
+            .map(|code| mqtt(format!("machi/alerts/{code}"), format!("area:{code}"), None))
+            .collect();
+        for (person, device) in store::device_recipients(&k.db, &stored.id).await? {
+            messages.push(mqtt(
+                format!("machi/devices/{device}"),
+                format!("device:{device}"),
+                Some(person),
+            ));
+        }
+        kernel::store::outbox::enqueue(k, &messages).await?;
     }
     announce_to_screens(k, stored, alert).await
 }

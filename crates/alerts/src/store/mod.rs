@@ -400,3 +400,26 @@ pub async fn recent_for_areas(db: &Db, area_ids: &[String], limit: i64) -> Resul
     })
     .map_err(Into::into)
 }
+
+/// Devices (linked identifiers of kind `device`) of the people an alert reaches: (person, device id).
+pub async fn device_recipients(db: &Db, alert_id: &str) -> Result<Vec<(String, String)>> {
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, String)>(
+        "SELECT li.person_id, li.value FROM linked_identifiers li JOIN people pe ON pe.id = li.person_id \
+         JOIN alert_areas x ON x.area_id = pe.area_id \
+         WHERE x.alert_id = $1 AND li.kind = 'device' AND pe.deleted_at IS NULL ORDER BY li.value"
+    )
+    .bind(alert_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// A device pressed its button for an alert (payload: the alert id): the device's person has acknowledged.
+pub async fn device_ack(k: &Kernel, device: &str, alert_id: &str) -> Result<bool> {
+    let Some(li) = kernel::store::identifiers::lookup(&k.db, "device", device).await? else {
+        return Ok(false);
+    };
+    if get(&k.db, alert_id).await?.is_none() {
+        return Ok(false);
+    }
+    acknowledge(k, alert_id, &li.person_id, "mqtt").await
+}

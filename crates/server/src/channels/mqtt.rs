@@ -1,0 +1,132 @@
+//! MQTT to devices from the outbox (rumqttc, QoS 1): a delivery is marked sent only when the
+//! broker acknowledges it (PUBACK), so a broker that is down or drops the connection leaves it
+//! queued and it is sent again. Device acknowledgements come back on `machi/acks/<device-id>`
+//! with the alert id as payload.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use kernel::Kernel;
+use kernel::config::MqttConfig;
+use kernel::store::outbox;
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
+use tokio::sync::Mutex;
+
+const LEASE_MS: i64 = 60_000;
+pub const ACK_TOPICS: &str = "machi/acks/+";
+
+/// Whether the broker is connected, for `/metrics` and the delivery dashboard.
+pub static CONNECTED: AtomicBool = AtomicBool::new(false);
+
+/// Handles a device's acknowledgement: (device id, payload). Set by the alerts module wiring.
+pub type AckHandler = Arc<dyn Fn(Kernel, String, String) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
+
+pub fn spawn(k: Kernel, on_ack: AckHandler) -> Vec<tokio::task::JoinHandle<()>> {
+    let Some(cfg) = k.config.mqtt.clone() else {
+        return Vec::new();
+    };
+    let mut opts = MqttOptions::new(format!("{}-{}", cfg.client_id, k.new_id()), cfg.host.clone(), cfg.port);
+    opts.set_keep_alive(Duration::from_secs(20));
+    if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
+        opts.set_credentials(u.clone(), p.clone());
+    }
+    let (client, eventloop) = AsyncClient::new(opts, 1024);
+    // Deliveries published but not yet acknowledged, in the order their packets went out.
+    let in_flight: Arc<Mutex<Inflight>> = Arc::default();
+    vec![
+        tokio::spawn(poll(k.clone(), eventloop, client.clone(), in_flight.clone(), on_ack)),
+        tokio::spawn(publish(k, client, in_flight, cfg)),
+    ]
+}
+
+#[derive(Default)]
+struct Inflight {
+    /// Delivery ids in publish order, waiting for their packet id.
+    queued: VecDeque<String>,
+    /// Packet id → delivery id, waiting for PUBACK.
+    by_pkid: HashMap<u16, String>,
+}
+
+async fn publish(k: Kernel, client: AsyncClient, in_flight: Arc<Mutex<Inflight>>, _cfg: MqttConfig) {
+    loop {
+        if !CONNECTED.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        let batch = match outbox::claim(&k, "mqtt", 200, LEASE_MS).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "MQTT outbox unavailable; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        for d in batch {
+            in_flight.lock().await.queued.push_back(d.id.clone());
+            if let Err(e) = client
+                .publish(d.address.clone(), QoS::AtLeastOnce, false, d.body.clone().into_bytes())
+                .await
+            {
+                tracing::warn!(delivery = %d.id, error = %e, "MQTT publish not queued");
+                in_flight.lock().await.queued.retain(|x| x != &d.id);
+                let _ = outbox::mark_failed(&k, &d, &e.to_string(), false).await;
+            }
+        }
+    }
+}
+
+async fn poll(
+    k: Kernel,
+    mut eventloop: EventLoop,
+    client: AsyncClient,
+    in_flight: Arc<Mutex<Inflight>>,
+    on_ack: AckHandler,
+) {
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                CONNECTED.store(true, Ordering::SeqCst);
+                tracing::info!("MQTT broker connected");
+                let _ = client.subscribe(ACK_TOPICS, QoS::AtLeastOnce).await;
+            }
+            Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
+                let mut f = in_flight.lock().await;
+                if let Some(id) = f.queued.pop_front() {
+                    f.by_pkid.insert(pkid, id);
+                }
+            }
+            Ok(Event::Incoming(Packet::PubAck(ack))) => {
+                let id = in_flight.lock().await.by_pkid.remove(&ack.pkid);
+                if let Some(id) = id
+                    && let Err(e) = outbox::mark_sent(&k, &id).await
+                {
+                    tracing::error!(delivery = %id, error = %e, "could not record an MQTT delivery");
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                if let Some(device) = p.topic.strip_prefix("machi/acks/") {
+                    let payload = String::from_utf8_lossy(&p.payload).trim().to_string();
+                    on_ack(k.clone(), device.to_string(), payload).await;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if CONNECTED.swap(false, Ordering::SeqCst) {
+                    tracing::warn!(error = %e, "MQTT broker connection lost; deliveries wait and retry");
+                }
+                // What was in flight comes back when its lease ends.
+                let mut f = in_flight.lock().await;
+                f.queued.clear();
+                f.by_pkid.clear();
+                drop(f);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
