@@ -49,5 +49,9 @@ pub async fn render(axum::Extension(m): axum::Extension<Metrics>) -> impl IntoRe
             "machi_http_request_seconds_sum{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {s:.6}\n"
         ));
     }
+    let connected = crate::channels::mqtt::CONNECTED.load(std::sync::atomic::Ordering::SeqCst) as u8;
+    out.push_str(&format!(
+        "# HELP machi_mqtt_connected Whether the MQTT broker is connected.\n# TYPE machi_mqtt_connected gauge\nmachi_mqtt_connected {connected}\n"
+    ));
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

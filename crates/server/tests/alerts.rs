@@ -644,6 +644,11 @@ async fn alerts_go_out_by_email_to_those_who_agreed() {
         expected,
         "no duplicates"
     );
+    // The report shows the delivery progress per channel.
+    let staff = session_cookie(&app, "bousai").await;
+    let (_, report) = page(&app, &staff, &format!("/alerts/{id}/report")).await;
+    let table = report.split("id=\"deliveries\"").nth(1).expect("a deliveries table");
+    assert!(table.contains("email") && table.contains("送信済み"), "{table}");
     let first = sink.messages.lock().unwrap()[0].clone();
     assert!(first.contains("Subject:"), "{first}");
     // A resident who withdraws e-mail consent is not written to next time.

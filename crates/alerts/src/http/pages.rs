@@ -549,9 +549,25 @@ async fn report(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> R
         .await?;
     }
     let median = crate::model::report::median_seconds(acks.iter().map(|a| a.after_ms).collect());
+    // Delivery progress per channel, and failures with their reasons, for the alerts duty.
+    let (deliveries, failures) = if staff {
+        let source = format!("alert:{id}");
+        let counts = kernel::store::outbox::counts(&k.db, &source).await?;
+        let failed = kernel::store::outbox::failures(&k.db, &source, 50).await?;
+        (
+            counts.into_iter().map(|(channel, state, n)| kernel::web::minijinja::context! { channel, state, n }).collect::<Vec<_>>(),
+            failed
+                .into_iter()
+                .map(|d| kernel::web::minijinja::context! { channel => d.channel, address => d.address, state => d.state, attempts => d.attempts, error => d.last_error })
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let ctx = kernel::web::minijinja::context! {
         alert => ser(&alert), rows => ser(&rows), channels => ser(&channels), targeted, acknowledged, median,
         chart => kernel::web::minijinja::Value::from_safe_string(chart), silent, show_silent => !mine.is_empty(),
+        staff, deliveries, failures,
     };
     kernel::web::page(&v, "alerts/report.html", "alerts-report-title", ctx)
 }
