@@ -271,6 +271,10 @@ test("危機管理課 composes a drill in the browser; the terminal shows it; th
   const resident = await person();
   await logIn(resident, "tanaka");
   await resident.goto(base + "/terminal");
+  // Another resident of district 1, reading an ordinary page.
+  const neighbour = await person();
+  await logIn(neighbour, "kaicho");
+  await neighbour.goto(base + "/directory");
 
   await staff.fill("#headline", "受信訓練(ブラウザから)");
   await staff.fill("#instruction", "「確認しました」を押してください。");
@@ -281,6 +285,13 @@ test("危機管理課 composes a drill in the browser; the terminal shows it; th
   await resident.waitForSelector("#alert-overlay:not([hidden])", { timeout: 10_000 });
   assert.match(await resident.textContent("#alert-headline"), /ブラウザから/);
   await Promise.all([resident.waitForURL(/\/terminal$/), resident.click("#alert-ack button")]);
+
+  // Ordinary pages show a banner while the alert is in force.
+  await neighbour.waitForSelector("#alert-banner:not([hidden])", { timeout: 10_000 });
+  assert.match(await neighbour.textContent("#alert-banner"), /訓練.*ブラウザから/);
+  await checkA11y(neighbour, "directory with the alert banner");
+  await neighbour.screenshot({ path: `${shots}/${backend}-banner-ja.png` });
+  await neighbour.context().close();
 
   await staff.reload();
   assert.equal((await staff.textContent("#report-acknowledged")).trim(), "1");

@@ -995,3 +995,44 @@ async fn devices_get_alerts_over_mqtt_and_acknowledge_back() {
     .await;
     pump.abort();
 }
+
+#[tokio::test]
+async fn devices_may_acknowledge_over_http_with_their_token() {
+    let app = spawn_demo_app().await;
+    let bousai = token_for(&app, "bousai").await;
+    let (_, _, posted) = post_cap(&app, &bousai, &cap("http-ack-1", "Exercise", "Alert", None, DISTRICT_1)).await;
+    let id = posted["id"].as_str().unwrap();
+    let device_token = token_for(&app, "tanaka").await;
+    let client = reqwest::Client::new();
+    let res = client
+        .post(app.url(&format!("/api/v1/alerts/{id}/ack")))
+        .bearer_auth(&device_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let tanaka = kernel::store::accounts::person_by_login(&app.kernel.db, "tanaka")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        alerts::store::acknowledged_by(&app.kernel.db, &tanaka)
+            .await
+            .unwrap()
+            .contains(&id.to_string())
+    );
+    let res = client
+        .post(app.url(&format!("/api/v1/alerts/{id}/ack")))
+        .bearer_auth("machi_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = client
+        .post(app.url("/api/v1/alerts/nope/ack"))
+        .bearer_auth(&device_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}

@@ -24,6 +24,7 @@ pub fn api() -> OpenApiRouter<Kernel> {
     OpenApiRouter::new()
         .routes(routes!(recent_alerts, post_alert))
         .routes(routes!(get_alert))
+        .routes(routes!(ack_alert))
         .routes(routes!(area_alerts))
         .routes(routes!(area_ticker))
         .routes(routes!(area_feed))
@@ -170,6 +171,16 @@ async fn post_alert(State(k): State<Kernel>, auth: Auth, headers: HeaderMap, bod
         HeaderValue::from_str(&location).map_err(|e| Error::Internal(e.to_string()))?,
     );
     Ok(res)
+}
+
+#[utoipa::path(post, path = "/alerts/{id}/ack", tag = "alerts",
+    description = "A device or app acknowledges an alert for the token's person (「確認しました」).",
+    responses((status = 204), (status = 401), (status = 404)))]
+async fn ack_alert(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode> {
+    let person = auth.person_id()?.to_string();
+    store::require(&k.db, &id).await?;
+    store::acknowledge(&k, &id, &person, "device").await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/alerts", tag = "alerts", responses((status = 200, body = [StoredAlert])))]
