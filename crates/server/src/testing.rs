@@ -220,3 +220,22 @@ impl SmtpSink {
         }
     }
 }
+
+impl TestApp {
+    /// The person behind a demo login.
+    pub async fn person_of(&self, login: &str) -> String {
+        kernel::store::accounts::person_by_login(&self.kernel.db, login)
+            .await
+            .expect("look up login")
+            .unwrap_or_else(|| panic!("no login {login}"))
+    }
+
+    /// A fresh API token for a demo login.
+    pub async fn token_for(&self, login: &str) -> String {
+        let person = self.person_of(login).await;
+        kernel::store::accounts::create_token(&self.kernel, &person, "test")
+            .await
+            .expect("create token")
+            .1
+    }
+}

@@ -5,17 +5,6 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use server::testing::{TestApp, spawn_demo_app};
 
-async fn token_for(app: &TestApp, login: &str) -> String {
-    let person = kernel::store::accounts::person_by_login(&app.kernel.db, login)
-        .await
-        .unwrap()
-        .unwrap();
-    kernel::store::accounts::create_token(&app.kernel, &person, "test")
-        .await
-        .unwrap()
-        .1
-}
-
 fn cap(identifier: &str, status: &str, msg_type: &str, references: Option<&str>, area: &str) -> String {
     let refs = references
         .map(|r| format!("<references>{r}</references>"))
@@ -68,7 +57,7 @@ async fn post_cap(app: &TestApp, token: &str, xml: &str) -> (StatusCode, Option<
 #[tokio::test]
 async fn cap_in_cap_out_idempotent_and_targeted() {
     let app = spawn_demo_app().await;
-    let bousai = token_for(&app, "bousai").await;
+    let bousai = app.token_for("bousai").await;
     let xml = cap("midori-2026-001", "Actual", "Alert", None, DISTRICT_1);
     let (s, location, body) = post_cap(&app, &bousai, &xml).await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
@@ -115,7 +104,7 @@ async fn only_the_alerts_duty_may_publish() {
     let app = spawn_demo_app().await;
     let xml = cap("midori-2026-002", "Actual", "Alert", None, DISTRICT_1);
     for login in ["fukushi", "tanaka", "admin"] {
-        let (s, _, body) = post_cap(&app, &token_for(&app, login).await, &xml).await;
+        let (s, _, body) = post_cap(&app, &app.token_for(login).await, &xml).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{login}: {body}");
     }
     let res = reqwest::Client::new()
@@ -131,7 +120,7 @@ async fn only_the_alerts_duty_may_publish() {
 #[tokio::test]
 async fn invalid_cap_is_a_400_naming_element_and_rule() {
     let app = spawn_demo_app().await;
-    let bousai = token_for(&app, "bousai").await;
+    let bousai = app.token_for("bousai").await;
     let zulu = cap("x-1", "Actual", "Alert", None, DISTRICT_1).replace("+09:00", "Z");
     let (s, _, body) = post_cap(&app, &bousai, &zulu).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -171,7 +160,7 @@ async fn invalid_cap_is_a_400_naming_element_and_rule() {
 #[tokio::test]
 async fn an_alert_for_elsewhere_is_accepted_and_reaches_nobody() {
     let app = spawn_demo_app().await;
-    let bousai = token_for(&app, "bousai").await;
+    let bousai = app.token_for("bousai").await;
     let xml = cap(
         "elsewhere-1",
         "Actual",
@@ -188,7 +177,7 @@ async fn an_alert_for_elsewhere_is_accepted_and_reaches_nobody() {
 #[tokio::test]
 async fn polygons_target_by_geometry_and_updates_cancels_replace() {
     let app = spawn_demo_app().await;
-    let bousai = token_for(&app, "bousai").await;
+    let bousai = app.token_for("bousai").await;
     // A polygon around the first 町丁目's label point.
     let chome = kernel::store::areas::get(&app.kernel.db, "13999-1-01")
         .await
@@ -275,7 +264,7 @@ async fn polygons_target_by_geometry_and_updates_cancels_replace() {
 #[tokio::test]
 async fn drills_are_marked_on_the_ticker() {
     let app = spawn_demo_app().await;
-    let bousai = token_for(&app, "bousai").await;
+    let bousai = app.token_for("bousai").await;
     let (s, _, body) = post_cap(&app, &bousai, &cap("drill-1", "Exercise", "Alert", None, DISTRICT_1)).await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(body["drill"], true);
@@ -351,7 +340,7 @@ async fn next_alert(res: &mut reqwest::Response, buf: &mut String) -> Value {
 #[tokio::test]
 async fn terminals_receive_alerts_live_catch_up_and_acknowledge() {
     let app = spawn_demo_app().await;
-    let bousai = token_for(&app, "bousai").await;
+    let bousai = app.token_for("bousai").await;
     // tanaka lives in district 1.
     let cookie = session_cookie(&app, "tanaka").await;
     let client = reqwest::Client::builder()
@@ -614,7 +603,7 @@ async fn alerts_go_out_by_email_to_those_who_agreed() {
         ..Default::default()
     };
     let app = server::testing::spawn_app_with(config, true).await;
-    let bousai = token_for(&app, "bousai").await;
+    let bousai = app.token_for("bousai").await;
     let (s, _, body) = post_cap(&app, &bousai, &cap("mail-1", "Exercise", "Alert", None, DISTRICT_1)).await;
     assert_eq!(s, StatusCode::CREATED);
     let id = body["id"].as_str().unwrap().to_string();
@@ -763,7 +752,7 @@ async fn the_outbox_survives_a_dead_sender_and_a_dead_smtp_server() {
 #[tokio::test]
 async fn atom_feeds_per_area_and_of_cap_documents() {
     let app = spawn_demo_app().await;
-    let bousai = token_for(&app, "bousai").await;
+    let bousai = app.token_for("bousai").await;
     post_cap(&app, &bousai, &cap("feed-1", "Exercise", "Alert", None, DISTRICT_1)).await;
     post_cap(
         &app,
@@ -849,7 +838,7 @@ async fn two_nodes_share_the_database_and_fan_out_through_postgres() {
     }
     assert!(listening, "the second node never heard from the first");
     // …receives an alert published through the first.
-    let bousai = token_for(&app, "bousai").await;
+    let bousai = app.token_for("bousai").await;
     let (s, _, posted) = post_cap(&app, &bousai, &cap("two-nodes-1", "Actual", "Alert", None, DISTRICT_1)).await;
     assert_eq!(s, StatusCode::CREATED);
     let mut buf = String::new();
@@ -934,7 +923,7 @@ async fn devices_get_alerts_over_mqtt_and_acknowledge_back() {
     )
     .await;
 
-    let bousai = token_for(&app, "bousai").await;
+    let bousai = app.token_for("bousai").await;
     let identifier = format!("mqtt-{run}");
     let (s, _, posted) = post_cap(&app, &bousai, &cap(&identifier, "Exercise", "Alert", None, DISTRICT_1)).await;
     assert_eq!(s, StatusCode::CREATED);
@@ -999,10 +988,10 @@ async fn devices_get_alerts_over_mqtt_and_acknowledge_back() {
 #[tokio::test]
 async fn devices_may_acknowledge_over_http_with_their_token() {
     let app = spawn_demo_app().await;
-    let bousai = token_for(&app, "bousai").await;
+    let bousai = app.token_for("bousai").await;
     let (_, _, posted) = post_cap(&app, &bousai, &cap("http-ack-1", "Exercise", "Alert", None, DISTRICT_1)).await;
     let id = posted["id"].as_str().unwrap();
-    let device_token = token_for(&app, "tanaka").await;
+    let device_token = app.token_for("tanaka").await;
     let client = reqwest::Client::new();
     let res = client
         .post(app.url(&format!("/api/v1/alerts/{id}/ack")))

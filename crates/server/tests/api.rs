@@ -5,24 +5,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::testing::{TestApp, spawn_demo_app};
 
-async fn token_for(app: &TestApp, login: &str) -> String {
-    let person = kernel::store::accounts::person_by_login(&app.kernel.db, login)
-        .await
-        .unwrap()
-        .unwrap();
-    kernel::store::accounts::create_token(&app.kernel, &person, "test")
-        .await
-        .unwrap()
-        .1
-}
-
-async fn person_of(app: &TestApp, login: &str) -> String {
-    kernel::store::accounts::person_by_login(&app.kernel.db, login)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
@@ -89,7 +71,7 @@ async fn demo_town_is_browsable() {
     assert_eq!((s, &by_code["id"]), (StatusCode::OK, &chome["id"]));
 
     // Staff see the people of the town, page by page.
-    let staff = token_for(&app, "fukushi").await;
+    let staff = app.token_for("fukushi").await;
     let (s, people) = get(&app, "/api/v1/people?limit=500", Some(&staff)).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(people.as_array().unwrap().len(), 60);
@@ -102,10 +84,10 @@ async fn demo_town_is_browsable() {
 #[tokio::test]
 async fn policy_is_enforced_through_http() {
     let app = spawn_demo_app().await;
-    let tanaka = person_of(&app, "tanaka").await;
-    let sato = person_of(&app, "sato").await;
-    let tanaka_token = token_for(&app, "tanaka").await;
-    let kaicho = token_for(&app, "kaicho").await;
+    let tanaka = app.person_of("tanaka").await;
+    let sato = app.person_of("sato").await;
+    let tanaka_token = app.token_for("tanaka").await;
+    let kaicho = app.token_for("kaicho").await;
 
     // Anonymous → 401; a resident reads herself but not her neighbour.
     assert_eq!(
@@ -137,7 +119,7 @@ async fn policy_is_enforced_through_http() {
     );
 
     // Only admins manage organisations; only auditors and admins read the audit log.
-    let shop = token_for(&app, "shop").await;
+    let shop = app.token_for("shop").await;
     let (s, _) = post(
         &app,
         "/api/v1/organisations",
@@ -146,7 +128,7 @@ async fn policy_is_enforced_through_http() {
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let auditor = token_for(&app, "auditor").await;
+    let auditor = app.token_for("auditor").await;
     assert_eq!(get(&app, "/api/v1/audit", Some(&auditor)).await.0, StatusCode::OK);
     assert_eq!(get(&app, "/api/v1/audit", Some(&shop)).await.0, StatusCode::FORBIDDEN);
 
@@ -165,7 +147,7 @@ async fn policy_is_enforced_through_http() {
         .expect("tanaka has a device")
         .clone();
     let path = format!("/api/v1/identifiers/device/{}", device["value"].as_str().unwrap());
-    let medic = token_for(&app, "medic").await;
+    let medic = app.token_for("medic").await;
     let (s, found) = get(&app, &path, Some(&medic)).await;
     assert_eq!(
         (s, found["person"]["id"].as_str()),
@@ -177,10 +159,10 @@ async fn policy_is_enforced_through_http() {
 #[tokio::test]
 async fn reading_personal_data_is_audited_and_visible_to_the_person() {
     let app = spawn_demo_app().await;
-    let tanaka = person_of(&app, "tanaka").await;
-    let admin_id = person_of(&app, "admin").await;
-    let admin = token_for(&app, "admin").await;
-    let tanaka_token = token_for(&app, "tanaka").await;
+    let tanaka = app.person_of("tanaka").await;
+    let admin_id = app.person_of("admin").await;
+    let admin = app.token_for("admin").await;
+    let tanaka_token = app.token_for("tanaka").await;
 
     let (_, before) = get(&app, &format!("/api/v1/people/{tanaka}/audit"), Some(&tanaka_token)).await;
     assert_eq!(before.as_array().unwrap().len(), 0);
@@ -229,7 +211,7 @@ async fn tampering_with_the_audit_log_is_detected() {
     assert_eq!(broken, kernel::model::audit::BrokenLink::Altered { seq: 3 });
     assert!(broken.to_string().contains("entry 3"));
 
-    let auditor = token_for(&app, "auditor").await;
+    let auditor = app.token_for("auditor").await;
     let (_, v) = get(&app, "/api/v1/audit/verify", Some(&auditor)).await;
     assert_eq!(v["ok"], false);
     assert!(v["broken"].as_str().unwrap().contains("entry 3"), "{v}");
@@ -255,9 +237,9 @@ async fn concurrent_audit_appends_keep_one_chain() {
 #[tokio::test]
 async fn identifiers_link_look_up_and_refuse_duplicates() {
     let app = spawn_demo_app().await;
-    let admin = token_for(&app, "admin").await;
-    let sato = person_of(&app, "sato").await;
-    let tanaka = person_of(&app, "tanaka").await;
+    let admin = app.token_for("admin").await;
+    let sato = app.person_of("sato").await;
+    let tanaka = app.person_of("tanaka").await;
     let (s, li) = post(
         &app,
         &format!("/api/v1/people/{sato}/identifiers"),
@@ -303,7 +285,7 @@ async fn identifiers_link_look_up_and_refuse_duplicates() {
 #[tokio::test]
 async fn malformed_geojson_names_the_feature_and_imports_nothing() {
     let app = spawn_demo_app().await;
-    let admin = token_for(&app, "admin").await;
+    let admin = app.token_for("admin").await;
     let square =
         |x: f64| json!({"type":"Polygon","coordinates":[[[x,35.0],[x+0.01,35.0],[x+0.01,35.01],[x,35.01],[x,35.0]]]});
     let good = |code: &str, x: f64| json!({"type":"Feature","properties":{"code":code,"name":"新町","parent_code":"13999"},"geometry":square(x)});
@@ -330,7 +312,7 @@ async fn malformed_geojson_names_the_feature_and_imports_nothing() {
 #[tokio::test]
 async fn bad_input_is_a_clear_4xx_never_a_500() {
     let app = spawn_demo_app().await;
-    let admin = token_for(&app, "admin").await;
+    let admin = app.token_for("admin").await;
 
     // Unknown route and method.
     let res = client().get(app.url("/api/v1/no/such/thing")).send().await.unwrap();
@@ -431,7 +413,7 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
     // Duplicate membership → 409; unknown role → 400.
-    let sato = person_of(&app, "sato").await;
+    let sato = app.person_of("sato").await;
     let (_, orgs) = get(&app, "/api/v1/organisations", None).await;
     let npo = orgs.as_array().unwrap().iter().find(|o| o["kind"] == "npo").unwrap()["id"]
         .as_str()
@@ -462,7 +444,7 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
 #[tokio::test]
 async fn tokens_are_shown_once_and_revocable() {
     let app = spawn_demo_app().await;
-    let token = token_for(&app, "sato").await;
+    let token = app.token_for("sato").await;
     let (s, created) = post(&app, "/api/v1/me/tokens", Some(&token), json!({"name":"見守り電球"})).await;
     assert_eq!(s, StatusCode::CREATED);
     let secret = created["secret"].as_str().unwrap().to_string();
@@ -503,8 +485,8 @@ async fn tokens_are_shown_once_and_revocable() {
 #[tokio::test]
 async fn households_consents_and_me() {
     let app = spawn_demo_app().await;
-    let tanaka = person_of(&app, "tanaka").await;
-    let token = token_for(&app, "tanaka").await;
+    let tanaka = app.person_of("tanaka").await;
+    let token = app.token_for("tanaka").await;
     let (s, me) = get(&app, "/api/v1/me", Some(&token)).await;
     assert_eq!(s, StatusCode::OK);
     let household = me["household"]["id"].as_str().unwrap().to_string();
@@ -519,7 +501,7 @@ async fn households_consents_and_me() {
             .0,
         StatusCode::OK
     );
-    let sato = token_for(&app, "sato").await;
+    let sato = app.token_for("sato").await;
     assert_eq!(
         get(&app, &format!("/api/v1/households/{household}"), Some(&sato))
             .await
@@ -609,14 +591,14 @@ async fn health_readiness_metrics_and_openapi() {
 #[tokio::test]
 async fn review_fixes_households_areas_consent_and_bulk_audit() {
     let app = spawn_demo_app().await;
-    let admin = token_for(&app, "admin").await;
-    let tanaka = person_of(&app, "tanaka").await;
-    let kaicho = person_of(&app, "kaicho").await;
+    let admin = app.token_for("admin").await;
+    let tanaka = app.person_of("tanaka").await;
+    let kaicho = app.person_of("kaicho").await;
 
     // A household representative cannot pull someone out of another household.
-    let (_, me) = get(&app, "/api/v1/me", Some(&token_for(&app, "kaicho").await)).await;
+    let (_, me) = get(&app, "/api/v1/me", Some(&app.token_for("kaicho").await)).await;
     let household = me["household"]["id"].as_str().unwrap().to_string();
-    let kaicho_token = token_for(&app, "kaicho").await;
+    let kaicho_token = app.token_for("kaicho").await;
     let rep = me["household"]["representative_id"].as_str().unwrap().to_string();
     let rep_token = if rep == kaicho {
         kaicho_token.clone()
@@ -682,7 +664,7 @@ async fn review_fixes_households_areas_consent_and_bulk_audit() {
     let (_, log) = get(
         &app,
         &format!("/api/v1/people/{tanaka}/audit"),
-        Some(&token_for(&app, "tanaka").await),
+        Some(&app.token_for("tanaka").await),
     )
     .await;
     assert!(

@@ -8,53 +8,20 @@ use crate::{Kernel, Result, in_tx, on_db};
 const COLUMNS: &str = "seq, at, actor_id, action, subject_id, resource, reason, prev_hash, hash";
 
 pub async fn append(k: &Kernel, rec: AuditRecord) -> Result<AuditEntry> {
-    let at = k.now();
-    let entry = in_tx!(&k.db, |tx| {
-        let (seq, prev_hash): (i64, String) =
-            sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-                .fetch_one(&mut *tx)
-                .await?;
-        let hash = entry_hash(seq, at, &rec, &prev_hash);
-        let sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)");
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(seq)
-            .bind(at)
-            .bind(&rec.actor_id)
-            .bind(&rec.action)
-            .bind(&rec.subject_id)
-            .bind(&rec.resource)
-            .bind(&rec.reason)
-            .bind(&prev_hash)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
-        AuditEntry {
-            seq,
-            at,
-            actor_id: rec.actor_id,
-            action: rec.action,
-            subject_id: rec.subject_id,
-            resource: rec.resource,
-            reason: rec.reason,
-            prev_hash,
-            hash,
-        }
-    });
-    Ok(entry)
+    let mut entries = append_many(k, vec![rec]).await?;
+    entries
+        .pop()
+        .ok_or_else(|| crate::Error::Internal("no audit entry written".into()))
 }
 
 /// Append several entries in one transaction (a list of people read at once: one entry per
 /// person, so each sees the read in their own log).
-pub async fn append_many(k: &Kernel, records: Vec<AuditRecord>) -> Result<()> {
+pub async fn append_many(k: &Kernel, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
     if records.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let at = k.now();
-    in_tx!(&k.db, |tx| {
+    let entries = in_tx!(&k.db, |tx| {
         let (last_seq, mut prev_hash): (i64, String) =
             sqlx::query_as("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
                 .bind(records.len() as i64)
@@ -62,9 +29,10 @@ pub async fn append_many(k: &Kernel, records: Vec<AuditRecord>) -> Result<()> {
                 .await?;
         let first = last_seq - records.len() as i64 + 1;
         let sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)");
-        for (i, rec) in records.iter().enumerate() {
+        let mut written = Vec::with_capacity(records.len());
+        for (i, rec) in records.into_iter().enumerate() {
             let seq = first + i as i64;
-            let hash = entry_hash(seq, at, rec, &prev_hash);
+            let hash = entry_hash(seq, at, &rec, &prev_hash);
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(seq)
                 .bind(at)
@@ -77,14 +45,26 @@ pub async fn append_many(k: &Kernel, records: Vec<AuditRecord>) -> Result<()> {
                 .bind(&hash)
                 .execute(&mut *tx)
                 .await?;
-            prev_hash = hash;
+            let entry = AuditEntry {
+                seq,
+                at,
+                actor_id: rec.actor_id,
+                action: rec.action,
+                subject_id: rec.subject_id,
+                resource: rec.resource,
+                reason: rec.reason,
+                prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+                hash,
+            };
+            written.push(entry);
         }
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
             .bind(&prev_hash)
             .execute(&mut *tx)
             .await?;
+        written
     });
-    Ok(())
+    Ok(entries)
 }
 
 /// Entries about one person (their "who read my data" log), newest first.
