@@ -74,19 +74,36 @@
     speak(a, label);
   }
 
+  // Ordinary notices go in the status area, and wait while an emergency takes the screen.
+  var status = document.getElementById("terminal-status");
+  var calm = status ? status.textContent : "";
+  var notices = [];
+  function showNotices() {
+    if (!status) return;
+    var emergency = queue.some(function (q) { return q.takes_over; });
+    var n = notices[notices.length - 1];
+    status.textContent = !emergency && n ? (n.headline || n.event) : calm;
+  }
+
   var source = new EventSource(overlay.dataset.events);
   source.addEventListener("alert", function (e) {
     var a = JSON.parse(e.data);
     if (a.refers_to) {
       queue = queue.filter(function (q) { return q.id !== a.refers_to; });
+      notices = notices.filter(function (q) { return q.id !== a.refers_to; });
     }
     if (a.msg_type !== "Cancel") {
-      queue = queue.filter(function (q) { return q.id !== a.id; });
-      // Most urgent first: real before drill, then newest.
-      queue.push(a);
-      queue.sort(function (x, y) { return (x.drill - y.drill) || (x.id < y.id ? 1 : -1); });
+      if (a.ordinary) {
+        notices.push(a);
+      } else {
+        queue = queue.filter(function (q) { return q.id !== a.id; });
+        // Most urgent first: real before drill, then newest.
+        queue.push(a);
+        queue.sort(function (x, y) { return (x.drill - y.drill) || (x.id < y.id ? 1 : -1); });
+      }
     }
     showing = null;
     show();
+    showNotices();
   });
 })();

@@ -32,6 +32,9 @@ pub struct Config {
     /// Seconds to let in-flight requests finish after SIGTERM.
     #[serde(default = "default_shutdown_grace")]
     pub shutdown_grace_secs: u64,
+    /// Ordinary notices (not emergencies) e-mailed to one resident per day at most.
+    #[serde(default = "default_notices_per_day")]
+    pub notices_per_day: i64,
     /// Outgoing e-mail; without it e-mail deliveries wait in the outbox.
     #[serde(default)]
     pub smtp: Option<SmtpConfig>,
@@ -81,6 +84,9 @@ pub struct SmtpConfig {
     pub connections: u32,
 }
 
+fn default_notices_per_day() -> i64 {
+    3
+}
 fn default_smtp_port() -> u16 {
     25
 }

@@ -1025,3 +1025,71 @@ async fn devices_may_acknowledge_over_http_with_their_token() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn ordinary_notices_are_limited_per_day_and_wait_behind_emergencies() {
+    let config = kernel::config::Config {
+        notices_per_day: 2,
+        ..Default::default()
+    };
+    let app = server::testing::spawn_app_with(config, true).await;
+    let bousai = app.token_for("bousai").await;
+    let notice = |n: &str| {
+        cap(n, "Actual", "Alert", None, DISTRICT_1)
+            .replace("<severity>Severe</severity>", "<severity>Minor</severity>")
+            .replace("<urgency>Immediate</urgency>", "<urgency>Future</urgency>")
+            .replace("震度5強の地震が発生しました", "町内清掃のお知らせ")
+    };
+    let mut mailed = Vec::new();
+    for n in ["notice-1", "notice-2", "notice-3"] {
+        let (s, _, body) = post_cap(&app, &bousai, &notice(n)).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let counts = kernel::store::outbox::counts(&app.kernel.db, &format!("alert:{}", body["id"].as_str().unwrap()))
+            .await
+            .unwrap();
+        mailed.push(
+            counts
+                .iter()
+                .filter(|(c, ..)| c == "email")
+                .map(|(_, _, n)| *n)
+                .sum::<i64>(),
+        );
+    }
+    assert!(mailed[0] > 0);
+    assert_eq!(mailed[0], mailed[1]);
+    assert_eq!(mailed[2], 0, "a third notice the same day is not e-mailed: {mailed:?}");
+    // An emergency is never limited.
+    let (_, _, quake) = post_cap(
+        &app,
+        &bousai,
+        &cap("quake-after-notices", "Actual", "Alert", None, DISTRICT_1),
+    )
+    .await;
+    let counts = kernel::store::outbox::counts(&app.kernel.db, &format!("alert:{}", quake["id"].as_str().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(
+        counts
+            .iter()
+            .filter(|(c, ..)| c == "email")
+            .map(|(_, _, n)| *n)
+            .sum::<i64>(),
+        mailed[0]
+    );
+
+    // A terminal connecting now sees the emergency, and no notice while it is in force.
+    let cookie = session_cookie(&app, "tanaka").await;
+    let client = reqwest::Client::new();
+    let mut stream = client
+        .get(app.url("/alerts/events"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    let first = next_alert(&mut stream, &mut buf).await;
+    assert_eq!(first["id"], quake["id"]);
+    assert_eq!(first["takes_over"], true);
+    let more = tokio::time::timeout(std::time::Duration::from_millis(500), next_alert(&mut stream, &mut buf)).await;
+    assert!(more.is_err(), "ordinary notices are withheld: {more:?}");
+}

@@ -49,6 +49,8 @@ pub struct ScreenAlert {
     pub refers_to: Option<String>,
     /// Severe or Extreme and real: ordinary content steps aside (平時と有事).
     pub takes_over: bool,
+    /// An ordinary notice: shown in the status area, withheld while an emergency takes over.
+    pub ordinary: bool,
 }
 
 fn screen_alert(stored: &StoredAlert, alert: &cap::Alert) -> ScreenAlert {
@@ -58,6 +60,7 @@ fn screen_alert(stored: &StoredAlert, alert: &cap::Alert) -> ScreenAlert {
         msg_type: stored.msg_type.clone(),
         drill: is_drill(alert),
         takes_over: alert.status == cap::Status::Actual && matches!(s.severity.as_str(), "Severe" | "Extreme"),
+        ordinary: crate::model::alert::priority(alert) == crate::model::alert::Priority::Ordinary,
         severity: s.severity,
         event: s.event,
         headline: s.headline,
@@ -73,13 +76,28 @@ pub async fn announce(k: &Kernel, stored: &StoredAlert, alert: &cap::Alert) -> R
     // Tests of the system reach nobody; real alerts and drills go out.
     if alert.status == cap::Status::Actual || alert.status == cap::Status::Exercise {
         let mail = crate::model::alert::email_text(alert, &stored.id);
+        // Ordinary notices: at most `notices_per_day` e-mails per resident per local day.
+        let ordinary = crate::model::alert::priority(alert) == crate::model::alert::Priority::Ordinary;
+        let today = if ordinary {
+            store::notices_since(&k.db, crate::model::alert::jst_day_start(k.now())).await?
+        } else {
+            Default::default()
+        };
+        let kind = if ordinary { "notice" } else { "alert" };
         let deliveries: Vec<kernel::store::outbox::NewDelivery> = store::email_recipients(&k.db, &stored.id)
             .await?
             .into_iter()
+            .filter(|(person, _)| {
+                !ordinary
+                    || crate::model::alert::notices_left(
+                        today.get(person).copied().unwrap_or(0),
+                        k.config.notices_per_day,
+                    ) > 0
+            })
             .map(|(person, address)| kernel::store::outbox::NewDelivery {
                 channel: "email".into(),
                 source: format!("alert:{}", stored.id),
-                dedupe_key: format!("alert:{}:email:{person}", stored.id),
+                dedupe_key: format!("{kind}:{}:email:{person}", stored.id),
                 person_id: Some(person),
                 address,
                 subject: mail.0.clone(),
@@ -179,6 +197,9 @@ async fn events(
         }
     }
     catch_up.sort_by(|a, b| a.0.cmp(&b.0));
+    // While an emergency takes the screen, ordinary notices wait.
+    let flag = |v: &(String, serde_json::Value), key: &str| v.1.get(key).and_then(|x| x.as_bool()).unwrap_or(false);
+    let catch_up = crate::model::alert::withhold_ordinary(catch_up, |v| flag(v, "takes_over"), |v| flag(v, "ordinary"));
     let first = stream::iter(
         catch_up
             .into_iter()

@@ -101,3 +101,74 @@ pub fn email_text(a: &cap::Alert, id: &str) -> (String, String) {
     body.push_str(&format!("発信: {}\n識別子: {id}\n", a.sent.as_str()));
     (subject, body)
 }
+
+/// How an alert travels: emergencies pre-empt everything (平時と有事); ordinary notices
+/// (community news, later shop coupons) go at low priority, rate-limited per resident per day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Emergency,
+    Normal,
+    Ordinary,
+}
+
+pub fn priority(a: &cap::Alert) -> Priority {
+    match main_info(a).map(|i| i.severity) {
+        Some(cap::Severity::Severe | cap::Severity::Extreme) => Priority::Emergency,
+        Some(cap::Severity::Moderate) => Priority::Normal,
+        _ => Priority::Ordinary,
+    }
+}
+
+/// Ordinary notices a resident may still receive today by e-mail, given how many they had.
+pub fn notices_left(already_today: i64, per_day: i64) -> i64 {
+    (per_day - already_today).max(0)
+}
+
+/// What a terminal shows of the alerts in force: while a real emergency takes the screen,
+/// ordinary notices are withheld. Items are (takes_over, ordinary).
+pub fn withhold_ordinary<T>(items: Vec<T>, takes_over: impl Fn(&T) -> bool, ordinary: impl Fn(&T) -> bool) -> Vec<T> {
+    if items.iter().any(&takes_over) {
+        items.into_iter().filter(|i| takes_over(i) || !ordinary(i)).collect()
+    } else {
+        items
+    }
+}
+
+/// Midnight (JST) of the day containing `ms`, in ms: notice limits count per local day.
+pub fn jst_day_start(ms: i64) -> i64 {
+    let offset = 9 * 3_600_000;
+    (ms + offset).div_euclid(86_400_000) * 86_400_000 - offset
+}
+
+#[cfg(test)]
+mod priority_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn ordinary_content_steps_aside_for_an_emergency() {
+        let items = vec![(true, false), (false, true), (false, false)];
+        assert_eq!(
+            withhold_ordinary(items.clone(), |i| i.0, |i| i.1),
+            vec![(true, false), (false, false)]
+        );
+        let calm = vec![(false, true), (false, false)];
+        assert_eq!(withhold_ordinary(calm.clone(), |i| i.0, |i| i.1), calm);
+        assert_eq!(notices_left(1, 3), 2);
+        assert_eq!(notices_left(5, 3), 0);
+        // 2026-11-23T00:30+09:00 and 23:30+09:00 are the same local day.
+        assert_eq!(jst_day_start(1_795_361_400_000), jst_day_start(1_795_444_200_000));
+    }
+
+    proptest! {
+        #[test]
+        fn emergencies_are_never_withheld(flags in proptest::collection::vec((any::<bool>(), any::<bool>()), 0..20)) {
+            let kept = withhold_ordinary(flags.clone(), |i| i.0, |i| i.1);
+            for f in flags.iter().filter(|f| f.0) {
+                prop_assert!(kept.contains(f));
+            }
+            prop_assert!(notices_left(flags.len() as i64, 3) <= 3);
+        }
+    }
+}

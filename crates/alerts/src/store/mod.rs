@@ -423,3 +423,15 @@ pub async fn device_ack(k: &Kernel, device: &str, alert_id: &str) -> Result<bool
     }
     acknowledge(k, alert_id, &li.person_id, "mqtt").await
 }
+
+/// Ordinary notices e-mailed to each person since `since` (ms): for the per-day limit.
+pub async fn notices_since(db: &Db, since: i64) -> Result<std::collections::HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> = on_db!(db, |p| sqlx::query_as(
+        "SELECT person_id, COUNT(*) FROM outbox WHERE channel = 'email' AND dedupe_key LIKE 'notice:%' \
+         AND created_at >= $1 AND person_id IS NOT NULL GROUP BY person_id"
+    )
+    .bind(since)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows.into_iter().collect())
+}
