@@ -32,6 +32,9 @@ pub struct Config {
     /// Seconds to let in-flight requests finish after SIGTERM.
     #[serde(default = "default_shutdown_grace")]
     pub shutdown_grace_secs: u64,
+    /// Seconds a sender holds a claimed delivery before another (after a crash) may take it.
+    #[serde(default = "default_outbox_lease")]
+    pub outbox_lease_secs: u64,
     /// Ordinary notices (not emergencies) e-mailed to one resident per day at most.
     #[serde(default = "default_notices_per_day")]
     pub notices_per_day: i64,
@@ -84,6 +87,9 @@ pub struct SmtpConfig {
     pub connections: u32,
 }
 
+fn default_outbox_lease() -> u64 {
+    120
+}
 fn default_notices_per_day() -> i64 {
     3
 }
@@ -207,6 +213,7 @@ impl Config {
                     Some(m) => m.port = value.parse().map_err(|_| bad("not a port number"))?,
                     None => return Err(bad("set MACHI_MQTT_HOST first")),
                 },
+                "MACHI_OUTBOX_LEASE_SECS" => self.outbox_lease_secs = value.parse().map_err(|_| bad("not a number"))?,
                 "MACHI_SESSION_HOURS" => self.session_hours = value.parse().map_err(|_| bad("not a number"))?,
                 "MACHI_SHUTDOWN_GRACE_SECS" => {
                     self.shutdown_grace_secs = value.parse().map_err(|_| bad("not a number"))?

@@ -94,6 +94,22 @@ pub async fn claim(k: &Kernel, channel: &str, limit: i64, lease_ms: i64) -> Resu
     Ok(rows)
 }
 
+/// After a restart: with SQLite only one process serves the database, so deliveries it had
+/// claimed when it died are nobody's now and go back in the queue at once. (With PostgreSQL
+/// other nodes may be sending; their leases decide.)
+pub async fn requeue_after_restart(k: &Kernel, channel: &str) -> Result<u64> {
+    match &k.db {
+        Db::Sqlite(p) => Ok(sqlx::query(
+            "UPDATE outbox SET state = 'queued', claimed_until = NULL WHERE channel = $1 AND state = 'sending'",
+        )
+        .bind(channel)
+        .execute(p)
+        .await?
+        .rows_affected()),
+        Db::Postgres(_) => Ok(0),
+    }
+}
+
 pub async fn mark_sent(k: &Kernel, id: &str) -> Result<()> {
     on_db!(&k.db, |p| sqlx::query(
         "UPDATE outbox SET state = 'sent', sent_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1"

@@ -13,8 +13,6 @@ use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-/// How long a claimed batch is ours before another worker may take it over.
-const LEASE_MS: i64 = 120_000;
 const BATCH: i64 = 200;
 
 pub fn spawn(k: Kernel) -> Option<tokio::task::JoinHandle<()>> {
@@ -37,8 +35,15 @@ fn transport(cfg: &SmtpConfig) -> AsyncSmtpTransport<Tokio1Executor> {
 async fn run(k: Kernel, cfg: SmtpConfig) {
     let mailer = transport(&cfg);
     let parallel = cfg.connections.max(1) as usize;
+    // How long a claimed batch is ours before another worker may take it over.
+    let lease_ms = k.config.outbox_lease_secs as i64 * 1000;
+    match outbox::requeue_after_restart(&k, "email").await {
+        Ok(n) if n > 0 => tracing::info!(deliveries = n, "e-mail left unfinished by the last run is queued again"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not requeue unfinished e-mail"),
+    }
     loop {
-        let batch = match outbox::claim(&k, "email", BATCH, LEASE_MS).await {
+        let batch = match outbox::claim(&k, "email", BATCH, lease_ms).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(error = %e, "e-mail outbox unavailable; retrying");

@@ -14,7 +14,6 @@ use kernel::store::outbox;
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
 use tokio::sync::Mutex;
 
-const LEASE_MS: i64 = 60_000;
 pub const ACK_TOPICS: &str = "machi/acks/+";
 
 /// Whether the broker is connected, for `/metrics` and the delivery dashboard.
@@ -50,12 +49,15 @@ struct Inflight {
 }
 
 async fn publish(k: Kernel, client: AsyncClient, in_flight: Arc<Mutex<Inflight>>, _cfg: MqttConfig) {
+    if let Err(e) = outbox::requeue_after_restart(&k, "mqtt").await {
+        tracing::warn!(error = %e, "could not requeue unfinished MQTT deliveries");
+    }
     loop {
         if !CONNECTED.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         }
-        let batch = match outbox::claim(&k, "mqtt", 200, LEASE_MS).await {
+        let batch = match outbox::claim(&k, "mqtt", 200, k.config.outbox_lease_secs as i64 * 1000).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(error = %e, "MQTT outbox unavailable; retrying");
