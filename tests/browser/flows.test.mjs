@@ -293,8 +293,10 @@ test("危機管理課 composes a drill in the browser; the terminal shows it; th
   await neighbour.screenshot({ path: `${shots}/${backend}-banner-ja.png` });
   await neighbour.context().close();
 
-  await staff.reload();
-  assert.equal((await staff.textContent("#report-acknowledged")).trim(), "1");
+  // The report updates live (SSE) without a reload.
+  await staff.waitForFunction(() => document.getElementById("report-acknowledged").textContent.trim() === "1", null, {
+    timeout: 10_000,
+  });
   await checkA11y(staff, "drill report with an acknowledgement");
   await staff.screenshot({ path: `${shots}/${backend}-alerts-report-ja.png`, fullPage: true });
   await staff.context().close();

@@ -638,6 +638,38 @@ async fn alerts_go_out_by_email_to_those_who_agreed() {
     let (_, report) = page(&app, &staff, &format!("/alerts/{id}/report")).await;
     let table = report.split("id=\"deliveries\"").nth(1).expect("a deliveries table");
     assert!(table.contains("email") && table.contains("送信済み"), "{table}");
+    // …and pushes it live (SSE) to the dashboard; residents cannot watch it.
+    let client = reqwest::Client::new();
+    let mut live = client
+        .get(app.url(&format!("/alerts/{id}/progress")))
+        .header("Cookie", &staff)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        live.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), live.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&chunk);
+    assert!(
+        text.contains("event: progress") && text.contains("\"state\":\"sent\""),
+        "{text}"
+    );
+    let resident = session_cookie(&app, "tanaka").await;
+    let res = client
+        .get(app.url(&format!("/alerts/{id}/progress")))
+        .header("Cookie", &resident)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let first = sink.messages.lock().unwrap()[0].clone();
     assert!(first.contains("Subject:"), "{first}");
     // A resident who withdraws e-mail consent is not written to next time.

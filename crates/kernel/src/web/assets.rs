@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 const CSS: &str = include_str!("../../assets/machi.css");
 const TERMINAL_JS: &str = include_str!("../../assets/terminal.js");
 const BANNER_JS: &str = include_str!("../../assets/banner.js");
+const PROGRESS_JS: &str = include_str!("../../assets/progress.js");
 
 /// Other modules' assets are registered here too as they arrive.
 pub fn asset(name: &str) -> Option<(&'static str, &'static str)> {
@@ -14,6 +15,7 @@ pub fn asset(name: &str) -> Option<(&'static str, &'static str)> {
         "machi.css" => Some(("text/css; charset=utf-8", CSS)),
         "terminal.js" => Some(("text/javascript; charset=utf-8", TERMINAL_JS)),
         "banner.js" => Some(("text/javascript; charset=utf-8", BANNER_JS)),
+        "progress.js" => Some(("text/javascript; charset=utf-8", PROGRESS_JS)),
         _ => None,
     }
 }

@@ -1,0 +1,25 @@
+// Live delivery progress on an alert's report: the table and counts update as deliveries go
+// out (Server-Sent Events); without JavaScript a reload shows the same.
+(function () {
+  "use strict";
+  var live = document.getElementById("live-progress");
+  if (!live || !window.EventSource) return;
+  new EventSource(live.dataset.events).addEventListener("progress", function (e) {
+    var p = JSON.parse(e.data);
+    var acked = document.getElementById("report-acknowledged");
+    if (acked) acked.textContent = String(p.acknowledged);
+    var table = document.querySelector("#deliveries tbody");
+    if (!table) return;
+    var labels = {};
+    Array.prototype.forEach.call(table.rows, function (r) { labels[r.cells[1].dataset.state] = r.cells[1].textContent; });
+    while (table.rows.length) table.deleteRow(0);
+    p.deliveries.forEach(function (d) {
+      var row = table.insertRow();
+      row.insertCell().textContent = d.channel;
+      var state = row.insertCell();
+      state.dataset.state = d.state;
+      state.textContent = labels[d.state] || d.state;
+      row.insertCell().textContent = String(d.n);
+    });
+  });
+})();
