@@ -608,30 +608,25 @@ async fn progress(
     store::require(&k.db, &id).await?;
     let source = format!("alert:{id}");
     let ticks = stream::unfold((k, source, String::new(), 0u32), |(k, source, last, n)| async move {
-        loop {
-            if n > 3600 {
-                return None;
-            }
-            let snapshot = async {
-                let counts = kernel::store::outbox::counts(&k.db, &source).await?;
-                let acks = store::acks(&k.db, source.trim_start_matches("alert:"), 0).await?.len();
-                Ok::<_, Error>(serde_json::json!({
-                    "deliveries": counts.iter().map(|(c, s, n)| serde_json::json!({"channel": c, "state": s, "n": n})).collect::<Vec<_>>(),
-                    "acknowledged": acks,
-                }))
-            }
-            .await;
-            let data = match snapshot {
-                Ok(d) => d.to_string(),
-                Err(_) => return None,
-            };
-            if data != last {
-                let ev = SseEvent::default().event("progress").data(data.clone());
-                return Some((Ok(ev), (k, source, data, n + 1)));
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            return Some((Ok(SseEvent::default().comment("")), (k, source, last, n + 1)));
+        if n > 3600 {
+            return None;
         }
+        let snapshot = async {
+            let counts = kernel::store::outbox::counts(&k.db, &source).await?;
+            let acks = store::acks(&k.db, source.trim_start_matches("alert:"), 0).await?.len();
+            Ok::<_, Error>(serde_json::json!({
+                "deliveries": counts.iter().map(|(c, s, n)| serde_json::json!({"channel": c, "state": s, "n": n})).collect::<Vec<_>>(),
+                "acknowledged": acks,
+            }))
+        }
+        .await;
+        let data = snapshot.ok()?.to_string();
+        if data != last {
+            let ev = SseEvent::default().event("progress").data(data.clone());
+            return Some((Ok(ev), (k, source, data, n + 1)));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Some((Ok(SseEvent::default().comment("")), (k, source, last, n + 1)))
     });
     Ok(Sse::new(ticks).keep_alive(KeepAlive::new().interval(Duration::from_secs(20))))
 }
