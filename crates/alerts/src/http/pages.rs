@@ -74,6 +74,8 @@ fn screen_alert(stored: &StoredAlert, alert: &cap::Alert) -> ScreenAlert {
 /// Send a newly stored alert (or its Update / Cancel) on every channel: queue an e-mail for
 /// each person who agreed to e-mail alerts (the outbox sends it), and tell connected screens.
 pub async fn announce(k: &Kernel, stored: &StoredAlert, alert: &cap::Alert) -> Result<()> {
+    // Screens first: queueing tens of thousands of e-mails must not delay the terminals.
+    announce_to_screens(k, stored, alert).await?;
     // Tests of the system reach nobody; real alerts and drills go out.
     if alert.status == cap::Status::Actual || alert.status == cap::Status::Exercise {
         let mail = crate::model::alert::email_text(alert, &stored.id);
@@ -132,7 +134,7 @@ pub async fn announce(k: &Kernel, stored: &StoredAlert, alert: &cap::Alert) -> R
         }
         kernel::store::outbox::enqueue(k, &messages).await?;
     }
-    announce_to_screens(k, stored, alert).await
+    Ok(())
 }
 
 async fn announce_to_screens(k: &Kernel, stored: &StoredAlert, alert: &cap::Alert) -> Result<()> {
