@@ -493,6 +493,30 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
         "/alerts/new",
         &[
             ("status", "Exercise"),
+            ("headline", "受信訓練"),
+            ("category", "Geo"),
+            ("urgency", "Immediate"),
+            ("severity", "Severe"),
+            ("certainty", "Observed"),
+            ("areas", "13999-9-99"),
+            ("expires_hours", "6"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("地域 13999-9-99 はこのまちにありません")
+    );
+
+    let res = form_post(
+        &app,
+        &bousai,
+        "/alerts/new",
+        &[
+            ("status", "Exercise"),
             ("headline", "受信訓練:震度5強"),
             ("instruction", "「確認しました」を押してください"),
             ("category", "Geo"),

@@ -466,6 +466,13 @@ async fn compose(
             _ => {}
         }
     }
+    // Every area chosen must be one of the town's: a typo must not silently reach nobody.
+    for code in f.areas.iter().filter(|a| !a.trim().is_empty()) {
+        if kernel::store::areas::get(&k.db, code.trim()).await?.is_none() {
+            let msg = kernel::i18n::t(v.lang, "area-unknown", &[("area", code.clone())]);
+            return compose_page(&k, &v, &f, Some(msg), StatusCode::BAD_REQUEST).await;
+        }
+    }
     let alert = match build(&k, &f, v.lang) {
         Ok(a) => a,
         Err(msg) => return compose_page(&k, &v, &f, Some(msg), StatusCode::BAD_REQUEST).await,
