@@ -205,24 +205,7 @@ pub(crate) async fn leaves(k: &Kernel, id_or_code: &str) -> Result<Vec<String>> 
     let area = kernel::store::areas::get(&k.db, id_or_code)
         .await?
         .ok_or_else(|| Error::not_found("area-not-found"))?;
-    let areas = store::town_areas(&k.db).await?;
-    let mut out = Vec::new();
-    for a in areas.iter().filter(|a| a.is_leaf) {
-        let mut cur = Some(a);
-        let mut steps = 0;
-        while let Some(c) = cur {
-            if c.id == area.id {
-                out.push(a.id.clone());
-                break;
-            }
-            steps += 1;
-            if steps > 16 {
-                break;
-            }
-            cur = c.parent_id.as_deref().and_then(|p| areas.iter().find(|x| x.id == p));
-        }
-    }
-    Ok(out)
+    store::leaves_below(&k.db, &area.id).await
 }
 
 pub(crate) async fn active(k: &Kernel, area: &str) -> Result<Vec<StoredAlert>> {

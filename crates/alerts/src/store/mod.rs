@@ -435,3 +435,16 @@ pub async fn notices_since(db: &Db, since: i64) -> Result<std::collections::Hash
     .await)?;
     Ok(rows.into_iter().collect())
 }
+
+/// The leaf areas (町丁目) at or below an area, by id — in SQL, without reading any shapes, since
+/// every screen that connects asks this.
+pub async fn leaves_below(db: &Db, area_id: &str) -> Result<Vec<String>> {
+    Ok(on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "WITH RECURSIVE down(id, depth) AS (SELECT id, 0 FROM areas WHERE id = $1 \
+         UNION ALL SELECT a.id, down.depth + 1 FROM areas a JOIN down ON a.parent_id = down.id WHERE down.depth < 16) \
+         SELECT d.id FROM down d WHERE NOT EXISTS (SELECT 1 FROM areas c WHERE c.parent_id = d.id) ORDER BY d.id"
+    )
+    .bind(area_id)
+    .fetch_all(p)
+    .await)?)
+}
