@@ -313,12 +313,8 @@ async fn backup(config: &Config, file: &str) -> Result<(), Error> {
     let db = kernel::Db::connect(&config.database).await?;
     if let kernel::Db::Sqlite(p) = &db {
         // VACUUM INTO writes a consistent snapshot while others keep reading and writing.
-        sqlx_vacuum_into(p, file).await?;
+        kernel::store::vacuum_into(p, file).await?;
     }
     eprintln!("machi: backed up {} to {file}", config.database);
     Ok(())
-}
-
-async fn sqlx_vacuum_into(p: &kernel::store::SqlitePool, file: &str) -> Result<(), Error> {
-    kernel::store::vacuum_into(p, file).await
 }

@@ -29,6 +29,7 @@ impl Error {
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Database(e) if is_unreachable(e) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -46,6 +47,7 @@ impl Error {
             ),
             Error::TooLarge => ("payload-too-large".into(), vec![]),
             Error::Unavailable(_) => ("unavailable".into(), vec![]),
+            Error::Database(e) if is_unreachable(&e) => ("unavailable".into(), vec![]),
             Error::Database(_) | Error::Internal(_) => ("internal".into(), vec![]),
         };
         ErrorPayload { code, args }
@@ -64,14 +66,10 @@ impl IntoResponse for Error {
                 return axum::response::Redirect::to(&to).into_response();
             }
             Error::TooManyAttempts { retry_after_secs } => {
-                let mut r = with_payload(status, self.payload_clone_limited(*retry_after_secs));
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+                let retry = HeaderValue::from(*retry_after_secs);
+                let mut r = with_payload(status, self.payload());
+                r.headers_mut().insert(header::RETRY_AFTER, retry);
                 return r;
-            }
-            Error::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
-                tracing::error!(error = %self, "database unavailable");
-                return with_payload(StatusCode::SERVICE_UNAVAILABLE, self.payload_unavailable());
             }
             Error::Database(_) | Error::Internal(_) | Error::Unavailable(_) => {
                 tracing::error!(error = %self, "request failed")
@@ -82,17 +80,12 @@ impl IntoResponse for Error {
     }
 }
 
-impl Error {
-    fn payload_clone_limited(&self, retry_after_secs: i64) -> ErrorPayload {
-        Error::TooManyAttempts { retry_after_secs }.payload()
-    }
-
-    fn payload_unavailable(&self) -> ErrorPayload {
-        ErrorPayload {
-            code: "unavailable".into(),
-            args: vec![],
-        }
-    }
+/// The database cannot be reached right now (as opposed to a query that failed).
+fn is_unreachable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+    )
 }
 
 fn with_payload(status: StatusCode, payload: ErrorPayload) -> Response {
