@@ -297,6 +297,18 @@ test("危機管理課 composes a drill in the browser; the terminal shows it; th
   await staff.waitForFunction(() => document.getElementById("report-acknowledged").textContent.trim() === "1", null, {
     timeout: 10_000,
   });
+  // Screens that showed it count as delivered, per area and channel (terminal and web banner).
+  const delivered = async (channel) =>
+    (await staff.locator(`#report-area-channels tr[data-channel=${channel}] td.delivered`).allTextContents())
+      .map(Number)
+      .reduce((a, b) => a + b, 0);
+  for (let i = 0; i < 20; i++) {
+    await staff.reload();
+    if ((await delivered("terminal")) >= 1 && (await delivered("web")) >= 1) break;
+    await staff.waitForTimeout(250);
+  }
+  assert.ok((await delivered("terminal")) >= 1, "the terminal's receipt is counted");
+  assert.ok((await delivered("web")) >= 1, "the banner's receipt is counted");
   await checkA11y(staff, "drill report with an acknowledgement");
   await staff.screenshot({ path: `${shots}/${backend}-alerts-report-ja.png`, fullPage: true });
   await staff.context().close();

@@ -85,9 +85,22 @@
     status.textContent = !emergency && n ? (n.headline || n.event) : calm;
   }
 
+  // Tell the town the alert reached this screen: the drill report counts it as delivered.
+  var csrf = overlay.querySelector("input[name=csrf]");
+  function receipt(a) {
+    if (!csrf || !window.fetch || a.msg_type === "Cancel") return;
+    fetch("/alerts/" + encodeURIComponent(a.id) + "/seen", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "csrf=" + encodeURIComponent(csrf.value) + "&channel=terminal"
+    }).catch(function () { /* offline: the acknowledgement still counts */ });
+  }
+
   var source = new EventSource(overlay.dataset.events);
   source.addEventListener("alert", function (e) {
     var a = JSON.parse(e.data);
+    receipt(a);
     if (a.refers_to) {
       queue = queue.filter(function (q) { return q.id !== a.refers_to; });
       notices = notices.filter(function (q) { return q.id !== a.refers_to; });

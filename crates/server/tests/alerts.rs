@@ -1149,3 +1149,268 @@ async fn ordinary_notices_are_limited_per_day_and_wait_behind_emergencies() {
     let more = tokio::time::timeout(std::time::Duration::from_millis(500), next_alert(&mut stream, &mut buf)).await;
     assert!(more.is_err(), "ordinary notices are withheld: {more:?}");
 }
+
+/// `cap()` with `<parameter>`s naming groups, in schema order (before `<area>`).
+fn cap_for_groups(identifier: &str, area: &str, groups: &[&str]) -> String {
+    let params: String = groups
+        .iter()
+        .map(|g| format!("<parameter><valueName>machi-group</valueName><value>{g}</value></parameter>\n    "))
+        .collect();
+    cap(identifier, "Exercise", "Alert", None, area).replacen("<area>", &format!("{params}<area>"), 1)
+}
+
+#[tokio::test]
+async fn groups_limit_an_alert_to_people_needing_support_or_an_associations_members() {
+    let app = spawn_demo_app().await;
+    let bousai = app.token_for("bousai").await;
+    let db = &app.kernel.db;
+
+    // Everyone in district 1, then only its 要支援者.
+    let (_, _, all) = post_cap(&app, &bousai, &cap("g-all", "Exercise", "Alert", None, DISTRICT_1)).await;
+    let (s, _, some) = post_cap(
+        &app,
+        &bousai,
+        &cap_for_groups("g-support", DISTRICT_1, &["needs-support"]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{some}");
+    assert_eq!(some["groups"], serde_json::json!(["needs-support"]));
+    let district = kernel::store::areas::get(db, "13999-1").await.unwrap().unwrap();
+    let mut needing = 0;
+    for leaf in alerts::store::leaves_below(db, &district.id).await.unwrap() {
+        needing += kernel::store::people::list(db, Some(&leaf), None, 100_000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|p| p.needs_support)
+            .count() as i64;
+    }
+    assert!(needing > 0, "the demo has 要支援者 in district 1");
+    assert_eq!(some["targeted_people"], needing);
+    assert!(all["targeted_people"].as_i64().unwrap() > needing);
+    let some_id = some["id"].as_str().unwrap();
+    for (person, _) in alerts::store::email_recipients(db, some_id).await.unwrap() {
+        let p = kernel::store::people::get(db, &person).await.unwrap().unwrap();
+        assert!(p.needs_support, "only 要支援者 are mailed");
+    }
+    // tanaka (要支援者) has a device; the shop owner next door has none and is not reached.
+    let devices = alerts::store::device_recipients(db, some_id).await.unwrap();
+    assert!(devices.iter().any(|(_, d)| d == "bulb-0001"), "{devices:?}");
+
+    // Screens: tanaka's terminal shows it; the shop owner's (same 町丁目, not 要支援者) does not,
+    // while a public screen of the area shows it to all.
+    let client = reqwest::Client::new();
+    let stream_for = async |login: &str| {
+        let cookie = session_cookie(&app, login).await;
+        client
+            .get(app.url("/alerts/events"))
+            .header("Cookie", cookie)
+            .header("Last-Event-ID", some_id)
+            .send()
+            .await
+            .unwrap()
+    };
+    let mut tanaka = stream_for("tanaka").await;
+    let mut shop = stream_for("shop").await;
+    let mut public = client
+        .get(app.url("/alerts/events?area=13999-1"))
+        .header("Last-Event-ID", some_id)
+        .send()
+        .await
+        .unwrap();
+    let (_, _, live) = post_cap(&app, &bousai, &cap_for_groups("g-live", DISTRICT_1, &["needs-support"])).await;
+    let (_, _, after) = post_cap(&app, &bousai, &cap("g-after", "Exercise", "Alert", None, DISTRICT_1)).await;
+    let (mut b1, mut b2, mut b3) = (String::new(), String::new(), String::new());
+    assert_eq!(next_alert(&mut tanaka, &mut b1).await["id"], live["id"]);
+    assert_eq!(next_alert(&mut public, &mut b3).await["id"], live["id"]);
+    assert_eq!(
+        next_alert(&mut shop, &mut b2).await["id"],
+        after["id"],
+        "the shop owner's screen skipped the alert meant for 要支援者"
+    );
+
+    // An association's members, wherever in the town they live.
+    let assoc = kernel::store::orgs::list(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.kind.as_str() == "association")
+        .unwrap();
+    let members: std::collections::HashSet<String> = kernel::store::orgs::members_of(db, &assoc.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.person_id)
+        .collect();
+    let town = "<geocode><valueName>machi-area</valueName><value>13999</value></geocode>";
+    let group = format!("association:{}", assoc.id);
+    let (s, _, body) = post_cap(&app, &bousai, &cap_for_groups("g-assoc", town, &[&group])).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(body["targeted_people"], members.len() as i64);
+
+    // Unknown groups and unknown areas of the town's own code list are refused, naming them.
+    for (id, area, groups, named) in [
+        ("g-bad-1", DISTRICT_1, vec!["children"], "children"),
+        (
+            "g-bad-2",
+            DISTRICT_1,
+            vec!["association:no-such-org"],
+            "association:no-such-org",
+        ),
+        (
+            "g-bad-3",
+            "<geocode><valueName>machi-area</valueName><value>13999-9</value></geocode>",
+            vec![],
+            "13999-9",
+        ),
+    ] {
+        let (s, _, body) = post_cap(&app, &bousai, &cap_for_groups(id, area, &groups)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{id}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(named), "{body}");
+    }
+    // A group given to a department (not an association) is no group either.
+    let dept = kernel::store::orgs::list(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.kind.as_str() == "department")
+        .unwrap();
+    let (s, _, _) = post_cap(
+        &app,
+        &bousai,
+        &cap_for_groups("g-bad-4", DISTRICT_1, &[&format!("association:{}", dept.id)]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_report_counts_delivered_per_area_and_channel_in_the_browser_and_the_api() {
+    let app = spawn_demo_app().await;
+    let bousai = app.token_for("bousai").await;
+    let (_, _, posted) = post_cap(&app, &bousai, &cap("rep-1", "Exercise", "Alert", None, DISTRICT_1)).await;
+    let id = posted["id"].as_str().unwrap();
+    // tanaka's terminal showed it (the page script reports this), then tanaka acknowledged.
+    let tanaka = session_cookie(&app, "tanaka").await;
+    let res = form_post(&app, &tanaka, &format!("/alerts/{id}/seen"), &[("channel", "terminal")]).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = form_post(&app, &tanaka, &format!("/alerts/{id}/seen"), &[("channel", "terminal")]).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT, "twice counts once");
+    let res = form_post(&app, &tanaka, &format!("/alerts/{id}/ack"), &[("channel", "terminal")]).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let tanaka_area = kernel::store::people::get(&app.kernel.db, &app.person_of("tanaka").await)
+        .await
+        .unwrap()
+        .unwrap()
+        .area_id
+        .unwrap();
+
+    let client = reqwest::Client::new();
+    let report: Value = client
+        .get(app.url(&format!("/api/v1/alerts/{id}/report")))
+        .bearer_auth(&bousai)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let row = report["area_channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["area_id"] == tanaka_area.as_str() && r["channel"] == "terminal")
+        .unwrap_or_else(|| panic!("a terminal row for tanaka's area: {report}"));
+    assert_eq!(
+        (row["delivered"].as_i64(), row["acknowledged"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert!(row["queued"].is_null(), "screens have no count to deliver");
+    assert_eq!(report["acknowledged"], 1);
+
+    // The page shows the same table.
+    let staff = session_cookie(&app, "bousai").await;
+    let (_, html) = page(&app, &staff, &format!("/alerts/{id}/report")).await;
+    let table = html
+        .split("id=\"report-area-channels\"")
+        .nth(1)
+        .expect("the area × channel table");
+    let row = table
+        .split(&format!("data-area=\"{tanaka_area}\" data-channel=\"terminal\""))
+        .nth(1)
+        .expect("tanaka's area, terminal");
+    assert!(
+        row.split("</tr>")
+            .next()
+            .unwrap()
+            .contains("<td class=\"delivered\">1</td>"),
+        "{row}"
+    );
+
+    // The district's officer sees their own area's silent households over the API; residents see nothing.
+    let kaicho = app.token_for("kaicho").await;
+    let own: Value = client
+        .get(app.url(&format!("/api/v1/alerts/{id}/report")))
+        .bearer_auth(&kaicho)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!own["silent"].as_array().unwrap().is_empty(), "{own}");
+    assert!(own["failures"].as_array().unwrap().is_empty());
+    let res = client
+        .get(app.url(&format!("/api/v1/alerts/{id}/report")))
+        .bearer_auth(app.token_for("sato").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = client
+        .get(app.url(&format!("/api/v1/alerts/{id}/report")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn staff_limit_a_composed_alert_to_people_needing_support() {
+    let app = spawn_demo_app().await;
+    let bousai = session_cookie(&app, "bousai").await;
+    let (_, form) = page(&app, &bousai, "/alerts/new").await;
+    assert!(
+        form.contains("name=\"groups\" value=\"needs-support\""),
+        "the form offers groups"
+    );
+    assert!(form.contains("value=\"association:"), "and the associations");
+    let fields = [
+        ("headline", "要支援者の方は避難を始めてください"),
+        ("category", "Met"),
+        ("urgency", "Expected"),
+        ("severity", "Severe"),
+        ("certainty", "Likely"),
+        ("status", "Exercise"),
+        ("areas", "13999-1"),
+        ("groups", "needs-support"),
+        ("expires_hours", "6"),
+    ];
+    let res = form_post(&app, &bousai, "/alerts/new", &fields).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let report = res.headers()["location"].to_str().unwrap().to_string();
+    let (_, html) = page(&app, &bousai, &report).await;
+    assert!(html.contains("id=\"report-groups\""), "the report says who it was for");
+    let id = report.trim_start_matches("/alerts/").trim_end_matches("/report");
+    let alert = alerts::store::require(&app.kernel.db, id).await.unwrap();
+    let xml = alerts::store::cap_xml(&app.kernel.db, id).await.unwrap();
+    assert!(xml.contains("<valueName>machi-group</valueName>"), "{xml}");
+    assert!(alert.targeted_people > 0);
+
+    let mut bad = fields.to_vec();
+    bad.retain(|(k, _)| *k != "groups");
+    bad.push(("groups", "children"));
+    let res = form_post(&app, &bousai, "/alerts/new", &bad).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("children"));
+}

@@ -25,6 +25,7 @@ pub fn api() -> OpenApiRouter<Kernel> {
         .routes(routes!(recent_alerts, post_alert))
         .routes(routes!(get_alert))
         .routes(routes!(ack_alert))
+        .routes(routes!(alert_report))
         .routes(routes!(area_alerts))
         .routes(routes!(area_ticker))
         .routes(routes!(area_feed))
@@ -101,12 +102,15 @@ struct AlertView {
     alert: StoredAlert,
     /// Codes of the town's areas (町丁目) the alert reaches.
     areas: Vec<String>,
+    /// Groups the alert is limited to within its areas (`needs-support`, `association:<id>`).
+    groups: Vec<String>,
     drill: bool,
 }
 
 async fn view(k: &Kernel, alert: StoredAlert) -> Result<AlertView> {
     Ok(AlertView {
         areas: store::area_codes(&k.db, &alert.id).await?,
+        groups: store::groups(&k.db, &alert.id).await?,
         drill: alert.status == "Exercise",
         alert,
     })
@@ -181,6 +185,20 @@ async fn ack_alert(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) 
     store::require(&k.db, &id).await?;
     store::acknowledge(&k, &id, &person, "device").await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/alerts/{id}/report", tag = "alerts",
+    description = "The drill report: per area and channel targeted, delivered, acknowledged and the median time to \
+    acknowledge. Staff with the alerts duty see every area and the delivery failures; an officer sees their own \
+    areas and the households there nobody in which has acknowledged.",
+    responses((status = 200, body = pages::Report), (status = 401), (status = 403), (status = 404)))]
+async fn alert_report(
+    State(k): State<Kernel>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<pages::Report>> {
+    auth.person_id()?;
+    Ok(axum::Json(pages::report_for(&k, &auth.0, &id).await?))
 }
 
 #[utoipa::path(get, path = "/alerts", tag = "alerts", responses((status = 200, body = [StoredAlert])))]

@@ -25,6 +25,7 @@ pub fn router() -> Router<Kernel> {
     Router::new()
         .route("/alerts/events", get(events))
         .route("/alerts/{id}/ack", post(acknowledge))
+        .route("/alerts/{id}/seen", post(seen))
         .route("/alerts/new", get(compose_form).post(compose))
         .route("/alerts/{id}/report", get(report))
         .route("/alerts/{id}/progress", get(progress))
@@ -52,6 +53,9 @@ pub struct ScreenAlert {
     pub takes_over: bool,
     /// An ordinary notice: shown in the status area, withheld while an emergency takes over.
     pub ordinary: bool,
+    /// Groups the alert is limited to: personal screens of people outside them don't show it;
+    /// public screens of the area do (高齢者等避難 is announced to all).
+    pub groups: Vec<String>,
 }
 
 fn screen_alert(stored: &StoredAlert, alert: &cap::Alert) -> ScreenAlert {
@@ -68,7 +72,22 @@ fn screen_alert(stored: &StoredAlert, alert: &cap::Alert) -> ScreenAlert {
         description: s.description,
         instruction: s.instruction,
         refers_to: stored.refers_to.clone(),
+        groups: crate::model::alert::groups(alert)
+            .unwrap_or_default()
+            .iter()
+            .map(|g| g.as_string())
+            .collect(),
     }
+}
+
+/// Is an alert (as sent to screens) meant for this viewer? `mine` is None on public screens.
+fn for_viewer(data: &serde_json::Value, mine: Option<&[String]>) -> bool {
+    let Some(mine) = mine else { return true };
+    let groups: Vec<String> = data
+        .get("groups")
+        .and_then(|g| serde_json::from_value(g.clone()).ok())
+        .unwrap_or_default();
+    crate::model::target::person_in_groups(&groups, mine)
 }
 
 /// Send a newly stored alert (or its Update / Cancel) on every channel: queue an e-mail for
@@ -172,11 +191,17 @@ async fn events(
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>>> {
-    let (watch, acked): (HashSet<String>, HashSet<String>) = match (&v.person, &q.area) {
-        (_, Some(area)) => (super::leaves(&k, area).await?.into_iter().collect(), HashSet::new()),
+    // A public screen of an area shows everything for it; a person's screen, what is meant for them.
+    let (watch, acked, mine): (HashSet<String>, HashSet<String>, Option<Vec<String>>) = match (&v.person, &q.area) {
+        (_, Some(area)) => (
+            super::leaves(&k, area).await?.into_iter().collect(),
+            HashSet::new(),
+            None,
+        ),
         (Some(p), None) => (
             p.area_id.iter().cloned().collect(),
             store::acknowledged_by(&k.db, &p.id).await?.into_iter().collect(),
+            Some(store::groups_of_person(&k.db, &p.id, p.needs_support).await?),
         ),
         (None, None) => return Err(v.require_login().map(|_| ()).unwrap_err()),
     };
@@ -195,7 +220,9 @@ async fn events(
                     .map_err(|e| Error::Internal(e.to_string()))?;
                 let data =
                     serde_json::to_value(screen_alert(&stored, &alert)).map_err(|e| Error::Internal(e.to_string()))?;
-                catch_up.push((stored.id.clone(), data));
+                if for_viewer(&data, mine.as_deref()) {
+                    catch_up.push((stored.id.clone(), data));
+                }
             }
         }
     }
@@ -208,12 +235,15 @@ async fn events(
             .into_iter()
             .map(|(id, data)| Ok(sse_event("alert", &id, &data))),
     );
-    let live = stream::unfold((rx, watch), |(mut rx, watch)| async move {
+    let live = stream::unfold((rx, watch, mine), |(mut rx, watch, mine)| async move {
         loop {
             match rx.recv().await {
-                Ok(ev) if ev.area_ids.is_empty() || ev.area_ids.iter().any(|a| watch.contains(a)) => {
+                Ok(ev)
+                    if (ev.area_ids.is_empty() || ev.area_ids.iter().any(|a| watch.contains(a)))
+                        && for_viewer(&ev.data, mine.as_deref()) =>
+                {
                     let out = sse_event(&ev.kind, &ev.id, &ev.data);
-                    return Some((Ok(out), (rx, watch)));
+                    return Some((Ok(out), (rx, watch, mine)));
                 }
                 Ok(_) => continue,
                 // Fell behind: the client reconnects with Last-Event-ID and catches up from the store.
@@ -250,6 +280,23 @@ async fn acknowledge(
     }
 }
 
+/// A screen showed the alert to its person: counted as delivered on that channel in the report.
+async fn seen(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<AckForm>,
+) -> Result<StatusCode> {
+    let person = v.require_login()?.clone();
+    let alert = store::require(&k.db, &id).await?;
+    let channel = match f.channel.as_deref() {
+        Some("web") => "web",
+        _ => "terminal",
+    };
+    store::record_receipt(&k, &alert.id, &person.id, person.area_id.as_deref(), channel).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 // ---- composing an alert in the browser (危機管理課) ----
 
 #[derive(Deserialize, Default, Clone, Serialize)]
@@ -278,6 +325,9 @@ struct ComposeForm {
     /// Optional circle: "lat,lon radius_km".
     #[serde(default)]
     circle: String,
+    /// Groups to limit the alert to (`needs-support`, `association:<id>`); none = everyone.
+    #[serde(default)]
+    groups: Vec<String>,
     #[serde(default)]
     expires_hours: String,
 }
@@ -291,8 +341,15 @@ async fn compose_page(
 ) -> Result<Response> {
     use kernel::web::render::ser;
     let areas = kernel::store::areas::list(&k.db).await?;
+    let associations: Vec<_> = kernel::store::orgs::list(&k.db)
+        .await?
+        .into_iter()
+        .filter(|o| o.kind.as_str() == "association")
+        .map(|o| kernel::web::minijinja::context! { value => format!("association:{}", o.id), name => o.name })
+        .collect();
     let ctx = kernel::web::minijinja::context! {
         form => ser(form),
+        associations,
         error => error,
         areas => ser(&areas),
         categories => cap::Category::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
@@ -359,6 +416,15 @@ fn build(k: &Kernel, f: &ComposeForm, lang: kernel::i18n::Lang) -> std::result::
     if codes.is_empty() && circles.is_empty() {
         return Err(t(lang, "alerts-target-missing", &[]));
     }
+    let mut parameters = Vec::new();
+    for g in f.groups.iter().filter(|g| !g.trim().is_empty()) {
+        let group = crate::model::target::Group::parse(g)
+            .ok_or_else(|| t(lang, "alerts-group-unknown", &[("group", g.clone())]))?;
+        parameters.push(cap::ValuePair {
+            value_name: crate::model::target::GROUP_PARAMETER.into(),
+            value: group.as_string(),
+        });
+    }
     let hours: i64 = f
         .expires_hours
         .trim()
@@ -408,7 +474,7 @@ fn build(k: &Kernel, f: &ComposeForm, lang: kernel::i18n::Lang) -> std::result::
             instruction: text(&f.instruction),
             web: None,
             contact: None,
-            parameters: vec![],
+            parameters,
             resources: vec![],
             areas: vec![cap::Area {
                 area_desc: if codes.is_empty() {
@@ -421,7 +487,7 @@ fn build(k: &Kernel, f: &ComposeForm, lang: kernel::i18n::Lang) -> std::result::
                 geocodes: codes
                     .into_iter()
                     .map(|c| cap::ValuePair {
-                        value_name: "machi-area".into(),
+                        value_name: crate::model::target::AREA_GEOCODE.into(),
                         value: c,
                     })
                     .collect(),
@@ -461,6 +527,7 @@ async fn compose(
             "certainty" => f.certainty = value,
             "status" => f.status = value,
             "areas" => f.areas.push(value),
+            "groups" => f.groups.push(value),
             "circle" => f.circle = value,
             "expires_hours" => f.expires_hours = value,
             _ => {}
@@ -478,7 +545,15 @@ async fn compose(
         Err(msg) => return compose_page(&k, &v, &f, Some(msg), StatusCode::BAD_REQUEST).await,
     };
     let xml = cap::to_xml(&alert);
-    let (stored, _) = store::ingest(&k, &alert, &xml, Some(&person.id)).await?;
+    let (stored, _) = match store::ingest(&k, &alert, &xml, Some(&person.id)).await {
+        Ok(done) => done,
+        // An association that no longer exists, say: show the form again with the reason.
+        Err(Error::Invalid { key, args }) => {
+            let msg = kernel::i18n::t(v.lang, &key, &args);
+            return compose_page(&k, &v, &f, Some(msg), StatusCode::BAD_REQUEST).await;
+        }
+        Err(e) => return Err(e),
+    };
     announce(&k, &stored, &alert).await?;
     kernel::store::audit::append(
         &k,
@@ -525,19 +600,50 @@ fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
 
 // ---- the drill report ----
 
-async fn report(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
-    use kernel::i18n::t;
-    use kernel::model::policy::{Action, Resource};
-    use kernel::web::render::ser;
-    v.require_login()?;
-    let alert = store::require(&k.db, &id).await?;
-    let areas = store::report_areas(&k.db, &id).await?;
-    // City staff with the alerts duty see every area; an officer sees the areas they look after.
-    let staff = v.may(Action::PublishAlerts, &Resource::Town);
+/// What the drill report shows a given actor: every area to city staff with the alerts duty,
+/// their own areas to officers; the silent households only for their own areas.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Report {
+    #[schema(value_type = Object)]
+    pub alert: StoredAlert,
+    /// Groups the alert is limited to (`needs-support`, `association:<id>`); empty = everyone.
+    pub groups: Vec<String>,
+    pub targeted: i64,
+    pub acknowledged: i64,
+    pub median_seconds: Option<i64>,
+    #[schema(value_type = Vec<Object>)]
+    pub areas: Vec<crate::model::report::AreaRow>,
+    /// Per area and channel: queued, delivered, acknowledged, median time to acknowledge.
+    #[schema(value_type = Vec<Object>)]
+    pub area_channels: Vec<crate::model::report::AreaChannelRow>,
+    #[schema(value_type = Vec<Object>)]
+    pub channels: Vec<crate::model::report::ChannelRow>,
+    /// Outbox counts per channel and state (staff only).
+    #[schema(value_type = Vec<Object>)]
+    pub deliveries: Vec<serde_json::Value>,
+    /// Deliveries that failed, with reasons (staff only).
+    #[schema(value_type = Vec<Object>)]
+    pub failures: Vec<serde_json::Value>,
+    /// Households nobody in which acknowledged, in the officer's own areas only.
+    #[schema(value_type = Vec<Object>)]
+    pub silent: Vec<serde_json::Value>,
+    #[serde(skip)]
+    pub acks: Vec<crate::model::report::Ack>,
+    #[serde(skip)]
+    pub staff: bool,
+    #[serde(skip)]
+    pub officer: bool,
+}
+
+pub(crate) async fn report_for(k: &Kernel, actor: &kernel::model::policy::Actor, id: &str) -> Result<Report> {
+    use kernel::model::policy::{Action, Resource, may};
+    let alert = store::require(&k.db, id).await?;
+    let areas = store::report_areas(&k.db, id).await?;
+    let staff = may(actor, Action::PublishAlerts, &Resource::Town);
     let mut mine = Vec::new();
     for (area_id, _, _, _) in &areas {
         let path = kernel::store::areas::path(&k.db, Some(area_id)).await?;
-        if v.may(Action::ListPeople, &Resource::Area { area_path: path }) {
+        if may(actor, Action::ListPeople, &Resource::Area { area_path: path }) {
             mine.push(area_id.clone());
         }
     }
@@ -545,60 +651,97 @@ async fn report(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> R
         return Err(Error::Forbidden);
     }
     let visible: Vec<_> = areas.into_iter().filter(|(a, ..)| staff || mine.contains(a)).collect();
-    let acks = store::acks(&k.db, &id, alert.created_at).await?;
-    let acks: Vec<_> = acks
+    let shown = |a: &Option<String>| a.as_ref().is_some_and(|x| visible.iter().any(|(v, ..)| v == x));
+    let acks: Vec<_> = store::acks(&k.db, id, alert.created_at)
+        .await?
         .into_iter()
-        .filter(|a| a.area_id.as_ref().is_some_and(|x| visible.iter().any(|(v, ..)| v == x)))
+        .filter(|a| shown(&a.area_id))
+        .collect();
+    let deliveries_by_area: Vec<_> = store::deliveries_by_area(&k.db, id)
+        .await?
+        .into_iter()
+        .filter(|d| shown(&Some(d.0.clone())))
         .collect();
     let rows = crate::model::report::area_rows(&visible, &acks);
-    let channels = crate::model::report::channel_rows(&acks);
-    let targeted: i64 = rows.iter().map(|r| r.targeted).sum();
-    let acknowledged: i64 = rows.iter().map(|r| r.acknowledged).sum();
-    let chart = crate::model::report::curve_svg(
-        &acks,
-        targeted,
-        &t(v.lang, "alerts-curve-title", &[]),
-        &t(
-            v.lang,
-            "alerts-curve-desc",
-            &[("acked", acknowledged.to_string()), ("targeted", targeted.to_string())],
-        ),
-        &t(v.lang, "alerts-minutes", &[]),
-        &t(v.lang, "alerts-people", &[]),
-    );
+    let area_channels = crate::model::report::area_channel_rows(&visible, &acks, &deliveries_by_area);
     // Households to visit: only for the officer's own areas, never for anyone else.
     let mut silent = Vec::new();
     for (area_id, _, name, _) in visible.iter().filter(|(a, ..)| mine.contains(a)) {
-        for (household, address) in store::silent_households(&k.db, &id, area_id).await? {
-            silent.push(kernel::web::minijinja::context! { area => name.clone(), household, address });
+        for (household, address) in store::silent_households(&k.db, id, area_id).await? {
+            silent.push(serde_json::json!({ "area": name, "household": household, "address": address }));
         }
         kernel::store::audit::append(
-            &k,
-            kernel::model::audit::AuditRecord::new(v.person_id(), "alerts.silent_households", format!("alert/{id}"))
-                .reason(&format!("area {name}")),
+            k,
+            kernel::model::audit::AuditRecord::new(
+                actor.person_id.as_deref(),
+                "alerts.silent_households",
+                format!("alert/{id}"),
+            )
+            .reason(&format!("area {name}")),
         )
         .await?;
     }
-    let median = crate::model::report::median_seconds(acks.iter().map(|a| a.after_ms).collect());
-    // Delivery progress per channel, and failures with their reasons, for the alerts duty.
     let (deliveries, failures) = if staff {
         let source = format!("alert:{id}");
         let counts = kernel::store::outbox::counts(&k.db, &source).await?;
         let failed = kernel::store::outbox::failures(&k.db, &source, 50).await?;
         (
-            counts.into_iter().map(|(channel, state, n)| kernel::web::minijinja::context! { channel, state, n }).collect::<Vec<_>>(),
+            counts
+                .into_iter()
+                .map(|(channel, state, n)| serde_json::json!({ "channel": channel, "state": state, "n": n }))
+                .collect(),
             failed
                 .into_iter()
-                .map(|d| kernel::web::minijinja::context! { channel => d.channel, address => d.address, state => d.state, attempts => d.attempts, error => d.last_error })
-                .collect::<Vec<_>>(),
+                .map(|d| serde_json::json!({ "channel": d.channel, "address": d.address, "state": d.state, "attempts": d.attempts, "error": d.last_error }))
+                .collect(),
         )
     } else {
         (Vec::new(), Vec::new())
     };
+    Ok(Report {
+        groups: store::groups(&k.db, id).await?,
+        targeted: rows.iter().map(|r| r.targeted).sum(),
+        acknowledged: rows.iter().map(|r| r.acknowledged).sum(),
+        median_seconds: crate::model::report::median_seconds(acks.iter().map(|a| a.after_ms).collect()),
+        channels: crate::model::report::channel_rows(&acks),
+        areas: rows,
+        area_channels,
+        deliveries,
+        failures,
+        silent,
+        acks,
+        staff,
+        officer: !mine.is_empty(),
+        alert,
+    })
+}
+
+async fn report(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
+    use kernel::i18n::t;
+    use kernel::web::render::ser;
+    v.require_login()?;
+    let r = report_for(&k, &v.actor, &id).await?;
+    let chart = crate::model::report::curve_svg(
+        &r.acks,
+        r.targeted,
+        &t(v.lang, "alerts-curve-title", &[]),
+        &t(
+            v.lang,
+            "alerts-curve-desc",
+            &[
+                ("acked", r.acknowledged.to_string()),
+                ("targeted", r.targeted.to_string()),
+            ],
+        ),
+        &t(v.lang, "alerts-minutes", &[]),
+        &t(v.lang, "alerts-people", &[]),
+    );
     let ctx = kernel::web::minijinja::context! {
-        alert => ser(&alert), rows => ser(&rows), channels => ser(&channels), targeted, acknowledged, median,
-        chart => kernel::web::minijinja::Value::from_safe_string(chart), silent, show_silent => !mine.is_empty(),
-        staff, deliveries, failures,
+        alert => ser(&r.alert), rows => ser(&r.areas), area_channels => ser(&r.area_channels),
+        channels => ser(&r.channels), targeted => r.targeted, acknowledged => r.acknowledged,
+        median => r.median_seconds, groups => ser(&r.groups),
+        chart => kernel::web::minijinja::Value::from_safe_string(chart), silent => ser(&r.silent),
+        show_silent => r.officer, staff => r.staff, deliveries => ser(&r.deliveries), failures => ser(&r.failures),
     };
     kernel::web::page(&v, "alerts/report.html", "alerts-report-title", ctx)
 }
@@ -660,6 +803,9 @@ mod tests {
             "alerts-status-Test",
             "alerts-channel-terminal",
             "alerts-channel-web",
+            "alerts-channel-email",
+            "alerts-channel-mqtt",
+            "alerts-channel-device",
             "nav-alerts",
         ];
         let mut missing = Vec::new();

@@ -72,6 +72,27 @@ pub fn targets(a: &cap::Alert) -> Vec<Target> {
         .collect()
 }
 
+/// The groups the alert is limited to, from every info block; `Err` names a value that is no group.
+pub fn groups(a: &cap::Alert) -> Result<Vec<super::target::Group>, String> {
+    super::target::groups_named(
+        a.infos
+            .iter()
+            .flat_map(|i| i.parameters.iter())
+            .map(|p| (p.value_name.as_str(), p.value.as_str())),
+    )
+}
+
+/// Codes given as the town's own area codes (geocode valueName `machi-area`): each must exist.
+pub fn own_area_codes(a: &cap::Alert) -> Vec<String> {
+    a.infos
+        .iter()
+        .flat_map(|i| i.areas.iter())
+        .flat_map(|area| area.geocodes.iter())
+        .filter(|g| g.value_name == super::target::AREA_GEOCODE)
+        .map(|g| g.value.clone())
+        .collect()
+}
+
 /// A reception drill (受信訓練): shown as 【訓練】 on every channel.
 pub fn is_drill(a: &cap::Alert) -> bool {
     a.status == cap::Status::Exercise

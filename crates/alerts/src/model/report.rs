@@ -30,6 +30,65 @@ pub struct ChannelRow {
     pub median_seconds: Option<i64>,
 }
 
+/// One channel in one area: how many it was queued for (known for e-mail and devices; screens
+/// reach whoever is looking), delivered (sent, or shown on a logged-in screen), acknowledged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AreaChannelRow {
+    pub area_id: String,
+    pub name: String,
+    pub channel: String,
+    pub queued: Option<i64>,
+    pub delivered: i64,
+    pub acknowledged: i64,
+    pub median_seconds: Option<i64>,
+}
+
+/// Rows per area and channel, areas in the given order, channels by name. `deliveries` are
+/// (area id, channel, queued, delivered); screens have queued == delivered.
+pub fn area_channel_rows(
+    areas: &[(String, String, String, i64)],
+    acks: &[Ack],
+    deliveries: &[(String, String, i64, i64)],
+) -> Vec<AreaChannelRow> {
+    let screens = ["terminal", "web"];
+    let mut out = Vec::new();
+    for (id, _, name, _) in areas {
+        let mut channels: Vec<&str> = deliveries
+            .iter()
+            .filter(|d| &d.0 == id)
+            .map(|d| d.1.as_str())
+            .chain(
+                acks.iter()
+                    .filter(|a| a.area_id.as_deref() == Some(id))
+                    .map(|a| a.channel.as_str()),
+            )
+            .collect();
+        channels.sort_unstable();
+        channels.dedup();
+        for c in channels {
+            let (queued, delivered) = deliveries
+                .iter()
+                .filter(|d| &d.0 == id && d.1 == c)
+                .fold((0, 0), |(q, s), d| (q + d.2, s + d.3));
+            let times: Vec<i64> = acks
+                .iter()
+                .filter(|a| a.area_id.as_deref() == Some(id) && a.channel == c)
+                .map(|a| a.after_ms)
+                .collect();
+            out.push(AreaChannelRow {
+                area_id: id.clone(),
+                name: name.clone(),
+                channel: c.to_string(),
+                queued: (!screens.contains(&c)).then_some(queued),
+                delivered,
+                acknowledged: times.len() as i64,
+                median_seconds: median_seconds(times),
+            });
+        }
+    }
+    out
+}
+
 /// Median of a list of durations in ms, as whole seconds.
 pub fn median_seconds(mut ms: Vec<i64>) -> Option<i64> {
     if ms.is_empty() {
@@ -146,6 +205,51 @@ pub fn curve_svg(acks: &[Ack], targeted: i64, title: &str, desc: &str, x_label: 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rows_per_area_and_channel_count_deliveries_and_acks() {
+        let areas = vec![
+            ("a1".to_string(), "1".to_string(), "一丁目".to_string(), 10),
+            ("a2".to_string(), "2".to_string(), "二丁目".to_string(), 5),
+        ];
+        let ack = |ms: i64, c: &str, a: &str| super::Ack {
+            after_ms: ms,
+            channel: c.into(),
+            area_id: Some(a.into()),
+        };
+        let acks = vec![
+            ack(2000, "terminal", "a1"),
+            ack(4000, "terminal", "a1"),
+            ack(9000, "mqtt", "a2"),
+        ];
+        let deliveries = vec![
+            ("a1".to_string(), "email".to_string(), 4, 3),
+            ("a1".to_string(), "terminal".to_string(), 6, 6),
+            ("a2".to_string(), "mqtt".to_string(), 2, 1),
+        ];
+        let rows = super::area_channel_rows(&areas, &acks, &deliveries);
+        let view: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.area_id.as_str(),
+                    r.channel.as_str(),
+                    r.queued,
+                    r.delivered,
+                    r.acknowledged,
+                    r.median_seconds,
+                )
+            })
+            .collect();
+        assert_eq!(
+            view,
+            vec![
+                ("a1", "email", Some(4), 3, 0, None),
+                ("a1", "terminal", None, 6, 2, Some(3)),
+                ("a2", "mqtt", Some(2), 1, 1, Some(9)),
+            ]
+        );
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -17,6 +17,63 @@ pub struct TownArea {
     pub shape: MultiPolygon,
 }
 
+/// A group of people an alert may be limited to, besides its areas. Named in CAP by an
+/// `<info><parameter>` whose valueName is [`GROUP_PARAMETER`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Group {
+    /// Residents registered as needing support in a disaster (要支援者).
+    NeedsSupport,
+    /// Members of one neighbourhood association (自治会・町内会), by organisation id.
+    Association(String),
+}
+
+/// The CAP parameter naming a group: `<parameter><valueName>machi-group</valueName><value>needs-support</value></parameter>`.
+pub const GROUP_PARAMETER: &str = "machi-group";
+/// The geocode valueName of the town's own area codes: an unknown code under it is a mistake, not
+/// an alert for somewhere else.
+pub const AREA_GEOCODE: &str = "machi-area";
+
+impl Group {
+    /// `needs-support` or `association:<organisation id>`.
+    pub fn parse(s: &str) -> Option<Group> {
+        match s.trim() {
+            "needs-support" => Some(Group::NeedsSupport),
+            other => other
+                .strip_prefix("association:")
+                .map(str::trim)
+                .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .map(|id| Group::Association(id.to_string())),
+        }
+    }
+
+    pub fn as_string(&self) -> String {
+        match self {
+            Group::NeedsSupport => "needs-support".into(),
+            Group::Association(id) => format!("association:{id}"),
+        }
+    }
+}
+
+/// The groups an alert names, or the first value that is not a group.
+pub fn groups_named<'a>(parameters: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Vec<Group>, String> {
+    let mut out = Vec::new();
+    for (name, value) in parameters {
+        if name == GROUP_PARAMETER {
+            let g = Group::parse(value).ok_or_else(|| value.to_string())?;
+            if !out.contains(&g) {
+                out.push(g);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Does a person in the alert's areas belong to its groups? No groups means everyone in the areas.
+pub fn person_in_groups(groups: &[String], person_groups: &[String]) -> bool {
+    groups.is_empty() || groups.iter().any(|g| person_groups.contains(g))
+}
+
 /// A CAP area reduced to geometry and codes. Polygons and circles are (lat, lon) as CAP writes them.
 #[derive(Debug, Clone, Default)]
 pub struct Target {
@@ -283,6 +340,34 @@ mod tests {
     }
 
     #[test]
+    fn groups_parse_and_unknown_ones_are_named() {
+        assert_eq!(Group::parse("needs-support"), Some(Group::NeedsSupport));
+        assert_eq!(
+            Group::parse("association:org-1"),
+            Some(Group::Association("org-1".into()))
+        );
+        assert_eq!(Group::parse("association:"), None);
+        assert_eq!(Group::parse("association:a b"), None);
+        assert_eq!(Group::parse("everyone"), None);
+        let named = groups_named([
+            ("machi-group", "needs-support"),
+            ("other", "whatever"),
+            ("machi-group", "needs-support"),
+        ]);
+        assert_eq!(named, Ok(vec![Group::NeedsSupport]));
+        assert_eq!(
+            groups_named([("machi-group", "needs-support"), ("machi-group", "kids")]),
+            Err("kids".to_string())
+        );
+        assert!(person_in_groups(&[], &[]));
+        assert!(person_in_groups(
+            &["needs-support".into()],
+            &["a".into(), "needs-support".into()]
+        ));
+        assert!(!person_in_groups(&["needs-support".into()], &["association:x".into()]));
+    }
+
+    #[test]
     fn distance_is_plausible() {
         let tokyo = Point {
             lon: 139.767,
@@ -297,6 +382,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_group_written_out_reads_back(id in "[a-zA-Z0-9_-]{1,24}", support in any::<bool>()) {
+            let g = if support { Group::NeedsSupport } else { Group::Association(id) };
+            prop_assert_eq!(Group::parse(&g.as_string()), Some(g));
+        }
+
         #[test]
         fn a_circle_around_a_blocks_centre_always_reaches_it(i in 0usize..4, r in 0.01f64..20.0) {
             let areas = town();

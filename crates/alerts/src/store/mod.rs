@@ -9,10 +9,86 @@ use utoipa::ToSchema;
 
 use crate::model::alert::{summary, targets};
 use crate::model::cap;
-use crate::model::target::{TownArea, resolve};
+use crate::model::target::{Group, TownArea, resolve};
 
-pub static MIGRATIONS: &[kernel::store::migrate::Migration] =
-    &[kernel::migration!("0001_alerts"), kernel::migration!("0002_acks")];
+/// SQL condition: the person `person` (an alias of `people`) is among those the alert `alert`
+/// (an SQL expression for its id) is limited to — everyone when it names no groups.
+pub(crate) fn reaches(alert: &str, person: &str) -> String {
+    format!(
+        "(NOT EXISTS (SELECT 1 FROM alert_groups g WHERE g.alert_id = {alert}) \
+         OR EXISTS (SELECT 1 FROM alert_groups g WHERE g.alert_id = {alert} AND \
+         ((g.grp = 'needs-support' AND {person}.needs_support) \
+         OR EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = {person}.id AND g.grp = 'association:' || m.organisation_id))))"
+    )
+}
+
+/// The groups an alert is limited to, as stored (`needs-support`, `association:<id>`).
+pub async fn groups(db: &Db, alert_id: &str) -> Result<Vec<String>> {
+    Ok(on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT grp FROM alert_groups WHERE alert_id = $1 ORDER BY grp"
+    )
+    .bind(alert_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// The groups a person belongs to, in the same words: for screens to pick the alerts meant for them.
+pub async fn groups_of_person(db: &Db, person_id: &str, needs_support: bool) -> Result<Vec<String>> {
+    let mut out: Vec<String> = on_db!(db, |p| {
+        sqlx::query_scalar::<_, String>(
+        "SELECT 'association:' || m.organisation_id FROM memberships m JOIN organisations o ON o.id = m.organisation_id \
+         WHERE m.person_id = $1 AND o.kind = 'association'"
+    )
+    .bind(person_id)
+    .fetch_all(p)
+    .await
+    })?;
+    if needs_support {
+        out.push("needs-support".into());
+    }
+    Ok(out)
+}
+
+/// Every group an alert names must exist: a typo must not silently reach nobody.
+async fn check_groups(db: &Db, groups: &[Group]) -> Result<()> {
+    for g in groups {
+        if let Group::Association(id) = g {
+            let known = kernel::store::orgs::get(db, id)
+                .await?
+                .is_some_and(|o| o.kind.as_str() == "association");
+            if !known {
+                return Err(Error::invalid_with(
+                    "alerts-group-unknown",
+                    vec![("group", g.as_string())],
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// (people, households) an alert reaches, after it is stored with its areas and groups.
+async fn count_reached(db: &Db, alert_id: &str) -> Result<(i64, i64)> {
+    let cond = reaches("$1", "pe");
+    let sql = format!(
+        "SELECT COUNT(*), COUNT(DISTINCT hm.household_id) FROM people pe \
+         JOIN alert_areas x ON x.area_id = pe.area_id AND x.alert_id = $1 \
+         LEFT JOIN household_members hm ON hm.person_id = pe.id \
+         WHERE pe.deleted_at IS NULL AND {cond}"
+    );
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(alert_id)
+    .fetch_one(p)
+    .await)?)
+}
+
+pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[
+    kernel::migration!("0001_alerts"),
+    kernel::migration!("0002_acks"),
+    kernel::migration!("0003_groups_receipts"),
+];
 
 /// An alert as machi keeps it (the CAP text is kept alongside, verbatim as received).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
@@ -189,6 +265,16 @@ pub async fn ingest(
     if let Some(existing) = by_sender_identifier(&k.db, &alert.sender, &alert.identifier).await? {
         return Ok((existing, false));
     }
+    // The town's own area codes and the groups must exist; anything else may name places
+    // elsewhere and simply reaches nobody here.
+    let groups = crate::model::alert::groups(alert)
+        .map_err(|bad| Error::invalid_with("alerts-group-unknown", vec![("group", bad)]))?;
+    check_groups(&k.db, &groups).await?;
+    for code in crate::model::alert::own_area_codes(alert) {
+        if kernel::store::areas::get(&k.db, &code).await?.is_none() {
+            return Err(Error::invalid_with("area-unknown", vec![("area", code)]));
+        }
+    }
     let areas = town_areas(&k.db).await?;
     let hit: Vec<String> = resolve(&targets(alert), &areas).into_iter().collect();
     let s = summary(alert);
@@ -259,6 +345,13 @@ pub async fn ingest(
                     .execute(&mut *tx)
                     .await?;
             }
+            for g in &groups {
+                sqlx::query("INSERT INTO alert_groups (alert_id, grp) VALUES ($1, $2)")
+                    .bind(&s.id)
+                    .bind(g.as_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             for prev in &referenced {
                 sqlx::query("UPDATE alerts SET replaced_by = $2 WHERE id = $1 AND replaced_by IS NULL")
                     .bind(prev)
@@ -271,7 +364,28 @@ pub async fn ingest(
     }
     .await;
     match inserted {
-        Ok(()) => Ok((stored, true)),
+        Ok(()) if groups.is_empty() => Ok((stored, true)),
+        Ok(()) => {
+            // Limited to groups: count who is really reached, now that the groups are stored.
+            let (people, households) = count_reached(&k.db, &stored.id).await?;
+            on_db!(&k.db, |p| sqlx::query(
+                "UPDATE alerts SET targeted_people = $2, targeted_households = $3 WHERE id = $1"
+            )
+            .bind(&stored.id)
+            .bind(people)
+            .bind(households)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+            Ok((
+                StoredAlert {
+                    targeted_people: people,
+                    targeted_households: households,
+                    ..stored
+                },
+                true,
+            ))
+        }
         // The same alert arrived twice at once: the other request stored it.
         Err(Error::Database(e)) if Error::is_unique_violation(&e) => {
             let existing = by_sender_identifier(&k.db, &alert.sender, &alert.identifier).await?;
@@ -316,16 +430,67 @@ pub async fn recent(db: &Db, limit: i64) -> Result<Vec<StoredAlert>> {
     .await)?)
 }
 
-/// For the report: each area the alert reaches (id, code, name) with the number of people living there.
+/// For the report: each area the alert reaches (id, code, name) with the number of people there it reaches.
 pub async fn report_areas(db: &Db, alert_id: &str) -> Result<Vec<(String, String, String, i64)>> {
-    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, String, String, i64)>(
+    let cond = reaches("x.alert_id", "pe");
+    let sql = format!(
         "SELECT x.area_id, a.code, a.name, \
-         (SELECT COUNT(*) FROM people pe WHERE pe.area_id = x.area_id AND pe.deleted_at IS NULL) \
+         (SELECT COUNT(*) FROM people pe WHERE pe.area_id = x.area_id AND pe.deleted_at IS NULL AND {cond}) \
          FROM alert_areas x JOIN areas a ON a.id = x.area_id WHERE x.alert_id = $1 ORDER BY a.code"
+    );
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, String, String, i64)>(
+        sqlx::AssertSqlSafe(sql.as_str())
     )
     .bind(alert_id)
     .fetch_all(p)
     .await)?)
+}
+
+/// A screen showed the alert to a logged-in person (terminal or web banner). The first time counts.
+pub async fn record_receipt(
+    k: &Kernel,
+    alert_id: &str,
+    person_id: &str,
+    area_id: Option<&str>,
+    channel: &str,
+) -> Result<()> {
+    on_db!(&k.db, |p| sqlx::query(
+        "INSERT INTO alert_receipts (alert_id, person_id, channel, area_id, received_at) \
+         VALUES ($1,$2,$3,$4,$5) ON CONFLICT (alert_id, person_id, channel) DO NOTHING"
+    )
+    .bind(alert_id)
+    .bind(person_id)
+    .bind(channel)
+    .bind(area_id)
+    .bind(k.now())
+    .execute(p)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Deliveries per (area, channel, state count): screens from receipts, e-mail and devices from
+/// the outbox rows of people in each area. Returns (area id, channel, queued, delivered).
+pub async fn deliveries_by_area(db: &Db, alert_id: &str) -> Result<Vec<(String, String, i64, i64)>> {
+    let source = format!("alert:{alert_id}");
+    let mut rows: Vec<(String, String, i64, i64)> = on_db!(db, |p| sqlx::query_as(
+        "SELECT pe.area_id, o.channel, COUNT(*), \
+         SUM(CASE WHEN o.state IN ('sent', 'acknowledged') THEN 1 ELSE 0 END) \
+         FROM outbox o JOIN people pe ON pe.id = o.person_id \
+         WHERE o.source = $1 AND pe.area_id IS NOT NULL GROUP BY pe.area_id, o.channel"
+    )
+    .bind(&source)
+    .fetch_all(p)
+    .await)?;
+    let screens: Vec<(String, String, i64)> = on_db!(db, |p| sqlx::query_as(
+        "SELECT area_id, channel, COUNT(*) FROM alert_receipts WHERE alert_id = $1 AND area_id IS NOT NULL \
+         GROUP BY area_id, channel"
+    )
+    .bind(alert_id)
+    .fetch_all(p)
+    .await)?;
+    rows.extend(screens.into_iter().map(|(a, c, n)| (a, c, n, n)));
+    Ok(rows)
 }
 
 /// Acknowledgements of an alert, relative to when it was issued.
@@ -346,11 +511,19 @@ pub async fn acks(db: &Db, alert_id: &str, issued_ms: i64) -> Result<Vec<crate::
         .collect())
 }
 
-/// Households in `area_id` where nobody has acknowledged the alert: for the officer's follow-up visit.
+/// Households in `area_id` the alert reaches where nobody has acknowledged it: for the officer's
+/// follow-up visit.
 pub async fn silent_households(db: &Db, alert_id: &str, area_id: &str) -> Result<Vec<(String, Option<String>)>> {
-    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, Option<String>)>(
+    let cond = reaches("$1", "pe");
+    let sql = format!(
         "SELECT h.name, h.address FROM households h WHERE h.area_id = $2 AND NOT EXISTS \
-         (SELECT 1 FROM alert_acks k WHERE k.alert_id = $1 AND k.household_id = h.id) ORDER BY h.address, h.name"
+         (SELECT 1 FROM alert_acks k WHERE k.alert_id = $1 AND k.household_id = h.id) \
+         AND (NOT EXISTS (SELECT 1 FROM alert_groups g WHERE g.alert_id = $1) OR EXISTS \
+         (SELECT 1 FROM household_members hm JOIN people pe ON pe.id = hm.person_id WHERE hm.household_id = h.id AND {cond})) \
+         ORDER BY h.address, h.name"
+    );
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, Option<String>)>(
+        sqlx::AssertSqlSafe(sql.as_str())
     )
     .bind(alert_id)
     .bind(area_id)
@@ -361,17 +534,19 @@ pub async fn silent_households(db: &Db, alert_id: &str, area_id: &str) -> Result
 /// People an alert reaches who registered an e-mail address and agreed to receive alerts by
 /// e-mail: (person id, address).
 pub async fn email_recipients(db: &Db, alert_id: &str) -> Result<Vec<(String, String)>> {
-    Ok(on_db!(db, |p| {
-        sqlx::query_as::<_, (String, String)>(
+    let cond = reaches("x.alert_id", "pe");
+    let sql = format!(
         "SELECT pe.id, pe.email FROM people pe JOIN alert_areas x ON x.area_id = pe.area_id \
          WHERE x.alert_id = $1 AND pe.email IS NOT NULL AND pe.deleted_at IS NULL \
          AND EXISTS (SELECT 1 FROM consents c WHERE c.person_id = pe.id AND c.scope = 'email' AND c.withdrawn_at IS NULL) \
-         ORDER BY pe.id"
+         AND {cond} ORDER BY pe.id"
+    );
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, String)>(
+        sqlx::AssertSqlSafe(sql.as_str())
     )
     .bind(alert_id)
     .fetch_all(p)
-    .await
-    })?)
+    .await)?)
 }
 
 /// Newest alerts reaching any of `area_ids` (cancelled and expired included: a feed is a history).
@@ -403,10 +578,14 @@ pub async fn recent_for_areas(db: &Db, area_ids: &[String], limit: i64) -> Resul
 
 /// Devices (linked identifiers of kind `device`) of the people an alert reaches: (person, device id).
 pub async fn device_recipients(db: &Db, alert_id: &str) -> Result<Vec<(String, String)>> {
-    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, String)>(
+    let cond = reaches("x.alert_id", "pe");
+    let sql = format!(
         "SELECT li.person_id, li.value FROM linked_identifiers li JOIN people pe ON pe.id = li.person_id \
          JOIN alert_areas x ON x.area_id = pe.area_id \
-         WHERE x.alert_id = $1 AND li.kind = 'device' AND pe.deleted_at IS NULL ORDER BY li.value"
+         WHERE x.alert_id = $1 AND li.kind = 'device' AND pe.deleted_at IS NULL AND {cond} ORDER BY li.value"
+    );
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, String)>(
+        sqlx::AssertSqlSafe(sql.as_str())
     )
     .bind(alert_id)
     .fetch_all(p)
