@@ -6,6 +6,16 @@
   if (!live || !window.EventSource) return;
   new EventSource(live.dataset.events).addEventListener("progress", function (e) {
     var p = JSON.parse(e.data);
+    // A relay or broker that cannot be reached: say so; deliveries wait and are retried.
+    var down = document.getElementById("channels-down");
+    if (down) {
+      var any = false;
+      Array.prototype.forEach.call(down.querySelectorAll("li"), function (li) {
+        li.hidden = (p.unreachable || []).indexOf(li.dataset.channel) < 0;
+        any = any || !li.hidden;
+      });
+      down.hidden = !any;
+    }
     var acked = document.getElementById("report-acknowledged");
     if (acked) acked.textContent = String(p.acknowledged);
     var table = document.querySelector("#deliveries tbody");

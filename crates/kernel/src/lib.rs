@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod http;
 pub mod i18n;
 pub mod model;
@@ -36,6 +37,8 @@ pub struct Kernel {
     pub login_limiter: Arc<web::limiter::LoginLimiter>,
     /// Events to connected screens (SSE).
     pub hub: Arc<events::Hub>,
+    /// Whether the SMTP relay and the MQTT broker can be reached from this node.
+    pub health: Arc<health::ChannelHealth>,
 }
 
 impl Kernel {
@@ -47,6 +50,7 @@ impl Kernel {
             config: Arc::new(config),
             login_limiter: Arc::default(),
             hub: Arc::default(),
+            health: Arc::default(),
         }
     }
 

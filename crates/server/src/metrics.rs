@@ -33,7 +33,10 @@ pub async fn record(State(m): State<Metrics>, req: Request, next: Next) -> Respo
     res
 }
 
-pub async fn render(axum::Extension(m): axum::Extension<Metrics>) -> impl IntoResponse {
+pub async fn render(
+    axum::extract::State(k): axum::extract::State<kernel::Kernel>,
+    axum::Extension(m): axum::Extension<Metrics>,
+) -> impl IntoResponse {
     let mut out = String::from(
         "# HELP machi_http_requests_total HTTP requests handled.\n# TYPE machi_http_requests_total counter\n",
     );
@@ -49,7 +52,7 @@ pub async fn render(axum::Extension(m): axum::Extension<Metrics>) -> impl IntoRe
             "machi_http_request_seconds_sum{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {s:.6}\n"
         ));
     }
-    let connected = crate::channels::mqtt::CONNECTED.load(std::sync::atomic::Ordering::SeqCst) as u8;
+    let connected = k.health.is_reachable(crate::channels::mqtt::CHANNEL) as u8;
     out.push_str(&format!(
         "# HELP machi_mqtt_connected Whether the MQTT broker is connected.\n# TYPE machi_mqtt_connected gauge\nmachi_mqtt_connected {connected}\n"
     ));

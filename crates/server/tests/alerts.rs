@@ -761,6 +761,19 @@ async fn the_outbox_survives_a_dead_sender_and_a_dead_smtp_server() {
         .await
         .unwrap();
     assert!(counts.iter().all(|(_, state, _)| state != "sent"), "{counts:?}");
+    // The dashboard says the relay cannot be reached.
+    let bousai = app.token_for("bousai").await;
+    let (_, _, posted) = post_cap(&app, &bousai, &cap("down-1", "Test", "Alert", None, DISTRICT_1)).await;
+    let report: Value = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/alerts/{}/report", posted["id"].as_str().unwrap())))
+        .bearer_auth(&bousai)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["unreachable"], serde_json::json!(["email"]), "{report}");
 
     // A slow server; the sender dies part-way through.
     let sink = server::testing::SmtpSink::start(std::time::Duration::from_millis(30)).await;
@@ -790,6 +803,7 @@ async fn the_outbox_survives_a_dead_sender_and_a_dead_smtp_server() {
     )
     .await;
     worker.abort();
+    assert!(app.kernel.health.is_reachable("email") && app.kernel.health.down().is_empty());
     let ids = sink.message_ids();
     let distinct: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!(distinct.len(), 59, "every recipient got it");
@@ -974,7 +988,7 @@ async fn devices_get_alerts_over_mqtt_and_acknowledge_back() {
     }
     // The machi node must be connected before the alert goes out, or it just waits in the outbox.
     wait_for(
-        async || server::channels::mqtt::CONNECTED.load(std::sync::atomic::Ordering::SeqCst),
+        async || app.kernel.health.is_reachable(server::channels::mqtt::CHANNEL),
         "machi's MQTT connection",
     )
     .await;

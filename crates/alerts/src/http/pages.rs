@@ -624,6 +624,9 @@ pub struct Report {
     /// Deliveries that failed, with reasons (staff only).
     #[schema(value_type = Vec<Object>)]
     pub failures: Vec<serde_json::Value>,
+    /// Channels whose server (SMTP relay, MQTT broker) this node cannot reach now: their
+    /// deliveries wait and are retried (staff only).
+    pub unreachable: Vec<String>,
     /// Households nobody in which acknowledged, in the officer's own areas only.
     #[schema(value_type = Vec<Object>)]
     pub silent: Vec<serde_json::Value>,
@@ -698,7 +701,13 @@ pub(crate) async fn report_for(k: &Kernel, actor: &kernel::model::policy::Actor,
     } else {
         (Vec::new(), Vec::new())
     };
+    let unreachable = if staff {
+        k.health.down().into_iter().map(str::to_string).collect()
+    } else {
+        Vec::new()
+    };
     Ok(Report {
+        unreachable,
         groups: store::groups(&k.db, id).await?,
         targeted: rows.iter().map(|r| r.targeted).sum(),
         acknowledged: rows.iter().map(|r| r.acknowledged).sum(),
@@ -741,7 +750,7 @@ async fn report(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> R
         channels => ser(&r.channels), targeted => r.targeted, acknowledged => r.acknowledged,
         median => r.median_seconds, groups => ser(&r.groups),
         chart => kernel::web::minijinja::Value::from_safe_string(chart), silent => ser(&r.silent),
-        show_silent => r.officer, staff => r.staff, deliveries => ser(&r.deliveries), failures => ser(&r.failures),
+        show_silent => r.officer, staff => r.staff, unreachable => ser(&r.unreachable), deliveries => ser(&r.deliveries), failures => ser(&r.failures),
     };
     kernel::web::page(&v, "alerts/report.html", "alerts-report-title", ctx)
 }
@@ -769,6 +778,7 @@ async fn progress(
             Ok::<_, Error>(serde_json::json!({
                 "deliveries": counts.iter().map(|(c, s, n)| serde_json::json!({"channel": c, "state": s, "n": n})).collect::<Vec<_>>(),
                 "acknowledged": acks,
+                "unreachable": k.health.down(),
             }))
         }
         .await;
@@ -806,6 +816,8 @@ mod tests {
             "alerts-channel-email",
             "alerts-channel-mqtt",
             "alerts-channel-device",
+            "alerts-unreachable-email",
+            "alerts-unreachable-mqtt",
             "nav-alerts",
         ];
         let mut missing = Vec::new();

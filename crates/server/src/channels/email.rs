@@ -14,6 +14,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 const BATCH: i64 = 200;
+/// The channel's name in the outbox and in [`kernel::health::ChannelHealth`].
+pub const CHANNEL: &str = "email";
 
 pub fn spawn(k: Kernel) -> Option<tokio::task::JoinHandle<()>> {
     let cfg = k.config.smtp.clone()?;
@@ -37,13 +39,13 @@ async fn run(k: Kernel, cfg: SmtpConfig) {
     let parallel = cfg.connections.max(1) as usize;
     // How long a claimed batch is ours before another worker may take it over.
     let lease_ms = k.config.outbox_lease_secs as i64 * 1000;
-    match outbox::requeue_after_restart(&k, "email").await {
+    match outbox::requeue_after_restart(&k, CHANNEL).await {
         Ok(n) if n > 0 => tracing::info!(deliveries = n, "e-mail left unfinished by the last run is queued again"),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "could not requeue unfinished e-mail"),
     }
     loop {
-        let batch = match outbox::claim(&k, "email", BATCH, lease_ms).await {
+        let batch = match outbox::claim(&k, CHANNEL, BATCH, lease_ms).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(error = %e, "e-mail outbox unavailable; retrying");
@@ -68,8 +70,17 @@ async fn deliver(k: &Kernel, mailer: &AsyncSmtpTransport<Tokio1Executor>, from: 
     let outcome = match build(from, &d) {
         Err(reason) => Err((reason, true)),
         Ok(message) => match mailer.send(message).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err((e.to_string(), e.is_permanent())),
+            Ok(_) => {
+                k.health.set(CHANNEL, true);
+                Ok(())
+            }
+            Err(e) => {
+                // A refused recipient says nothing of the relay; anything else means it is unreachable.
+                if !e.is_permanent() && k.health.set(CHANNEL, false) != Some(false) {
+                    tracing::warn!(error = %e, "SMTP relay unreachable; e-mail waits and retries");
+                }
+                Err((e.to_string(), e.is_permanent()))
+            }
         },
     };
     let recorded = match outcome {

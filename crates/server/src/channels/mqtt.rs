@@ -5,7 +5,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use kernel::Kernel;
@@ -16,8 +15,8 @@ use tokio::sync::Mutex;
 
 pub const ACK_TOPICS: &str = "machi/acks/+";
 
-/// Whether the broker is connected, for `/metrics` and the delivery dashboard.
-pub static CONNECTED: AtomicBool = AtomicBool::new(false);
+/// The channel's name in the outbox and in [`kernel::health::ChannelHealth`].
+pub const CHANNEL: &str = "mqtt";
 
 /// Handles a device's acknowledgement: (device id, payload). Set by the alerts module wiring.
 pub type AckHandler = Arc<dyn Fn(Kernel, String, String) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
@@ -53,7 +52,7 @@ async fn publish(k: Kernel, client: AsyncClient, in_flight: Arc<Mutex<Inflight>>
         tracing::warn!(error = %e, "could not requeue unfinished MQTT deliveries");
     }
     loop {
-        if !CONNECTED.load(Ordering::SeqCst) {
+        if !k.health.is_reachable(CHANNEL) {
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         }
@@ -93,7 +92,7 @@ async fn poll(
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                CONNECTED.store(true, Ordering::SeqCst);
+                k.health.set(CHANNEL, true);
                 tracing::info!("MQTT broker connected");
                 let _ = client.subscribe(ACK_TOPICS, QoS::AtLeastOnce).await;
             }
@@ -119,7 +118,7 @@ async fn poll(
             }
             Ok(_) => {}
             Err(e) => {
-                if CONNECTED.swap(false, Ordering::SeqCst) {
+                if k.health.set(CHANNEL, false) != Some(false) {
                     tracing::warn!(error = %e, "MQTT broker connection lost; deliveries wait and retry");
                 }
                 // What was in flight comes back when its lease ends.
