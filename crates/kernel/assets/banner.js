@@ -24,7 +24,26 @@
       body: "csrf=" + encodeURIComponent(banner.dataset.csrf) + "&channel=web"
     }).catch(function () { /* best effort */ });
   }
-  new EventSource(banner.dataset.events).addEventListener("alert", function (e) {
+  // A safety check asking the person's household: a link to answer, on every page.
+  var safety = document.getElementById("safety-banner");
+  function loadPending() {
+    if (!safety || !window.fetch) return;
+    fetch(safety.dataset.pending, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (list) {
+        safety.hidden = !list.length;
+        if (list.length) {
+          var link = safety.querySelector("a");
+          link.href = list[0].answer;
+          link.textContent = link.textContent.split(":")[0] + ": " + list[0].title;
+        }
+      })
+      .catch(function () { /* best effort */ });
+  }
+  loadPending();
+  var events = new EventSource(banner.dataset.events);
+  events.addEventListener("safety", loadPending);
+  events.addEventListener("alert", function (e) {
     var a = JSON.parse(e.data);
     if (!shown[a.id]) receipt(a);
     if (a.refers_to) delete shown[a.refers_to];

@@ -97,7 +97,26 @@
     }).catch(function () { /* offline: the acknowledgement still counts */ });
   }
 
+  // A safety check asking this household: show the two big buttons until someone answers.
+  var question = document.getElementById("safety-question");
+  function loadPending() {
+    if (!question || !window.fetch) return;
+    fetch(question.dataset.pending, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (list) {
+        var q = list[0];
+        question.hidden = !q;
+        if (!q) return;
+        document.getElementById("safety-question-round").textContent = q.title;
+        Array.prototype.forEach.call(question.querySelectorAll("form.safety-answer"), function (f) { f.action = q.answer; });
+        document.getElementById("safety-question-detail").href = q.answer;
+      })
+      .catch(function () { /* offline: the alert overlay still works */ });
+  }
+  loadPending();
+
   var source = new EventSource(overlay.dataset.events);
+  source.addEventListener("safety", loadPending);
   source.addEventListener("alert", function (e) {
     var a = JSON.parse(e.data);
     receipt(a);

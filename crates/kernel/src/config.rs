@@ -44,6 +44,49 @@ pub struct Config {
     /// The MQTT broker devices listen on; without it MQTT deliveries wait in the outbox.
     #[serde(default)]
     pub mqtt: Option<MqttConfig>,
+    /// Safety-confirmation rounds (安否確認): when they start by themselves, reminders, escalation.
+    #[serde(default)]
+    pub safety: SafetyConfig,
+}
+
+/// `[safety]` in machi.toml.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SafetyConfig {
+    /// Start a round by itself when an Actual alert matches the rule below.
+    pub auto_start: bool,
+    /// An earthquake alert starts a round from this seismic intensity (震度) up: "5弱", "6強", …
+    pub quake_min_intensity: String,
+    /// Other events that start a round when an alert's event or headline names them.
+    pub events: Vec<String>,
+    /// Wait this long after the alert (a mistaken alert is usually cancelled within minutes).
+    pub delay_secs: u64,
+    /// An alert within this long of an open round's start joins it (aftershocks).
+    pub aftershock_window_secs: u64,
+    /// Remind households that have not answered, this long after the start (one reminder each).
+    pub reminder_after_secs: Vec<u64>,
+    /// Channels reminders go on, in order (`terminal`, `email`, `mqtt`).
+    pub reminder_channels: Vec<String>,
+    /// A silent household with a 要支援者 escalates to its supporter after this long.
+    pub escalate_after_secs: u64,
+    /// How long an e-mailed answer link stays valid.
+    pub link_hours: u64,
+}
+
+impl Default for SafetyConfig {
+    fn default() -> Self {
+        SafetyConfig {
+            auto_start: true,
+            quake_min_intensity: "5弱".into(),
+            events: vec!["津波".into(), "特別警報".into()],
+            delay_secs: 0,
+            aftershock_window_secs: 6 * 3600,
+            reminder_after_secs: vec![15 * 60, 45 * 60],
+            reminder_channels: vec!["terminal".into(), "email".into(), "mqtt".into()],
+            escalate_after_secs: 30 * 60,
+            link_hours: 72,
+        }
+    }
 }
 
 /// `[mqtt]` in machi.toml.

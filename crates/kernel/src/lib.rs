@@ -39,6 +39,24 @@ pub struct Kernel {
     pub hub: Arc<events::Hub>,
     /// Whether the SMTP relay and the MQTT broker can be reached from this node.
     pub health: Arc<health::ChannelHealth>,
+    /// Per-kernel state modules keep for themselves (a module's write queue, say), by type.
+    pub extensions: Arc<Extensions>,
+}
+
+/// A small type map: each module keeps its own per-kernel state here, made on first use.
+#[derive(Default)]
+pub struct Extensions(
+    std::sync::Mutex<std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>,
+);
+
+impl Extensions {
+    pub fn get_or_init<T: Send + Sync + 'static>(&self, init: impl FnOnce() -> T) -> Arc<T> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(init()) as Arc<dyn std::any::Any + Send + Sync>);
+        entry.clone().downcast::<T>().expect("keyed by its own type")
+    }
 }
 
 impl Kernel {
@@ -51,6 +69,7 @@ impl Kernel {
             login_limiter: Arc::default(),
             hub: Arc::default(),
             health: Arc::default(),
+            extensions: Arc::default(),
         }
     }
 

@@ -560,7 +560,7 @@ async fn pages_carry_strict_security_headers_and_work_offline() {
     assert!(terminal.body.contains("class=\" terminal\"") || terminal.body.contains("terminal-buttons"));
     let menu = terminal
         .body
-        .split("class=\"terminal-buttons\"")
+        .split("id=\"terminal-menu\"")
         .nth(1)
         .unwrap()
         .split("alert-overlay")

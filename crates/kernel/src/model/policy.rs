@@ -91,6 +91,10 @@ actions! {
     ReadPersonAudit = "person_audit.read",
     ReadAuditLog = "audit.read",
     PublishAlerts = "alerts.publish",
+    StartSafetyRound = "safety.start",
+    ViewSafetyTally = "safety.tally",
+    FollowUpSafety = "safety.follow_up",
+    AnswerSafety = "safety.answer",
 }
 
 /// What the action is about. Area paths hold the resource's area and all its ancestors, so a
@@ -154,6 +158,24 @@ pub fn may(actor: &Actor, action: Action, resource: &Resource) -> bool {
         (ReadAuditLog, _) => admin || actor.has_role(Role::Auditor),
         // Emergency information is issued by the department that holds the alerts duty only.
         (PublishAlerts, _) => actor.is_staff_with_duty("alerts"),
+        // Safety confirmation (安否確認): city staff for any area, an officer for their own.
+        (StartSafetyRound | ViewSafetyTally, Resource::Town) => admin || actor.is_city_staff(),
+        (StartSafetyRound | ViewSafetyTally, Resource::Area { area_path }) => {
+            admin || actor.is_city_staff() || actor.has_role_over(Role::Officer, area_path)
+        }
+        // Visits to households that need help or stay silent: the area's officers and supporters
+        // (on the town: anyone who follows up somewhere, for the navigation).
+        (FollowUpSafety, Resource::Town) => {
+            admin || actor.is_city_staff() || actor.has_role(Role::Officer) || actor.has_role(Role::Supporter)
+        }
+        (FollowUpSafety, Resource::Area { area_path }) => {
+            admin
+                || actor.is_city_staff()
+                || actor.has_role_over(Role::Officer, area_path)
+                || actor.has_role_over(Role::Supporter, area_path)
+        }
+        // One member answers for the whole household; nobody answers for another's.
+        (AnswerSafety, Resource::Household { id, .. }) => actor.household_id.as_deref() == Some(id.as_str()),
         _ => false,
     }
 }
@@ -235,8 +257,10 @@ mod tests {
             ReadDirectory | CreatePerson | AssignHouseholds | ManageOrganisations | ManageMemberships | ImportAreas
             | ReadAuditLog | PublishAlerts => Resource::Town,
             LookupIdentifier => Resource::Town,
-            ListPeople => Resource::Area { area_path: path("C2") },
-            ReadHousehold | ManageHousehold => Resource::Household {
+            ListPeople | StartSafetyRound | ViewSafetyTally | FollowUpSafety => {
+                Resource::Area { area_path: path("C2") }
+            }
+            ReadHousehold | ManageHousehold | AnswerSafety => Resource::Household {
                 id: "H1".into(),
                 representative_id: Some("R".into()),
                 area_path: path("C1"),
@@ -247,21 +271,21 @@ mod tests {
 
     /// Expected answers. Columns follow `Action::ALL`; Y = allowed, . = refused.
     const MATRIX: &str = "
-        actor          dir list crea read edit idr  idm  look hhr  hhm  asg  org  mem  area cons tok  paud audit alrt
-        anonymous      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        self           Y   .    .    Y    Y    Y    .    .    Y    .    .    .    .    .    Y    Y    Y    .    .
-        representative Y   .    .    .    .    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .
-        neighbour      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        officer_d1     Y   Y    .    Y    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .
-        officer_d2     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        staff          Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .
-        alerts_staff   Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    Y
-        admin          Y   Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    .    .    .    Y    .
-        auditor        Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .
-        medic          Y   .    .    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    .
-        care_manager   Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        supporter      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        shop_owner     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        actor          dir list crea read edit idr  idm  look hhr  hhm  asg  org  mem  area cons tok  paud audit alrt  srnd stly sfol sans
+        anonymous      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        self           Y   .    .    Y    Y    Y    .    .    Y    .    .    .    .    .    Y    Y    Y    .    .    .    .    .    Y
+        representative Y   .    .    .    .    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    .    .    Y
+        neighbour      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        officer_d1     Y   Y    .    Y    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .
+        officer_d2     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        staff          Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .
+        alerts_staff   Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    Y    Y    Y    Y    .
+        admin          Y   Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    .    .    .    Y    .    Y    Y    Y    .
+        auditor        Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .    .    .    .    .
+        medic          Y   .    .    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        care_manager   Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        supporter      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .
+        shop_owner     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
     ";
 
     #[test]

@@ -48,14 +48,13 @@ fn translate(state: &State, key: &str, kwargs: Kwargs) -> std::result::Result<St
 }
 
 /// Milliseconds → local (JST) date and time, `2026-11-23 10:35`.
+pub fn format_time(ms: i64) -> String {
+    let s = crate::model::clock::to_rfc3339_jst(ms);
+    format!("{} {}", &s[..10], &s[11..16])
+}
+
 fn when(ms: Option<i64>) -> String {
-    match ms {
-        Some(ms) => {
-            let s = crate::model::clock::to_rfc3339_jst(ms);
-            format!("{} {}", &s[..10], &s[11..16])
-        }
-        None => String::new(),
-    }
+    ms.map(format_time).unwrap_or_default()
 }
 
 /// Build the environment once from every module's templates. Later calls are ignored.

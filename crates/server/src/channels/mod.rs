@@ -11,8 +11,14 @@ pub fn spawn(k: &kernel::Kernel) -> Vec<tokio::task::JoinHandle<()>> {
     let mut jobs: Vec<_> = email::spawn(k.clone()).into_iter().collect();
     let on_ack: mqtt::AckHandler = Arc::new(|k, device, payload| {
         Box::pin(async move {
-            if let Err(e) = alerts::store::device_ack(&k, &device, &payload).await {
-                tracing::warn!(%device, error = %e, "device acknowledgement not recorded");
+            // `safety:<round>:safe|help` answers a safety check; anything else acknowledges an alert.
+            let done = if payload.starts_with("safety:") {
+                safety::http::device_answer(&k, &device, &payload).await.map(|_| ())
+            } else {
+                alerts::store::device_ack(&k, &device, &payload).await.map(|_| ())
+            };
+            if let Err(e) = done {
+                tracing::warn!(%device, error = %e, "device message not recorded");
             }
         })
     });

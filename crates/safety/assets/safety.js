@@ -1,0 +1,22 @@
+// The safety-check tally: counts per area update live (Server-Sent Events) as answers arrive.
+// Without JavaScript a reload shows the same numbers.
+(function () {
+  "use strict";
+  var total = document.getElementById("safety-total");
+  if (!total || !window.EventSource) return;
+  function fill(scope, t) {
+    Array.prototype.forEach.call(scope.querySelectorAll("[data-key]"), function (el) {
+      var v = t[el.dataset.key];
+      if (v === undefined) return;
+      el.textContent = el.dataset.key === "rate" ? v + "%" : String(v);
+    });
+  }
+  new EventSource(total.dataset.live).addEventListener("tally", function (e) {
+    var p = JSON.parse(e.data);
+    fill(total, p.total);
+    (p.areas || []).forEach(function (a) {
+      var row = document.querySelector('#safety-areas tr[data-area="' + a.area_id + '"]');
+      if (row) fill(row, a);
+    });
+  });
+})();

@@ -1,0 +1,262 @@
+//! The safety module's background work, once a second on the kernel's clock (so tests can
+//! move time): start rounds for alerts that match the town's rule (after the configured
+//! delay; aftershocks join the open round), send reminders, escalate silent 要支援者 households.
+//! Every step is safe with two nodes: the database decides who does it.
+
+use std::time::Duration;
+
+use kernel::events::Event;
+use kernel::store::outbox::{NewDelivery, enqueue};
+use kernel::{Kernel, Result};
+
+use crate::model::rule;
+use crate::store::{self, Round};
+
+pub fn spawn(k: Kernel) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![tokio::spawn(async move {
+        loop {
+            if let Err(e) = tick(&k).await {
+                tracing::warn!(error = %e, "safety job failed; trying again");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })]
+}
+
+/// What one pass did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Tick {
+    pub started: Vec<String>,
+    pub joined: Vec<String>,
+    pub reminders: usize,
+    pub escalated: usize,
+}
+
+pub async fn tick(k: &Kernel) -> Result<Tick> {
+    let mut t = Tick::default();
+    auto_start(k, &mut t).await?;
+    remind(k, &mut t).await?;
+    escalate(k, &mut t).await?;
+    Ok(t)
+}
+
+async fn auto_start(k: &Kernel, t: &mut Tick) -> Result<()> {
+    let cfg = &k.config.safety;
+    if !cfg.auto_start {
+        return Ok(());
+    }
+    let now = k.now();
+    for a in store::alerts_without_round(&k.db, now - 86_400_000).await? {
+        let facts = rule::AlertFacts {
+            status: &a.status,
+            msg_type: &a.msg_type,
+            event: &a.event,
+            headline: &a.headline,
+            category: &a.category,
+        };
+        if !rule::triggers(cfg, &facts) || !rule::start_due(a.created_at, cfg, now) {
+            continue;
+        }
+        // A mistaken alert cancelled during the delay starts nothing.
+        if let Some(stored) = alerts::store::get(&k.db, &a.id).await?
+            && stored.replaced_by.is_some()
+        {
+            continue;
+        }
+        let open: Vec<Round> = store::open(&k.db)
+            .await?
+            .into_iter()
+            .filter(|r| r.started_how == "alert" && rule::joins_open_round(r.started_at, a.created_at, cfg))
+            .collect();
+        if let Some(r) = open.first() {
+            if store::join(k, &r.id, &a.id).await? {
+                t.joined.push(r.id.clone());
+            }
+            continue;
+        }
+        let Some(area) = store::alert_scope(&k.db, &a.id).await? else {
+            continue; // reaches nobody in the town
+        };
+        let title = if a.headline.is_empty() {
+            a.event.clone()
+        } else {
+            a.headline.clone()
+        };
+        let (round, created) = store::start(k, &area, &title, "alert", None, Some(&a.id)).await?;
+        if created {
+            announce(k, &round).await?;
+            t.started.push(round.id);
+        }
+    }
+    Ok(())
+}
+
+/// Where answer links point.
+fn base_url(k: &Kernel) -> String {
+    k.config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", k.config.bind))
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// Ask every target household on every channel it has: screens (SSE), e-mail with a
+/// single-use link, devices over MQTT. With `reminder` = Some(n), only the silent ones.
+pub async fn announce(k: &Kernel, round: &Round) -> Result<()> {
+    ask(k, round, None, &["terminal", "email", "mqtt"]).await
+}
+
+async fn ask(k: &Kernel, round: &Round, reminder: Option<i64>, channels: &[&str]) -> Result<()> {
+    let silent_only = reminder.is_some();
+    let source = format!("safety:{}", round.id);
+    let step = match reminder {
+        Some(n) => format!("remind{n}"),
+        None => "ask".into(),
+    };
+    if channels.contains(&"terminal") {
+        let areas = if silent_only {
+            store::silent_areas(&k.db, &round.id).await?
+        } else {
+            store::round_areas(&k.db, &round.id).await?
+        };
+        if !areas.is_empty() {
+            k.hub.publish(Event {
+                kind: "safety".into(),
+                id: k.new_id(),
+                area_ids: areas,
+                data: serde_json::json!({ "round": round.id, "title": round.title, "reminder": silent_only }),
+            });
+        }
+    }
+    if channels.contains(&"email") {
+        let recipients = store::email_recipients(&k.db, &round.id, silent_only).await?;
+        let pairs: Vec<(String, String)> = recipients.iter().map(|(p, h, _)| (p.clone(), h.clone())).collect();
+        let expires = k.now() + k.config.safety.link_hours as i64 * 3_600_000;
+        let base = base_url(k);
+        let mut deliveries = Vec::with_capacity(recipients.len());
+        for (chunk, rows) in pairs.chunks(2000).zip(recipients.chunks(2000)) {
+            let tokens = store::create_links(k, &round.id, chunk, expires).await?;
+            for ((person, _, address), token) in rows.iter().zip(tokens) {
+                let (subject, body) =
+                    crate::model::answer_mail(&round.title, &format!("{base}/safety/a/{token}"), silent_only);
+                deliveries.push(NewDelivery {
+                    channel: "email".into(),
+                    source: source.clone(),
+                    person_id: Some(person.clone()),
+                    address: address.clone(),
+                    subject,
+                    body,
+                    dedupe_key: format!("safety:{}:{step}:email:{person}", round.id),
+                });
+            }
+        }
+        for chunk in deliveries.chunks(5000) {
+            enqueue(k, chunk).await?;
+        }
+    }
+    if channels.contains(&"mqtt") {
+        let devices = store::device_recipients(&k.db, &round.id, silent_only).await?;
+        let deliveries: Vec<NewDelivery> = devices
+            .into_iter()
+            .map(|(person, _, device)| NewDelivery {
+                channel: "mqtt".into(),
+                source: source.clone(),
+                person_id: Some(person),
+                address: format!("machi/devices/{device}"),
+                subject: round.id.clone(),
+                body: serde_json::json!({
+                    "kind": "safety",
+                    "round": round.id,
+                    "title": round.title,
+                    "reminder": silent_only,
+                    "answer_topic": format!("machi/acks/{device}"),
+                    "answers": { "safe": format!("safety:{}:safe", round.id), "help": format!("safety:{}:help", round.id) },
+                })
+                .to_string(),
+                dedupe_key: format!("safety:{}:{step}:mqtt:{device}", round.id),
+            })
+            .collect();
+        enqueue(k, &deliveries).await?;
+    }
+    Ok(())
+}
+
+async fn remind(k: &Kernel, t: &mut Tick) -> Result<()> {
+    let cfg = &k.config.safety;
+    let now = k.now();
+    for round in store::open(&k.db).await? {
+        let due = rule::reminders_due(round.started_at, cfg, now) as i64;
+        if due <= round.reminders_sent {
+            continue;
+        }
+        // Only the node that moves the counter sends; a reminder missed while down is sent once.
+        if !store::bump_reminders(k, &round.id, round.reminders_sent, due).await? {
+            continue;
+        }
+        let channels: Vec<&str> = cfg.reminder_channels.iter().map(String::as_str).collect();
+        ask(k, &round, Some(due), &channels).await?;
+        t.reminders += 1;
+    }
+    Ok(())
+}
+
+async fn escalate(k: &Kernel, t: &mut Tick) -> Result<()> {
+    let cfg = &k.config.safety;
+    let now = k.now();
+    for round in store::open(&k.db).await? {
+        if !rule::escalation_due(round.started_at, cfg, now) {
+            continue;
+        }
+        for (household, area, visitor) in store::to_escalate(&k.db, &round.id).await? {
+            // The assigned visitor if there is one, else the officers and supporters of the area.
+            let to: Vec<String> = match visitor {
+                Some(v) => vec![v],
+                None => {
+                    let path = kernel::store::areas::path(&k.db, Some(&area)).await?;
+                    store::visitors(&k.db, &path)
+                        .await?
+                        .into_iter()
+                        .map(|(id, _)| id)
+                        .collect()
+                }
+            };
+            if !store::mark_escalated(k, &round.id, &household, &to).await? {
+                continue;
+            }
+            t.escalated += 1;
+            let h = kernel::store::households::get(&k.db, &household).await?;
+            let (name, address) = h.map(|h| (h.name, h.address.unwrap_or_default())).unwrap_or_default();
+            let mut mail = Vec::new();
+            for person in &to {
+                if let Some(p) = kernel::store::people::get(&k.db, person).await?
+                    && let Some(email) = p.email
+                {
+                    let (subject, body) = crate::model::escalation_mail(
+                        &round.title,
+                        &name,
+                        &address,
+                        &format!("{}/safety/{}", base_url(k), round.id),
+                    );
+                    mail.push(NewDelivery {
+                        channel: "email".into(),
+                        source: format!("safety:{}", round.id),
+                        person_id: Some(person.clone()),
+                        address: email,
+                        subject,
+                        body,
+                        dedupe_key: format!("safety:{}:escalate:{household}:{person}", round.id),
+                    });
+                }
+            }
+            enqueue(k, &mail).await?;
+            k.hub.publish(Event {
+                kind: "safety-tally".into(),
+                id: k.new_id(),
+                area_ids: vec![area.clone()],
+                data: serde_json::json!({ "round": round.id }),
+            });
+        }
+    }
+    Ok(())
+}

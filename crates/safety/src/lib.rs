@@ -1,0 +1,23 @@
+//! safety: safety-confirmation rounds (安否確認) — every household of an area asked on every
+//! channel it has, one member answering for all, live tallies and a map for officers and city
+//! staff, follow-up visits, reminders and escalation, and the export for the disaster HQ.
+
+pub mod http;
+pub mod jobs;
+pub mod model;
+pub mod store;
+
+/// The safety module as the server registers it.
+pub fn module() -> kernel::Module {
+    kernel::Module {
+        name: "safety",
+        migrations: store::MIGRATIONS,
+        messages_ja: include_str!("../messages/ja.txt"),
+        messages_en: include_str!("../messages/en.txt"),
+        api: http::api,
+        pages: http::pages::router,
+        nav: &[("/safety", "nav-safety", kernel::model::policy::Action::FollowUpSafety)],
+        templates: http::pages::TEMPLATES,
+        jobs: jobs::spawn,
+    }
+}

@@ -1,0 +1,747 @@
+//! Safety rounds on disk: starting a round (every household of the area becomes a target in
+//! one statement), answers with history (the latest wins in `safety_targets`), tallies per
+//! area, follow-up lists and visits, single-use answer links, reminders and escalation.
+
+pub mod writer;
+
+use kernel::store::Db;
+use kernel::{Error, Kernel, Result, in_tx, on_db};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::model::answer::Answer;
+use crate::model::tally::AreaTally;
+
+pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[kernel::migration!("0001_safety")];
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Round {
+    pub id: String,
+    pub title: String,
+    pub area_id: String,
+    /// `alert` (the town's rule), `officer` or `staff`.
+    pub started_how: String,
+    pub started_by: Option<String>,
+    pub started_at: i64,
+    pub closed_at: Option<i64>,
+    pub reminders_sent: i64,
+}
+
+const COLUMNS: &str = "id, title, area_id, started_how, started_by, started_at, closed_at, reminders_sent";
+
+/// Every area at or below `area` (by id), as an SQL subquery on parameter `$n`.
+fn areas_below(n: usize) -> String {
+    format!(
+        "(WITH RECURSIVE down(id, depth) AS (SELECT id, 0 FROM areas WHERE id = ${n} \
+         UNION ALL SELECT a.id, down.depth + 1 FROM areas a JOIN down ON a.parent_id = down.id WHERE down.depth < 16) \
+         SELECT id FROM down)"
+    )
+}
+
+/// Start a round for every household in `area_id` and below. With `alert_id`, the round is
+/// that alert's: a second start for the same alert (another node, a retry) returns the first.
+pub async fn start(
+    k: &Kernel,
+    area_id: &str,
+    title: &str,
+    how: &str,
+    by: Option<&str>,
+    alert_id: Option<&str>,
+) -> Result<(Round, bool)> {
+    if let Some(a) = alert_id
+        && let Some(existing) = round_of_alert(&k.db, a).await?
+    {
+        return Ok((existing, false));
+    }
+    let round = Round {
+        id: k.new_id(),
+        title: title.to_string(),
+        area_id: area_id.to_string(),
+        started_how: how.to_string(),
+        started_by: by.map(str::to_string),
+        started_at: k.now(),
+        closed_at: None,
+        reminders_sent: 0,
+    };
+    let targets = format!(
+        "INSERT INTO safety_targets (round_id, household_id, area_id, needs_support) \
+         SELECT $1, h.id, h.area_id, EXISTS (SELECT 1 FROM household_members hm JOIN people pe ON pe.id = hm.person_id \
+         WHERE hm.household_id = h.id AND pe.needs_support AND pe.deleted_at IS NULL) \
+         FROM households h WHERE h.area_id IN {}",
+        areas_below(2)
+    );
+    let result = async {
+        in_tx!(&k.db, |tx| {
+            sqlx::query(
+                "INSERT INTO safety_rounds (id, title, area_id, started_how, started_by, started_at) \
+                 VALUES ($1,$2,$3,$4,$5,$6)",
+            )
+            .bind(&round.id)
+            .bind(&round.title)
+            .bind(&round.area_id)
+            .bind(&round.started_how)
+            .bind(&round.started_by)
+            .bind(round.started_at)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(a) = alert_id {
+                sqlx::query("INSERT INTO safety_round_alerts (alert_id, round_id, joined_at) VALUES ($1,$2,$3)")
+                    .bind(a)
+                    .bind(&round.id)
+                    .bind(round.started_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(sqlx::AssertSqlSafe(targets.as_str()))
+                .bind(&round.id)
+                .bind(area_id)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok::<(), Error>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok((round, true)),
+        Err(Error::Database(e)) if Error::is_unique_violation(&e) && alert_id.is_some() => {
+            let existing = round_of_alert(&k.db, alert_id.unwrap_or_default()).await?;
+            existing.map(|r| (r, false)).ok_or(Error::Database(e))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// An aftershock's alert joins the open round (nothing happens if it already belongs to one).
+pub async fn join(k: &Kernel, round_id: &str, alert_id: &str) -> Result<bool> {
+    let n = on_db!(&k.db, |p| {
+        sqlx::query(
+        "INSERT INTO safety_round_alerts (alert_id, round_id, joined_at) VALUES ($1,$2,$3) ON CONFLICT (alert_id) DO NOTHING"
+    )
+    .bind(alert_id)
+    .bind(round_id)
+    .bind(k.now())
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(n > 0)
+}
+
+pub async fn round_of_alert(db: &Db, alert_id: &str) -> Result<Option<Round>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM safety_rounds WHERE id = (SELECT round_id FROM safety_round_alerts WHERE alert_id = $1)"
+    );
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Round>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(alert_id)
+    .fetch_optional(p)
+    .await)?)
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Round>> {
+    let sql = format!("SELECT {COLUMNS} FROM safety_rounds WHERE id = $1");
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Round>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(id)
+    .fetch_optional(p)
+    .await)?)
+}
+
+pub async fn require(db: &Db, id: &str) -> Result<Round> {
+    get(db, id)
+        .await?
+        .ok_or_else(|| Error::not_found("safety-round-not-found"))
+}
+
+/// Open rounds, newest first.
+pub async fn open(db: &Db) -> Result<Vec<Round>> {
+    let sql = format!("SELECT {COLUMNS} FROM safety_rounds WHERE closed_at IS NULL ORDER BY started_at DESC, id DESC");
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Round>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Newest first.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Round>> {
+    let sql = format!("SELECT {COLUMNS} FROM safety_rounds ORDER BY started_at DESC, id DESC LIMIT $1");
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Round>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(limit)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Close a round; answers after this are refused with the closing time.
+pub async fn close(k: &Kernel, id: &str) -> Result<Round> {
+    on_db!(&k.db, |p| sqlx::query(
+        "UPDATE safety_rounds SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL"
+    )
+    .bind(id)
+    .bind(k.now())
+    .execute(p)
+    .await
+    .map(|_| ()))?;
+    require(&k.db, id).await
+}
+
+/// Actual alerts created since `since` that have no round yet: (id, created_at, status,
+/// msg_type, event, headline, category).
+pub async fn alerts_without_round(db: &Db, since: i64) -> Result<Vec<AlertRow>> {
+    Ok(on_db!(db, |p| sqlx::query_as::<_, AlertRow>(
+        "SELECT a.id, a.created_at, a.status, a.msg_type, a.event, COALESCE(a.headline, '') AS headline, a.category \
+         FROM alerts a WHERE a.created_at >= $1 AND a.status = 'Actual' \
+         AND NOT EXISTS (SELECT 1 FROM safety_round_alerts s WHERE s.alert_id = a.id) ORDER BY a.created_at"
+    )
+    .bind(since)
+    .fetch_all(p)
+    .await)?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AlertRow {
+    pub id: String,
+    pub created_at: i64,
+    pub status: String,
+    pub msg_type: String,
+    pub event: String,
+    pub headline: String,
+    pub category: String,
+}
+
+/// The smallest area covering every area an alert reaches: the round's area.
+pub async fn alert_scope(db: &Db, alert_id: &str) -> Result<Option<String>> {
+    let areas = alerts::store::area_ids(db, alert_id).await?;
+    if areas.is_empty() {
+        return Ok(None);
+    }
+    let mut common: Option<Vec<String>> = None;
+    for a in &areas {
+        let mut path = kernel::store::areas::path(db, Some(a)).await?;
+        path.reverse(); // town first
+        common = Some(match common {
+            None => path,
+            Some(c) => c
+                .into_iter()
+                .zip(path)
+                .take_while(|(x, y)| x == y)
+                .map(|(x, _)| x)
+                .collect(),
+        });
+    }
+    Ok(common.and_then(|c| c.last().cloned()))
+}
+
+/// A household's place in a round: (area id, latest status, needs support).
+pub async fn target(db: &Db, round_id: &str, household_id: &str) -> Result<Option<(String, Option<String>)>> {
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, Option<String>)>(
+        "SELECT area_id, status FROM safety_targets WHERE round_id = $1 AND household_id = $2"
+    )
+    .bind(round_id)
+    .bind(household_id)
+    .fetch_optional(p)
+    .await)?)
+}
+
+/// An answer to record.
+#[derive(Debug, Clone)]
+pub struct NewAnswer {
+    pub round_id: String,
+    pub household_id: String,
+    pub person_id: Option<String>,
+    pub channel: String,
+    pub answer: Answer,
+}
+
+/// What became of an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    Stored {
+        id: String,
+        at: i64,
+    },
+    /// The round closed (at this time) before the answer arrived.
+    Closed(i64),
+    /// The household is not part of the round.
+    NotTargeted,
+}
+
+/// Record answers in one transaction (the writer batches concurrent answers). Each answer
+/// is history; the household's latest state is updated only if the round is still open.
+pub async fn record(k: &Kernel, answers: &[NewAnswer]) -> Result<Vec<Recorded>> {
+    let now = k.now();
+    let ids: Vec<String> = answers.iter().map(|_| k.new_id()).collect();
+    let mut out = Vec::with_capacity(answers.len());
+    in_tx!(&k.db, |tx| {
+        for (a, id) in answers.iter().zip(&ids) {
+            let effective = a.answer.effective().as_str();
+            let updated = sqlx::query(
+                "UPDATE safety_targets SET status = $3, answered_at = $4, \
+                 first_answered_at = COALESCE(first_answered_at, $4) \
+                 WHERE round_id = $1 AND household_id = $2 \
+                 AND EXISTS (SELECT 1 FROM safety_rounds r WHERE r.id = $1 AND r.closed_at IS NULL)",
+            )
+            .bind(&a.round_id)
+            .bind(&a.household_id)
+            .bind(effective)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                let closed: Option<(Option<i64>,)> =
+                    sqlx::query_as("SELECT closed_at FROM safety_rounds WHERE id = $1")
+                        .bind(&a.round_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                out.push(match closed {
+                    Some((Some(at),)) => Recorded::Closed(at),
+                    _ => Recorded::NotTargeted,
+                });
+                continue;
+            }
+            let members = serde_json::to_string(&a.answer.members).map_err(|e| Error::Internal(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO safety_answers (id, round_id, household_id, person_id, channel, status, effective, members, \
+                 comment, answered_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+            )
+            .bind(id)
+            .bind(&a.round_id)
+            .bind(&a.household_id)
+            .bind(&a.person_id)
+            .bind(&a.channel)
+            .bind(a.answer.status.as_str())
+            .bind(effective)
+            .bind(members)
+            .bind(&a.answer.comment)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            out.push(Recorded::Stored {
+                id: id.clone(),
+                at: now,
+            });
+        }
+    });
+    Ok(out)
+}
+
+/// One answer from a household's history.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct AnswerRecord {
+    pub id: String,
+    pub person_id: Option<String>,
+    pub channel: String,
+    pub status: String,
+    pub effective: String,
+    /// JSON list of member states.
+    pub members: String,
+    pub comment: Option<String>,
+    pub answered_at: i64,
+}
+
+/// A household's answers in a round, latest first.
+pub async fn history(db: &Db, round_id: &str, household_id: &str) -> Result<Vec<AnswerRecord>> {
+    Ok(on_db!(db, |p| sqlx::query_as::<_, AnswerRecord>(
+        "SELECT id, person_id, channel, status, effective, members, comment, answered_at FROM safety_answers \
+         WHERE round_id = $1 AND household_id = $2 ORDER BY answered_at DESC, id DESC"
+    )
+    .bind(round_id)
+    .bind(household_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Households per area: (area id, code, name, households, safe, help), for the areas given
+/// (all of the round's when None).
+pub async fn tally(db: &Db, round_id: &str, only: Option<&[String]>) -> Result<Vec<AreaTally>> {
+    let rows: Vec<(String, String, String, i64, i64, i64)> = on_db!(db, |p| sqlx::query_as(
+        "SELECT t.area_id, a.code, a.name, COUNT(*), \
+         SUM(CASE WHEN t.status = 'safe' THEN 1 ELSE 0 END), SUM(CASE WHEN t.status = 'help' THEN 1 ELSE 0 END) \
+         FROM safety_targets t JOIN areas a ON a.id = t.area_id WHERE t.round_id = $1 \
+         GROUP BY t.area_id, a.code, a.name ORDER BY a.code"
+    )
+    .bind(round_id)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| only.is_none_or(|o| o.contains(&r.0)))
+        .map(|(id, code, name, h, s, p)| AreaTally::new(id, code, name, h, s, p))
+        .collect())
+}
+
+/// When each household first answered, in ms after the start (for the progress curve).
+pub async fn first_answers(db: &Db, round: &Round, only: Option<&[String]>) -> Result<Vec<i64>> {
+    let rows: Vec<(String, i64)> = on_db!(db, |p| {
+        sqlx::query_as(
+        "SELECT area_id, first_answered_at FROM safety_targets WHERE round_id = $1 AND first_answered_at IS NOT NULL"
+    )
+    .bind(&round.id)
+    .fetch_all(p)
+    .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .filter(|(a, _)| only.is_none_or(|o| o.contains(a)))
+        .map(|(_, t)| t - round.started_at)
+        .collect())
+}
+
+/// A household on a follow-up list.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct FollowUp {
+    pub household_id: String,
+    pub household: String,
+    pub address: Option<String>,
+    pub area_id: String,
+    pub area: String,
+    pub status: Option<String>,
+    pub needs_support: bool,
+    pub answered_at: Option<i64>,
+    pub comment: Option<String>,
+    pub visitor_id: Option<String>,
+    pub visitor: Option<String>,
+    pub outcome: Option<String>,
+    pub escalated_at: Option<i64>,
+}
+
+/// 「助けが必要」 households, and silent ones with a 要支援者, in the given areas.
+pub async fn follow_up(db: &Db, round_id: &str, areas: &[String]) -> Result<Vec<FollowUp>> {
+    let rows: Vec<FollowUp> = on_db!(db, |p| sqlx::query_as::<_, FollowUp>(
+        "SELECT t.household_id, h.name AS household, h.address, t.area_id, a.name AS area, t.status, \
+         (t.needs_support = TRUE) AS needs_support, t.answered_at, \
+         (SELECT s.comment FROM safety_answers s WHERE s.round_id = t.round_id AND s.household_id = t.household_id \
+          ORDER BY s.answered_at DESC, s.id DESC LIMIT 1) AS comment, \
+         v.visitor_id, pv.display_name AS visitor, v.outcome, t.escalated_at \
+         FROM safety_targets t JOIN households h ON h.id = t.household_id JOIN areas a ON a.id = t.area_id \
+         LEFT JOIN safety_visits v ON v.round_id = t.round_id AND v.household_id = t.household_id \
+         LEFT JOIN people pv ON pv.id = v.visitor_id \
+         WHERE t.round_id = $1 AND (t.status = 'help' OR (t.status IS NULL AND t.needs_support = TRUE)) \
+         ORDER BY CASE WHEN t.status = 'help' THEN 0 ELSE 1 END, a.code, h.address, h.name"
+    )
+    .bind(round_id)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows.into_iter().filter(|r| areas.contains(&r.area_id)).collect())
+}
+
+/// Assign someone to visit a household (replacing an earlier assignment).
+pub async fn assign_visit(k: &Kernel, round_id: &str, household_id: &str, visitor: &str, by: &str) -> Result<()> {
+    on_db!(&k.db, |p| {
+        sqlx::query(
+        "INSERT INTO safety_visits (round_id, household_id, visitor_id, assigned_by, assigned_at) VALUES ($1,$2,$3,$4,$5) \
+         ON CONFLICT (round_id, household_id) DO UPDATE SET visitor_id = $3, assigned_by = $4, assigned_at = $5, \
+         outcome = NULL, note = NULL, visited_at = NULL"
+    )
+    .bind(round_id)
+    .bind(household_id)
+    .bind(visitor)
+    .bind(by)
+    .bind(k.now())
+    .execute(p)
+    .await
+    .map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// The visit's outcome; false if nobody was assigned.
+pub async fn record_visit(
+    k: &Kernel,
+    round_id: &str,
+    household_id: &str,
+    outcome: &str,
+    note: Option<&str>,
+) -> Result<bool> {
+    let n = on_db!(&k.db, |p| {
+        sqlx::query(
+        "UPDATE safety_visits SET outcome = $3, note = $4, visited_at = $5 WHERE round_id = $1 AND household_id = $2"
+    )
+    .bind(round_id)
+    .bind(household_id)
+    .bind(outcome)
+    .bind(note)
+    .bind(k.now())
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(n > 0)
+}
+
+/// People who may be sent to visit in an area: its officers and supporters (grants covering it).
+pub async fn visitors(db: &Db, area_path: &[String]) -> Result<Vec<(String, String)>> {
+    let rows: Vec<(String, String, Option<String>)> = on_db!(db, |p| {
+        sqlx::query_as(
+        "SELECT DISTINCT pe.id, pe.display_name, m.area_id FROM memberships m JOIN people pe ON pe.id = m.person_id \
+         WHERE m.role IN ('officer', 'supporter') AND pe.deleted_at IS NULL ORDER BY pe.display_name"
+    )
+    .fetch_all(p)
+    .await
+    })?;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (id, name, scope) in rows {
+        if scope.is_none_or(|s| area_path.contains(&s)) && !out.iter().any(|(x, _)| x == &id) {
+            out.push((id, name));
+        }
+    }
+    Ok(out)
+}
+
+// ---- links sent by e-mail ----
+
+/// What an answer link turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Link {
+    Valid {
+        round_id: String,
+        household_id: String,
+        person_id: String,
+    },
+    Used(i64),
+    Expired(i64),
+    Unknown,
+}
+
+/// Make links for (person, household) pairs; returns the tokens in the same order.
+pub async fn create_links(
+    k: &Kernel,
+    round_id: &str,
+    people: &[(String, String)],
+    expires_at: i64,
+) -> Result<Vec<String>> {
+    let tokens: Vec<String> = people.iter().map(|_| kernel::model::token::new_token()).collect();
+    in_tx!(&k.db, |tx| {
+        for ((person, household), token) in people.iter().zip(&tokens) {
+            sqlx::query(
+                "INSERT INTO safety_links (token_hash, round_id, household_id, person_id, expires_at) VALUES ($1,$2,$3,$4,$5)",
+            )
+            .bind(kernel::model::token::token_hash(token))
+            .bind(round_id)
+            .bind(household)
+            .bind(person)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+    });
+    Ok(tokens)
+}
+
+/// Look a link up without using it (showing the form must not spend it: mail scanners open links).
+pub async fn peek_link(k: &Kernel, token: &str) -> Result<Link> {
+    let row: Option<(String, String, String, i64, Option<i64>)> = on_db!(&k.db, |p| sqlx::query_as(
+        "SELECT round_id, household_id, person_id, expires_at, used_at FROM safety_links WHERE token_hash = $1"
+    )
+    .bind(kernel::model::token::token_hash(token))
+    .fetch_optional(p)
+    .await)?;
+    Ok(match row {
+        None => Link::Unknown,
+        Some((_, _, _, _, Some(used))) => Link::Used(used),
+        Some((_, _, _, exp, None)) if exp <= k.now() => Link::Expired(exp),
+        Some((round_id, household_id, person_id, _, None)) => Link::Valid {
+            round_id,
+            household_id,
+            person_id,
+        },
+    })
+}
+
+/// Spend a link: of many requests with it, only one ever gets `Valid`.
+pub async fn use_link(k: &Kernel, token: &str) -> Result<Link> {
+    let link = peek_link(k, token).await?;
+    if let Link::Valid { .. } = &link {
+        let n = on_db!(&k.db, |p| sqlx::query(
+            "UPDATE safety_links SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2"
+        )
+        .bind(kernel::model::token::token_hash(token))
+        .bind(k.now())
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            // Another request spent it a moment ago.
+            return peek_link(k, token).await;
+        }
+    }
+    Ok(link)
+}
+
+// ---- who to ask, remind and escalate to ----
+
+/// Members of silent households (all targets when `only_silent` is false) with an e-mail
+/// address and e-mail consent: (person, household, address).
+pub async fn email_recipients(db: &Db, round_id: &str, only_silent: bool) -> Result<Vec<(String, String, String)>> {
+    let silent = if only_silent { " AND t.status IS NULL" } else { "" };
+    let sql = format!(
+        "SELECT pe.id, t.household_id, pe.email FROM safety_targets t \
+         JOIN household_members hm ON hm.household_id = t.household_id JOIN people pe ON pe.id = hm.person_id \
+         WHERE t.round_id = $1{silent} AND pe.email IS NOT NULL AND pe.deleted_at IS NULL \
+         AND EXISTS (SELECT 1 FROM consents c WHERE c.person_id = pe.id AND c.scope = 'email' AND c.withdrawn_at IS NULL) \
+         ORDER BY pe.id"
+    );
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, String, String)>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(round_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Devices of members of (silent) target households: (person, household, device id).
+pub async fn device_recipients(db: &Db, round_id: &str, only_silent: bool) -> Result<Vec<(String, String, String)>> {
+    let silent = if only_silent { " AND t.status IS NULL" } else { "" };
+    let sql = format!(
+        "SELECT li.person_id, t.household_id, li.value FROM safety_targets t \
+         JOIN household_members hm ON hm.household_id = t.household_id \
+         JOIN linked_identifiers li ON li.person_id = hm.person_id AND li.kind = 'device' \
+         WHERE t.round_id = $1{silent} ORDER BY li.value"
+    );
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, String, String)>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(round_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Areas of the silent households (screens there are asked again).
+pub async fn silent_areas(db: &Db, round_id: &str) -> Result<Vec<String>> {
+    Ok(on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT DISTINCT area_id FROM safety_targets WHERE round_id = $1 AND status IS NULL"
+    )
+    .bind(round_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Areas the round covers (the 町丁目 its households live in).
+pub async fn round_areas(db: &Db, round_id: &str) -> Result<Vec<String>> {
+    Ok(on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT DISTINCT area_id FROM safety_targets WHERE round_id = $1"
+    )
+    .bind(round_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Record that a reminder went out (so each goes once, even with two nodes).
+pub async fn bump_reminders(k: &Kernel, round_id: &str, from: i64, to: i64) -> Result<bool> {
+    let n = on_db!(&k.db, |p| sqlx::query(
+        "UPDATE safety_rounds SET reminders_sent = $3 WHERE id = $1 AND reminders_sent = $2"
+    )
+    .bind(round_id)
+    .bind(from)
+    .bind(to)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+/// Silent households with a 要支援者 not yet escalated: (household, area id, assigned visitor).
+pub async fn to_escalate(db: &Db, round_id: &str) -> Result<Vec<(String, String, Option<String>)>> {
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, String, Option<String>)>(
+        "SELECT t.household_id, t.area_id, v.visitor_id FROM safety_targets t \
+         LEFT JOIN safety_visits v ON v.round_id = t.round_id AND v.household_id = t.household_id \
+         WHERE t.round_id = $1 AND t.status IS NULL AND t.needs_support = TRUE AND t.escalated_at IS NULL"
+    )
+    .bind(round_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Mark a household escalated to these people (once: returns false if another node did it).
+pub async fn mark_escalated(k: &Kernel, round_id: &str, household_id: &str, to: &[String]) -> Result<bool> {
+    let now = k.now();
+    let done = in_tx!(&k.db, |tx| {
+        let n = sqlx::query(
+            "UPDATE safety_targets SET escalated_at = $3 WHERE round_id = $1 AND household_id = $2 AND escalated_at IS NULL",
+        )
+        .bind(round_id)
+        .bind(household_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            for person in to {
+                sqlx::query(
+                    "INSERT INTO safety_escalations (round_id, household_id, to_person, escalated_at) VALUES ($1,$2,$3,$4) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(round_id)
+                .bind(household_id)
+                .bind(person)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        n > 0
+    });
+    Ok(done)
+}
+
+/// Escalations handed to a person, for their follow-up list.
+pub async fn escalations_for(db: &Db, round_id: &str, person_id: &str) -> Result<Vec<String>> {
+    Ok(on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT household_id FROM safety_escalations WHERE round_id = $1 AND to_person = $2"
+    )
+    .bind(round_id)
+    .bind(person_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Open rounds that ask this household and have no answer from it yet.
+pub async fn pending_for_household(db: &Db, household_id: &str) -> Result<Vec<Round>> {
+    let cols = COLUMNS
+        .split(", ")
+        .map(|c| format!("r.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {cols} FROM safety_rounds r JOIN safety_targets t ON t.round_id = r.id \
+         WHERE t.household_id = $1 AND r.closed_at IS NULL AND t.status IS NULL ORDER BY r.started_at DESC"
+    );
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Round>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(household_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Every household of the round with its state, for the export.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExportRow {
+    pub area_id: String,
+    pub code: String,
+    pub area: String,
+    pub household_id: String,
+    pub household: String,
+    pub address: Option<String>,
+    pub status: Option<String>,
+    pub answered_at: Option<i64>,
+    pub needs_support: bool,
+}
+
+pub async fn export_rows(db: &Db, round_id: &str) -> Result<Vec<ExportRow>> {
+    Ok(on_db!(db, |p| {
+        sqlx::query_as::<_, ExportRow>(
+        "SELECT t.area_id, a.code, a.name AS area, t.household_id, h.name AS household, h.address, t.status, \
+         t.answered_at, (t.needs_support = TRUE) AS needs_support FROM safety_targets t JOIN areas a ON a.id = t.area_id \
+         JOIN households h ON h.id = t.household_id WHERE t.round_id = $1 ORDER BY a.code, h.address, h.name"
+    )
+    .bind(round_id)
+    .fetch_all(p)
+    .await
+    })?)
+}
