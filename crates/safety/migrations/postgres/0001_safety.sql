@@ -10,7 +10,7 @@ CREATE TABLE safety_rounds (
     started_at BIGINT NOT NULL,
     closed_at BIGINT,
     -- Reminders sent so far (each to every silent household).
-    reminders_sent INTEGER NOT NULL DEFAULT 0
+    reminders_sent BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX safety_rounds_open ON safety_rounds(closed_at, started_at);
 

@@ -488,3 +488,60 @@ async fn link_answer(
         other => link_problem(&v, &other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_exist_for_both_backends() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        assert_eq!(
+            kernel::store::migrate::parity_problems(&dir, crate::store::MIGRATIONS),
+            Vec::<String>::new()
+        );
+    }
+
+    /// Every `t("key")` in the safety templates exists in Japanese and English.
+    #[test]
+    fn templates_use_only_known_message_keys() {
+        let mut catalog = kernel::i18n::Catalog::default();
+        catalog.add(kernel::i18n::KERNEL_JA, kernel::i18n::KERNEL_EN).unwrap();
+        catalog
+            .add(
+                include_str!("../../messages/ja.txt"),
+                include_str!("../../messages/en.txt"),
+            )
+            .unwrap();
+        assert_eq!(catalog.missing_keys(), Vec::<String>::new());
+        let mut dynamic: Vec<String> = ["nav-safety", "level-town", "level-district", "level-chome"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for s in crate::model::answer::MemberStatus::ALL {
+            dynamic.push(format!("safety-member-{}", s.as_str()));
+        }
+        for o in super::super::OUTCOMES {
+            dynamic.push(format!("safety-outcome-{o}"));
+        }
+        for s in ["safe", "help"] {
+            dynamic.push(format!("safety-status-{s}"));
+        }
+        for c in ["web", "terminal", "email", "mqtt", "api"] {
+            dynamic.push(format!("safety-channel-{c}"));
+        }
+        let mut missing = Vec::new();
+        for (name, src) in super::TEMPLATES {
+            let used = src
+                .split("t(\"")
+                .skip(1)
+                .map(|p| p.split('"').next().unwrap().to_string());
+            for key in used.filter(|k| !k.ends_with('-')).chain(dynamic.iter().cloned()) {
+                for lang in [kernel::i18n::Lang::Ja, kernel::i18n::Lang::En] {
+                    if catalog.text(lang, &key, &[]) == key {
+                        missing.push(format!("{name}: {key} ({})", lang.code()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+}

@@ -1,0 +1,659 @@
+//! Safety confirmation (安否確認) through HTTP: rounds started by officers, staff and the town's
+//! rule; answers from the API, the web form, the e-mail link and a device; tallies, follow-up,
+//! visits, reminders and escalation under the test clock; the export. SQLite, and PostgreSQL
+//! when MACHI_TEST_DATABASE says so.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
+
+async fn api(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, app.url(&format!("/api/v1{path}")))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    api(app, token, reqwest::Method::POST, path, Some(body)).await
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
+    api(app, token, reqwest::Method::GET, path, None).await
+}
+
+async fn session_cookie(app: &TestApp, login: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let csrf = "a".repeat(64);
+    let res = client
+        .post(app.url("/login"))
+        .header("Cookie", format!("machi_csrf={csrf}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("login", login),
+            ("password", kernel::demo::DEMO_PASSWORD),
+            ("next", "/me"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let session = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("machi_session="))
+        .unwrap();
+    format!("machi_csrf={csrf}; {}", session.split(';').next().unwrap())
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn form(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, Option<String>) {
+    let csrf = "a".repeat(64);
+    let mut f: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+    f.extend_from_slice(fields);
+    let res = browser()
+        .post(app.url(path))
+        .header("Cookie", cookie)
+        .form(&f)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+    (status, res.text().await.unwrap(), location)
+}
+
+async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+    let res = browser()
+        .get(app.url(path))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+async fn household_of(app: &TestApp, login: &str) -> String {
+    let person = app.person_of(login).await;
+    kernel::store::people::household_of(&app.kernel.db, &person)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_household() {
+    let app = spawn_demo_app().await;
+    let kaicho = app.token_for("kaicho").await;
+    let tanaka = app.token_for("tanaka").await;
+
+    // The officer of district 1 may ask district 1, not district 2; a resident may not start one.
+    let (s, round) = post(
+        &app,
+        &kaicho,
+        "/safety/rounds",
+        json!({"area": "13999-1", "title": "地震の安否確認"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{round}");
+    let id = round["id"].as_str().unwrap().to_string();
+    let (s, _) = post(
+        &app,
+        &kaicho,
+        "/safety/rounds",
+        json!({"area": "13999-2", "title": "x"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = post(
+        &app,
+        &tanaka,
+        "/safety/rounds",
+        json!({"area": "13999-1", "title": "x"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, body) = post(
+        &app,
+        &kaicho,
+        "/safety/rounds",
+        json!({"area": "13999-9", "title": "x"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+
+    // Every household of the district is asked; nobody has answered yet.
+    let (s, view) = get(&app, &kaicho, &format!("/safety/rounds/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let households = view["total"]["households"].as_i64().unwrap();
+    assert!(households > 3, "{view}");
+    assert_eq!(view["total"]["silent"], households);
+    assert!(!view["areas"].as_array().unwrap().is_empty());
+
+    // tanaka answers for the household: all safe; then amends: tanaka is hurt. The latest counts.
+    let answers = format!("/safety/rounds/{id}/households/mine/answers");
+    let (s, a) = post(&app, &tanaka, &answers, json!({"status": "safe"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["effective"], "safe");
+    let me = app.person_of("tanaka").await;
+    let (s, a) = post(
+        &app,
+        &tanaka,
+        &answers,
+        json!({"status": "safe", "members": [{"person_id": me, "status": "injured", "comment": "足をけがした"}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(a["effective"], "help", "a member hurt counts as needing help");
+    let hh = household_of(&app, "tanaka").await;
+    let history = safety::store::history(&app.kernel.db, &id, &hh).await.unwrap();
+    assert_eq!(history.len(), 2, "history is kept");
+    let (_, view) = get(&app, &kaicho, &format!("/safety/rounds/{id}")).await;
+    assert_eq!(
+        (view["total"]["answered"].as_i64(), view["total"]["help"].as_i64()),
+        (Some(1), Some(1))
+    );
+
+    // Residents of the round see only the counts; someone elsewhere sees nothing.
+    let (s, mine) = get(&app, &tanaka, &format!("/safety/rounds/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(mine["areas"].as_array().unwrap().is_empty());
+    assert_eq!(mine["total"]["answered"], 1);
+    let sato = app.token_for("sato").await;
+    let (s, _) = get(&app, &sato, &format!("/safety/rounds/{id}")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Bad input: another's household, a malformed member state (named), a stranger as member.
+    let (s, _) = post(
+        &app,
+        &tanaka,
+        &format!(
+            "/safety/rounds/{id}/households/{}/answers",
+            household_of(&app, "kaicho").await
+        ),
+        json!({"status": "safe"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, e) = post(
+        &app,
+        &tanaka,
+        &answers,
+        json!({"status": "safe", "members": [{"person_id": me, "status": "sleepy"}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("members[0].status"),
+        "{e}"
+    );
+    let (s, e) = post(&app, &tanaka, &answers, json!({"status": "fine"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (s, _) = post(
+        &app,
+        &sato,
+        &format!("/safety/rounds/{id}/households/mine/answers"),
+        json!({"status": "safe"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "sato's household is not asked in district 1");
+
+    // Follow-up: the officer sees tanaka's household (help), assigns the supporter, records the visit.
+    let (s, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
+    assert_eq!(s, StatusCode::OK);
+    let list = f["households"].as_array().unwrap();
+    assert!(
+        list.iter()
+            .any(|h| h["household_id"] == hh.as_str() && h["status"] == "help"),
+        "{f}"
+    );
+    assert!(
+        list.iter().all(|h| h["status"] == "help" || h["needs_support"] == true),
+        "only help and silent 要支援者 households"
+    );
+    let (s, _) = get(&app, &tanaka, &format!("/safety/rounds/{id}/follow-up")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "residents see no lists");
+    let supporter = app.person_of("supporter").await;
+    let visit = format!("/safety/rounds/{id}/households/{hh}/visit");
+    let (s, _) = api(
+        &app,
+        &kaicho,
+        reqwest::Method::PUT,
+        &visit,
+        Some(json!({"visitor_id": me})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a resident is no visitor");
+    let (s, _) = post(&app, &kaicho, &format!("{visit}/outcome"), json!({"outcome": "safe"})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "nobody assigned yet");
+    let (s, _) = api(
+        &app,
+        &kaicho,
+        reqwest::Method::PUT,
+        &visit,
+        Some(json!({"visitor_id": supporter})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let sup = app.token_for("supporter").await;
+    let (s, _) = post(
+        &app,
+        &sup,
+        &format!("{visit}/outcome"),
+        json!({"outcome": "help", "note": "病院へ搬送"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "the supporter records the outcome");
+    let (_, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
+    let row = f["households"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["household_id"] == hh.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (row["visitor_id"].as_str(), row["outcome"].as_str()),
+        (Some(supporter.as_str()), Some("help"))
+    );
+
+    // The export: areas for the officer, with households of their own area; residents get nothing.
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/safety/rounds/{id}/export.csv")))
+        .bearer_auth(&kaicho)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].trim_start_matches('\u{feff}').starts_with("section,area_code"));
+    assert!(lines.iter().any(|l| l.starts_with("area,")));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("household,") && l.contains(",help,")),
+        "{csv}"
+    );
+    let (s, _) = get(&app, &tanaka, &format!("/safety/rounds/{id}/export.csv")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Closed: answers are refused with the time it closed.
+    let (s, closed) = post(&app, &kaicho, &format!("/safety/rounds/{id}/close"), json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    let at = kernel::web::render::format_time(closed["closed_at"].as_i64().unwrap());
+    let (s, e) = post(&app, &tanaka, &answers, json!({"status": "safe"})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(e["error"]["message"].as_str().unwrap().contains(&at), "{e}");
+}
+
+#[tokio::test]
+async fn residents_answer_on_the_web_and_officers_watch_the_tally_and_map() {
+    let app = spawn_demo_app().await;
+    let bousai = app.token_for("bousai").await;
+    let (s, round) = post(
+        &app,
+        &bousai,
+        "/safety/rounds",
+        json!({"area": "13999", "title": "町全体の安否確認"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let id = round["id"].as_str().unwrap();
+
+    // The web: the pending question, the form with each member, two big buttons.
+    let sato = session_cookie(&app, "sato").await;
+    let res = browser()
+        .get(app.url("/safety/pending"))
+        .header("Cookie", &sato)
+        .send()
+        .await
+        .unwrap();
+    let pending: Value = res.json().await.unwrap();
+    assert_eq!(pending[0]["round"], id);
+    let (s, html) = page(&app, &sato, &format!("/safety/{id}/answer")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("name=\"status\" value=\"safe\"") && html.contains("name=\"status\" value=\"help\""));
+    let me = app.person_of("sato").await;
+    let (s, html, _) = form(
+        &app,
+        &sato,
+        &format!("/safety/{id}/answer"),
+        &[
+            ("status", "safe"),
+            (&format!("member.{me}"), "safe"),
+            ("comment", "家は無事です"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"safety-done\""));
+    let (s, html, _) = form(
+        &app,
+        &sato,
+        &format!("/safety/{id}/answer"),
+        &[("status", "safe"), (&format!("member.{me}"), "sleepy")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("member"), "the form names the field");
+    let res = browser()
+        .get(app.url("/safety/pending"))
+        .header("Cookie", &sato)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!([]),
+        "answered: nothing pending"
+    );
+
+    // The terminal's big button (a form post that goes back to the terminal).
+    let tanaka = session_cookie(&app, "tanaka").await;
+    let (s, _, location) = form(
+        &app,
+        &tanaka,
+        &format!("/safety/{id}/answer"),
+        &[("status", "help"), ("channel", "terminal"), ("back", "/terminal")],
+    )
+    .await;
+    assert_eq!((s, location.as_deref()), (StatusCode::SEE_OTHER, Some("/terminal")));
+    let history = safety::store::history(&app.kernel.db, id, &household_of(&app, "tanaka").await)
+        .await
+        .unwrap();
+    assert_eq!(history[0].channel, "terminal");
+
+    // A device button answers for its person's household.
+    let round_id = id.to_string();
+    assert!(
+        safety::http::device_answer(&app.kernel, "bulb-0001", &format!("safety:{round_id}:safe"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !safety::http::device_answer(&app.kernel, "no-such-device", &format!("safety:{round_id}:safe"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !safety::http::device_answer(&app.kernel, "bulb-0001", &format!("safety:{round_id}:maybe"))
+            .await
+            .unwrap()
+    );
+
+    // City staff see every area, the map and the curve; the page updates live.
+    let staff = session_cookie(&app, "bousai").await;
+    let (s, html) = page(&app, &staff, &format!("/safety/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("id=\"safety-areas\"") && html.contains("<svg") && html.contains("data-area=\"13999-1-01\""));
+    assert!(html.contains("id=\"progress-title\""), "the progress curve");
+    let mut live = reqwest::Client::new()
+        .get(app.url(&format!("/safety/{id}/live")))
+        .header("Cookie", &staff)
+        .send()
+        .await
+        .unwrap();
+    let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), live.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&chunk);
+    assert!(
+        text.contains("event: tally") && text.contains("\"answered\":2"),
+        "{text}"
+    );
+    // A resident's page shows the counts, not the areas.
+    let (_, html) = page(&app, &sato, &format!("/safety/{id}")).await;
+    assert!(!html.contains("id=\"safety-areas\"") && html.contains("id=\"safety-total\""));
+}
+
+#[tokio::test]
+async fn the_email_link_answers_once_without_logging_in() {
+    let app = spawn_demo_app().await;
+    let bousai = app.token_for("bousai").await;
+    let (_, round) = post(
+        &app,
+        &bousai,
+        "/safety/rounds",
+        json!({"area": "13999-1", "title": "メールの安否確認"}),
+    )
+    .await;
+    let id = round["id"].as_str().unwrap();
+    // The question went to the outbox, one e-mail per consenting member, each with its own link.
+    let mails = kernel::store::outbox::claim(&app.kernel, "email", 10_000, 60_000)
+        .await
+        .unwrap();
+    let mails: Vec<_> = mails
+        .into_iter()
+        .filter(|d| d.source == format!("safety:{id}"))
+        .collect();
+    assert!(!mails.is_empty());
+    let link = |body: &str| {
+        body.split_whitespace()
+            .find(|w| w.contains("/safety/a/"))
+            .map(|w| w[w.find("/safety/a/").unwrap()..].to_string())
+            .unwrap()
+    };
+    let first = link(&mails[0].body);
+    assert!(mails[0].subject.starts_with("【安否確認】"));
+
+    // Opened without logging in: the form. Opening again (a mail scanner) does not spend it.
+    let anon = "machi_csrf=".to_string() + &"a".repeat(64);
+    for _ in 0..2 {
+        let (s, html) = page(&app, &anon, &first).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains("name=\"status\" value=\"safe\""));
+    }
+    let (s, html, _) = form(&app, &anon, &first, &[("status", "maybe")]).await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "a mistake can be corrected: the link is not spent"
+    );
+    assert!(html.contains("status"));
+    let (s, html, _) = form(&app, &anon, &first, &[("status", "safe")]).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"safety-done\""));
+    // Used: a page saying so, offering to log in.
+    let (s, html, _) = form(&app, &anon, &first, &[("status", "help")]).await;
+    assert_eq!(s, StatusCode::GONE);
+    assert!(html.contains("safety-link-problem") && html.contains("/login"));
+    let (s, _) = page(&app, &anon, &first).await;
+    assert_eq!(s, StatusCode::GONE);
+    let (s, _) = page(&app, &anon, "/safety/a/machi_0000").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Expired: after link_hours.
+    let second = link(&mails[1].body);
+    app.clock
+        .advance(app.kernel.config.safety.link_hours as i64 * 3_600_000 + 1);
+    let (s, html) = page(&app, &anon, &second).await;
+    assert_eq!(s, StatusCode::GONE);
+    assert!(html.contains("有効期限") || html.contains("expired"), "{html}");
+    let (_, view) = get(&app, &bousai, &format!("/safety/rounds/{id}")).await;
+    assert_eq!(view["total"]["answered"], 1, "the link's answer counts, once");
+}
+
+async fn post_cap(app: &TestApp, token: &str, identifier: &str, status: &str, headline: &str) -> Value {
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>{identifier}</identifier>
+  <sender>jma@example.jp</sender>
+  <sent>2026-11-23T10:00:00+09:00</sent>
+  <status>{status}</status>
+  <msgType>Alert</msgType>
+  <scope>Public</scope>
+  <info>
+    <language>ja-JP</language>
+    <category>Geo</category>
+    <event>地震</event>
+    <urgency>Immediate</urgency>
+    <severity>Severe</severity>
+    <certainty>Observed</certainty>
+    <headline>{headline}</headline>
+    <area><areaDesc>みどり市一区</areaDesc><geocode><valueName>machi-area</valueName><value>13999-1</value></geocode></area>
+  </info>
+</alert>"#
+    );
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/alerts"))
+        .bearer_auth(token)
+        .header("Content-Type", "application/cap+xml")
+        .body(xml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_silence_escalates() {
+    let config = kernel::config::Config {
+        safety: kernel::config::SafetyConfig {
+            delay_secs: 600,
+            aftershock_window_secs: 3600,
+            reminder_after_secs: vec![900],
+            escalate_after_secs: 1800,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let app = spawn_app_with(config, true).await;
+    let k = &app.kernel;
+    let bousai = app.token_for("bousai").await;
+    let quake = post_cap(&app, &bousai, "q-1", "Actual", "震度5強の地震が発生しました").await;
+    let drill = post_cap(&app, &bousai, "q-drill", "Exercise", "震度7(訓練)").await;
+    let weak = post_cap(&app, &bousai, "q-weak", "Actual", "震度3の地震がありました").await;
+
+    // Within the delay nothing starts (a mistaken alert is usually cancelled by then).
+    safety::jobs::tick(k).await.unwrap();
+    assert!(
+        safety::store::round_of_alert(&k.db, quake["id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    app.clock.advance(600_000);
+    safety::jobs::tick(k).await.unwrap();
+    let round = safety::store::round_of_alert(&k.db, quake["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("the quake started a round");
+    assert_eq!(round.started_how, "alert");
+    for other in [&drill, &weak] {
+        assert!(
+            safety::store::round_of_alert(&k.db, other["id"].as_str().unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    // An aftershock within the window joins the open round.
+    let after = post_cap(&app, &bousai, "q-2", "Actual", "震度5弱の余震").await;
+    app.clock.advance(600_000);
+    safety::jobs::tick(k).await.unwrap();
+    let joined = safety::store::round_of_alert(&k.db, after["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(joined.id, round.id);
+    assert_eq!(safety::store::open(&k.db).await.unwrap().len(), 1);
+
+    // Someone answers; at 15 minutes the silent ones are reminded, once.
+    let sato = app.token_for("sato").await; // sato lives outside district 1: not asked
+    let (s, _) = post(
+        &app,
+        &sato,
+        &format!("/safety/rounds/{}/households/mine/answers", round.id),
+        json!({"status": "safe"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let kaicho = app.token_for("kaicho").await;
+    let (s, _) = post(
+        &app,
+        &kaicho,
+        &format!("/safety/rounds/{}/households/mine/answers", round.id),
+        json!({"status": "safe"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    safety::jobs::tick(k).await.unwrap();
+    assert_eq!(
+        safety::store::require(&k.db, &round.id).await.unwrap().reminders_sent,
+        0,
+        "10 minutes in"
+    );
+    app.clock.advance(600_000);
+    safety::jobs::tick(k).await.unwrap();
+    let r = safety::store::require(&k.db, &round.id).await.unwrap();
+    assert_eq!(r.reminders_sent, 1, "20 minutes in: the 15-minute reminder went out");
+    let reminded = safety::store::email_recipients(&k.db, &round.id, true).await.unwrap();
+    let kaicho_hh = household_of(&app, "kaicho").await;
+    assert!(
+        reminded.iter().all(|(_, h, _)| h != &kaicho_hh),
+        "answered households are not reminded"
+    );
+    safety::jobs::tick(k).await.unwrap();
+    assert_eq!(
+        safety::store::require(&k.db, &round.id).await.unwrap().reminders_sent,
+        1,
+        "once"
+    );
+
+    // At 30 minutes, silent households with a 要支援者 go to the area's officers and supporters.
+    app.clock.advance(15 * 60_000);
+    safety::jobs::tick(k).await.unwrap();
+    let tanaka_hh = household_of(&app, "tanaka").await;
+    let escalated_to = safety::store::escalations_for(&k.db, &round.id, &app.person_of("kaicho").await)
+        .await
+        .unwrap();
+    assert!(
+        escalated_to.contains(&tanaka_hh),
+        "tanaka (要支援者) stayed silent: {escalated_to:?}"
+    );
+    let kaicho_follow: Value = get(&app, &kaicho, &format!("/safety/rounds/{}/follow-up", round.id))
+        .await
+        .1;
+    let row = kaicho_follow["households"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["household_id"] == tanaka_hh.as_str())
+        .unwrap()
+        .clone();
+    assert!(row["escalated_at"].is_i64() && row["needs_support"] == true);
+    // Escalated once only.
+    assert!(safety::jobs::tick(k).await.unwrap().escalated == 0);
+}
