@@ -102,6 +102,17 @@ enum TokenCommand {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+    /// Provision one API token per household (for its home terminal or device), written to FILE
+    /// as `household_id<TAB>token` lines; the tokens act for the household's representative
+    /// (or its first member)
+    Provision {
+        /// Where to write the tokens (created with mode 600)
+        #[arg(long)]
+        out: String,
+        /// What the tokens are for
+        #[arg(long, default_value = "terminal")]
+        name: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -257,9 +268,42 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, Error> {
                 token.hint
             );
         }
+        Command::Token {
+            command: TokenCommand::Provision { out, name },
+        } => {
+            let k = server::prepare(config).await?;
+            let issued = kernel::store::accounts::provision_household_tokens(&k, &name).await?;
+            let mut text = String::with_capacity(issued.len() * 100);
+            for (household, secret) in &issued {
+                text.push_str(household);
+                text.push('\t');
+                text.push_str(secret);
+                text.push('\n');
+            }
+            write_private(&out, &text).map_err(|e| Error::Unavailable(format!("{out}: {e}")))?;
+            kernel::store::audit::append(
+                &k,
+                kernel::model::audit::AuditRecord::new(None, "token.provision", "households".to_string())
+                    .reason(&format!("{} tokens ({name})", issued.len())),
+            )
+            .await?;
+            eprintln!("machi: {} household tokens written to {out}", issued.len());
+        }
         Command::Backup { file } => backup(&config, &file).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Write a file only its owner can read (it holds secrets).
+fn write_private(path: &str, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    opts.open(path)?.write_all(text.as_bytes())
 }
 
 async fn load_demo(k: &Kernel, residents: usize) -> Result<(), Error> {

@@ -83,10 +83,9 @@ impl FromRequestParts<Kernel> for Auth {
                     .strip_prefix("Bearer ")
                     .map(str::trim)
                     .ok_or_else(|| Error::unauthorized("token-invalid"))?;
-                let person = crate::store::accounts::person_for_token(k, secret)
+                crate::store::accounts::actor_for_token(k, secret)
                     .await?
-                    .ok_or_else(|| Error::unauthorized("token-invalid"))?;
-                crate::store::accounts::actor_for_person(&k.db, &person).await?
+                    .ok_or_else(|| Error::unauthorized("token-invalid"))?
             }
         };
         parts.extensions.insert(actor.clone());

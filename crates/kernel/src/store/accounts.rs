@@ -129,6 +129,49 @@ pub async fn create_token(k: &Kernel, person_id: &str, name: &str) -> Result<(Ap
     Ok((t, secret))
 }
 
+/// One new token per household, acting for its representative (or first member): for home
+/// terminals and devices. Returns (household id, secret) pairs; secrets are kept only as hashes.
+pub async fn provision_household_tokens(k: &Kernel, name: &str) -> Result<Vec<(Id, String)>> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::invalid("token-name-invalid"));
+    }
+    let holders: Vec<(Id, Id)> = on_db!(&k.db, |p| sqlx::query_as(
+        "SELECT hid, holder FROM (SELECT h.id AS hid, COALESCE(h.representative_id, (SELECT MIN(hm.person_id) \
+         FROM household_members hm JOIN people pe ON pe.id = hm.person_id \
+         WHERE hm.household_id = h.id AND pe.deleted_at IS NULL)) AS holder FROM households h) x \
+         WHERE holder IS NOT NULL ORDER BY hid"
+    )
+    .fetch_all(p)
+    .await)?;
+    let now = k.now();
+    let mut out = Vec::with_capacity(holders.len());
+    for chunk in holders.chunks(500) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (household, person) in chunk {
+            let secret = new_token();
+            rows.push((k.new_id(), person.clone(), token_hint(&secret), token_hash(&secret)));
+            out.push((household.clone(), secret));
+        }
+        crate::in_tx!(&k.db, |tx| {
+            for (id, person, hint, hash) in &rows {
+                sqlx::query(
+                    "INSERT INTO api_tokens (id, person_id, name, hint, token_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6)",
+                )
+                .bind(id)
+                .bind(person)
+                .bind(name)
+                .bind(hint)
+                .bind(hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        });
+    }
+    Ok(out)
+}
+
 pub async fn tokens_of(db: &Db, person_id: &str) -> Result<Vec<ApiToken>> {
     Ok(on_db!(db, |p| sqlx::query_as::<_, ApiToken>(
         "SELECT id, person_id, name, hint, created_at, last_used_at, revoked_at FROM api_tokens \
@@ -157,26 +200,193 @@ pub async fn revoke_token(k: &Kernel, person_id: &str, token_id: &str) -> Result
 
 /// The person a live token belongs to. Marks it used (at most once a minute, to spare writes).
 pub async fn person_for_token(k: &Kernel, secret: &str) -> Result<Option<Id>> {
-    let row: Option<(Id, Id)> = on_db!(&k.db, |p| sqlx::query_as(
-        "SELECT id, person_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+    Ok(token_holder(k, secret).await?.map(|(person, _)| person))
+}
+
+/// The person (and their household) a live token acts for. Noting when the token was last
+/// used is deferred and batched (see [`TokenUse`]): under a burst of answers every request
+/// would otherwise be a write.
+async fn token_holder(k: &Kernel, secret: &str) -> Result<Option<(Id, Option<Id>)>> {
+    let row: Option<(Id, Id, Option<i64>, Option<Id>)> = on_db!(&k.db, |p| sqlx::query_as(
+        "SELECT t.id, t.person_id, t.last_used_at, hm.household_id FROM api_tokens t \
+         LEFT JOIN household_members hm ON hm.person_id = t.person_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
     )
     .bind(token_hash(secret))
     .fetch_optional(p)
     .await)?;
-    let Some((token_id, person_id)) = row else {
+    let Some((token_id, person_id, last_used, household)) = row else {
         return Ok(None);
     };
     let now = k.now();
-    on_db!(&k.db, |p| sqlx::query(
-        "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)"
-    )
-    .bind(&token_id)
-    .bind(now)
-    .bind(now - 60_000)
-    .execute(p)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(Some(person_id))
+    if last_used.is_none_or(|t| t < now - 60_000) {
+        TokenUse::of(k).note(token_id, now);
+    }
+    Ok(Some((person_id, household)))
+}
+
+/// The actor behind an API token, or None for an unknown or revoked token. Concurrent
+/// lookups are answered together (see [`TokenLookups`]).
+pub async fn actor_for_token(k: &Kernel, secret: &str) -> Result<Option<Actor>> {
+    TokenLookups::of(k).resolve(token_hash(secret)).await
+}
+
+/// Looks tokens up in batches: when a burst of requests arrives (every household answering
+/// after a quake), one query serves all the tokens waiting, instead of one or two each.
+pub struct TokenLookups {
+    tx: tokio::sync::mpsc::Sender<(String, tokio::sync::oneshot::Sender<Result<Option<Actor>>>)>,
+}
+
+const LOOKUP_BATCH: usize = 256;
+
+impl TokenLookups {
+    fn of(k: &Kernel) -> std::sync::Arc<TokenLookups> {
+        k.extensions.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(LOOKUP_BATCH * 16);
+            tokio::spawn(Self::run(k.clone(), rx));
+            TokenLookups { tx }
+        })
+    }
+
+    async fn resolve(&self, hash: String) -> Result<Option<Actor>> {
+        let (reply, wait) = tokio::sync::oneshot::channel();
+        let gone = || Error::Unavailable("token lookups stopped".into());
+        self.tx.send((hash, reply)).await.map_err(|_| gone())?;
+        wait.await.map_err(|_| gone())?
+    }
+
+    async fn run(
+        k: Kernel,
+        mut rx: tokio::sync::mpsc::Receiver<(String, tokio::sync::oneshot::Sender<Result<Option<Actor>>>)>,
+    ) {
+        // One batch at a time: while it is looked up the next one gathers, so batches grow
+        // with the load (smaller, concurrent batches were measured slower).
+        let mut batch = Vec::with_capacity(LOOKUP_BATCH);
+        while rx.recv_many(&mut batch, LOOKUP_BATCH).await > 0 {
+            let hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
+            match lookup(&k, &hashes).await {
+                Ok(found) => {
+                    for (hash, reply) in batch.drain(..) {
+                        let _ = reply.send(Ok(found.get(&hash).cloned()));
+                    }
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    for (_, reply) in batch.drain(..) {
+                        let _ = reply.send(Err(Error::Unavailable(message.clone())));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Actors for token hashes (live tokens only), in two queries whatever their number.
+async fn lookup(k: &Kernel, hashes: &[&str]) -> Result<std::collections::HashMap<String, Actor>> {
+    use std::collections::HashMap;
+    let ph = |from: usize, n: usize| (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",");
+    let sql = format!(
+        "SELECT t.token_hash, t.id, t.person_id, t.last_used_at, hm.household_id FROM api_tokens t \
+         LEFT JOIN household_members hm ON hm.person_id = t.person_id \
+         WHERE t.token_hash IN ({}) AND t.revoked_at IS NULL",
+        ph(1, hashes.len())
+    );
+    /// (token hash, token id, person, last used, household)
+    type Row = (String, Id, Id, Option<i64>, Option<Id>);
+    let rows: Vec<Row> = on_db!(&k.db, |p| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+        for h in hashes {
+            q = q.bind(*h);
+        }
+        q.fetch_all(p).await
+    })?;
+    let now = k.now();
+    let mut people: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+    people.sort_unstable();
+    people.dedup();
+    let mut grants: HashMap<String, Vec<crate::model::policy::RoleGrant>> = HashMap::new();
+    if !people.is_empty() {
+        let memberships = crate::store::orgs::memberships_of_many(&k.db, &people).await?;
+        for m in memberships {
+            grants
+                .entry(m.person_id.clone())
+                .or_default()
+                .extend(crate::store::orgs::grants(std::slice::from_ref(&m)));
+        }
+    }
+    let uses = TokenUse::of(k);
+    let mut out = HashMap::with_capacity(rows.len());
+    for (hash, token_id, person_id, last_used, household_id) in rows {
+        if last_used.is_none_or(|t| t < now - 60_000) {
+            uses.note(token_id, now);
+        }
+        let actor = Actor {
+            grants: grants.get(&person_id).cloned().unwrap_or_default(),
+            person_id: Some(person_id),
+            household_id,
+        };
+        out.insert(hash, actor);
+    }
+    Ok(out)
+}
+
+/// Tokens used since the last write, written together every few seconds (last_used_at is shown
+/// to the owner to the minute; it need not cost a write per request).
+pub struct TokenUse {
+    pending: std::sync::Mutex<std::collections::HashMap<Id, i64>>,
+}
+
+impl TokenUse {
+    fn of(k: &Kernel) -> std::sync::Arc<TokenUse> {
+        k.extensions.get_or_init(|| {
+            let k2 = k.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    if let Err(e) = TokenUse::of(&k2).flush(&k2).await {
+                        tracing::warn!(error = %e, "could not note token use; will retry");
+                    }
+                }
+            });
+            TokenUse {
+                pending: Default::default(),
+            }
+        })
+    }
+
+    fn note(&self, token_id: Id, at: i64) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.insert(token_id, at);
+        }
+    }
+
+    /// Write what is pending (also called directly by tests).
+    pub async fn flush(&self, k: &Kernel) -> Result<usize> {
+        let batch: Vec<(Id, i64)> = match self.pending.lock() {
+            Ok(mut p) => p.drain().collect(),
+            Err(_) => return Ok(0),
+        };
+        // One short statement per 500 tokens (to the minute is all that is shown), so a burst of
+        // new tokens never holds the write lock for long.
+        for chunk in batch.chunks(500) {
+            let at = chunk.iter().map(|(_, at)| *at).max().unwrap_or_default();
+            let ph: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!("UPDATE api_tokens SET last_used_at = $1 WHERE id IN ({})", ph.join(","));
+            on_db!(&k.db, |p| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(at);
+                for (id, _) in chunk {
+                    q = q.bind(id);
+                }
+                q.execute(p).await.map(|_| ())
+            })?;
+        }
+        Ok(batch.len())
+    }
+
+    /// Write pending uses now (for tests and shutdown).
+    pub async fn flush_now(k: &Kernel) -> Result<usize> {
+        TokenUse::of(k).flush(k).await
+    }
 }
 
 /// Everything the policy needs to know about a person acting.

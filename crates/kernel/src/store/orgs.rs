@@ -205,6 +205,26 @@ pub async fn memberships_of(db: &Db, person_id: &str) -> Result<Vec<Membership>>
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+/// Memberships of several people at once, in creation order per person.
+pub async fn memberships_of_many(db: &Db, people: &[&str]) -> Result<Vec<Membership>> {
+    if people.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ph: Vec<String> = (1..=people.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "{MEMBERSHIP_SELECT} WHERE m.person_id IN ({}) ORDER BY m.person_id, m.created_at, m.id",
+        ph.join(",")
+    );
+    let rows = on_db!(db, |p| {
+        let mut q = sqlx::query_as::<_, MembershipRow>(sqlx::AssertSqlSafe(sql.as_str()));
+        for person in people {
+            q = q.bind(*person);
+        }
+        q.fetch_all(p).await
+    })?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
 pub async fn members_of(db: &Db, organisation_id: &str) -> Result<Vec<Membership>> {
     let sql = format!("{MEMBERSHIP_SELECT} WHERE m.organisation_id = $1 ORDER BY m.role, m.person_id");
     let rows = on_db!(db, |p| sqlx::query_as::<_, MembershipRow>(sqlx::AssertSqlSafe(

@@ -12,7 +12,10 @@ use utoipa::ToSchema;
 use crate::model::answer::Answer;
 use crate::model::tally::AreaTally;
 
-pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[kernel::migration!("0001_safety")];
+pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[
+    kernel::migration!("0001_safety"),
+    kernel::migration!("0002_latest_answer"),
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Round {
@@ -270,63 +273,75 @@ pub enum Recorded {
     NotTargeted,
 }
 
-/// Record answers in one transaction (the writer batches concurrent answers). Each answer
-/// is history; the household's latest state is updated only if the round is still open.
+/// Record answers (the writer batches concurrent ones): one INSERT per 200 answers, which
+/// keeps only answers for households an open round asks; a trigger makes each stored answer
+/// its household's latest state in the same statement. Answers in one batch are in arrival
+/// order, so the last one of a household wins.
 pub async fn record(k: &Kernel, answers: &[NewAnswer]) -> Result<Vec<Recorded>> {
+    use std::collections::HashSet;
     let now = k.now();
     let ids: Vec<String> = answers.iter().map(|_| k.new_id()).collect();
-    let mut out = Vec::with_capacity(answers.len());
-    in_tx!(&k.db, |tx| {
-        for (a, id) in answers.iter().zip(&ids) {
-            let effective = a.answer.effective().as_str();
-            let updated = sqlx::query(
-                "UPDATE safety_targets SET status = $3, answered_at = $4, \
-                 first_answered_at = COALESCE(first_answered_at, $4) \
-                 WHERE round_id = $1 AND household_id = $2 \
-                 AND EXISTS (SELECT 1 FROM safety_rounds r WHERE r.id = $1 AND r.closed_at IS NULL)",
-            )
-            .bind(&a.round_id)
-            .bind(&a.household_id)
-            .bind(effective)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if updated == 0 {
-                let closed: Option<(Option<i64>,)> =
-                    sqlx::query_as("SELECT closed_at FROM safety_rounds WHERE id = $1")
-                        .bind(&a.round_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                out.push(match closed {
-                    Some((Some(at),)) => Recorded::Closed(at),
-                    _ => Recorded::NotTargeted,
-                });
-                continue;
+    let mut stored: HashSet<String> = HashSet::with_capacity(answers.len());
+    let members: Vec<String> = answers
+        .iter()
+        .map(|a| serde_json::to_string(&a.answer.members).map_err(|e| Error::Internal(e.to_string())))
+        .collect::<Result<_>>()?;
+    for (chunk, start) in answers.chunks(200).zip((0..).step_by(200)) {
+        let sql = format!(
+            "WITH v (id, round_id, household_id, person_id, channel, status, effective, members, comment, answered_at) \
+             AS (VALUES {}) \
+             INSERT INTO safety_answers (id, round_id, household_id, person_id, channel, status, effective, members, \
+             comment, answered_at) \
+             SELECT v.id, v.round_id, v.household_id, v.person_id, v.channel, v.status, v.effective, v.members, \
+             v.comment, v.answered_at FROM v WHERE EXISTS (SELECT 1 FROM safety_targets t JOIN safety_rounds r \
+             ON r.id = t.round_id WHERE t.round_id = v.round_id AND t.household_id = v.household_id \
+             AND r.closed_at IS NULL) RETURNING id",
+            kernel::store::values_placeholders(chunk.len(), 10)
+        );
+        let returned: Vec<String> = on_db!(&k.db, |p| {
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.as_str()));
+            for (i, a) in chunk.iter().enumerate() {
+                q = q
+                    .bind(&ids[start + i])
+                    .bind(&a.round_id)
+                    .bind(&a.household_id)
+                    .bind(&a.person_id)
+                    .bind(&a.channel)
+                    .bind(a.answer.status.as_str())
+                    .bind(a.answer.effective().as_str())
+                    .bind(&members[start + i])
+                    .bind(&a.answer.comment)
+                    .bind(now);
             }
-            let members = serde_json::to_string(&a.answer.members).map_err(|e| Error::Internal(e.to_string()))?;
-            sqlx::query(
-                "INSERT INTO safety_answers (id, round_id, household_id, person_id, channel, status, effective, members, \
-                 comment, answered_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-            )
-            .bind(id)
-            .bind(&a.round_id)
-            .bind(&a.household_id)
-            .bind(&a.person_id)
-            .bind(&a.channel)
-            .bind(a.answer.status.as_str())
-            .bind(effective)
-            .bind(members)
-            .bind(&a.answer.comment)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            q.fetch_all(p).await
+        })?;
+        stored.extend(returned);
+    }
+    let mut out = Vec::with_capacity(answers.len());
+    let mut closed_at: std::collections::HashMap<&str, Option<i64>> = Default::default();
+    for (a, id) in answers.iter().zip(&ids) {
+        if stored.contains(id) {
             out.push(Recorded::Stored {
                 id: id.clone(),
                 at: now,
             });
+            continue;
         }
-    });
+        // Rare: the round is closed or unknown, or the household is not asked.
+        if !closed_at.contains_key(a.round_id.as_str()) {
+            let closed: Option<Option<i64>> = on_db!(&k.db, |p| sqlx::query_scalar(
+                "SELECT closed_at FROM safety_rounds WHERE id = $1"
+            )
+            .bind(&a.round_id)
+            .fetch_optional(p)
+            .await)?;
+            closed_at.insert(a.round_id.as_str(), closed.flatten());
+        }
+        out.push(match closed_at.get(a.round_id.as_str()).copied().flatten() {
+            Some(at) => Recorded::Closed(at),
+            None => Recorded::NotTargeted,
+        });
+    }
     Ok(out)
 }
 
