@@ -336,3 +336,108 @@ async fn killed_mid_send_and_started_again_every_recipient_still_gets_the_email(
         ids.len()
     );
 }
+
+#[tokio::test]
+async fn answers_acknowledged_before_a_kill_9_are_all_there_after_the_restart() {
+    let t = test_db().await;
+    let o = machi(&["--database", &t.url, "demo", "--residents", "1500"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.txt");
+    let o = machi(&[
+        "--database",
+        &t.url,
+        "token",
+        "provision",
+        "--out",
+        &tokens.to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let households: Vec<(String, String)> = std::fs::read_to_string(&tokens)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(h, t)| (h.to_string(), t.to_string()))
+        .collect();
+    assert!(households.len() > 400, "{} households", households.len());
+    let o = machi(&["--database", &t.url, "token", "create", "bousai"]);
+    let staff = String::from_utf8_lossy(&o.stdout).trim().to_string();
+
+    let (mut first, addr) = serve(&t, &[]);
+    let client = reqwest::Client::new();
+    let round: serde_json::Value = client
+        .post(format!("http://{addr}/api/v1/safety/rounds"))
+        .bearer_auth(&staff)
+        .json(&serde_json::json!({"area": "13999", "title": "kill -9"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let round = round["id"].as_str().unwrap().to_string();
+
+    // 32 clients answer for every household; the server is killed while they are at it.
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(households.clone()));
+    let mut clients = Vec::new();
+    for _ in 0..32 {
+        let (acked, queue, client, addr, round) = (
+            acked.clone(),
+            queue.clone(),
+            client.clone(),
+            addr.clone(),
+            round.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            loop {
+                let Some((household, token)) = queue.lock().unwrap().pop() else {
+                    return;
+                };
+                let res = client
+                    .post(format!(
+                        "http://{addr}/api/v1/safety/rounds/{round}/households/{household}/answers"
+                    ))
+                    .bearer_auth(&token)
+                    .json(&serde_json::json!({"status": "safe"}))
+                    .send()
+                    .await;
+                if res.is_ok_and(|r| r.status().is_success()) {
+                    acked.lock().unwrap().push(household);
+                }
+            }
+        }));
+    }
+    let started = Instant::now();
+    while acked.lock().unwrap().len() < 100 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "answers are not going through"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    for c in clients {
+        c.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() < households.len(),
+        "the kill landed mid-burst ({} acknowledged)",
+        acked.len()
+    );
+
+    // Started again: every acknowledged answer is there.
+    let (mut second, _) = serve(&t, &[]);
+    let rows = safety::store::export_rows(&t.db, &round).await.unwrap();
+    let answered: std::collections::HashSet<&str> = rows
+        .iter()
+        .filter(|r| r.status.is_some())
+        .map(|r| r.household_id.as_str())
+        .collect();
+    let lost: Vec<&String> = acked.iter().filter(|h| !answered.contains(h.as_str())).collect();
+    assert!(lost.is_empty(), "{} acknowledged answers lost: {lost:?}", lost.len());
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
