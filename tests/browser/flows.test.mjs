@@ -314,3 +314,69 @@ test("危機管理課 composes a drill in the browser; the terminal shows it; th
   await staff.context().close();
   await resident.context().close();
 });
+
+test("an officer starts a safety check; residents answer on the terminal and the web; the tally fills live; a visit is assigned", async () => {
+  const officer = await person();
+  await logIn(officer, "kaicho");
+  const nav = await officer.locator("nav.site-nav a").allTextContents();
+  assert.ok(nav.some((t) => /安否確認/.test(t)), `the safety link is in the officer's navigation: ${nav}`);
+  await visit(officer, "/safety", "safety-ja");
+
+  const resident = await person();
+  await logIn(resident, "tanaka");
+  await resident.goto(base + "/terminal");
+
+  await officer.fill("#title", "ブラウザからの安否確認");
+  await officer.selectOption("#area", "13999-1");
+  await Promise.all([officer.waitForURL(/\/safety\/[0-9A-Z]+$/), officer.click("form.stack button[type=submit]")]);
+  await checkA11y(officer, "safety tally (nobody answered yet)");
+  assert.equal((await officer.textContent("#safety-total [data-key=answered]")).trim(), "0");
+
+  // The terminal asks with two huge buttons; tanaka presses 「助けが必要」.
+  await resident.waitForSelector("#safety-question:not([hidden])", { timeout: 10_000 });
+  assert.match(await resident.textContent("#safety-question-round"), /ブラウザから/);
+  await checkA11y(resident, "terminal with a safety question");
+  await resident.screenshot({ path: `${shots}/${backend}-terminal-safety-ja.png`, fullPage: false });
+  await Promise.all([resident.waitForURL(/\/terminal$/), resident.click("#safety-question button[value=help]")]);
+  await resident.waitForFunction(() => document.getElementById("safety-question").hidden, null, { timeout: 10_000 });
+
+  // The officer's tally updates without a reload.
+  await officer.waitForFunction(
+    () => document.querySelector("#safety-total [data-key=answered]").textContent.trim() === "1",
+    null,
+    { timeout: 10_000 },
+  );
+  assert.equal((await officer.textContent("#safety-total [data-key=help]")).trim(), "1");
+
+  // A neighbour sees the banner on an ordinary page and answers on the web.
+  const neighbour = await person();
+  await logIn(neighbour, "shop");
+  await neighbour.goto(base + "/directory");
+  await neighbour.waitForSelector("#safety-banner:not([hidden])", { timeout: 10_000 });
+  await Promise.all([neighbour.waitForURL(/\/answer$/), neighbour.click("#safety-banner a")]);
+  await checkA11y(neighbour, "safety answer form");
+  await neighbour.screenshot({ path: `${shots}/${backend}-safety-answer-ja.png`, fullPage: true });
+  await neighbour.click("#safety-answer button[value=safe]");
+  await neighbour.waitForSelector("#safety-done");
+  await neighbour.context().close();
+  await officer.waitForFunction(
+    () => document.querySelector("#safety-total [data-key=answered]").textContent.trim() === "2",
+    null,
+    { timeout: 10_000 },
+  );
+
+  // Follow-up: tanaka's household needs help; the officer sends the supporter.
+  await officer.reload();
+  const card = officer.locator("#safety-follow-up li", { hasText: "田中" }).first();
+  const options = await card.locator("select[name=visitor] option").allTextContents();
+  const supporter = options.find((o) => /翔太/.test(o));
+  assert.ok(supporter, `the supporter can be sent: ${options}`);
+  await card.locator("select[name=visitor]").selectOption({ label: supporter });
+  await Promise.all([officer.waitForLoadState("load"), card.locator("form[action$=visit] button").click()]);
+  const after = officer.locator("#safety-follow-up li", { hasText: "田中" }).first();
+  assert.match(await after.textContent(), /訪問担当/);
+  await checkA11y(officer, "safety tally with the follow-up list");
+  await officer.screenshot({ path: `${shots}/${backend}-safety-tally-ja.png`, fullPage: true });
+  await officer.context().close();
+  await resident.context().close();
+});
