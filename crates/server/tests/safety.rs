@@ -657,3 +657,143 @@ async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_sile
     // Escalated once only.
     assert!(safety::jobs::tick(k).await.unwrap().escalated == 0);
 }
+
+#[tokio::test]
+async fn a_device_is_asked_over_mqtt_and_its_button_answers_for_the_household() {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let broker = ("127.0.0.1", 1883);
+    assert!(
+        std::net::TcpStream::connect(broker).is_ok(),
+        "Mosquitto is not reachable at 127.0.0.1:1883 (start it: mosquitto -d -c /etc/mosquitto/mosquitto.conf)"
+    );
+    let config = kernel::config::Config {
+        mqtt: Some(kernel::config::MqttConfig {
+            host: broker.0.into(),
+            port: broker.1,
+            client_id: "machi-safety-test".into(),
+            username: None,
+            password: None,
+        }),
+        ..Default::default()
+    };
+    let app = spawn_app_with(config, true).await;
+    // tanaka's smart bulb, listening on its topic.
+    let run = app.kernel.new_id();
+    let (device, mut events) = AsyncClient::new(MqttOptions::new(format!("bulb-{run}"), broker.0, broker.1), 64);
+    device
+        .subscribe("machi/devices/bulb-0001", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    loop {
+        if let Event::Incoming(Packet::SubAck(_)) = events.poll().await.unwrap() {
+            break;
+        }
+    }
+    for _ in 0..300 {
+        if app.kernel.health.is_reachable(server::channels::mqtt::CHANNEL) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let kaicho = app.token_for("kaicho").await;
+    let (s, round) = post(
+        &app,
+        &kaicho,
+        "/safety/rounds",
+        json!({"area": "13999-1", "title": "機器の安否確認"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let id = round["id"].as_str().unwrap().to_string();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    let question = loop {
+        let ev = tokio::time::timeout_at(deadline, events.poll())
+            .await
+            .expect("the question over MQTT within 15 s")
+            .unwrap();
+        if let Event::Incoming(Packet::Publish(p)) = ev {
+            let body: Value = serde_json::from_slice(&p.payload).unwrap_or(Value::Null);
+            if body["round"] == id.as_str() {
+                break body;
+            }
+        }
+    };
+    assert_eq!(question["kind"], "safety");
+    assert_eq!(question["answer_topic"], "machi/acks/bulb-0001");
+    // The button: 「全員無事」.
+    device
+        .publish(
+            "machi/acks/bulb-0001",
+            QoS::AtLeastOnce,
+            false,
+            question["answers"]["safe"].as_str().unwrap().as_bytes().to_vec(),
+        )
+        .await
+        .unwrap();
+    let pump = tokio::spawn(async move { while events.poll().await.is_ok() {} });
+    let household = household_of(&app, "tanaka").await;
+    let mut answered = None;
+    for _ in 0..300 {
+        answered = safety::store::target(&app.kernel.db, &id, &household)
+            .await
+            .unwrap()
+            .and_then(|(_, s)| s);
+        if answered.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(answered.as_deref(), Some("safe"));
+    let history = safety::store::history(&app.kernel.db, &id, &household).await.unwrap();
+    assert_eq!(history[0].channel, "mqtt");
+    pump.abort();
+}
+
+#[tokio::test]
+async fn in_one_batch_the_last_answer_of_a_household_wins() {
+    use safety::model::answer::{Answer, HouseholdStatus};
+    use safety::store::{NewAnswer, Recorded, record};
+    let app = spawn_demo_app().await;
+    let k = &app.kernel;
+    let (round, _) = safety::store::start(
+        k,
+        &kernel::store::areas::get(&k.db, "13999-1").await.unwrap().unwrap().id,
+        "t",
+        "staff",
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let hh = household_of(&app, "tanaka").await;
+    let answer = |status| NewAnswer {
+        round_id: round.id.clone(),
+        household_id: hh.clone(),
+        person_id: None,
+        channel: "api".into(),
+        answer: Answer {
+            status,
+            members: vec![],
+            comment: None,
+        },
+    };
+    let stranger = NewAnswer {
+        household_id: household_of(&app, "sato").await,
+        ..answer(HouseholdStatus::Safe)
+    };
+    let out = record(
+        k,
+        &[answer(HouseholdStatus::Safe), stranger, answer(HouseholdStatus::Help)],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(out[0], Recorded::Stored { .. }));
+    assert_eq!(out[1], Recorded::NotTargeted, "sato's household is not asked");
+    assert!(matches!(out[2], Recorded::Stored { .. }));
+    let (_, status) = safety::store::target(&k.db, &round.id, &hh).await.unwrap().unwrap();
+    assert_eq!(status.as_deref(), Some("help"));
+    assert_eq!(safety::store::history(&k.db, &round.id, &hh).await.unwrap().len(), 2);
+    let closed = safety::store::close(k, &round.id).await.unwrap();
+    let out = record(k, &[answer(HouseholdStatus::Safe)]).await.unwrap();
+    assert_eq!(out[0], Recorded::Closed(closed.closed_at.unwrap()));
+}

@@ -288,15 +288,15 @@ pub async fn record(k: &Kernel, answers: &[NewAnswer]) -> Result<Vec<Recorded>> 
         .collect::<Result<_>>()?;
     for (chunk, start) in answers.chunks(200).zip((0..).step_by(200)) {
         let sql = format!(
-            "WITH v (id, round_id, household_id, person_id, channel, status, effective, members, comment, answered_at) \
+            "WITH v (id, round_id, household_id, person_id, channel, status, effective, members, comment, answered_at, n) \
              AS (VALUES {}) \
              INSERT INTO safety_answers (id, round_id, household_id, person_id, channel, status, effective, members, \
              comment, answered_at) \
              SELECT v.id, v.round_id, v.household_id, v.person_id, v.channel, v.status, v.effective, v.members, \
              v.comment, v.answered_at FROM v WHERE EXISTS (SELECT 1 FROM safety_targets t JOIN safety_rounds r \
              ON r.id = t.round_id WHERE t.round_id = v.round_id AND t.household_id = v.household_id \
-             AND r.closed_at IS NULL) RETURNING id",
-            kernel::store::values_placeholders(chunk.len(), 10)
+             AND r.closed_at IS NULL) ORDER BY v.n RETURNING id",
+            kernel::store::values_placeholders(chunk.len(), 11)
         );
         let returned: Vec<String> = on_db!(&k.db, |p| {
             let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.as_str()));
@@ -311,7 +311,8 @@ pub async fn record(k: &Kernel, answers: &[NewAnswer]) -> Result<Vec<Recorded>> 
                     .bind(a.answer.effective().as_str())
                     .bind(&members[start + i])
                     .bind(&a.answer.comment)
-                    .bind(now);
+                    .bind(now)
+                    .bind(i as i64);
             }
             q.fetch_all(p).await
         })?;
