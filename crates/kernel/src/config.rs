@@ -63,14 +63,21 @@ pub struct SafetyConfig {
     pub delay_secs: u64,
     /// An alert within this long of an open round's start joins it (aftershocks).
     pub aftershock_window_secs: u64,
-    /// Remind households that have not answered, this long after the start (one reminder each).
-    pub reminder_after_secs: Vec<u64>,
-    /// Channels reminders go on, in order (`terminal`, `email`, `mqtt`).
-    pub reminder_channels: Vec<String>,
+    /// Reminders to households that have not answered: each this long after the start, on
+    /// its own channels (`[[safety.reminders]] after_secs = 900, channels = ["terminal"]`).
+    pub reminders: Vec<ReminderStep>,
     /// A silent household with a 要支援者 escalates to its supporter after this long.
     pub escalate_after_secs: u64,
     /// How long an e-mailed answer link stays valid.
     pub link_hours: u64,
+}
+
+/// One reminder of a safety round: when, and on which channels (`terminal`, `email`, `mqtt`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderStep {
+    pub after_secs: u64,
+    pub channels: Vec<String>,
 }
 
 impl Default for SafetyConfig {
@@ -81,8 +88,16 @@ impl Default for SafetyConfig {
             events: vec!["津波".into(), "特別警報".into()],
             delay_secs: 0,
             aftershock_window_secs: 6 * 3600,
-            reminder_after_secs: vec![15 * 60, 45 * 60],
-            reminder_channels: vec!["terminal".into(), "email".into(), "mqtt".into()],
+            reminders: vec![
+                ReminderStep {
+                    after_secs: 15 * 60,
+                    channels: vec!["terminal".into(), "mqtt".into()],
+                },
+                ReminderStep {
+                    after_secs: 45 * 60,
+                    channels: vec!["terminal".into(), "mqtt".into(), "email".into()],
+                },
+            ],
             escalate_after_secs: 30 * 60,
             link_hours: 72,
         }

@@ -542,7 +542,10 @@ async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_sile
         safety: kernel::config::SafetyConfig {
             delay_secs: 600,
             aftershock_window_secs: 3600,
-            reminder_after_secs: vec![900],
+            reminders: vec![kernel::config::ReminderStep {
+                after_secs: 900,
+                channels: vec!["terminal".into(), "email".into()],
+            }],
             escalate_after_secs: 1800,
             ..Default::default()
         },

@@ -194,7 +194,8 @@ async fn remind(k: &Kernel, t: &mut Tick) -> Result<()> {
         if !store::bump_reminders(k, &round.id, round.reminders_sent, due).await? {
             continue;
         }
-        let channels: Vec<&str> = cfg.reminder_channels.iter().map(String::as_str).collect();
+        let channels = rule::reminder_channels(cfg, round.reminders_sent as usize, due as usize);
+        let channels: Vec<&str> = channels.iter().map(String::as_str).collect();
         ask(k, &round, Some(due), &channels).await?;
         t.reminders += 1;
     }

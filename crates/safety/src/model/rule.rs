@@ -77,10 +77,24 @@ pub fn joins_open_round(round_started_ms: i64, alert_created_ms: i64, rule: &Saf
 
 /// How many reminders should have gone out by now; the job sends the difference.
 pub fn reminders_due(round_started_ms: i64, rule: &SafetyConfig, now_ms: i64) -> usize {
-    rule.reminder_after_secs
+    rule.reminders
         .iter()
-        .filter(|s| now_ms >= round_started_ms + **s as i64 * 1000)
+        .filter(|r| now_ms >= round_started_ms + r.after_secs as i64 * 1000)
         .count()
+}
+
+/// The channels of reminders `from..to` (those due now that were not sent), each once: a
+/// reminder missed while the server was down goes out once, on every channel it was due on.
+pub fn reminder_channels(rule: &SafetyConfig, from: usize, to: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for step in rule.reminders.iter().skip(from).take(to.saturating_sub(from)) {
+        for c in &step.channels {
+            if !out.contains(c) {
+                out.push(c.clone());
+            }
+        }
+    }
+    out
 }
 
 /// A silent household with a 要支援者 is escalated once this is true.
@@ -146,7 +160,16 @@ mod tests {
         let rule = SafetyConfig {
             delay_secs: 600,
             aftershock_window_secs: 3600,
-            reminder_after_secs: vec![900, 2700],
+            reminders: vec![
+                kernel::config::ReminderStep {
+                    after_secs: 900,
+                    channels: vec!["terminal".into()],
+                },
+                kernel::config::ReminderStep {
+                    after_secs: 2700,
+                    channels: vec!["terminal".into(), "email".into()],
+                },
+            ],
             escalate_after_secs: 1800,
             ..SafetyConfig::default()
         };
@@ -157,6 +180,14 @@ mod tests {
         assert_eq!(reminders_due(0, &rule, 899_999), 0);
         assert_eq!(reminders_due(0, &rule, 900_000), 1);
         assert_eq!(reminders_due(0, &rule, 10_000_000), 2);
+        assert_eq!(reminder_channels(&rule, 0, 1), vec!["terminal"]);
+        assert_eq!(reminder_channels(&rule, 1, 2), vec!["terminal", "email"]);
+        assert_eq!(
+            reminder_channels(&rule, 0, 2),
+            vec!["terminal", "email"],
+            "each channel once"
+        );
+        assert!(reminder_channels(&rule, 2, 2).is_empty());
         assert!(!escalation_due(0, &rule, 1_799_999));
         assert!(escalation_due(0, &rule, 1_800_000));
     }
@@ -167,7 +198,7 @@ mod tests {
             let rule = SafetyConfig::default();
             let (early, late) = (a.min(b), a.max(b));
             prop_assert!(reminders_due(0, &rule, early) <= reminders_due(0, &rule, late));
-            prop_assert!(reminders_due(0, &rule, late) <= rule.reminder_after_secs.len());
+            prop_assert!(reminders_due(0, &rule, late) <= rule.reminders.len());
         }
     }
 }
