@@ -618,8 +618,20 @@ async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_sile
         0,
         "10 minutes in"
     );
+    let mails = async || {
+        kernel::store::outbox::counts(&k.db, &format!("safety:{}", round.id))
+            .await
+            .unwrap()
+            .iter()
+            .filter(|(c, ..)| c == "email")
+            .map(|(_, _, n)| *n)
+            .sum::<i64>()
+    };
+    let asked = mails().await;
+    assert!(asked > 0, "the question went out by e-mail");
     app.clock.advance(600_000);
     safety::jobs::tick(k).await.unwrap();
+    assert!(mails().await > asked, "the reminder went out by e-mail too");
     let r = safety::store::require(&k.db, &round.id).await.unwrap();
     assert_eq!(r.reminders_sent, 1, "20 minutes in: the 15-minute reminder went out");
     let reminded = safety::store::email_recipients(&k.db, &round.id, true).await.unwrap();
