@@ -281,51 +281,67 @@ impl TokenLookups {
     }
 }
 
-/// Actors for token hashes (live tokens only), in two queries whatever their number.
+/// Actors for token hashes (live tokens only), in one query whatever their number: a row per
+/// (token, membership), with the membership columns empty for people without any.
 async fn lookup(k: &Kernel, hashes: &[&str]) -> Result<std::collections::HashMap<String, Actor>> {
+    use crate::model::org::{OrgKind, Role};
+    use crate::model::policy::RoleGrant;
     use std::collections::HashMap;
-    let ph = |from: usize, n: usize| (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",");
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        token_hash: String,
+        token_id: Id,
+        person_id: Id,
+        last_used_at: Option<i64>,
+        household_id: Option<Id>,
+        organisation_id: Option<Id>,
+        kind: Option<String>,
+        duties: Option<String>,
+        role: Option<String>,
+        area_id: Option<Id>,
+    }
+    // Padded (repeating the last hash) so a handful of statement texts serve every batch size.
+    let padded = crate::store::padded_len(hashes.len());
+    let ph: Vec<String> = (1..=padded).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT t.token_hash, t.id, t.person_id, t.last_used_at, hm.household_id FROM api_tokens t \
+        "SELECT t.token_hash, t.id AS token_id, t.person_id, t.last_used_at, hm.household_id, \
+         m.organisation_id, o.kind, o.duties, m.role, m.area_id FROM api_tokens t \
          LEFT JOIN household_members hm ON hm.person_id = t.person_id \
-         WHERE t.token_hash IN ({}) AND t.revoked_at IS NULL",
-        ph(1, hashes.len())
+         LEFT JOIN memberships m ON m.person_id = t.person_id \
+         LEFT JOIN organisations o ON o.id = m.organisation_id \
+         WHERE t.token_hash IN ({}) AND t.revoked_at IS NULL ORDER BY t.token_hash, m.created_at, m.id",
+        ph.join(",")
     );
-    /// (token hash, token id, person, last used, household)
-    type Row = (String, Id, Id, Option<i64>, Option<Id>);
     let rows: Vec<Row> = on_db!(&k.db, |p| {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
-        for h in hashes {
-            q = q.bind(*h);
+        let mut q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()));
+        for i in 0..padded {
+            q = q.bind(hashes[i.min(hashes.len() - 1)]);
         }
         q.fetch_all(p).await
     })?;
     let now = k.now();
-    let mut people: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
-    people.sort_unstable();
-    people.dedup();
-    let mut grants: HashMap<String, Vec<crate::model::policy::RoleGrant>> = HashMap::new();
-    if !people.is_empty() {
-        let memberships = crate::store::orgs::memberships_of_many(&k.db, &people).await?;
-        for m in memberships {
-            grants
-                .entry(m.person_id.clone())
-                .or_default()
-                .extend(crate::store::orgs::grants(std::slice::from_ref(&m)));
-        }
-    }
     let uses = TokenUse::of(k);
-    let mut out = HashMap::with_capacity(rows.len());
-    for (hash, token_id, person_id, last_used, household_id) in rows {
-        if last_used.is_none_or(|t| t < now - 60_000) {
-            uses.note(token_id, now);
+    let mut out: HashMap<String, Actor> = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let actor = out.entry(r.token_hash).or_insert_with(|| {
+            if r.last_used_at.is_none_or(|t| t < now - 60_000) {
+                uses.note(r.token_id.clone(), now);
+            }
+            Actor {
+                person_id: Some(r.person_id.clone()),
+                household_id: r.household_id.clone(),
+                grants: Vec::new(),
+            }
+        });
+        if let (Some(organisation_id), Some(kind), Some(role)) = (r.organisation_id, r.kind, r.role) {
+            actor.grants.push(RoleGrant {
+                role: Role::parse(&role).unwrap_or(Role::Resident),
+                organisation_id,
+                organisation_kind: OrgKind::parse(&kind).unwrap_or(OrgKind::Npo),
+                area_id: r.area_id,
+                duties: crate::store::orgs::split_duties(r.duties.as_deref().unwrap_or("")),
+            });
         }
-        let actor = Actor {
-            grants: grants.get(&person_id).cloned().unwrap_or_default(),
-            person_id: Some(person_id),
-            household_id,
-        };
-        out.insert(hash, actor);
     }
     Ok(out)
 }

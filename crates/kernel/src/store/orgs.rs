@@ -33,7 +33,7 @@ impl From<OrgRow> for Organisation {
     }
 }
 
-fn split_duties(s: &str) -> Vec<String> {
+pub(crate) fn split_duties(s: &str) -> Vec<String> {
     s.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
@@ -202,26 +202,6 @@ pub async fn memberships_of(db: &Db, person_id: &str) -> Result<Vec<Membership>>
     .bind(person_id)
     .fetch_all(p)
     .await)?;
-    Ok(rows.into_iter().map(Into::into).collect())
-}
-
-/// Memberships of several people at once, in creation order per person.
-pub async fn memberships_of_many(db: &Db, people: &[&str]) -> Result<Vec<Membership>> {
-    if people.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ph: Vec<String> = (1..=people.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "{MEMBERSHIP_SELECT} WHERE m.person_id IN ({}) ORDER BY m.person_id, m.created_at, m.id",
-        ph.join(",")
-    );
-    let rows = on_db!(db, |p| {
-        let mut q = sqlx::query_as::<_, MembershipRow>(sqlx::AssertSqlSafe(sql.as_str()));
-        for person in people {
-            q = q.bind(*person);
-        }
-        q.fetch_all(p).await
-    })?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 

@@ -286,7 +286,10 @@ pub async fn record(k: &Kernel, answers: &[NewAnswer]) -> Result<Vec<Recorded>> 
         .iter()
         .map(|a| serde_json::to_string(&a.answer.members).map_err(|e| Error::Internal(e.to_string())))
         .collect::<Result<_>>()?;
-    for (chunk, start) in answers.chunks(200).zip((0..).step_by(200)) {
+    // Rows are padded with blanks (which match no round and are never inserted) so a handful
+    // of statement texts serve every batch size and prepared statements are reused.
+    for (chunk, start) in answers.chunks(256).zip((0..).step_by(256)) {
+        let padded = kernel::store::padded_len(chunk.len());
         let sql = format!(
             "WITH v (id, round_id, household_id, person_id, channel, status, effective, members, comment, answered_at, n) \
              AS (VALUES {}) \
@@ -296,7 +299,7 @@ pub async fn record(k: &Kernel, answers: &[NewAnswer]) -> Result<Vec<Recorded>> 
              v.comment, v.answered_at FROM v WHERE EXISTS (SELECT 1 FROM safety_targets t JOIN safety_rounds r \
              ON r.id = t.round_id WHERE t.round_id = v.round_id AND t.household_id = v.household_id \
              AND r.closed_at IS NULL) ORDER BY v.n RETURNING id",
-            kernel::store::values_placeholders(chunk.len(), 11)
+            kernel::store::values_placeholders(padded, 11)
         );
         let returned: Vec<String> = on_db!(&k.db, |p| {
             let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.as_str()));
@@ -311,6 +314,20 @@ pub async fn record(k: &Kernel, answers: &[NewAnswer]) -> Result<Vec<Recorded>> 
                     .bind(a.answer.effective().as_str())
                     .bind(&members[start + i])
                     .bind(&a.answer.comment)
+                    .bind(now)
+                    .bind(i as i64);
+            }
+            for i in chunk.len()..padded {
+                q = q
+                    .bind("")
+                    .bind("")
+                    .bind("")
+                    .bind(None::<String>)
+                    .bind("")
+                    .bind("")
+                    .bind("")
+                    .bind("")
+                    .bind(None::<String>)
                     .bind(now)
                     .bind(i as i64);
             }
