@@ -164,11 +164,64 @@ pub async fn serve(
     jobs.extend(fanout::spawn(&k));
     let (tx, rx) = tokio::sync::watch::channel(false);
     let app = app(k.clone());
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
+    // Each connection is served by hyper's HTTP/1 connection directly rather than through `axum::serve`, whose
+    // builder first sniffs for HTTP/2 and then hands hyper the sniffed bytes apart from the rest: hyper's read
+    // buffer then grows from 8 to 16 KiB on every connection, which thousands of idle SSE screens pay for.
+    let stop = rx.clone();
+    let server = async move {
+        let mut shutdown = std::pin::pin!(shutdown);
+        // Every connection task holds a clone of `open`; `closed()` resolves when the last one has finished.
+        let (all_done, open) = tokio::sync::watch::channel(());
+        loop {
+            let (io, remote) = tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(conn) => conn,
+                    Err(e) if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionRefused
+                            | std::io::ErrorKind::ConnectionAborted
+                            | std::io::ErrorKind::ConnectionReset
+                    ) => continue,
+                    // Likely out of file descriptors: wait for some connections to close.
+                    Err(e) => {
+                        tracing::error!("accept error: {e}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                },
+            };
+            let app = app.clone();
+            let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+                tower::ServiceExt::oneshot(app.clone(), req)
+            });
+            let (mut stop, still_open) = (stop.clone(), open.clone());
+            tokio::spawn(async move {
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+                let mut conn = std::pin::pin!(conn);
+                let stopping = async move {
+                    let _ = stop.wait_for(|v| *v).await;
+                };
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    () = stopping => {
+                        // Finish the request in flight (if any), then close.
+                        conn.as_mut().graceful_shutdown();
+                        let _ = conn.await;
+                    }
+                }
+                drop(still_open);
+            });
+        }
+        // Stop accepting, tell the connections, and wait for them to finish.
         let _ = tx.send(true);
-    });
+        drop(listener);
+        drop(open);
+        all_done.closed().await;
+        Ok::<(), std::io::Error>(())
+    };
     let mut rx2 = rx.clone();
     let result = tokio::select! {
         r = server => r,

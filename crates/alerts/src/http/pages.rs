@@ -192,12 +192,8 @@ async fn events(
     Query(q): Query<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>>> {
     // A public screen of an area shows everything for it; a person's screen, what is meant for them.
-    let (watch, acked, mine): (HashSet<String>, HashSet<String>, Option<Vec<String>>) = match (&v.person, &q.area) {
-        (_, Some(area)) => (
-            super::leaves(&k, area).await?.into_iter().collect(),
-            HashSet::new(),
-            None,
-        ),
+    let (mut watch, acked, mine): (Vec<String>, HashSet<String>, Option<Vec<String>>) = match (&v.person, &q.area) {
+        (_, Some(area)) => (super::leaves(&k, area).await?, HashSet::new(), None),
         (Some(p), None) => (
             p.area_id.iter().cloned().collect(),
             store::acknowledged_by(&k.db, &p.id).await?.into_iter().collect(),
@@ -205,6 +201,12 @@ async fn events(
         ),
         (None, None) => return Err(v.require_login().map(|_| ()).unwrap_err()),
     };
+    // The stream keeps these for as long as the screen stays connected, and a town has thousands of screens:
+    // exact-size slices, the areas sorted (and without repeats) for binary search.
+    watch.sort_unstable();
+    watch.dedup();
+    let watch = watch.into_boxed_slice();
+    let mine = mine.map(Vec::into_boxed_slice);
     // Subscribe before reading the catch-up, so nothing published in between is lost.
     let rx = k.hub.subscribe();
     let last_seen = headers
@@ -212,7 +214,7 @@ async fn events(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let mut catch_up = Vec::new();
-    for area in &watch {
+    for area in watch.iter() {
         for stored in super::active(&k, area).await? {
             let newer = last_seen.as_ref().is_none_or(|l| stored.id.as_str() > l.as_str());
             if newer && !acked.contains(&stored.id) && !catch_up.iter().any(|(id, _)| id == &stored.id) {
@@ -239,7 +241,7 @@ async fn events(
         loop {
             match rx.recv().await {
                 Ok(ev)
-                    if (ev.area_ids.is_empty() || ev.area_ids.iter().any(|a| watch.contains(a)))
+                    if (ev.area_ids.is_empty() || ev.area_ids.iter().any(|a| watch.binary_search(a).is_ok()))
                         && for_viewer(&ev.data, mine.as_deref()) =>
                 {
                     let out = sse_event(&ev.kind, &ev.id, &ev.data);
