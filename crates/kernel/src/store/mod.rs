@@ -118,10 +118,7 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
-                // A town's working set (people, households, tokens, a round's targets) stays in
-                // memory: 64 MiB of page cache per connection.
-                .pragma("cache_size", "-65536");
+                .busy_timeout(Duration::from_secs(10));
             // A SQLite connection is a file handle in this process: it cannot go stale, so no
             // ping before each use (that would double the round trips to its worker thread).
             let pool = SqlitePoolOptions::new()
