@@ -92,6 +92,29 @@ impl Catalog {
         out
     }
 
+    /// Keys that templates use (`t("key")`), plus `dynamic` ones built at run time (a prefix
+    /// and a value), that are missing in either language: "template: key (lang)". For tests.
+    pub fn keys_missing_for(&self, templates: &[(&str, &str)], dynamic: &[String]) -> Vec<String> {
+        let mut missing = Vec::new();
+        for (name, src) in templates {
+            let used = src
+                .split("t(\"")
+                .skip(1)
+                .map(|piece| piece.split('"').next().unwrap_or_default().to_string());
+            // `t("role-" ~ r.role)` leaves a bare prefix: its keys come in through `dynamic`.
+            for key in used.filter(|k| !k.ends_with('-')).chain(dynamic.iter().cloned()) {
+                for lang in [Lang::Ja, Lang::En] {
+                    if self.text(lang, &key, &[]) == key {
+                        missing.push(format!("{name}: {key} ({})", lang.code()));
+                    }
+                }
+            }
+        }
+        missing.sort();
+        missing.dedup();
+        missing
+    }
+
     pub fn text(&self, lang: Lang, key: &str, args: &[(&str, String)]) -> String {
         let table = match lang {
             Lang::Ja => &self.ja,

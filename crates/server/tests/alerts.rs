@@ -5,6 +5,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use server::testing::{TestApp, spawn_demo_app};
 
+mod common;
+use common::session_cookie;
+
 fn cap(identifier: &str, status: &str, msg_type: &str, references: Option<&str>, area: &str) -> String {
     let refs = references
         .map(|r| format!("<references>{r}</references>"))
@@ -285,36 +288,6 @@ async fn drills_are_marked_on_the_ticker() {
         .await
         .unwrap();
     assert!(en.starts_with("[DRILL]"));
-}
-
-/// Log in through the form and return the cookie header a browser would send.
-async fn session_cookie(app: &TestApp, login: &str) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let csrf = "a".repeat(64);
-    let res = client
-        .post(app.url("/login"))
-        .header("Cookie", format!("machi_csrf={csrf}"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("login", login),
-            ("password", kernel::demo::DEMO_PASSWORD),
-            ("next", "/me"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let session = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("machi_session="))
-        .unwrap();
-    format!("machi_csrf={csrf}; {}", session.split(';').next().unwrap())
 }
 
 /// Read SSE frames until one with `event: alert` arrives; return its data as JSON.

@@ -7,6 +7,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
 
+mod common;
+use common::session_cookie;
+
 async fn api(
     app: &TestApp,
     token: &str,
@@ -31,35 +34,6 @@ async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCod
 
 async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
     api(app, token, reqwest::Method::GET, path, None).await
-}
-
-async fn session_cookie(app: &TestApp, login: &str) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let csrf = "a".repeat(64);
-    let res = client
-        .post(app.url("/login"))
-        .header("Cookie", format!("machi_csrf={csrf}"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("login", login),
-            ("password", kernel::demo::DEMO_PASSWORD),
-            ("next", "/me"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let session = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("machi_session="))
-        .unwrap();
-    format!("machi_csrf={csrf}; {}", session.split(';').next().unwrap())
 }
 
 fn browser() -> reqwest::Client {

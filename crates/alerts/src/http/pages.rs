@@ -822,23 +822,8 @@ mod tests {
             "alerts-unreachable-mqtt",
             "nav-alerts",
         ];
-        let mut missing = Vec::new();
-        for (name, src) in super::TEMPLATES {
-            let used = src
-                .split("t(\"")
-                .skip(1)
-                .map(|p| p.split('"').next().unwrap().to_string());
-            for key in used
-                .filter(|k| !k.ends_with('-'))
-                .chain(dynamic.iter().map(|s| s.to_string()))
-            {
-                for lang in [kernel::i18n::Lang::Ja, kernel::i18n::Lang::En] {
-                    if catalog.text(lang, &key, &[]) == key {
-                        missing.push(format!("{name}: {key} ({})", lang.code()));
-                    }
-                }
-            }
-        }
+        let dynamic: Vec<String> = dynamic.iter().map(|s| s.to_string()).collect();
+        let missing = catalog.keys_missing_for(super::TEMPLATES, &dynamic);
         assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 }

@@ -164,33 +164,15 @@ mod tests {
     fn templates_use_only_known_message_keys() {
         let mut catalog = crate::i18n::Catalog::default();
         catalog.add(crate::i18n::KERNEL_JA, crate::i18n::KERNEL_EN).unwrap();
-        let mut missing = Vec::new();
         // Keys built from a prefix (`t("role-" ~ r.role)`) are checked for every value of the enum.
         let dynamic: Vec<String> = crate::model::org::Role::ALL
             .iter()
             .map(|r| format!("role-{r}"))
             .chain(crate::model::org::OrgKind::ALL.iter().map(|k| format!("kind-{k}")))
             .chain(crate::model::area::AreaLevel::ALL.iter().map(|l| format!("level-{l}")))
+            .chain(crate::web::Viewer::all_nav_labels().iter().map(|s| s.to_string()))
             .collect();
-        let nav = crate::web::Viewer::all_nav_labels();
-        for (name, src) in KERNEL_TEMPLATES {
-            let used = src
-                .split("t(\"")
-                .skip(1)
-                .map(|piece| piece.split('"').next().unwrap().to_string());
-            for key in used
-                .filter(|k| !k.ends_with('-'))
-                .chain(dynamic.iter().cloned())
-                .chain(nav.iter().map(|s| s.to_string()))
-            {
-                let key = key.as_str();
-                for lang in [Lang::Ja, Lang::En] {
-                    if catalog.text(lang, key, &[]) == key {
-                        missing.push(format!("{name}: {key} ({})", lang.code()));
-                    }
-                }
-            }
-        }
+        let missing = catalog.keys_missing_for(KERNEL_TEMPLATES, &dynamic);
         assert!(
             missing.is_empty(),
             "keys missing from the catalogs:\n{}",

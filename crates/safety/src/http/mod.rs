@@ -513,18 +513,20 @@ pub(crate) async fn export_for(k: &Kernel, actor: &Actor, round: &Round) -> Resu
 async fn export_csv(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<Response> {
     auth.person_id()?;
     let round = store::require(&k.db, &id).await?;
-    let csv = export_for(&k, &auth.0, &round).await?;
-    Ok((
+    Ok(csv_response(&id, export_for(&k, &auth.0, &round).await?))
+}
+
+/// The export as a download named after the round.
+pub(crate) fn csv_response(round_id: &str, csv: String) -> Response {
+    let disposition = format!("attachment; filename=\"safety-{round_id}.csv\"");
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"safety-{id}.csv\""),
-            ),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
         csv,
     )
-        .into_response())
+        .into_response()
 }
 
 /// A device's button (`safety:<round>:safe` or `…:help` on `machi/acks/<device>`) answers for

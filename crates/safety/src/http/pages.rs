@@ -228,21 +228,19 @@ async fn close(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Re
 async fn export(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
     v.require_login()?;
     let round = store::require(&k.db, &id).await?;
-    let csv = super::export_for(&k, &v.actor, &round).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"safety-{id}.csv\""),
-            ),
-        ],
-        csv,
-    )
-        .into_response())
+    Ok(super::csv_response(&id, super::export_for(&k, &v.actor, &round).await?))
 }
 
 // ---- follow-up ----
+
+/// A form field's value (empty when absent).
+fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
 
 async fn assign(
     State(k): State<Kernel>,
@@ -251,13 +249,7 @@ async fn assign(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     v.require_login()?;
-    let get = |name: &str| {
-        f.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    super::assign_for(&k, &v.actor, &id, &get("household"), &get("visitor")).await?;
+    super::assign_for(&k, &v.actor, &id, &field(&f, "household"), &field(&f, "visitor")).await?;
     Ok(Redirect::to(&format!("/safety/{id}#follow-up")).into_response())
 }
 
@@ -268,17 +260,11 @@ async fn outcome(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     v.require_login()?;
-    let get = |name: &str| {
-        f.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
     let input = OutcomeInput {
-        outcome: get("outcome"),
-        note: Some(get("note")),
+        outcome: field(&f, "outcome"),
+        note: Some(field(&f, "note")),
     };
-    super::outcome_for(&k, &v.actor, &id, &get("household"), &input).await?;
+    super::outcome_for(&k, &v.actor, &id, &field(&f, "household"), &input).await?;
     Ok(Redirect::to(&format!("/safety/{id}#follow-up")).into_response())
 }
 
@@ -528,20 +514,7 @@ mod tests {
         for c in ["web", "terminal", "email", "mqtt", "api"] {
             dynamic.push(format!("safety-channel-{c}"));
         }
-        let mut missing = Vec::new();
-        for (name, src) in super::TEMPLATES {
-            let used = src
-                .split("t(\"")
-                .skip(1)
-                .map(|p| p.split('"').next().unwrap().to_string());
-            for key in used.filter(|k| !k.ends_with('-')).chain(dynamic.iter().cloned()) {
-                for lang in [kernel::i18n::Lang::Ja, kernel::i18n::Lang::En] {
-                    if catalog.text(lang, &key, &[]) == key {
-                        missing.push(format!("{name}: {key} ({})", lang.code()));
-                    }
-                }
-            }
-        }
+        let missing = catalog.keys_missing_for(super::TEMPLATES, &dynamic);
         assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 }
