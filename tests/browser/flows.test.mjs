@@ -347,6 +347,12 @@ test("an officer starts a safety check; residents answer on the terminal and the
     { timeout: 10_000 },
   );
   assert.equal((await officer.textContent("#safety-total [data-key=help]")).trim(), "1");
+  // …and so does the map: tanaka's 町丁目 is no longer at 0%.
+  await officer.waitForFunction(
+    () => document.querySelector('#safety-map g[data-area="13999-1-01"] text').textContent.trim() !== "0%",
+    null,
+    { timeout: 10_000 },
+  );
 
   // A neighbour sees the banner on an ordinary page and answers on the web.
   const neighbour = await person();

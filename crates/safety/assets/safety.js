@@ -17,6 +17,17 @@
     (p.areas || []).forEach(function (a) {
       var row = document.querySelector('#safety-areas tr[data-area="' + a.area_id + '"]');
       if (row) fill(row, a);
+      // The map: the area's colour and its rate, as the server draws them.
+      var shape = document.querySelector('#safety-map g[data-area="' + a.code + '"]');
+      if (shape) {
+        var path = shape.querySelector("path");
+        var label = shape.querySelector("text");
+        if (path) path.setAttribute("fill", a.fill);
+        if (label) {
+          label.setAttribute("fill", a.ink);
+          label.textContent = a.rate + "%";
+        }
+      }
     });
   });
 })();

@@ -205,7 +205,19 @@ async fn live(
                 return None;
             }
             let (view, _) = super::view_for(&k, &actor, round.clone()).await.ok()?;
-            let data = serde_json::json!({ "total": view.total, "areas": view.areas }).to_string();
+            // Each area with its map colours, so the page recolours the map as answers arrive.
+            let areas: Vec<serde_json::Value> = view
+                .areas
+                .iter()
+                .map(|a| {
+                    let (fill, ink) = crate::model::map::colour(Some(a.rate));
+                    let mut v = serde_json::to_value(a).unwrap_or_default();
+                    v["fill"] = fill.into();
+                    v["ink"] = ink.into();
+                    v
+                })
+                .collect();
+            let data = serde_json::json!({ "total": view.total, "areas": areas }).to_string();
             if data != last {
                 return Some((
                     Ok(SseEvent::default().event("tally").data(data.clone())),
