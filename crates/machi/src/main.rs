@@ -303,7 +303,14 @@ fn write_private(path: &str, text: &str) -> std::io::Result<()> {
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     opts.mode(0o600);
-    opts.open(path)?.write_all(text.as_bytes())
+    let mut file = opts.open(path)?;
+    // An existing file keeps its mode on open: make sure it is the owner's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(text.as_bytes())
 }
 
 async fn load_demo(k: &Kernel, residents: usize) -> Result<(), Error> {

@@ -531,6 +531,9 @@ async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_sile
     let quake = post_cap(&app, &bousai, "q-1", "Actual", "震度5強の地震が発生しました").await;
     let drill = post_cap(&app, &bousai, "q-drill", "Exercise", "震度7(訓練)").await;
     let weak = post_cap(&app, &bousai, "q-weak", "Actual", "震度3の地震がありました").await;
+    // An aftershock two minutes later, while the round is still waiting out the delay.
+    app.clock.advance(120_000);
+    let early = post_cap(&app, &bousai, "q-1b", "Actual", "震度5弱の余震").await;
 
     // Within the delay nothing starts (a mistaken alert is usually cancelled by then).
     safety::jobs::tick(k).await.unwrap();
@@ -540,13 +543,18 @@ async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_sile
             .unwrap()
             .is_none()
     );
-    app.clock.advance(600_000);
+    app.clock.advance(480_000);
     safety::jobs::tick(k).await.unwrap();
     let round = safety::store::round_of_alert(&k.db, quake["id"].as_str().unwrap())
         .await
         .unwrap()
         .expect("the quake started a round");
     assert_eq!(round.started_how, "alert");
+    let early_round = safety::store::round_of_alert(&k.db, early["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("the early aftershock joined");
+    assert_eq!(early_round.id, round.id, "one round for the quake and its aftershock");
     for other in [&drill, &weak] {
         assert!(
             safety::store::round_of_alert(&k.db, other["id"].as_str().unwrap())

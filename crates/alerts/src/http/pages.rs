@@ -295,7 +295,18 @@ async fn seen(
         Some("web") => "web",
         _ => "terminal",
     };
-    store::record_receipt(&k, &alert.id, &person.id, person.area_id.as_deref(), channel).await?;
+    // Only a screen the alert was meant for counts as a delivery.
+    let reached = match &person.area_id {
+        Some(area) => store::area_ids(&k.db, &alert.id).await?.contains(area),
+        None => false,
+    };
+    let meant = crate::model::target::person_in_groups(
+        &store::groups(&k.db, &alert.id).await?,
+        &store::groups_of_person(&k.db, &person.id, person.needs_support).await?,
+    );
+    if reached && meant {
+        store::record_receipt(&k, &alert.id, &person.id, person.area_id.as_deref(), channel).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

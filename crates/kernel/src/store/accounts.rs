@@ -129,7 +129,8 @@ pub async fn create_token(k: &Kernel, person_id: &str, name: &str) -> Result<(Ap
     Ok((t, secret))
 }
 
-/// One new token per household, acting for its representative (or first member): for home
+/// One new token per household, acting for its representative if they still live there (else
+/// its first member): for home
 /// terminals and devices. Returns (household id, secret) pairs; secrets are kept only as hashes.
 pub async fn provision_household_tokens(k: &Kernel, name: &str) -> Result<Vec<(Id, String)>> {
     let name = name.trim();
@@ -137,9 +138,11 @@ pub async fn provision_household_tokens(k: &Kernel, name: &str) -> Result<Vec<(I
         return Err(Error::invalid("token-name-invalid"));
     }
     let holders: Vec<(Id, Id)> = on_db!(&k.db, |p| sqlx::query_as(
-        "SELECT hid, holder FROM (SELECT h.id AS hid, COALESCE(h.representative_id, (SELECT MIN(hm.person_id) \
-         FROM household_members hm JOIN people pe ON pe.id = hm.person_id \
-         WHERE hm.household_id = h.id AND pe.deleted_at IS NULL)) AS holder FROM households h) x \
+        "SELECT hid, holder FROM (SELECT h.id AS hid, COALESCE( \
+         (SELECT hm.person_id FROM household_members hm JOIN people pe ON pe.id = hm.person_id \
+          WHERE hm.household_id = h.id AND hm.person_id = h.representative_id AND pe.deleted_at IS NULL), \
+         (SELECT MIN(hm.person_id) FROM household_members hm JOIN people pe ON pe.id = hm.person_id \
+          WHERE hm.household_id = h.id AND pe.deleted_at IS NULL)) AS holder FROM households h) x \
          WHERE holder IS NOT NULL ORDER BY hid"
     )
     .fetch_all(p)
@@ -382,6 +385,19 @@ impl TokenUse {
             Ok(mut p) => p.drain().collect(),
             Err(_) => return Ok(0),
         };
+        if let Err(e) = self.write(k, &batch).await {
+            // Kept for the next flush (a newer use of the same token wins).
+            if let Ok(mut p) = self.pending.lock() {
+                for (id, at) in batch {
+                    p.entry(id).or_insert(at);
+                }
+            }
+            return Err(e);
+        }
+        Ok(batch.len())
+    }
+
+    async fn write(&self, k: &Kernel, batch: &[(Id, i64)]) -> Result<()> {
         // One short statement per 500 tokens (to the minute is all that is shown), so a burst of
         // new tokens never holds the write lock for long.
         for chunk in batch.chunks(500) {
@@ -396,7 +412,7 @@ impl TokenUse {
                 q.execute(p).await.map(|_| ())
             })?;
         }
-        Ok(batch.len())
+        Ok(())
     }
 
     /// Write pending uses now (for tests and shutdown).

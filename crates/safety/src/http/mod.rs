@@ -106,7 +106,9 @@ pub(crate) async fn start_for(k: &Kernel, actor: &Actor, area: &str, title: &str
         "officer"
     };
     let (round, _) = store::start(k, &area.id, title, how, actor.person_id.as_deref(), None).await?;
+    // Should asking fail half-way, the round is there and the job asks again.
     crate::jobs::announce(k, &round).await?;
+    store::mark_announced(k, &round.id).await?;
     kernel::store::audit::append(
         k,
         kernel::model::audit::AuditRecord::new(

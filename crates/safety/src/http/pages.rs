@@ -198,11 +198,17 @@ async fn live(
     // Refuse at once if the viewer may see nothing.
     super::view_for(&k, &v.actor, round.clone()).await?;
     let actor = v.actor.clone();
+    // At most one look a second (a burst of answers must not turn watchers into a load), and
+    // for an hour: the page reconnects if it is still open.
+    let until = tokio::time::Instant::now() + Duration::from_secs(3600);
     let ticks = stream::unfold(
-        (k, actor, round, String::new(), 0u32),
-        |(k, actor, round, last, n)| async move {
-            if n > 3600 {
+        (k, actor, round, String::new(), true),
+        move |(k, actor, round, last, first)| async move {
+            if tokio::time::Instant::now() >= until {
                 return None;
+            }
+            if !first {
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
             let (view, _) = super::view_for(&k, &actor, round.clone()).await.ok()?;
             // Each area with its map colours, so the page recolours the map as answers arrive.
@@ -221,11 +227,10 @@ async fn live(
             if data != last {
                 return Some((
                     Ok(SseEvent::default().event("tally").data(data.clone())),
-                    (k, actor, round, data, n + 1),
+                    (k, actor, round, data, false),
                 ));
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            Some((Ok(SseEvent::default().comment("")), (k, actor, round, last, n + 1)))
+            Some((Ok(SseEvent::default().comment("")), (k, actor, round, last, false)))
         },
     );
     Ok(Sse::new(ticks).keep_alive(KeepAlive::new().interval(Duration::from_secs(20))))
@@ -298,7 +303,9 @@ async fn pending(State(k): State<Kernel>, v: Viewer) -> Result<Json<serde_json::
 
 /// The form's fields: `status`, `member.<person>` / `comment.<person>` per member, `comment`.
 fn answer_input(fields: &[(String, String)]) -> AnswerInput {
-    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    // A map first: a form with many fields must not cost fields × members lookups.
+    let map: std::collections::HashMap<&str, &str> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let get = |name: &str| map.get(name).map(|v| v.to_string());
     let members = fields
         .iter()
         .filter_map(|(k, v)| k.strip_prefix("member.").map(|p| (p.to_string(), v.clone())))
@@ -480,7 +487,11 @@ async fn link_answer(
         Link::Valid { person_id, .. } => {
             match super::answer_for(&k, None, &round_id, &household_id, Some(&person_id), "email", &input).await {
                 Ok(_) => answer_page(&k, &v, &round, &household_id, &action, None, true, StatusCode::OK).await,
-                Err(e) => refused(&k, &v, &round, &household_id, &action, e).await,
+                Err(e) => {
+                    // Not stored: the link is given back so the resident can try again.
+                    store::unuse_link(&k, &token).await?;
+                    refused(&k, &v, &round, &household_id, &action, e).await
+                }
             }
         }
         other => link_problem(&v, &other),

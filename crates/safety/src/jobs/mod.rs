@@ -35,6 +35,7 @@ pub struct Tick {
 pub async fn tick(k: &Kernel) -> Result<Tick> {
     let mut t = Tick::default();
     auto_start(k, &mut t).await?;
+    announce_unfinished(k).await?;
     remind(k, &mut t).await?;
     escalate(k, &mut t).await?;
     Ok(t)
@@ -54,7 +55,7 @@ async fn auto_start(k: &Kernel, t: &mut Tick) -> Result<()> {
             headline: &a.headline,
             category: &a.category,
         };
-        if !rule::triggers(cfg, &facts) || !rule::start_due(a.created_at, cfg, now) {
+        if !rule::triggers(cfg, &facts) {
             continue;
         }
         // A mistaken alert cancelled during the delay starts nothing.
@@ -63,15 +64,27 @@ async fn auto_start(k: &Kernel, t: &mut Tick) -> Result<()> {
         {
             continue;
         }
-        let open: Vec<Round> = store::open(&k.db)
+        // Aftershocks are counted from the round's first alert (its start may be later by the delay).
+        let mut open: Option<Round> = None;
+        for r in store::open(&k.db)
             .await?
             .into_iter()
-            .filter(|r| r.started_how == "alert" && rule::joins_open_round(r.started_at, a.created_at, cfg))
-            .collect();
-        if let Some(r) = open.first() {
+            .filter(|r| r.started_how == "alert")
+        {
+            let anchor = store::first_alert_at(&k.db, &r.id).await?.unwrap_or(r.started_at);
+            if rule::joins_open_round(anchor, a.created_at, cfg) {
+                open = Some(r);
+                break;
+            }
+        }
+        if let Some(r) = &open {
             if store::join(k, &r.id, &a.id).await? {
                 t.joined.push(r.id.clone());
             }
+            continue;
+        }
+        // A new round waits out the delay (an aftershock above joins at once).
+        if !rule::start_due(a.created_at, cfg, now) {
             continue;
         }
         let Some(area) = store::alert_scope(&k.db, &a.id).await? else {
@@ -85,6 +98,7 @@ async fn auto_start(k: &Kernel, t: &mut Tick) -> Result<()> {
         let (round, created) = store::start(k, &area, &title, "alert", None, Some(&a.id)).await?;
         if created {
             announce(k, &round).await?;
+            store::mark_announced(k, &round.id).await?;
             t.started.push(round.id);
         }
     }
@@ -178,6 +192,19 @@ async fn ask(k: &Kernel, round: &Round, reminder: Option<i64>, channels: &[&str]
             })
             .collect();
         enqueue(k, &deliveries).await?;
+    }
+    Ok(())
+}
+
+/// Rounds started but whose households were never asked (the node died or sending failed
+/// in between): ask now. Young rounds are left to the request that is still asking.
+async fn announce_unfinished(k: &Kernel) -> Result<()> {
+    let now = k.now();
+    for round in store::unannounced(&k.db).await? {
+        if now - round.started_at >= 30_000 {
+            announce(k, &round).await?;
+            store::mark_announced(k, &round.id).await?;
+        }
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ use crate::model::tally::AreaTally;
 pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[
     kernel::migration!("0001_safety"),
     kernel::migration!("0002_latest_answer"),
+    kernel::migration!("0003_announced"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
@@ -66,13 +67,12 @@ pub async fn start(
         closed_at: None,
         reminders_sent: 0,
     };
-    let targets = format!(
-        "INSERT INTO safety_targets (round_id, household_id, area_id, needs_support) \
-         SELECT $1, h.id, h.area_id, EXISTS (SELECT 1 FROM household_members hm JOIN people pe ON pe.id = hm.person_id \
-         WHERE hm.household_id = h.id AND pe.needs_support AND pe.deleted_at IS NULL) \
-         FROM households h WHERE h.area_id IN {}",
-        areas_below(2)
-    );
+    // An alert's round asks the households of the 町丁目 the alert reaches (not everything
+    // under their common ancestor); a round started by hand, everyone under its area.
+    let targets = match alert_id {
+        Some(_) => TARGETS_OF_ALERT.to_string(),
+        None => format!("{TARGETS} FROM households h WHERE h.area_id IN {}", areas_below(2)),
+    };
     let result = async {
         in_tx!(&k.db, |tx| {
             sqlx::query(
@@ -97,7 +97,7 @@ pub async fn start(
             }
             sqlx::query(sqlx::AssertSqlSafe(targets.as_str()))
                 .bind(&round.id)
-                .bind(area_id)
+                .bind(alert_id.unwrap_or(area_id))
                 .execute(&mut *tx)
                 .await?;
         });
@@ -114,20 +114,75 @@ pub async fn start(
     }
 }
 
-/// An aftershock's alert joins the open round (nothing happens if it already belongs to one).
+/// The start of the statement that makes households targets of round `$1`.
+const TARGETS: &str = "INSERT INTO safety_targets (round_id, household_id, area_id, needs_support) \
+     SELECT $1, h.id, h.area_id, EXISTS (SELECT 1 FROM household_members hm JOIN people pe ON pe.id = hm.person_id \
+     WHERE hm.household_id = h.id AND pe.needs_support AND pe.deleted_at IS NULL)";
+
+/// Households of the 町丁目 alert `$2` reaches, not yet asked in round `$1`.
+const TARGETS_OF_ALERT: &str = "INSERT INTO safety_targets (round_id, household_id, area_id, needs_support) \
+     SELECT $1, h.id, h.area_id, EXISTS (SELECT 1 FROM household_members hm JOIN people pe ON pe.id = hm.person_id \
+     WHERE hm.household_id = h.id AND pe.needs_support AND pe.deleted_at IS NULL) \
+     FROM households h WHERE h.area_id IN (SELECT area_id FROM alert_areas WHERE alert_id = $2) \
+     AND NOT EXISTS (SELECT 1 FROM safety_targets t WHERE t.round_id = $1 AND t.household_id = h.id)";
+
+/// An aftershock's alert joins the open round, which then also asks the households of any
+/// 町丁目 it reaches that the round did not (nothing happens if it already belongs to one).
 pub async fn join(k: &Kernel, round_id: &str, alert_id: &str) -> Result<bool> {
-    let n = on_db!(&k.db, |p| {
-        sqlx::query(
-        "INSERT INTO safety_round_alerts (alert_id, round_id, joined_at) VALUES ($1,$2,$3) ON CONFLICT (alert_id) DO NOTHING"
+    let joined = in_tx!(&k.db, |tx| {
+        let n = sqlx::query(
+            "INSERT INTO safety_round_alerts (alert_id, round_id, joined_at) VALUES ($1,$2,$3) \
+             ON CONFLICT (alert_id) DO NOTHING",
+        )
+        .bind(alert_id)
+        .bind(round_id)
+        .bind(k.now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            sqlx::query(TARGETS_OF_ALERT)
+                .bind(round_id)
+                .bind(alert_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        n > 0
+    });
+    Ok(joined)
+}
+
+/// When the first alert of a round was issued (aftershocks are counted from it).
+pub async fn first_alert_at(db: &Db, round_id: &str) -> Result<Option<i64>> {
+    Ok(on_db!(db, |p| sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT MIN(a.created_at) FROM safety_round_alerts s JOIN alerts a ON a.id = s.alert_id WHERE s.round_id = $1"
     )
-    .bind(alert_id)
+    .bind(round_id)
+    .fetch_one(p)
+    .await)?)
+}
+
+/// Rounds whose households have not been asked yet (the node that started one died, or
+/// sending failed): the job asks again until it is done.
+pub async fn unannounced(db: &Db) -> Result<Vec<Round>> {
+    let sql = format!("SELECT {COLUMNS} FROM safety_rounds WHERE announced_at IS NULL AND closed_at IS NULL");
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Round>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .fetch_all(p)
+    .await)?)
+}
+
+pub async fn mark_announced(k: &Kernel, round_id: &str) -> Result<()> {
+    on_db!(&k.db, |p| sqlx::query(
+        "UPDATE safety_rounds SET announced_at = $2 WHERE id = $1 AND announced_at IS NULL"
+    )
     .bind(round_id)
     .bind(k.now())
     .execute(p)
     .await
-    .map(|r| r.rows_affected())
-    })?;
-    Ok(n > 0)
+    .map(|_| ()))?;
+    Ok(())
 }
 
 pub async fn round_of_alert(db: &Db, alert_id: &str) -> Result<Option<Round>> {
@@ -604,6 +659,18 @@ pub async fn use_link(k: &Kernel, token: &str) -> Result<Link> {
         }
     }
     Ok(link)
+}
+
+/// Give a link back when the answer it carried could not be stored (the resident may retry).
+pub async fn unuse_link(k: &Kernel, token: &str) -> Result<()> {
+    on_db!(&k.db, |p| sqlx::query(
+        "UPDATE safety_links SET used_at = NULL WHERE token_hash = $1"
+    )
+    .bind(kernel::model::token::token_hash(token))
+    .execute(p)
+    .await
+    .map(|_| ()))?;
+    Ok(())
 }
 
 // ---- who to ask, remind and escalate to ----
