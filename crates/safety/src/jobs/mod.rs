@@ -237,8 +237,9 @@ async fn escalate(k: &Kernel, t: &mut Tick) -> Result<()> {
             continue;
         }
         for (household, area, visitor) in store::to_escalate(&k.db, &round.id).await? {
-            // The assigned visitor if there is one, else the officers and supporters of the area.
-            let to: Vec<String> = match visitor {
+            // The assigned visitor if there is one, else the officers and supporters of the area,
+            // else (nobody covers the area) the city's staff with the alerts duty.
+            let mut to: Vec<String> = match visitor {
                 Some(v) => vec![v],
                 None => {
                     let path = kernel::store::areas::path(&k.db, Some(&area)).await?;
@@ -249,6 +250,9 @@ async fn escalate(k: &Kernel, t: &mut Tick) -> Result<()> {
                         .collect()
                 }
             };
+            if to.is_empty() {
+                to = store::duty_staff(&k.db, "alerts").await?;
+            }
             if !store::mark_escalated(k, &round.id, &household, &to).await? {
                 continue;
             }
@@ -278,12 +282,6 @@ async fn escalate(k: &Kernel, t: &mut Tick) -> Result<()> {
                 }
             }
             enqueue(k, &mail).await?;
-            k.hub.publish(Event {
-                kind: "safety-tally".into(),
-                id: k.new_id(),
-                area_ids: vec![area.clone()],
-                data: serde_json::json!({ "round": round.id }),
-            });
         }
     }
     Ok(())
