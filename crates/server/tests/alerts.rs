@@ -932,21 +932,8 @@ async fn two_nodes_share_the_database_and_fan_out_through_postgres() {
 #[tokio::test]
 async fn devices_get_alerts_over_mqtt_and_acknowledge_back() {
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-    let broker = ("127.0.0.1", 1883);
-    assert!(
-        std::net::TcpStream::connect(broker).is_ok(),
-        "Mosquitto is not reachable at 127.0.0.1:1883 (start it: mosquitto -d -c /etc/mosquitto/mosquitto.conf)"
-    );
-    let config = kernel::config::Config {
-        mqtt: Some(kernel::config::MqttConfig {
-            host: broker.0.into(),
-            port: broker.1,
-            client_id: "machi-test".into(),
-            username: None,
-            password: None,
-        }),
-        ..Default::default()
-    };
+    let broker = common::BROKER;
+    let config = common::mqtt_config("machi-test");
     let app = server::testing::spawn_app_with(config, true).await;
     // A device of our own, listening like tanaka's terminal and the district's displays do.
     let run = app.kernel.new_id();

@@ -658,21 +658,8 @@ async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_sile
 #[tokio::test]
 async fn a_device_is_asked_over_mqtt_and_its_button_answers_for_the_household() {
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-    let broker = ("127.0.0.1", 1883);
-    assert!(
-        std::net::TcpStream::connect(broker).is_ok(),
-        "Mosquitto is not reachable at 127.0.0.1:1883 (start it: mosquitto -d -c /etc/mosquitto/mosquitto.conf)"
-    );
-    let config = kernel::config::Config {
-        mqtt: Some(kernel::config::MqttConfig {
-            host: broker.0.into(),
-            port: broker.1,
-            client_id: "machi-safety-test".into(),
-            username: None,
-            password: None,
-        }),
-        ..Default::default()
-    };
+    let broker = common::BROKER;
+    let config = common::mqtt_config("machi-safety-test");
     let app = spawn_app_with(config, true).await;
     // tanaka's smart bulb, listening on its topic.
     let run = app.kernel.new_id();

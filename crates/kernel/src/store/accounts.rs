@@ -201,33 +201,6 @@ pub async fn revoke_token(k: &Kernel, person_id: &str, token_id: &str) -> Result
     Ok(())
 }
 
-/// The person a live token belongs to. Marks it used (at most once a minute, to spare writes).
-pub async fn person_for_token(k: &Kernel, secret: &str) -> Result<Option<Id>> {
-    Ok(token_holder(k, secret).await?.map(|(person, _)| person))
-}
-
-/// The person (and their household) a live token acts for. Noting when the token was last
-/// used is deferred and batched (see [`TokenUse`]): under a burst of answers every request
-/// would otherwise be a write.
-async fn token_holder(k: &Kernel, secret: &str) -> Result<Option<(Id, Option<Id>)>> {
-    let row: Option<(Id, Id, Option<i64>, Option<Id>)> = on_db!(&k.db, |p| sqlx::query_as(
-        "SELECT t.id, t.person_id, t.last_used_at, hm.household_id FROM api_tokens t \
-         LEFT JOIN household_members hm ON hm.person_id = t.person_id \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
-    )
-    .bind(token_hash(secret))
-    .fetch_optional(p)
-    .await)?;
-    let Some((token_id, person_id, last_used, household)) = row else {
-        return Ok(None);
-    };
-    let now = k.now();
-    if last_used.is_none_or(|t| t < now - 60_000) {
-        TokenUse::of(k).note(token_id, now);
-    }
-    Ok(Some((person_id, household)))
-}
-
 /// The actor behind an API token, or None for an unknown or revoked token. Concurrent
 /// lookups are answered together (see [`TokenLookups`]).
 pub async fn actor_for_token(k: &Kernel, secret: &str) -> Result<Option<Actor>> {
@@ -379,7 +352,7 @@ impl TokenUse {
         }
     }
 
-    /// Write what is pending (also called directly by tests).
+    /// Write what is pending.
     pub async fn flush(&self, k: &Kernel) -> Result<usize> {
         let batch: Vec<(Id, i64)> = match self.pending.lock() {
             Ok(mut p) => p.drain().collect(),
@@ -413,11 +386,6 @@ impl TokenUse {
             })?;
         }
         Ok(())
-    }
-
-    /// Write pending uses now (for tests and shutdown).
-    pub async fn flush_now(k: &Kernel) -> Result<usize> {
-        TokenUse::of(k).flush(k).await
     }
 }
 

@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests that act as a logged-in browser.
+//! Helpers shared by the integration tests: a logged-in browser, the local MQTT broker.
 
 use reqwest::StatusCode;
 use server::testing::TestApp;
@@ -32,4 +32,25 @@ pub async fn session_cookie(app: &TestApp, login: &str) -> String {
         .find(|c| c.starts_with("machi_session="))
         .unwrap();
     format!("machi_csrf={csrf}; {}", session.split(';').next().unwrap())
+}
+
+/// The broker the tests use (Mosquitto on loopback), with a clear message when it is down.
+pub const BROKER: (&str, u16) = ("127.0.0.1", 1883);
+
+/// Machi's configuration for talking to the test broker as `client_id`.
+pub fn mqtt_config(client_id: &str) -> kernel::config::Config {
+    assert!(
+        std::net::TcpStream::connect(BROKER).is_ok(),
+        "Mosquitto is not reachable at 127.0.0.1:1883 (start it: mosquitto -d -c /etc/mosquitto/mosquitto.conf)"
+    );
+    kernel::config::Config {
+        mqtt: Some(kernel::config::MqttConfig {
+            host: BROKER.0.into(),
+            port: BROKER.1,
+            client_id: client_id.into(),
+            username: None,
+            password: None,
+        }),
+        ..Default::default()
+    }
 }
