@@ -43,6 +43,14 @@
   loadPending();
   var events = new EventSource(banner.dataset.events);
   events.addEventListener("safety", loadPending);
+  // A notice to this person (a watch-over call, say): its subject, linking to where to act.
+  var notice = document.getElementById("notice-banner");
+  events.addEventListener("notice", function (e) {
+    if (!notice) return;
+    var n = JSON.parse(e.data);
+    notice.querySelector("a").textContent = n.subject;
+    notice.hidden = false;
+  });
   events.addEventListener("alert", function (e) {
     var a = JSON.parse(e.data);
     if (!shown[a.id]) receipt(a);

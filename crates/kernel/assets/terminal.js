@@ -117,6 +117,16 @@
 
   var source = new EventSource(overlay.dataset.events);
   source.addEventListener("safety", loadPending);
+  // A notice to this person (a watch-over call) shows in the status area like an ordinary alert.
+  source.addEventListener("notice", function (e) {
+    var n = JSON.parse(e.data);
+    notices.push({ id: e.lastEventId, headline: n.subject });
+    showNotices();
+  });
+  // Other parts of the terminal (watch-over messages) hear of their events from this one stream.
+  source.addEventListener("watch-message", function () {
+    document.dispatchEvent(new CustomEvent("machi:watch-message"));
+  });
   source.addEventListener("alert", function (e) {
     var a = JSON.parse(e.data);
     receipt(a);

@@ -47,6 +47,35 @@ pub struct Config {
     /// Safety-confirmation rounds (安否確認): when they start by themselves, reminders, escalation.
     #[serde(default)]
     pub safety: SafetyConfig,
+    /// Watch-over (見守り): how fast a missed check-in walks up the ladder, what signals are believed.
+    #[serde(default)]
+    pub watch: WatchConfig,
+}
+
+/// `[watch]` in machi.toml.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatchConfig {
+    /// Minutes each step of the escalation ladder waits for 「今から訪問します」 before the next
+    /// (a circle may set its own).
+    pub ladder_minutes: u64,
+    /// How often the detection job looks for missed check-ins.
+    pub sweep_secs: u64,
+    /// A signal stamped further ahead of the server's clock than this is refused (a device with a wrong clock).
+    pub future_tolerance_secs: u64,
+    /// A signal older than this is refused (a device replaying an old buffer).
+    pub max_signal_age_days: u64,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            ladder_minutes: 30,
+            sweep_secs: 10,
+            future_tolerance_secs: 300,
+            max_signal_age_days: 7,
+        }
+    }
 }
 
 /// `[safety]` in machi.toml.

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-/// Something that happened, for the people in `area_ids` (all areas when empty).
+/// Something that happened, for the people in `area_ids` (all areas when empty), or only for
+/// the people in `person_ids` when that is not empty (a notice to a person).
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Event {
     /// What it is, e.g. `alert`; SSE clients see it as the event name.
@@ -15,12 +16,20 @@ pub struct Event {
     /// Sortable id (ULID), used as the SSE event id for catch-up after reconnecting.
     pub id: String,
     pub area_ids: Vec<String>,
+    #[serde(default)]
+    pub person_ids: Vec<String>,
     pub data: serde_json::Value,
 }
 
 impl Event {
     pub fn reaches(&self, area_id: Option<&str>) -> bool {
-        self.area_ids.is_empty() || area_id.is_some_and(|a| self.area_ids.iter().any(|x| x == a))
+        self.person_ids.is_empty()
+            && (self.area_ids.is_empty() || area_id.is_some_and(|a| self.area_ids.iter().any(|x| x == a)))
+    }
+
+    /// A notice to one person: what their own screens show, nobody else's.
+    pub fn for_person(&self, person_id: Option<&str>) -> bool {
+        person_id.is_some_and(|p| self.person_ids.iter().any(|x| x == p))
     }
 }
 

@@ -25,7 +25,12 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Every module of machi, in the order their migrations run. A new module adds one line here.
 pub fn modules() -> Vec<Module> {
-    vec![kernel::http::api::module(), alerts::module(), safety::module()]
+    vec![
+        kernel::http::api::module(),
+        alerts::module(),
+        safety::module(),
+        watch::module(),
+    ]
 }
 
 /// Connect, migrate and install the catalogs: everything before serving.

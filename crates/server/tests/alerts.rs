@@ -869,6 +869,7 @@ async fn two_nodes_share_the_database_and_fan_out_through_postgres() {
             kind: "probe".into(),
             id: format!("probe-{i}"),
             area_ids: vec!["nowhere".into()],
+            person_ids: Vec::new(),
             data: Value::Null,
         };
         app.kernel.hub.publish(probe);

@@ -170,6 +170,7 @@ async fn announce_to_screens(k: &Kernel, stored: &StoredAlert, alert: &cap::Aler
         kind: "alert".into(),
         id: stored.id.clone(),
         area_ids,
+        person_ids: Vec::new(),
         data,
     });
     Ok(())
@@ -237,15 +238,26 @@ async fn events(
             .into_iter()
             .map(|(id, data)| Ok(sse_event("alert", &id, &data))),
     );
-    let live = stream::unfold((rx, watch, mine), |(mut rx, watch, mine)| async move {
+    // Notices to one person (a watch-over call, say) reach that person's screens only.
+    let me: Option<Box<str>> = match (&v.person, &q.area) {
+        (Some(p), None) => Some(p.id.clone().into_boxed_str()),
+        _ => None,
+    };
+    let live = stream::unfold((rx, watch, mine, me), |(mut rx, watch, mine, me)| async move {
         loop {
             match rx.recv().await {
+                Ok(ev) if !ev.person_ids.is_empty() => {
+                    if ev.for_person(me.as_deref()) {
+                        let out = sse_event(&ev.kind, &ev.id, &ev.data);
+                        return Some((Ok(out), (rx, watch, mine, me)));
+                    }
+                }
                 Ok(ev)
                     if (ev.area_ids.is_empty() || ev.area_ids.iter().any(|a| watch.binary_search(a).is_ok()))
                         && for_viewer(&ev.data, mine.as_deref()) =>
                 {
                     let out = sse_event(&ev.kind, &ev.id, &ev.data);
-                    return Some((Ok(out), (rx, watch, mine)));
+                    return Some((Ok(out), (rx, watch, mine, me)));
                 }
                 Ok(_) => continue,
                 // Fell behind: the client reconnects with Last-Event-ID and catches up from the store.

@@ -95,6 +95,14 @@ actions! {
     ViewSafetyTally = "safety.tally",
     FollowUpSafety = "safety.follow_up",
     AnswerSafety = "safety.answer",
+    CreateCircle = "watch.create",
+    ViewCircle = "watch.view",
+    ManageCircle = "watch.manage",
+    ConsentCircle = "watch.consent",
+    AcknowledgeWatch = "watch.acknowledge",
+    ApproveContacts = "watch.contacts",
+    RecordTraining = "watch.training",
+    SendMessage = "watch.message",
 }
 
 /// What the action is about. Area paths hold the resource's area and all its ancestors, so a
@@ -117,6 +125,17 @@ pub enum Resource {
     },
     Organisation {
         id: Id,
+    },
+    /// A watch-over circle (見守りの輪) around a person, as the asker stands in it.
+    Circle {
+        /// The watched person.
+        person_id: Id,
+        /// The asker's role in the circle (`family`, `care_manager`, `supporter`,
+        /// `listening_volunteer`, `officer`), if a member.
+        role: Option<String>,
+        /// The asker approves the person's contacts: the circle's guardian, or a family member
+        /// when no guardian is named.
+        guardian: bool,
     },
 }
 
@@ -176,6 +195,24 @@ pub fn may(actor: &Actor, action: Action, resource: &Resource) -> bool {
         }
         // One member answers for the whole household; nobody answers for another's.
         (AnswerSafety, Resource::Household { id, .. }) => actor.household_id.as_deref() == Some(id.as_str()),
+        // Watch-over (見守り). Anyone may propose a circle around a person; it starts only with the
+        // person's or their guardian's consent. The welfare desk (the `watch` duty) sees every circle.
+        (CreateCircle, Resource::Person { .. }) => true,
+        (ViewCircle, Resource::Town) => true,
+        (ViewCircle, Resource::Circle { person_id, role, .. }) => {
+            actor.is_person(person_id) || role.is_some() || actor.is_staff_with_duty("watch")
+        }
+        (ManageCircle, Resource::Circle { person_id, role, .. }) => {
+            actor.is_person(person_id)
+                || matches!(role.as_deref(), Some("family" | "care_manager"))
+                || actor.is_staff_with_duty("watch")
+        }
+        (ConsentCircle, Resource::Circle { person_id, guardian, .. }) => actor.is_person(person_id) || *guardian,
+        (AcknowledgeWatch, Resource::Circle { role, .. }) => role.is_some() || actor.is_staff_with_duty("watch"),
+        (ApproveContacts, Resource::Circle { guardian, .. }) => *guardian,
+        // Privacy training of supporters and volunteers is recorded by the welfare desk.
+        (RecordTraining, _) => admin || actor.is_staff_with_duty("watch"),
+        (SendMessage, Resource::Person { id, .. }) => !actor.is_person(id),
         _ => false,
     }
 }
@@ -240,6 +277,14 @@ mod tests {
                     ..grant(Role::Staff, OrgKind::Department, None)
                 }],
             ),
+            "welfare_staff" => person(
+                "w",
+                None,
+                vec![RoleGrant {
+                    duties: vec!["welfare".into(), "watch".into()],
+                    ..grant(Role::Staff, OrgKind::Department, None)
+                }],
+            ),
             "admin" => person("a", None, vec![grant(Role::Admin, OrgKind::Department, None)]),
             "auditor" => person("au", None, vec![grant(Role::Auditor, OrgKind::Department, None)]),
             "medic" => person("m", None, vec![grant(Role::Medic, OrgKind::Hospital, None)]),
@@ -260,6 +305,12 @@ mod tests {
             ListPeople | StartSafetyRound | ViewSafetyTally | FollowUpSafety => {
                 Resource::Area { area_path: path("C2") }
             }
+            RecordTraining => Resource::Town,
+            ViewCircle | ManageCircle | ConsentCircle | AcknowledgeWatch | ApproveContacts => Resource::Circle {
+                person_id: "target".into(),
+                role: None,
+                guardian: false,
+            },
             ReadHousehold | ManageHousehold | AnswerSafety => Resource::Household {
                 id: "H1".into(),
                 representative_id: Some("R".into()),
@@ -271,21 +322,22 @@ mod tests {
 
     /// Expected answers. Columns follow `Action::ALL`; Y = allowed, . = refused.
     const MATRIX: &str = "
-        actor          dir list crea read edit idr  idm  look hhr  hhm  asg  org  mem  area cons tok  paud audit alrt  srnd stly sfol sans
-        anonymous      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        self           Y   .    .    Y    Y    Y    .    .    Y    .    .    .    .    .    Y    Y    Y    .    .    .    .    .    Y
-        representative Y   .    .    .    .    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    .    .    Y
-        neighbour      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        officer_d1     Y   Y    .    Y    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .
-        officer_d2     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        staff          Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .
-        alerts_staff   Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    Y    Y    Y    Y    .
-        admin          Y   Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    .    .    .    Y    .    Y    Y    Y    .
-        auditor        Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .    .    .    .    .
-        medic          Y   .    .    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        care_manager   Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
-        supporter      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .
-        shop_owner     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .
+        actor          dir list crea read edit idr  idm  look hhr  hhm  asg  org  mem  area cons tok  paud audit alrt  srnd stly sfol sans  wcre wvie wman wcon wack wapp wtrn wmsg
+        anonymous      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  .    .    .    .    .    .    .    .
+        self           Y   .    .    Y    Y    Y    .    .    Y    .    .    .    .    .    Y    Y    Y    .    .    .    .    .    Y  Y    Y    Y    Y    .    .    .    .
+        representative Y   .    .    .    .    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    .    .    Y  Y    .    .    .    .    .    .    Y
+        neighbour      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y
+        officer_d1     Y   Y    .    Y    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .  Y    .    .    .    .    .    .    Y
+        officer_d2     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y
+        staff          Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .  Y    .    .    .    .    .    .    Y
+        alerts_staff   Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    Y    Y    Y    Y    .  Y    .    .    .    .    .    .    Y
+        welfare_staff  Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .      Y    Y    Y    .    Y    .    Y    Y
+        admin          Y   Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    .    .    .    Y    .    Y    Y    Y    .  Y    .    .    .    .    .    Y    Y
+        auditor        Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .    .    .    .    .  Y    .    .    .    .    .    .    Y
+        medic          Y   .    .    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y
+        care_manager   Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y
+        supporter      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .  Y    .    .    .    .    .    .    Y
+        shop_owner     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y
     ";
 
     #[test]

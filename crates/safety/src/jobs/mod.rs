@@ -139,6 +139,7 @@ async fn ask(k: &Kernel, round: &Round, reminder: Option<i64>, channels: &[&str]
                 kind: "safety".into(),
                 id: k.new_id(),
                 area_ids: areas,
+                person_ids: Vec::new(),
                 data: serde_json::json!({ "round": round.id, "title": round.title, "reminder": silent_only }),
             });
         }

@@ -1,7 +1,7 @@
 //! MQTT to devices from the outbox (rumqttc, QoS 1): a delivery is marked sent only when the
 //! broker acknowledges it (PUBACK), so a broker that is down or drops the connection leaves it
 //! queued and it is sent again. Device acknowledgements come back on `machi/acks/<device-id>`
-//! with the alert id as payload.
+//! with the alert id as payload; watch-over signals on `machi/signals/<device-id>`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -14,12 +14,14 @@ use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS}
 use tokio::sync::Mutex;
 
 pub const ACK_TOPICS: &str = "machi/acks/+";
+pub const SIGNAL_TOPICS: &str = "machi/signals/+";
 
 /// The channel's name in the outbox and in [`kernel::health::ChannelHealth`].
 pub const CHANNEL: &str = "mqtt";
 
-/// Handles a device's acknowledgement: (device id, payload). Set by the alerts module wiring.
-pub type AckHandler = Arc<dyn Fn(Kernel, String, String) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
+/// Handles a device's message: (topic prefix `acks` or `signals`, device id, payload).
+pub type AckHandler =
+    Arc<dyn Fn(Kernel, &'static str, String, String) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
 
 pub fn spawn(k: Kernel, on_ack: AckHandler) -> Vec<tokio::task::JoinHandle<()>> {
     let Some(cfg) = k.config.mqtt.clone() else {
@@ -95,6 +97,7 @@ async fn poll(
                 k.health.set(CHANNEL, true);
                 tracing::info!("MQTT broker connected");
                 let _ = client.subscribe(ACK_TOPICS, QoS::AtLeastOnce).await;
+                let _ = client.subscribe(SIGNAL_TOPICS, QoS::AtLeastOnce).await;
             }
             Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
                 let mut f = in_flight.lock().await;
@@ -111,9 +114,14 @@ async fn poll(
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
+                let payload = String::from_utf8_lossy(&p.payload).trim().to_string();
                 if let Some(device) = p.topic.strip_prefix("machi/acks/") {
-                    let payload = String::from_utf8_lossy(&p.payload).trim().to_string();
-                    on_ack(k.clone(), device.to_string(), payload).await;
+                    on_ack(k.clone(), "acks", device.to_string(), payload).await;
+                } else if let Some(device) = p.topic.strip_prefix("machi/signals/") {
+                    // Signals are written in batches; waiting here for each batch would hold up the
+                    // connection's event loop, so each goes on its own task.
+                    let (k, on_ack, device) = (k.clone(), on_ack.clone(), device.to_string());
+                    tokio::spawn(async move { on_ack(k, "signals", device, payload).await });
                 }
             }
             Ok(_) => {}

@@ -1,0 +1,204 @@
+//! The watch module's background work, every `sweep_secs` on the kernel's clock: close
+//! escalations whose person has signalled since, flag missed check-ins (one escalation per
+//! miss), and walk each open escalation up its ladder — first contact, the next after the
+//! circle's minutes without 「今から訪問します」, finally the welfare desk. Notices go through the
+//! durable outbox (web and terminal screens, e-mail). Safe with two nodes: the database decides.
+
+use std::time::{Duration, Instant};
+
+use kernel::store::outbox::{NewDelivery, enqueue};
+use kernel::{Kernel, Result};
+
+use crate::model::ladder::{self, Step};
+use crate::model::rule::{self, RuleKind};
+use crate::store::{self, Circle, Escalation, signals};
+
+pub fn spawn(k: Kernel) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![tokio::spawn(async move {
+        let mut broker: Option<bool> = None;
+        loop {
+            match tick(&k).await {
+                Ok(t) => {
+                    // The broker's state is reported when it changes; the HTTP path works either way.
+                    if t.broker != broker && k.config.mqtt.is_some() {
+                        match t.broker {
+                            Some(true) => tracing::info!("watch: MQTT broker reachable; device signals flow"),
+                            _ => tracing::warn!("watch: MQTT broker unreachable; devices must use the HTTP API"),
+                        }
+                        broker = t.broker;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "watch job failed; trying again"),
+            }
+            tokio::time::sleep(Duration::from_secs(k.config.watch.sweep_secs.max(1))).await;
+        }
+    })]
+}
+
+/// What one pass did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Tick {
+    pub resumed: usize,
+    pub opened: usize,
+    pub calls: usize,
+    /// Milliseconds the missed-check-in sweep took.
+    pub sweep_ms: f64,
+    /// Whether the MQTT broker can be reached (None: not configured).
+    pub broker: Option<bool>,
+}
+
+pub async fn tick(k: &Kernel) -> Result<Tick> {
+    let mut t = Tick {
+        broker: k.config.mqtt.as_ref().map(|_| k.health.is_reachable("mqtt")),
+        ..Tick::default()
+    };
+    resume(k, &mut t).await?;
+    let started = Instant::now();
+    detect(k, &mut t).await?;
+    t.sweep_ms = started.elapsed().as_secs_f64() * 1000.0;
+    call(k, &mut t).await?;
+    Ok(t)
+}
+
+/// The person signalled before anyone went: close, and tell whoever was called.
+async fn resume(k: &Kernel, t: &mut Tick) -> Result<()> {
+    for (id, circle_id) in signals::resumed(&k.db).await? {
+        if !store::close_escalation(k, &id, "signal", None, "signal").await? {
+            continue;
+        }
+        t.resumed += 1;
+        let circle = store::require(&k.db, &circle_id).await?;
+        let name = person_name(k, &circle.person_id).await?;
+        let called = called_people(k, &id).await?;
+        let (subject, body) = crate::model::resumed_notice(&name, &circle_link(k, &circle));
+        notify(k, &called, &subject, &body, &format!("watch:{id}:resumed")).await?;
+    }
+    Ok(())
+}
+
+/// Flag missed check-ins: the SQL finds candidates, the model confirms, the database opens one
+/// escalation per miss.
+pub async fn detect(k: &Kernel, t: &mut Tick) -> Result<()> {
+    let now = k.now();
+    for c in signals::candidates(&k.db, now).await? {
+        let r = c.rule();
+        let basis = match r.kind {
+            RuleKind::Period => c.last.filter(|&last| rule::period_missed(&r, last, now)),
+            RuleKind::Daily => rule::daily_missed(&r, c.last, now),
+            RuleKind::OnTooLong => c.last.filter(|&since| rule::on_too_long(&r, since, now)),
+        };
+        let Some(basis) = basis else { continue };
+        if store::open_escalation(k, &c.rule_id, &c.circle_id, r.kind.as_str(), basis)
+            .await?
+            .is_some()
+        {
+            t.opened += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Call the next step of every escalation that is due.
+async fn call(k: &Kernel, t: &mut Tick) -> Result<()> {
+    let now = k.now();
+    for e in store::due_calls(&k.db, now).await? {
+        let circle = store::require(&k.db, &e.circle_id).await?;
+        let quiet = circle.quiet_start.zip(circle.quiet_end).map(|(a, b)| (a as u32, b as u32));
+        let kind = RuleKind::parse(&e.reason).unwrap_or(RuleKind::Period);
+        // Nobody is woken for a missed check-in in the quiet hours; the first call waits for their end.
+        if e.step < 0 && !rule::call_now(kind, quiet, now) {
+            continue;
+        }
+        let ladder = store::ladder(&k.db, &circle.id).await?;
+        let to = e.step + 1;
+        let called: Vec<String> = match ladder::step(&ladder, to as usize) {
+            Step::Member(p) => vec![p.to_string()],
+            Step::WelfareDesk => store::duty_staff(&k.db, "watch").await?,
+            Step::Done => continue,
+        };
+        let next_at = ladder::next_step_at(ladder.len(), to as usize, now, circle.ladder_minutes as u32);
+        if !store::advance(k, &e, to, next_at, &called).await? {
+            continue;
+        }
+        t.calls += 1;
+        let name = person_name(k, &circle.person_id).await?;
+        let (subject, body) = crate::model::missed_notice(
+            &name,
+            &e.reason,
+            to as usize >= ladder.len(),
+            &circle_link(k, &circle),
+        );
+        notify(k, &called, &subject, &body, &format!("watch:{}:step{to}", e.id)).await?;
+    }
+    Ok(())
+}
+
+pub async fn person_name(k: &Kernel, person_id: &str) -> Result<String> {
+    Ok(kernel::store::people::get(&k.db, person_id)
+        .await?
+        .map(|p| p.display_name)
+        .unwrap_or_default())
+}
+
+/// Everyone called so far for an escalation.
+pub async fn called_people(k: &Kernel, escalation_id: &str) -> Result<Vec<String>> {
+    Ok(kernel::on_db!(&k.db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT DISTINCT person_id FROM watch_calls WHERE escalation_id = $1 ORDER BY person_id"
+    )
+    .bind(escalation_id)
+    .fetch_all(p)
+    .await)?)
+}
+
+pub fn circle_link(k: &Kernel, circle: &Circle) -> String {
+    let base = k
+        .config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", k.config.bind));
+    format!("{}/watch/{}", base.trim_end_matches('/'), circle.id)
+}
+
+/// Notify people on their channels through the outbox: their screens (web and terminal, over
+/// SSE) always, e-mail when they gave an address. `dedupe` makes a retry send nothing twice.
+pub async fn notify(k: &Kernel, people: &[String], subject: &str, body: &str, dedupe: &str) -> Result<()> {
+    let mut out = Vec::new();
+    for person in people {
+        let Some(p) = kernel::store::people::get(&k.db, person).await? else {
+            continue;
+        };
+        out.push(NewDelivery {
+            channel: "web".into(),
+            source: "watch".into(),
+            person_id: Some(person.clone()),
+            address: person.clone(),
+            subject: subject.to_string(),
+            body: body.to_string(),
+            dedupe_key: format!("{dedupe}:web:{person}"),
+        });
+        if let Some(email) = p.email {
+            out.push(NewDelivery {
+                channel: "email".into(),
+                source: "watch".into(),
+                person_id: Some(person.clone()),
+                address: email,
+                subject: subject.to_string(),
+                body: body.to_string(),
+                dedupe_key: format!("{dedupe}:email:{person}"),
+            });
+        }
+    }
+    enqueue(k, &out).await?;
+    Ok(())
+}
+
+/// An escalation's people to tell of a change: everyone called, and the ladder.
+pub async fn concerned(k: &Kernel, e: &Escalation) -> Result<Vec<String>> {
+    let mut people = called_people(k, &e.id).await?;
+    for m in store::ladder(&k.db, &e.circle_id).await? {
+        if !people.contains(&m) {
+            people.push(m);
+        }
+    }
+    Ok(people)
+}

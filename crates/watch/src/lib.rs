@@ -1,0 +1,25 @@
+//! watch: watch-over (見守り) of people living alone — circles of family, care manager,
+//! supporters and listening volunteers around a person (with consent), signals from the
+//! terminal's 「元気です」 and from IoT devices (HTTP and MQTT), rules per person, the escalation
+//! ladder when a check-in is missed, the training gate for visitors, listening schedules, and
+//! the contact allow-list that holds messages from strangers for the guardian.
+
+pub mod http;
+pub mod jobs;
+pub mod model;
+pub mod store;
+
+/// The watch module as the server registers it.
+pub fn module() -> kernel::Module {
+    kernel::Module {
+        name: "watch",
+        migrations: store::MIGRATIONS,
+        messages_ja: include_str!("../messages/ja.txt"),
+        messages_en: include_str!("../messages/en.txt"),
+        api: http::api,
+        pages: http::pages::router,
+        nav: &[("/watch", "nav-watch", kernel::model::policy::Action::ViewCircle)],
+        templates: http::pages::TEMPLATES,
+        jobs: jobs::spawn,
+    }
+}
