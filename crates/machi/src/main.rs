@@ -70,6 +70,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Watch-over (見守り)
+    Watch {
+        #[command(subcommand)]
+        command: WatchCommand,
+    },
     /// Back up the database to FILE (SQLite online backup; for PostgreSQL prints the pg_dump command)
     Backup {
         /// Where to write the backup
@@ -84,6 +89,13 @@ enum AreasCommand {
         /// GeoJSON file: each feature has properties code, name, and optionally level, parent_code, kana
         file: String,
     },
+}
+
+#[derive(Subcommand)]
+enum WatchCommand {
+    /// Run one pass of the watch job now (close answered calls, flag missed check-ins, call the
+    /// next step of each ladder) and print what it did, with the sweep's time, as JSON
+    Sweep,
 }
 
 #[derive(Subcommand)]
@@ -288,6 +300,21 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, Error> {
             )
             .await?;
             eprintln!("machi: {} household tokens written to {out}", issued.len());
+        }
+        Command::Watch {
+            command: WatchCommand::Sweep,
+        } => {
+            let k = server::prepare(config).await?;
+            let t = watch::jobs::tick(&k).await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "sweep_ms": t.sweep_ms,
+                    "opened": t.opened,
+                    "calls": t.calls,
+                    "resumed": t.resumed,
+                })
+            );
         }
         Command::Backup { file } => backup(&config, &file).await?,
     }
