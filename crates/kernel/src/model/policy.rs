@@ -207,7 +207,12 @@ pub fn may(actor: &Actor, action: Action, resource: &Resource) -> bool {
                 || matches!(role.as_deref(), Some("family" | "care_manager"))
                 || actor.is_staff_with_duty("watch")
         }
-        (ConsentCircle, Resource::Circle { person_id, guardian, .. }) => actor.is_person(person_id) || *guardian,
+        (
+            ConsentCircle,
+            Resource::Circle {
+                person_id, guardian, ..
+            },
+        ) => actor.is_person(person_id) || *guardian,
         (AcknowledgeWatch, Resource::Circle { role, .. }) => role.is_some() || actor.is_staff_with_duty("watch"),
         (ApproveContacts, Resource::Circle { guardian, .. }) => *guardian,
         // Privacy training of supporters and volunteers is recorded by the welfare desk.

@@ -8,10 +8,10 @@
 
 pub mod pages;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use kernel::http::Auth;
 use kernel::http::extract::ApiJson;
 use kernel::model::audit::AuditRecord;
@@ -101,9 +101,13 @@ pub(crate) async fn audit_read(k: &Kernel, actor: &Actor, a: &Access, what: &str
     }
     kernel::store::audit::append(
         k,
-        AuditRecord::new(actor.person_id.as_deref(), "watch.read", format!("watch/{}", a.circle.id))
-            .subject(&a.circle.person_id)
-            .reason(what),
+        AuditRecord::new(
+            actor.person_id.as_deref(),
+            "watch.read",
+            format!("watch/{}", a.circle.id),
+        )
+        .subject(&a.circle.person_id)
+        .reason(what),
     )
     .await?;
     Ok(())
@@ -168,7 +172,10 @@ pub struct CircleInput {
 
 pub(crate) async fn person_by(k: &Kernel, id: Option<&str>, name: Option<&str>, birth: Option<&str>) -> Result<String> {
     let found = match (id.map(str::trim).filter(|s| !s.is_empty()), name, birth) {
-        (Some(id), _, _) => kernel::store::people::require_active(&k.db, id).await.ok().map(|p| p.id),
+        (Some(id), _, _) => kernel::store::people::require_active(&k.db, id)
+            .await
+            .ok()
+            .map(|p| p.id),
         (None, Some(n), Some(b)) if !n.trim().is_empty() && crate::model::is_date(b.trim()) => {
             store::find_person(&k.db, n, b).await?
         }
@@ -184,7 +191,13 @@ pub(crate) async fn person_by(k: &Kernel, id: Option<&str>, name: Option<&str>, 
 
 pub(crate) async fn create_for(k: &Kernel, actor: &Actor, input: &CircleInput) -> Result<Circle> {
     let me = actor.person_id.clone().ok_or(Error::Forbidden)?;
-    let person = person_by(k, input.person_id.as_deref(), input.name.as_deref(), input.birth_date.as_deref()).await?;
+    let person = person_by(
+        k,
+        input.person_id.as_deref(),
+        input.name.as_deref(),
+        input.birth_date.as_deref(),
+    )
+    .await?;
     let target = Resource::Person {
         id: person.clone(),
         household_id: None,
@@ -363,7 +376,10 @@ pub(crate) async fn settings_for(k: &Kernel, actor: &Actor, a: &Access, input: &
         if g.is_empty() {
             c.guardian_id = None;
         } else if store::member_role(&k.db, &c.id, g).await?.as_deref() != Some("family") {
-            return Err(Error::invalid_with("watch-guardian-invalid", vec![("field", "guardian_id".into())]));
+            return Err(Error::invalid_with(
+                "watch-guardian-invalid",
+                vec![("field", "guardian_id".into())],
+            ));
         } else {
             c.guardian_id = Some(g.to_string());
         }
@@ -401,7 +417,10 @@ pub(crate) async fn settings_for(k: &Kernel, actor: &Actor, a: &Access, input: &
     }
     if let Some(m) = input.ladder_minutes {
         if !(1..=24 * 60).contains(&m) {
-            return Err(Error::invalid_with("watch-ladder-minutes-invalid", vec![("field", "ladder_minutes".into())]));
+            return Err(Error::invalid_with(
+                "watch-ladder-minutes-invalid",
+                vec![("field", "ladder_minutes".into())],
+            ));
         }
         c.ladder_minutes = m;
     }
@@ -415,7 +434,11 @@ fn date_end(date: &str) -> Option<i64> {
     if !crate::model::is_date(date) {
         return None;
     }
-    let (y, m, d): (i64, i64, i64) = (date[..4].parse().ok()?, date[5..7].parse().ok()?, date[8..].parse().ok()?);
+    let (y, m, d): (i64, i64, i64) = (
+        date[..4].parse().ok()?,
+        date[5..7].parse().ok()?,
+        date[8..].parse().ok()?,
+    );
     // Days from civil (Howard Hinnant's algorithm).
     let y2 = if m <= 2 { y - 1 } else { y };
     let era = y2.div_euclid(400);
@@ -448,7 +471,14 @@ pub(crate) async fn consent_for(k: &Kernel, actor: &Actor, circle_id: &str) -> R
     }
     let by = actor.person_id.as_deref().unwrap_or_default();
     let c = store::record_consent(k, &a.circle, by).await?;
-    audit_change(k, actor, &a, "watch.consent", if a.is_person(actor) { "person" } else { "guardian" }).await?;
+    audit_change(
+        k,
+        actor,
+        &a,
+        "watch.consent",
+        if a.is_person(actor) { "person" } else { "guardian" },
+    )
+    .await?;
     Ok(c)
 }
 
@@ -481,10 +511,16 @@ pub(crate) async fn put_member_for(
     let role = CircleRole::parse(&input.role)
         .ok_or_else(|| Error::invalid_with("watch-role-invalid", vec![("field", "role".into())]))?;
     if person == a.circle.person_id {
-        return Err(Error::invalid_with("watch-member-is-person", vec![("field", "person_id".into())]));
+        return Err(Error::invalid_with(
+            "watch-member-is-person",
+            vec![("field", "person_id".into())],
+        ));
     }
     if input.ladder.is_some_and(|l| !(1..=20).contains(&l)) {
-        return Err(Error::invalid_with("watch-ladder-invalid", vec![("field", "ladder".into())]));
+        return Err(Error::invalid_with(
+            "watch-ladder-invalid",
+            vec![("field", "ladder".into())],
+        ));
     }
     // A visitor on the ladder is assigned visits: the training gate applies.
     if input.ladder.is_some() {
@@ -594,14 +630,19 @@ pub struct DeviceToken {
 pub(crate) async fn add_device_for(k: &Kernel, actor: &Actor, a: &Access, input: &DeviceInput) -> Result<DeviceToken> {
     a.require(actor, Action::ManageCircle)?;
     let id = input.id.trim();
-    let id_ok = !id.is_empty()
-        && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let id_ok =
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !id_ok {
-        return Err(Error::invalid_with("watch-device-id-invalid", vec![("field", "id".into())]));
+        return Err(Error::invalid_with(
+            "watch-device-id-invalid",
+            vec![("field", "id".into())],
+        ));
     }
     if !signal::DEVICE_KINDS.contains(&input.kind.trim()) {
-        return Err(Error::invalid_with("watch-device-kind-invalid", vec![("field", "kind".into())]));
+        return Err(Error::invalid_with(
+            "watch-device-kind-invalid",
+            vec![("field", "kind".into())],
+        ));
     }
     let token = store::add_device(k, &a.circle, id, input.kind.trim()).await?;
     audit_change(k, actor, a, "watch.device", id).await?;
@@ -702,7 +743,11 @@ pub(crate) async fn own_signal(k: &Kernel, person_id: &str, source: &'static str
                 person_id: person_id.to_string(),
                 source,
             },
-            value: if source == "checkin" { "genki".into() } else { "use".into() },
+            value: if source == "checkin" {
+                "genki".into()
+            } else {
+                "use".into()
+            },
             at: k.now(),
         })
         .await?;
@@ -748,7 +793,11 @@ pub(crate) async fn acknowledge_for(k: &Kernel, actor: &Actor, id: &str) -> Resu
     audit_change(k, actor, &a, "watch.acknowledge", &e.id).await?;
     let name = crate::jobs::person_name(k, &a.circle.person_id).await?;
     let visitor = crate::jobs::person_name(k, me).await?;
-    let others: Vec<String> = crate::jobs::concerned(k, &e).await?.into_iter().filter(|p| p != me).collect();
+    let others: Vec<String> = crate::jobs::concerned(k, &e)
+        .await?
+        .into_iter()
+        .filter(|p| p != me)
+        .collect();
     let (subject, body) = crate::model::visiting_notice(&name, &visitor, &crate::jobs::circle_link(k, &a.circle));
     crate::jobs::notify(k, &others, &subject, &body, &format!("watch:{}:visiting", e.id)).await?;
     Ok(e)
@@ -777,11 +826,17 @@ pub(crate) async fn outcome_for(k: &Kernel, actor: &Actor, id: &str, input: &Out
     let (e, a) = escalation_access(k, actor, id).await?;
     a.require(actor, Action::AcknowledgeWatch)?;
     if !OUTCOMES.contains(&input.outcome.as_str()) {
-        return Err(Error::invalid_with("watch-outcome-invalid", vec![("field", "outcome".into())]));
+        return Err(Error::invalid_with(
+            "watch-outcome-invalid",
+            vec![("field", "outcome".into())],
+        ));
     }
     let note = input.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > 1000) {
-        return Err(Error::invalid_with("watch-note-too-long", vec![("field", "note".into())]));
+        return Err(Error::invalid_with(
+            "watch-note-too-long",
+            vec![("field", "note".into())],
+        ));
     }
     if !store::close_escalation(k, &e.id, &input.outcome, note, "visit").await? {
         return Err(Error::conflict("watch-escalation-closed", vec![]));
@@ -822,24 +877,45 @@ pub(crate) async fn training_for(k: &Kernel, actor: &Actor, input: &TrainingInpu
     }
     let org = input.organisation.trim();
     if org.is_empty() || org.chars().count() > 100 {
-        return Err(Error::invalid_with("watch-training-org-invalid", vec![("field", "organisation".into())]));
+        return Err(Error::invalid_with(
+            "watch-training-org-invalid",
+            vec![("field", "organisation".into())],
+        ));
     }
     let (from, to) = (input.taken_on.trim(), input.expires_on.trim());
     if !crate::model::is_date(from) {
-        return Err(Error::invalid_with("watch-date-invalid", vec![("field", "taken_on".into())]));
+        return Err(Error::invalid_with(
+            "watch-date-invalid",
+            vec![("field", "taken_on".into())],
+        ));
     }
     if !crate::model::is_date(to) || to <= from {
-        return Err(Error::invalid_with("watch-date-invalid", vec![("field", "expires_on".into())]));
+        return Err(Error::invalid_with(
+            "watch-date-invalid",
+            vec![("field", "expires_on".into())],
+        ));
     }
     let person = kernel::store::people::get(&k.db, input.person_id.trim())
         .await?
         .ok_or_else(|| Error::invalid_with("watch-person-not-found", vec![("field", "person_id".into())]))?;
-    let t = store::record_training(k, &person.id, org, from, to, actor.person_id.as_deref().unwrap_or_default()).await?;
+    let t = store::record_training(
+        k,
+        &person.id,
+        org,
+        from,
+        to,
+        actor.person_id.as_deref().unwrap_or_default(),
+    )
+    .await?;
     kernel::store::audit::append(
         k,
-        AuditRecord::new(actor.person_id.as_deref(), "watch.training", format!("person/{}", person.id))
-            .subject(&person.id)
-            .reason(org),
+        AuditRecord::new(
+            actor.person_id.as_deref(),
+            "watch.training",
+            format!("person/{}", person.id),
+        )
+        .subject(&person.id)
+        .reason(org),
     )
     .await?;
     Ok(t)
@@ -848,7 +924,11 @@ pub(crate) async fn training_for(k: &Kernel, actor: &Actor, input: &TrainingInpu
 #[utoipa::path(post, path = "/watch/trainings", tag = "watch", request_body = TrainingInput,
     description = "The welfare desk records a supporter's or volunteer's privacy training.",
     responses((status = 201, body = Training), (status = 400), (status = 403)))]
-async fn record_training(State(k): State<Kernel>, auth: Auth, ApiJson(input): ApiJson<TrainingInput>) -> Result<Response> {
+async fn record_training(
+    State(k): State<Kernel>,
+    auth: Auth,
+    ApiJson(input): ApiJson<TrainingInput>,
+) -> Result<Response> {
     auth.person_id()?;
     let t = training_for(&k, &auth.0, &input).await?;
     Ok((StatusCode::CREATED, Json(t)).into_response())
@@ -873,16 +953,31 @@ pub(crate) async fn schedule_for(k: &Kernel, actor: &Actor, a: &Access, input: &
         .await?
         .ok_or_else(|| Error::invalid_with("watch-volunteer-not-member", vec![("field", "volunteer_id".into())]))?;
     if !["call", "visit"].contains(&input.kind.as_str()) {
-        return Err(Error::invalid_with("watch-schedule-kind-invalid", vec![("field", "kind".into())]));
+        return Err(Error::invalid_with(
+            "watch-schedule-kind-invalid",
+            vec![("field", "kind".into())],
+        ));
     }
     if !(0..7).contains(&input.weekday) {
-        return Err(Error::invalid_with("watch-weekday-invalid", vec![("field", "weekday".into())]));
+        return Err(Error::invalid_with(
+            "watch-weekday-invalid",
+            vec![("field", "weekday".into())],
+        ));
     }
     let minute = crate::model::parse_hhmm(&input.time)
         .ok_or_else(|| Error::invalid_with("watch-time-invalid", vec![("field", "time".into())]))?;
     require_training(k, &input.volunteer_id, Some(&role)).await?;
     let by = actor.person_id.as_deref().unwrap_or_default();
-    let id = store::add_schedule(k, &a.circle.id, &input.volunteer_id, &input.kind, input.weekday, minute as i64, by).await?;
+    let id = store::add_schedule(
+        k,
+        &a.circle.id,
+        &input.volunteer_id,
+        &input.kind,
+        input.weekday,
+        minute as i64,
+        by,
+    )
+    .await?;
     audit_change(k, actor, a, "watch.schedule", &input.volunteer_id).await?;
     Ok(id)
 }
@@ -925,11 +1020,17 @@ pub(crate) async fn log_for(k: &Kernel, actor: &Actor, schedule_id: &str, input:
     }
     let valid = crate::model::schedule::occurrences(s.weekday as u32, s.minute as u32, input.due_at, input.due_at + 1);
     if valid.is_empty() || input.due_at > k.now() + crate::model::DAY_MS {
-        return Err(Error::invalid_with("watch-occurrence-invalid", vec![("field", "due_at".into())]));
+        return Err(Error::invalid_with(
+            "watch-occurrence-invalid",
+            vec![("field", "due_at".into())],
+        ));
     }
     let note = input.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > 1000) {
-        return Err(Error::invalid_with("watch-note-too-long", vec![("field", "note".into())]));
+        return Err(Error::invalid_with(
+            "watch-note-too-long",
+            vec![("field", "note".into())],
+        ));
     }
     store::log_done(k, &s.id, input.due_at, me, note).await?;
     Ok(())
@@ -953,7 +1054,11 @@ pub(crate) async fn missed_listening(k: &Kernel, circle_id: &str) -> Result<Vec<
     let now = k.now();
     let mut out = Vec::new();
     for s in store::schedules(&k.db, circle_id).await? {
-        let logged: Vec<i64> = store::schedule_log(&k.db, &s.id).await?.into_iter().map(|l| l.0).collect();
+        let logged: Vec<i64> = store::schedule_log(&k.db, &s.id)
+            .await?
+            .into_iter()
+            .map(|l| l.0)
+            .collect();
         let since = s.created_at.max(now - 28 * crate::model::DAY_MS);
         for at in crate::model::schedule::missed(s.weekday as u32, s.minute as u32, since, now, &logged) {
             out.push((s.clone(), at));
@@ -971,20 +1076,37 @@ pub(crate) async fn contact_for(k: &Kernel, actor: &Actor, a: &Access, contact: 
         .await?
         .ok_or_else(|| Error::invalid_with("watch-person-not-found", vec![("field", "contact_id".into())]))?;
     let changed = if add {
-        store::add_contact(k, &a.circle.id, &person.id, actor.person_id.as_deref().unwrap_or_default()).await?
+        store::add_contact(
+            k,
+            &a.circle.id,
+            &person.id,
+            actor.person_id.as_deref().unwrap_or_default(),
+        )
+        .await?
     } else {
         store::remove_contact(&k.db, &a.circle.id, &person.id).await?
     };
     if !changed {
         return Ok(());
     }
-    audit_change(k, actor, a, "watch.contacts", &format!("{} {}", if add { "add" } else { "remove" }, person.id)).await?;
+    audit_change(
+        k,
+        actor,
+        a,
+        "watch.contacts",
+        &format!("{} {}", if add { "add" } else { "remove" }, person.id),
+    )
+    .await?;
     // The person and the guardian both hear of every change.
     let name = crate::jobs::person_name(k, &a.circle.person_id).await?;
     let mut to = vec![a.circle.person_id.clone()];
     to.extend(guardians(k, &a.circle).await?);
-    let (subject, body) =
-        crate::model::contacts_notice(&name, &person.display_name, add, &crate::jobs::circle_link(k, &a.circle));
+    let (subject, body) = crate::model::contacts_notice(
+        &name,
+        &person.display_name,
+        add,
+        &crate::jobs::circle_link(k, &a.circle),
+    );
     let key = format!("watch:{}:contacts:{}:{}:{}", a.circle.id, person.id, add, k.now());
     crate::jobs::notify(k, &to, &subject, &body, &key).await
 }
@@ -1061,7 +1183,9 @@ pub(crate) async fn send_for(k: &Kernel, actor: &Actor, input: &MessageInput) ->
     let body = crate::model::check_message(&input.body)
         .ok_or_else(|| Error::invalid_with("watch-message-invalid", vec![("field", "body".into())]))?;
     // Fraud protection: a watched person's messages from anyone off their list wait for the guardian.
-    let circle = store::of_person(&k.db, &to.id).await?.filter(|c| c.consent_id.is_some());
+    let circle = store::of_person(&k.db, &to.id)
+        .await?
+        .filter(|c| c.consent_id.is_some());
     let held = match &circle {
         Some(c) => crate::model::message_is_held(store::allowed(&k.db, &c.id, me).await?),
         None => false,
@@ -1071,7 +1195,14 @@ pub(crate) async fn send_for(k: &Kernel, actor: &Actor, input: &MessageInput) ->
     if let (true, Some(c)) = (held, &circle) {
         let sender = crate::jobs::person_name(k, me).await?;
         let (subject, body) = crate::model::held_notice(&to.display_name, &sender, &crate::jobs::circle_link(k, c));
-        crate::jobs::notify(k, &guardians(k, c).await?, &subject, &body, &format!("watch:message:{id}")).await?;
+        crate::jobs::notify(
+            k,
+            &guardians(k, c).await?,
+            &subject,
+            &body,
+            &format!("watch:message:{id}"),
+        )
+        .await?;
     } else {
         k.hub.publish(kernel::events::Event {
             kind: "watch-message".into(),
@@ -1107,13 +1238,22 @@ pub struct DecisionInput {
 
 pub(crate) async fn decide_for(k: &Kernel, actor: &Actor, id: &str, input: &DecisionInput) -> Result<()> {
     let m = store::get_message(&k.db, id).await?.ok_or(Error::Forbidden)?;
-    let circle = store::of_person(&k.db, &m.to_person_id).await?.ok_or(Error::Forbidden)?;
+    let circle = store::of_person(&k.db, &m.to_person_id)
+        .await?
+        .ok_or(Error::Forbidden)?;
     let a = access(k, actor, &circle.id).await?;
     a.require(actor, Action::ApproveContacts)?;
     if !store::decide_message(k, &m.id, input.approve, actor.person_id.as_deref().unwrap_or_default()).await? {
         return Err(Error::conflict("watch-message-decided", vec![]));
     }
-    audit_change(k, actor, &a, "watch.message", if input.approve { "approved" } else { "rejected" }).await?;
+    audit_change(
+        k,
+        actor,
+        &a,
+        "watch.message",
+        if input.approve { "approved" } else { "rejected" },
+    )
+    .await?;
     if input.approve {
         k.hub.publish(kernel::events::Event {
             kind: "watch-message".into(),

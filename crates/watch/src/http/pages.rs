@@ -249,7 +249,12 @@ async fn training(State(k): State<Kernel>, v: Viewer, Form(f): Form<TrainingForm
 
 // ---- the circle page ----
 
-async fn circle_page(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Query(q): Query<Done>) -> Result<Response> {
+async fn circle_page(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<Done>,
+) -> Result<Response> {
     v.require_login()?;
     render_circle(&k, &v, &id, None, done_text(&v, q.done.as_deref())).await
 }
@@ -313,7 +318,11 @@ async fn render_circle(
             now - 7 * crate::model::DAY_MS,
             now + 1,
         );
-        let logged: Vec<i64> = store::schedule_log(&k.db, &s.id).await?.into_iter().map(|l| l.0).collect();
+        let logged: Vec<i64> = store::schedule_log(&k.db, &s.id)
+            .await?
+            .into_iter()
+            .map(|l| l.0)
+            .collect();
         schedules.push(context! {
             s => ser(s),
             time => crate::model::hhmm(s.minute as u32),
@@ -368,7 +377,12 @@ struct MemberForm {
     ladder: String,
 }
 
-async fn add_member(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f): Form<MemberForm>) -> Result<Response> {
+async fn add_member(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<MemberForm>,
+) -> Result<Response> {
     v.require_login()?;
     let r = async {
         let a = super::access(&k, &v.actor, &id).await?;
@@ -417,7 +431,12 @@ fn number(s: &str, field: &'static str) -> Result<Option<f64>> {
     }
 }
 
-async fn add_rule(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f): Form<RuleForm>) -> Result<Response> {
+async fn add_rule(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<RuleForm>,
+) -> Result<Response> {
     v.require_login()?;
     let r = async {
         let a = super::access(&k, &v.actor, &id).await?;
@@ -453,10 +472,25 @@ struct DeviceForm {
     kind: String,
 }
 
-async fn add_device(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f): Form<DeviceForm>) -> Result<Response> {
+async fn add_device(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<DeviceForm>,
+) -> Result<Response> {
     v.require_login()?;
     let a = super::access(&k, &v.actor, &id).await?;
-    match super::add_device_for(&k, &v.actor, &a, &DeviceInput { id: f.device_id, kind: f.kind }).await {
+    match super::add_device_for(
+        &k,
+        &v.actor,
+        &a,
+        &DeviceInput {
+            id: f.device_id,
+            kind: f.kind,
+        },
+    )
+    .await
+    {
         // The token is shown once, on this page, never stored in the clear.
         Ok(t) => {
             let mut res = render_circle(&k, &v, &id, None, Some(t_token(&v, &t.id, &t.token, &t.mqtt_topic))).await?;
@@ -490,7 +524,12 @@ struct SettingsForm {
     ladder_minutes: Option<String>,
 }
 
-async fn settings(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f): Form<SettingsForm>) -> Result<Response> {
+async fn settings(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<SettingsForm>,
+) -> Result<Response> {
     v.require_login()?;
     let r = async {
         let a = super::access(&k, &v.actor, &id).await?;
@@ -525,7 +564,12 @@ struct ScheduleForm {
     time: String,
 }
 
-async fn add_schedule(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f): Form<ScheduleForm>) -> Result<Response> {
+async fn add_schedule(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<ScheduleForm>,
+) -> Result<Response> {
     v.require_login()?;
     let r = async {
         let a = super::access(&k, &v.actor, &id).await?;
@@ -557,7 +601,16 @@ struct LogForm {
 async fn log(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f): Form<LogForm>) -> Result<Response> {
     v.require_login()?;
     let s = store::get_schedule(&k.db, &id).await?.ok_or(Error::Forbidden)?;
-    let r = super::log_for(&k, &v.actor, &id, &LogInput { due_at: f.due_at, note: f.note }).await;
+    let r = super::log_for(
+        &k,
+        &v.actor,
+        &id,
+        &LogInput {
+            due_at: f.due_at,
+            note: f.note,
+        },
+    )
+    .await;
     back(&k, &v, &s.circle_id, r, "log").await
 }
 
@@ -569,7 +622,12 @@ struct ContactForm {
     birth_date: String,
 }
 
-async fn add_contact(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f): Form<ContactForm>) -> Result<Response> {
+async fn add_contact(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<ContactForm>,
+) -> Result<Response> {
     v.require_login()?;
     let r = async {
         let a = super::access(&k, &v.actor, &id).await?;
@@ -607,10 +665,24 @@ struct OutcomeForm {
     note: Option<String>,
 }
 
-async fn outcome(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f): Form<OutcomeForm>) -> Result<Response> {
+async fn outcome(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<OutcomeForm>,
+) -> Result<Response> {
     v.require_login()?;
     let (e, _) = super::escalation_access(&k, &v.actor, &id).await?;
-    let r = super::outcome_for(&k, &v.actor, &id, &OutcomeInput { outcome: f.outcome, note: f.note }).await;
+    let r = super::outcome_for(
+        &k,
+        &v.actor,
+        &id,
+        &OutcomeInput {
+            outcome: f.outcome,
+            note: f.note,
+        },
+    )
+    .await;
     back(&k, &v, &e.circle_id, r, "outcome").await
 }
 
@@ -620,10 +692,17 @@ struct DecideForm {
     decision: String,
 }
 
-async fn decide(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f): Form<DecideForm>) -> Result<Response> {
+async fn decide(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<DecideForm>,
+) -> Result<Response> {
     v.require_login()?;
     let m = store::get_message(&k.db, &id).await?.ok_or(Error::Forbidden)?;
-    let circle = store::of_person(&k.db, &m.to_person_id).await?.ok_or(Error::Forbidden)?;
+    let circle = store::of_person(&k.db, &m.to_person_id)
+        .await?
+        .ok_or(Error::Forbidden)?;
     let input = DecisionInput {
         approve: f.decision.starts_with("approve"),
         allow_sender: f.decision == "approve_allow",

@@ -103,7 +103,10 @@ async fn call(k: &Kernel, t: &mut Tick) -> Result<()> {
     let now = k.now();
     for e in store::due_calls(&k.db, now).await? {
         let circle = store::require(&k.db, &e.circle_id).await?;
-        let quiet = circle.quiet_start.zip(circle.quiet_end).map(|(a, b)| (a as u32, b as u32));
+        let quiet = circle
+            .quiet_start
+            .zip(circle.quiet_end)
+            .map(|(a, b)| (a as u32, b as u32));
         let kind = RuleKind::parse(&e.reason).unwrap_or(RuleKind::Period);
         // Nobody is woken for a missed check-in in the quiet hours; the first call waits for their end.
         if e.step < 0 && !rule::call_now(kind, quiet, now) {
@@ -122,12 +125,8 @@ async fn call(k: &Kernel, t: &mut Tick) -> Result<()> {
         }
         t.calls += 1;
         let name = person_name(k, &circle.person_id).await?;
-        let (subject, body) = crate::model::missed_notice(
-            &name,
-            &e.reason,
-            to as usize >= ladder.len(),
-            &circle_link(k, &circle),
-        );
+        let (subject, body) =
+            crate::model::missed_notice(&name, &e.reason, to as usize >= ladder.len(), &circle_link(k, &circle));
         notify(k, &called, &subject, &body, &format!("watch:{}:step{to}", e.id)).await?;
     }
     Ok(())

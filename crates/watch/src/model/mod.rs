@@ -91,9 +91,13 @@ pub struct TrainingDates {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainingGap {
     Missing,
-    Expired { on: String },
+    Expired {
+        on: String,
+    },
     /// Recorded ahead of the course date.
-    NotYet { from: String },
+    NotYet {
+        from: String,
+    },
 }
 
 /// The local date of `ms`, `YYYY-MM-DD`.
@@ -224,4 +228,3 @@ mod tests {
         }
     }
 }
-

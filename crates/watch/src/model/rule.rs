@@ -104,7 +104,9 @@ impl RuleInput {
         };
         match kind {
             RuleKind::Period => {
-                let p = self.period_minutes.ok_or(err("watch-rule-period-missing", "period_minutes"))?;
+                let p = self
+                    .period_minutes
+                    .ok_or(err("watch-rule-period-missing", "period_minutes"))?;
                 if p == 0 {
                     return Err(err("watch-rule-period-missing", "period_minutes"));
                 }
@@ -183,7 +185,10 @@ pub fn call_now(kind: RuleKind, quiet: Option<(u32, u32)>, now: i64) -> bool {
 
 /// A short description for people: 「24時間に1回(猶予60分)」.
 pub fn describe(rule: &Rule) -> Vec<(&'static str, String)> {
-    let mut args = vec![("grace", rule.grace_minutes.to_string()), ("source", rule.source.clone())];
+    let mut args = vec![
+        ("grace", rule.grace_minutes.to_string()),
+        ("source", rule.source.clone()),
+    ];
     if let Some(p) = rule.period_minutes {
         args.push(("period", p.to_string()));
     }

@@ -44,11 +44,18 @@ impl SignalError {
 }
 
 /// Check a signal's value and time against the server's clock.
-pub fn check(input: &SignalInput, now: i64, future_tolerance_ms: i64, max_age_ms: i64) -> Result<(String, i64), SignalError> {
+pub fn check(
+    input: &SignalInput,
+    now: i64,
+    future_tolerance_ms: i64,
+    max_age_ms: i64,
+) -> Result<(String, i64), SignalError> {
     let value = input.value.as_deref().map(str::trim).unwrap_or("signal");
     let value_ok = !value.is_empty()
         && value.len() <= 32
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !value_ok {
         return Err(SignalError::BadValue);
     }
@@ -96,11 +103,26 @@ mod tests {
             value: v.map(Into::into),
             at,
         };
-        assert_eq!(check(&i(Some("ON"), None), now, 300_000, 86_400_000), Ok(("on".into(), now)));
-        assert_eq!(check(&i(None, Some(now - 5)), now, 300_000, 86_400_000), Ok(("signal".into(), now - 5)));
-        assert_eq!(check(&i(Some("on"), Some(now + 300_001)), now, 300_000, 86_400_000), Err(SignalError::Future));
-        assert_eq!(check(&i(Some("on"), Some(now - 86_400_001)), now, 300_000, 86_400_000), Err(SignalError::TooOld));
-        assert_eq!(check(&i(Some("<script>"), None), now, 300_000, 86_400_000), Err(SignalError::BadValue));
+        assert_eq!(
+            check(&i(Some("ON"), None), now, 300_000, 86_400_000),
+            Ok(("on".into(), now))
+        );
+        assert_eq!(
+            check(&i(None, Some(now - 5)), now, 300_000, 86_400_000),
+            Ok(("signal".into(), now - 5))
+        );
+        assert_eq!(
+            check(&i(Some("on"), Some(now + 300_001)), now, 300_000, 86_400_000),
+            Err(SignalError::Future)
+        );
+        assert_eq!(
+            check(&i(Some("on"), Some(now - 86_400_001)), now, 300_000, 86_400_000),
+            Err(SignalError::TooOld)
+        );
+        assert_eq!(
+            check(&i(Some("<script>"), None), now, 300_000, 86_400_000),
+            Err(SignalError::BadValue)
+        );
         assert_eq!(parse_payload("on").unwrap().value.as_deref(), Some("on"));
         assert_eq!(parse_payload(r#"{"value":"off","at":5}"#).unwrap().at, Some(5));
         assert!(parse_payload(r#"{"value":"off","bogus":1}"#).is_none());

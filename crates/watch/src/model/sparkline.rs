@@ -17,7 +17,10 @@ pub fn buckets(signal_times: &[i64], now: i64, hours: usize) -> Vec<u32> {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// An SVG of the buckets: one bar per hour, hours without any signal marked below the axis so

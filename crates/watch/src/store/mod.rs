@@ -89,22 +89,28 @@ pub async fn create_circle(k: &Kernel, person_id: &str, by: &str, creator_role: 
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Circle>> {
     let sql = format!("SELECT {CIRCLE} FROM watch_circles WHERE id = $1");
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Circle>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(id)
-        .fetch_optional(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Circle>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(id)
+    .fetch_optional(p)
+    .await)?)
 }
 
 pub async fn require(db: &Db, id: &str) -> Result<Circle> {
-    get(db, id).await?.ok_or_else(|| Error::not_found("watch-circle-not-found"))
+    get(db, id)
+        .await?
+        .ok_or_else(|| Error::not_found("watch-circle-not-found"))
 }
 
 pub async fn of_person(db: &Db, person_id: &str) -> Result<Option<Circle>> {
     let sql = format!("SELECT {CIRCLE} FROM watch_circles WHERE person_id = $1 AND closed_at IS NULL");
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Circle>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(person_id)
-        .fetch_optional(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Circle>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(person_id)
+    .fetch_optional(p)
+    .await)?)
 }
 
 /// Circles the person is a member of, with their role.
@@ -121,10 +127,12 @@ pub async fn circles_of_member(db: &Db, person_id: &str) -> Result<Vec<(String, 
 /// Every open circle (the welfare desk's list).
 pub async fn all_open(db: &Db, limit: i64) -> Result<Vec<Circle>> {
     let sql = format!("SELECT {CIRCLE} FROM watch_circles WHERE closed_at IS NULL ORDER BY created_at DESC LIMIT $1");
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Circle>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(limit)
-        .fetch_all(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Circle>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(limit)
+    .fetch_all(p)
+    .await)?)
 }
 
 pub async fn member_role(db: &Db, circle_id: &str, person_id: &str) -> Result<Option<String>> {
@@ -223,12 +231,14 @@ pub async fn put_member(
 }
 
 pub async fn remove_member(db: &Db, circle_id: &str, person_id: &str) -> Result<bool> {
-    let n = on_db!(db, |p| sqlx::query("DELETE FROM watch_members WHERE circle_id = $1 AND person_id = $2")
-        .bind(circle_id)
-        .bind(person_id)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let n = on_db!(db, |p| sqlx::query(
+        "DELETE FROM watch_members WHERE circle_id = $1 AND person_id = $2"
+    )
+    .bind(circle_id)
+    .bind(person_id)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(n > 0)
 }
 
@@ -263,12 +273,14 @@ pub async fn update_settings(k: &Kernel, c: &Circle) -> Result<()> {
 
 /// The staff of the departments holding `duty` (the welfare desk: `watch`).
 pub async fn duty_staff(db: &Db, duty: &str) -> Result<Vec<String>> {
-    let rows: Vec<(String, String)> = on_db!(db, |p| sqlx::query_as(
+    let rows: Vec<(String, String)> = on_db!(db, |p| {
+        sqlx::query_as(
         "SELECT DISTINCT m.person_id, o.duties FROM memberships m JOIN organisations o ON o.id = m.organisation_id \
          JOIN people pe ON pe.id = m.person_id WHERE m.role = 'staff' AND o.kind = 'department' AND pe.deleted_at IS NULL"
     )
     .fetch_all(p)
-    .await)?;
+    .await
+    })?;
     let mut out: Vec<String> = rows
         .into_iter()
         .filter(|(_, duties)| duties.split(',').any(|d| d.trim() == duty))
@@ -303,9 +315,14 @@ pub async fn add_device(k: &Kernel, circle: &Circle, device_id: &str, kind: &str
     if let Some(li) = kernel::store::identifiers::lookup(&k.db, "device", device_id).await?
         && li.person_id != circle.person_id
     {
-        return Err(Error::conflict("watch-device-taken", vec![("device", device_id.to_string())]));
+        return Err(Error::conflict(
+            "watch-device-taken",
+            vec![("device", device_id.to_string())],
+        ));
     }
-    let r = on_db!(&k.db, |p| sqlx::query(
+    let r =
+        on_db!(&k.db, |p| {
+            sqlx::query(
         "INSERT INTO watch_devices (id, circle_id, person_id, kind, token_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6)"
     )
     .bind(device_id)
@@ -315,16 +332,23 @@ pub async fn add_device(k: &Kernel, circle: &Circle, device_id: &str, kind: &str
     .bind(hash_token(&token))
     .bind(k.now())
     .execute(p)
-    .await.map(|_| ()));
+    .await.map(|_| ())
+        });
     match r {
         Err(e) if Error::is_unique_violation(&e) => {
-            return Err(Error::conflict("watch-device-taken", vec![("device", device_id.to_string())]));
+            return Err(Error::conflict(
+                "watch-device-taken",
+                vec![("device", device_id.to_string())],
+            ));
         }
         r => {
             r?;
         }
     }
-    if kernel::store::identifiers::lookup(&k.db, "device", device_id).await?.is_none() {
+    if kernel::store::identifiers::lookup(&k.db, "device", device_id)
+        .await?
+        .is_none()
+    {
         kernel::store::identifiers::link(
             k,
             &circle.person_id,
@@ -403,7 +427,8 @@ const RULE: &str = "id, circle_id, kind, source, period_minutes, grace_minutes, 
 pub async fn add_rule(k: &Kernel, circle_id: &str, r: &crate::model::rule::Rule, by: &str) -> Result<StoredRule> {
     let id = k.new_id();
     let i = |v: Option<u32>| v.map(i64::from);
-    on_db!(&k.db, |p| sqlx::query(
+    on_db!(&k.db, |p| {
+        sqlx::query(
         "INSERT INTO watch_rules (id, circle_id, kind, source, period_minutes, grace_minutes, due_minute, \
          limit_minutes, window_start, window_end, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
     )
@@ -421,20 +446,26 @@ pub async fn add_rule(k: &Kernel, circle_id: &str, r: &crate::model::rule::Rule,
     .bind(k.now())
     .execute(p)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     let sql = format!("SELECT {RULE} FROM watch_rules WHERE id = $1");
-    Ok(on_db!(&k.db, |p| sqlx::query_as::<_, StoredRule>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(&id)
-        .fetch_one(p)
-        .await)?)
+    Ok(on_db!(&k.db, |p| sqlx::query_as::<_, StoredRule>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(&id)
+    .fetch_one(p)
+    .await)?)
 }
 
 pub async fn rules(db: &Db, circle_id: &str) -> Result<Vec<StoredRule>> {
-    let sql = format!("SELECT {RULE} FROM watch_rules WHERE circle_id = $1 AND removed_at IS NULL ORDER BY created_at, id");
-    Ok(on_db!(db, |p| sqlx::query_as::<_, StoredRule>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(circle_id)
-        .fetch_all(p)
-        .await)?)
+    let sql =
+        format!("SELECT {RULE} FROM watch_rules WHERE circle_id = $1 AND removed_at IS NULL ORDER BY created_at, id");
+    Ok(on_db!(db, |p| sqlx::query_as::<_, StoredRule>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(circle_id)
+    .fetch_all(p)
+    .await)?)
 }
 
 pub async fn remove_rule(k: &Kernel, circle_id: &str, rule_id: &str) -> Result<bool> {
@@ -478,7 +509,13 @@ const ESC: &str = "id, circle_id, rule_id, reason, basis, opened_at, step, next_
 
 /// Open an escalation for a missed rule, once per `basis` (one per miss, however many nodes
 /// sweep). Returns it when this call opened it.
-pub async fn open_escalation(k: &Kernel, rule_id: &str, circle_id: &str, reason: &str, basis: i64) -> Result<Option<Escalation>> {
+pub async fn open_escalation(
+    k: &Kernel,
+    rule_id: &str,
+    circle_id: &str,
+    reason: &str,
+    basis: i64,
+) -> Result<Option<Escalation>> {
     let now = k.now();
     let id = k.new_id();
     let opened = async {
@@ -521,10 +558,12 @@ pub async fn open_escalation(k: &Kernel, rule_id: &str, circle_id: &str, reason:
 
 pub async fn get_escalation(db: &Db, id: &str) -> Result<Option<Escalation>> {
     let sql = format!("SELECT {ESC} FROM watch_escalations WHERE id = $1");
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Escalation>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(id)
-        .fetch_optional(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Escalation>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(id)
+    .fetch_optional(p)
+    .await)?)
 }
 
 /// Escalations whose next call is due: just opened (step -1) and not waiting for quiet hours,
@@ -534,10 +573,12 @@ pub async fn due_calls(db: &Db, now: i64) -> Result<Vec<Escalation>> {
         "SELECT {ESC} FROM watch_escalations WHERE closed_at IS NULL AND acknowledged_at IS NULL \
          AND (step = -1 OR (next_step_at IS NOT NULL AND next_step_at <= $1)) ORDER BY opened_at"
     );
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Escalation>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(now)
-        .fetch_all(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Escalation>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(now)
+    .fetch_all(p)
+    .await)?)
 }
 
 /// Move an escalation from step `from` to `to`, recording who is called; false when another
@@ -592,7 +633,9 @@ pub async fn acknowledge(k: &Kernel, id: &str, by: &str) -> Result<bool> {
 
 /// Close with the visit's outcome (or `signal`: the person signalled before anyone went).
 pub async fn close_escalation(k: &Kernel, id: &str, outcome: &str, note: Option<&str>, how: &str) -> Result<bool> {
-    let n = on_db!(&k.db, |p| sqlx::query(
+    let n =
+        on_db!(&k.db, |p| {
+            sqlx::query(
         "UPDATE watch_escalations SET outcome = $2, note = $3, closed_at = $4, closed_how = $5, next_step_at = NULL \
          WHERE id = $1 AND closed_at IS NULL"
     )
@@ -603,7 +646,8 @@ pub async fn close_escalation(k: &Kernel, id: &str, outcome: &str, note: Option<
     .bind(how)
     .execute(p)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+        })?;
     Ok(n > 0)
 }
 
@@ -612,19 +656,23 @@ pub async fn escalations(db: &Db, circle_id: &str, limit: i64) -> Result<Vec<Esc
         "SELECT {ESC} FROM watch_escalations WHERE circle_id = $1 \
          ORDER BY CASE WHEN closed_at IS NULL THEN 0 ELSE 1 END, opened_at DESC LIMIT $2"
     );
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Escalation>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(circle_id)
-        .bind(limit)
-        .fetch_all(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Escalation>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(circle_id)
+    .bind(limit)
+    .fetch_all(p)
+    .await)?)
 }
 
 /// Open escalations of every circle (the welfare desk).
 pub async fn open_escalations(db: &Db) -> Result<Vec<Escalation>> {
     let sql = format!("SELECT {ESC} FROM watch_escalations WHERE closed_at IS NULL ORDER BY opened_at");
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Escalation>(sqlx::AssertSqlSafe(sql.as_str()))
-        .fetch_all(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Escalation>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .fetch_all(p)
+    .await)?)
 }
 
 /// Who was called, step by step.
@@ -752,13 +800,15 @@ pub async fn schedules(db: &Db, circle_id: &str) -> Result<Vec<Schedule>> {
 }
 
 pub async fn get_schedule(db: &Db, id: &str) -> Result<Option<Schedule>> {
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Schedule>(
+    Ok(on_db!(db, |p| {
+        sqlx::query_as::<_, Schedule>(
         "SELECT s.id, s.circle_id, s.volunteer_id, pe.display_name AS volunteer_name, s.kind, s.weekday, s.minute, \
          s.created_at FROM watch_schedules s JOIN people pe ON pe.id = s.volunteer_id WHERE s.id = $1 AND s.removed_at IS NULL"
     )
     .bind(id)
     .fetch_optional(p)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Log a call or visit done for the occurrence due at `due_at`; false if already logged.
@@ -824,12 +874,14 @@ pub async fn add_contact(k: &Kernel, circle_id: &str, contact: &str, by: &str) -
 }
 
 pub async fn remove_contact(db: &Db, circle_id: &str, contact: &str) -> Result<bool> {
-    let n = on_db!(db, |p| sqlx::query("DELETE FROM watch_contacts WHERE circle_id = $1 AND contact_id = $2")
-        .bind(circle_id)
-        .bind(contact)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let n = on_db!(db, |p| sqlx::query(
+        "DELETE FROM watch_contacts WHERE circle_id = $1 AND contact_id = $2"
+    )
+    .bind(circle_id)
+    .bind(contact)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(n > 0)
 }
 
@@ -859,7 +911,8 @@ pub struct Message {
     pub decided_at: Option<i64>,
 }
 
-const MSG: &str = "m.id, m.to_person_id, m.from_person_id, pe.display_name AS from_name, m.body, m.sent_at, m.state, m.decided_at";
+const MSG: &str =
+    "m.id, m.to_person_id, m.from_person_id, pe.display_name AS from_name, m.body, m.sent_at, m.state, m.decided_at";
 
 pub async fn send_message(k: &Kernel, to: &str, from: &str, body: &str, state: &str) -> Result<String> {
     let id = k.new_id();
@@ -889,19 +942,23 @@ pub async fn messages_to(db: &Db, person_id: &str, shown: bool, limit: i64) -> R
         "SELECT {MSG} FROM watch_messages m JOIN people pe ON pe.id = m.from_person_id \
          WHERE m.to_person_id = $1 AND m.state IN {states} ORDER BY m.sent_at DESC LIMIT $2"
     );
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Message>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(person_id)
-        .bind(limit)
-        .fetch_all(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Message>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(person_id)
+    .bind(limit)
+    .fetch_all(p)
+    .await)?)
 }
 
 pub async fn get_message(db: &Db, id: &str) -> Result<Option<Message>> {
     let sql = format!("SELECT {MSG} FROM watch_messages m JOIN people pe ON pe.id = m.from_person_id WHERE m.id = $1");
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Message>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(id)
-        .fetch_optional(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Message>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(id)
+    .fetch_optional(p)
+    .await)?)
 }
 
 /// The guardian's decision on a held message; false if it was not held (decided already).

@@ -30,7 +30,9 @@ pub struct Incoming {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ingested {
-    Stored { person_id: String },
+    Stored {
+        person_id: String,
+    },
     /// No such device (or token): 401.
     Unknown,
     /// The person is not watched (no circle, or no consent yet): nothing is kept.
@@ -255,7 +257,13 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
-                q = q.bind(r.person_id).bind(r.device_id).bind(r.source).bind(r.value).bind(r.at).bind(now);
+                q = q
+                    .bind(r.person_id)
+                    .bind(r.device_id)
+                    .bind(r.source)
+                    .bind(r.value)
+                    .bind(r.at)
+                    .bind(now);
             }
             q.execute(&mut *tx).await?;
         }
@@ -303,14 +311,16 @@ pub struct SignalRow {
 }
 
 pub async fn recent(db: &Db, person_id: &str, since: i64, limit: i64) -> Result<Vec<SignalRow>> {
-    Ok(on_db!(db, |p| sqlx::query_as::<_, SignalRow>(
+    Ok(on_db!(db, |p| {
+        sqlx::query_as::<_, SignalRow>(
         "SELECT at, source, value, device_id FROM watch_signals WHERE person_id = $1 AND at >= $2 ORDER BY at DESC LIMIT $3"
     )
     .bind(person_id)
     .bind(since)
     .bind(limit)
     .fetch_all(p)
-    .await)?)
+    .await
+    })?)
 }
 
 /// The person's last signal and last 「元気です」.
@@ -439,7 +449,9 @@ pub async fn resumed(db: &Db) -> Result<Vec<(String, String)>> {
            OR (e.reason = 'on_too_long' AND NOT EXISTS (SELECT 1 FROM watch_devices d WHERE d.circle_id = e.circle_id \
                AND d.on_since = e.basis AND d.removed_at IS NULL)))"
     );
-    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql.as_str()))
-        .fetch_all(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, String)>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .fetch_all(p)
+    .await)?)
 }

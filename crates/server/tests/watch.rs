@@ -1,0 +1,726 @@
+//! Watch-over (見守り) through HTTP: a circle started by a family member and consented to by the
+//! person; the training gate; a missed check-in walking up the ladder under the test clock and
+//! stopping at 「今から訪問します」; device signals over HTTP and from a real Mosquitto resetting
+//! the timer; the broker down while HTTP keeps working; the contact allow-list holding a
+//! stranger's message for the guardian; audited reads. SQLite, and PostgreSQL when
+//! MACHI_TEST_DATABASE says so.
+
+use kernel::Clock;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
+
+mod common;
+use common::session_cookie;
+
+async fn api(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, app.url(&format!("/api/v1{path}")))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    api(app, token, reqwest::Method::POST, path, Some(body)).await
+}
+
+async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    api(app, token, reqwest::Method::PUT, path, Some(body)).await
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
+    api(app, token, reqwest::Method::GET, path, None).await
+}
+
+/// A device reports with its own token.
+async fn signal(app: &TestApp, device_token: &str, body: Value) -> StatusCode {
+    reqwest::Client::new()
+        .post(app.url("/api/v1/watch/signals"))
+        .bearer_auth(device_token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Who has been called for an escalation, in order.
+async fn called(app: &TestApp, escalation: &str) -> Vec<String> {
+    watch::store::calls(&app.kernel.db, escalation)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, name, _)| name)
+        .collect()
+}
+
+async fn name_of(app: &TestApp, login: &str) -> String {
+    let id = app.person_of(login).await;
+    kernel::store::people::get(&app.kernel.db, &id)
+        .await
+        .unwrap()
+        .unwrap()
+        .display_name
+}
+
+/// sato (the daughter, another household) starts a circle around her mother tanaka, who consents.
+async fn tanakas_circle(app: &TestApp) -> (String, String, String) {
+    let sato = app.token_for("sato").await;
+    let tanaka = app.token_for("tanaka").await;
+    let (s, c) = post(
+        app,
+        &sato,
+        "/watch/circles",
+        json!({"name": "田中 ハナ", "birth_date": "1938-04-12", "role": "family"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert!(c["consent_id"].is_null(), "someone else's circle waits for consent");
+    let id = c["id"].as_str().unwrap().to_string();
+    let (s, c) = post(app, &tanaka, &format!("/watch/circles/{id}/consent"), json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(c["consent_id"].is_string());
+    (id, sato, tanaka)
+}
+
+#[tokio::test]
+async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement() {
+    let app = spawn_demo_app().await;
+    let k = &app.kernel;
+    let (circle, sato, tanaka) = tanakas_circle(&app).await;
+    let caremgr = app.token_for("caremgr").await;
+    let supporter_id = app.person_of("supporter").await;
+    let caremgr_id = app.person_of("caremgr").await;
+    let fukushi = app.token_for("fukushi").await;
+
+    // Nobody outside the circle sees it, and learns nothing about the person.
+    let kaicho = app.token_for("kaicho").await;
+    let (s, body) = get(&app, &kaicho, &format!("/watch/circles/{circle}")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(!body.to_string().contains("田中"));
+
+    // The care manager is second on the ladder; the supporter cannot be put on it untrained.
+    let (s, _) = put(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/members/{caremgr_id}"),
+        json!({"role": "care_manager", "ladder": 2}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, e) = put(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/members/{supporter_id}"),
+        json!({"role": "supporter", "ladder": 3}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"]["code"], "watch-training-missing", "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("研修"),
+        "says why: {e}"
+    );
+    // The welfare desk records an expired training: still refused, with the date.
+    let (s, _) = post(
+        &app,
+        &fukushi,
+        "/watch/trainings",
+        json!({"person_id": supporter_id, "organisation": "みどり市社会福祉協議会", "taken_on": "2024-04-01", "expires_on": "2025-03-31"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, e) = put(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/members/{supporter_id}"),
+        json!({"role": "supporter", "ladder": 3}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("watch-training-expired"))
+    );
+    assert!(e["error"]["message"].as_str().unwrap().contains("2025-03-31"));
+    // Only the welfare desk records trainings.
+    let (s, _) = post(
+        &app,
+        &sato,
+        "/watch/trainings",
+        json!({"person_id": supporter_id, "organisation": "x", "taken_on": "2026-04-01", "expires_on": "2027-03-31"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    post(
+        &app,
+        &fukushi,
+        "/watch/trainings",
+        json!({"person_id": supporter_id, "organisation": "みどり市社会福祉協議会", "taken_on": "2026-04-01", "expires_on": "2027-03-31"}),
+    )
+    .await;
+    let (s, _) = put(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/members/{supporter_id}"),
+        json!({"role": "supporter", "ladder": 3}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "trained: on the ladder");
+
+    // Bad rules are refused with a message naming the field.
+    for (rule, key) in [
+        (
+            json!({"kind": "period", "period_minutes": 1440, "grace_minutes": 0}),
+            "watch-rule-grace-zero",
+        ),
+        (
+            json!({"kind": "period", "period_minutes": 8 * 1440, "grace_minutes": 60}),
+            "watch-rule-period-too-long",
+        ),
+        (
+            json!({"kind": "daily", "due": "25:00", "grace_minutes": 30}),
+            "watch-rule-due-invalid",
+        ),
+    ] {
+        let (s, e) = post(&app, &sato, &format!("/watch/circles/{circle}/rules"), rule).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(key)),
+            "{e}"
+        );
+        assert!(!e["error"]["message"].as_str().unwrap().is_empty());
+    }
+    // A signal expected every hour, 30 minutes' grace.
+    let (s, _) = post(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/rules"),
+        json!({"kind": "period", "period_minutes": 60, "grace_minutes": 30}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    // 89 minutes of silence: not yet.
+    app.clock.advance(89 * 60_000);
+    watch::jobs::tick(k).await.unwrap();
+    assert!(watch::store::open_escalations(&k.db).await.unwrap().is_empty());
+    // 91: the first contact (sato) is called, on her screens and by e-mail.
+    app.clock.advance(2 * 60_000);
+    watch::jobs::tick(k).await.unwrap();
+    let open = watch::store::open_escalations(&k.db).await.unwrap();
+    assert_eq!(open.len(), 1, "one miss, one escalation");
+    let esc = open[0].id.clone();
+    assert_eq!(called(&app, &esc).await, vec![name_of(&app, "sato").await]);
+    let sato_id = app.person_of("sato").await;
+    let notices = watch::store::notices(&k.db, &sato_id, 10).await.unwrap();
+    assert!(notices[0].subject.contains("田中"), "{:?}", notices[0]);
+    // Ticks in between call nobody new.
+    app.clock.advance(29 * 60_000);
+    watch::jobs::tick(k).await.unwrap();
+    assert_eq!(called(&app, &esc).await.len(), 1);
+    // 30 minutes without 「今から訪問します」: the care manager.
+    app.clock.advance(60_000);
+    watch::jobs::tick(k).await.unwrap();
+    assert_eq!(
+        called(&app, &esc).await,
+        vec![name_of(&app, "sato").await, name_of(&app, "caremgr").await]
+    );
+
+    // The care manager goes: the ladder stops there.
+    let (s, e) = post(
+        &app,
+        &caremgr,
+        &format!("/watch/escalations/{esc}/acknowledge"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(e["acknowledged_by"], caremgr_id.as_str());
+    // A second member finds someone already on the way, named.
+    let (s, e) = post(&app, &sato, &format!("/watch/escalations/{esc}/acknowledge"), json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&name_of(&app, "caremgr").await),
+        "{e}"
+    );
+    app.clock.advance(3 * 3_600_000);
+    watch::jobs::tick(k).await.unwrap();
+    assert_eq!(
+        called(&app, &esc).await.len(),
+        2,
+        "nobody called after the acknowledgement"
+    );
+    // The visit's outcome closes it; the same silence does not open another.
+    let (s, _) = post(
+        &app,
+        &caremgr,
+        &format!("/watch/escalations/{esc}/outcome"),
+        json!({"outcome": "safe", "note": "転んで起き上がれずにいた。けがなし。"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    watch::jobs::tick(k).await.unwrap();
+    assert!(watch::store::open_escalations(&k.db).await.unwrap().is_empty());
+
+    // The bulb starts reporting over HTTP with its token; bad input is refused.
+    let (s, d) = post(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/devices"),
+        json!({"id": "bulb-7001", "kind": "bulb"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let token = d["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        signal(&app, "mdev_nonsense", json!({"value": "on"})).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let future = app.clock.now_ms() + 3_600_000;
+    assert_eq!(
+        signal(&app, &token, json!({"value": "on", "at": future})).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(signal(&app, &token, json!({"value": "on"})).await, StatusCode::ACCEPTED);
+    let (last, _) = watch::store::signals::state(&k.db, &app.person_of("tanaka").await)
+        .await
+        .unwrap();
+    assert_eq!(last, Some(app.clock.now_ms()));
+
+    // Silent again past the period: a new call; the person presses 「元気です」 before anyone goes.
+    app.clock.advance(91 * 60_000);
+    watch::jobs::tick(k).await.unwrap();
+    let open = watch::store::open_escalations(&k.db).await.unwrap();
+    assert_eq!(open.len(), 1);
+    let (s, _) = post(&app, &tanaka, "/watch/checkin", json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    watch::jobs::tick(k).await.unwrap();
+    let closed = watch::store::get_escalation(&k.db, &open[0].id).await.unwrap().unwrap();
+    assert_eq!(closed.outcome.as_deref(), Some("signal"));
+
+    // The ladder's end: with nobody acknowledging, the welfare desk is called last.
+    app.clock.advance(91 * 60_000);
+    watch::jobs::tick(k).await.unwrap();
+    let esc = watch::store::open_escalations(&k.db).await.unwrap()[0].id.clone();
+    for _ in 0..4 {
+        app.clock.advance(30 * 60_000);
+        watch::jobs::tick(k).await.unwrap();
+    }
+    let calls = called(&app, &esc).await;
+    assert_eq!(
+        calls.len(),
+        4,
+        "sato, the care manager, the supporter, the welfare desk: {calls:?}"
+    );
+    assert_eq!(calls[3], name_of(&app, "fukushi").await);
+
+    // Reads by members are audited with tanaka as subject: she sees them on her my page.
+    let audit = kernel::store::audit::about_person(&k.db, &app.person_of("tanaka").await, 200)
+        .await
+        .unwrap();
+    let (s, _) = get(&app, &caremgr, &format!("/watch/circles/{circle}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let after = kernel::store::audit::about_person(&k.db, &app.person_of("tanaka").await, 200)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), audit.len() + 1);
+    assert_eq!(after[0].action, "watch.read");
+    assert_eq!(after[0].actor_id.as_deref(), Some(caremgr_id.as_str()));
+}
+
+#[tokio::test]
+async fn an_mqtt_signal_from_mosquitto_resets_the_timer() {
+    use rumqttc::{AsyncClient, Event, MqttOptions, QoS};
+    let broker = common::BROKER;
+    let app = spawn_app_with(common::mqtt_config("machi-watch-test"), true).await;
+    let k = &app.kernel;
+    let tanaka = app.token_for("tanaka").await;
+    // tanaka starts her own circle: her consent is recorded at once.
+    let (s, c) = post(
+        &app,
+        &tanaka,
+        "/watch/circles",
+        json!({"person_id": app.person_of("tanaka").await}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert!(c["consent_id"].is_string());
+    let circle = c["id"].as_str().unwrap().to_string();
+    let run = k.new_id().to_lowercase();
+    let device = format!("kettle-{}", &run[run.len() - 8..]);
+    let (s, d) = post(
+        &app,
+        &tanaka,
+        &format!("/watch/circles/{circle}/devices"),
+        json!({"id": device, "kind": "kettle"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    assert_eq!(d["mqtt_topic"], format!("machi/signals/{device}"));
+    post(
+        &app,
+        &tanaka,
+        &format!("/watch/circles/{circle}/rules"),
+        json!({"kind": "period", "period_minutes": 60, "grace_minutes": 30}),
+    )
+    .await;
+    for _ in 0..300 {
+        if k.health.is_reachable(server::channels::mqtt::CHANNEL) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (s, st) = get(&app, &tanaka, "/watch/status").await;
+    assert_eq!((s, st["mqtt_broker"].as_str()), (StatusCode::OK, Some("connected")));
+
+    // 80 minutes in, the kettle is switched on and says so through the broker.
+    app.clock.advance(80 * 60_000);
+    let (client, mut events) = AsyncClient::new(MqttOptions::new(format!("dev-{run}"), broker.0, broker.1), 16);
+    tokio::spawn(async move {
+        while let Ok(_e) = events.poll().await {
+            let _: Event = _e;
+        }
+    });
+    client
+        .publish(format!("machi/signals/{device}"), QoS::AtLeastOnce, false, "on")
+        .await
+        .unwrap();
+    let person = app.person_of("tanaka").await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (last, _) = watch::store::signals::state(&k.db, &person).await.unwrap();
+        if last.is_some() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the MQTT signal reached machi within 15 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let devices = watch::store::devices(&k.db, &circle).await.unwrap();
+    assert_eq!(devices[0].last_value.as_deref(), Some("on"));
+    assert!(devices[0].on_since.is_some());
+
+    // 100 minutes after watching began — but only 20 after the kettle: no call.
+    app.clock.advance(20 * 60_000);
+    watch::jobs::tick(k).await.unwrap();
+    assert!(
+        watch::store::open_escalations(&k.db).await.unwrap().is_empty(),
+        "the signal reset the timer"
+    );
+    // 91 minutes after the kettle: called.
+    app.clock.advance(71 * 60_000);
+    watch::jobs::tick(k).await.unwrap();
+    assert_eq!(watch::store::open_escalations(&k.db).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn with_the_broker_down_devices_still_report_over_http_and_the_job_says_so() {
+    let config = kernel::config::Config {
+        mqtt: Some(kernel::config::MqttConfig {
+            // Nothing listens here.
+            host: "127.0.0.1".into(),
+            port: 9,
+            client_id: "machi-watch-down".into(),
+            username: None,
+            password: None,
+        }),
+        ..Default::default()
+    };
+    let app = spawn_app_with(config, true).await;
+    let tanaka = app.token_for("tanaka").await;
+    let (_, c) = post(
+        &app,
+        &tanaka,
+        "/watch/circles",
+        json!({"person_id": app.person_of("tanaka").await}),
+    )
+    .await;
+    let circle = c["id"].as_str().unwrap();
+    let (_, d) = post(
+        &app,
+        &tanaka,
+        &format!("/watch/circles/{circle}/devices"),
+        json!({"id": "door-down-1", "kind": "door"}),
+    )
+    .await;
+    assert_eq!(
+        signal(&app, d["token"].as_str().unwrap(), json!({"value": "open"})).await,
+        StatusCode::ACCEPTED
+    );
+    let t = watch::jobs::tick(&app.kernel).await.unwrap();
+    assert_eq!(t.broker, Some(false), "the job reports the broker unreachable");
+    let (_, st) = get(&app, &tanaka, "/watch/status").await;
+    assert_eq!(st["mqtt_broker"], "unreachable");
+}
+
+#[tokio::test]
+async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
+    let app = spawn_demo_app().await;
+    let (circle, sato, tanaka) = tanakas_circle(&app).await;
+    let shop = app.token_for("shop").await;
+    let tanaka_id = app.person_of("tanaka").await;
+    let sato_id = app.person_of("sato").await;
+    let shop_id = app.person_of("shop").await;
+    // sato is named guardian.
+    let (s, _) = api(
+        &app,
+        &sato,
+        reqwest::Method::PATCH,
+        &format!("/watch/circles/{circle}"),
+        Some(json!({"guardian_id": sato_id})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // The shop is not on tanaka's list: held, and the guardian is told.
+    let (s, m) = post(
+        &app,
+        &shop,
+        "/watch/messages",
+        json!({"to": tanaka_id, "body": "還付金があります。ATMへ"}),
+    )
+    .await;
+    assert_eq!((s, m["state"].as_str()), (StatusCode::CREATED, Some("held")));
+    let msg = m["id"].as_str().unwrap().to_string();
+    assert!(
+        watch::store::notices(&app.kernel.db, &sato_id, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|n| n.subject.contains("保留"))
+    );
+    // The terminal does not show it; the person sees it held on her circle page.
+    let cookie = session_cookie(&app, "tanaka").await;
+    let mine: Value = reqwest::Client::new()
+        .get(app.url("/watch/mine"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["messages"].as_array().unwrap().len(), 0);
+    let (_, view) = get(&app, &tanaka, &format!("/watch/circles/{circle}")).await;
+    assert_eq!(view["held_messages"][0]["state"], "held");
+    // Only the guardian decides.
+    let (s, _) = post(
+        &app,
+        &tanaka,
+        &format!("/watch/messages/{msg}/decision"),
+        json!({"approve": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = post(
+        &app,
+        &sato,
+        &format!("/watch/messages/{msg}/decision"),
+        json!({"approve": false}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = post(
+        &app,
+        &sato,
+        &format!("/watch/messages/{msg}/decision"),
+        json!({"approve": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "decided once");
+
+    // The guardian puts the shop on the list: both are told, and the shop's messages now arrive.
+    let (s, _) = put(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/contacts/{shop_id}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    for who in [&tanaka_id, &sato_id] {
+        assert!(
+            watch::store::notices(&app.kernel.db, who, 10)
+                .await
+                .unwrap()
+                .iter()
+                .any(|n| n.subject.contains("連絡先リスト")),
+            "{who} told of the change"
+        );
+    }
+    let (s, m) = post(
+        &app,
+        &shop,
+        "/watch/messages",
+        json!({"to": tanaka_id, "body": "ご注文の野菜を届けます"}),
+    )
+    .await;
+    assert_eq!((s, m["state"].as_str()), (StatusCode::CREATED, Some("delivered")));
+    let mine: Value = reqwest::Client::new()
+        .get(app.url("/watch/mine"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["messages"][0]["body"], "ご注文の野菜を届けます");
+    // The person may not change her list herself here; the guardian does. Bad input is named.
+    let (s, _) = put(
+        &app,
+        &tanaka,
+        &format!("/watch/circles/{circle}/contacts/{shop_id}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, e) = post(&app, &shop, "/watch/messages", json!({"to": tanaka_id, "body": "  "})).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("watch-message-invalid"))
+    );
+}
+
+#[tokio::test]
+async fn listening_visits_missed_show_to_the_care_manager_and_the_terminal_says_genki() {
+    let app = spawn_demo_app().await;
+    let (circle, sato, _) = tanakas_circle(&app).await;
+    let supporter_id = app.person_of("supporter").await;
+    let caremgr_id = app.person_of("caremgr").await;
+    put(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/members/{caremgr_id}"),
+        json!({"role": "care_manager"}),
+    )
+    .await;
+    put(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/members/{supporter_id}"),
+        json!({"role": "listening_volunteer"}),
+    )
+    .await;
+    // Untrained: the schedule is refused with the reason.
+    let sched = json!({"volunteer_id": supporter_id, "kind": "call", "weekday": 2, "time": "14:00"});
+    let (s, e) = post(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/schedules"),
+        sched.clone(),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("watch-training-missing"))
+    );
+    let fukushi = app.token_for("fukushi").await;
+    post(
+        &app,
+        &fukushi,
+        "/watch/trainings",
+        json!({"person_id": supporter_id, "organisation": "NPO ささえあい", "taken_on": "2026-04-01", "expires_on": "2027-03-31"}),
+    )
+    .await;
+    let (s, _) = post(&app, &sato, &format!("/watch/circles/{circle}/schedules"), sched).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Two weeks pass without a logged call: the care manager's page shows them missed.
+    app.clock.advance(15 * 86_400_000);
+    let cookie = session_cookie(&app, "caremgr").await;
+    let page = reqwest::Client::new()
+        .get(app.url(&format!("/watch/{circle}")))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("id=\"watch-missed\""), "missed calls listed");
+    assert!(html.contains("<svg class=\"sparkline\""), "the timeline is drawn");
+
+    // The terminal: 「元気です」 from the form counts as a check-in.
+    let cookie = session_cookie(&app, "tanaka").await;
+    let terminal = reqwest::Client::new()
+        .get(app.url("/terminal"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(terminal.contains("id=\"watch-checkin\""));
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/watch/checkin"))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", "a".repeat(64).as_str()), ("back", "/terminal")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, checkin) = watch::store::signals::state(&app.kernel.db, &app.person_of("tanaka").await)
+        .await
+        .unwrap();
+    assert_eq!(checkin, Some(app.clock.now_ms()));
+}
+
+#[tokio::test]
+async fn only_members_and_the_desk_see_a_circle() {
+    let app = spawn_demo_app().await;
+    let (circle, _, tanaka) = tanakas_circle(&app).await;
+    for (login, expected) in [
+        ("fukushi", StatusCode::OK),
+        ("sato", StatusCode::OK),
+        ("kaicho", StatusCode::FORBIDDEN),
+        ("shop", StatusCode::FORBIDDEN),
+        ("bousai", StatusCode::FORBIDDEN),
+    ] {
+        let token = app.token_for(login).await;
+        let (s, _) = get(&app, &token, &format!("/watch/circles/{circle}")).await;
+        assert_eq!(s, expected, "{login}");
+    }
+    // An unknown circle looks the same as a forbidden one.
+    let (s, _) = get(&app, &tanaka, "/watch/circles/01NOSUCHCIRCLE").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A second circle for the same person is refused.
+    let sato = app.token_for("sato").await;
+    let (s, _) = post(
+        &app,
+        &sato,
+        "/watch/circles",
+        json!({"name": "田中 ハナ", "birth_date": "1938-04-12"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, e) = post(
+        &app,
+        &sato,
+        "/watch/circles",
+        json!({"name": "誰か", "birth_date": "1900-01-01"}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("watch-person-not-found"))
+    );
+}
