@@ -794,3 +794,47 @@ async fn a_household_nobody_covers_is_escalated_to_the_alerts_duty() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_silent_watched_person_is_escalated_to_their_watch_over_circle_too() {
+    let app = spawn_demo_app().await;
+    let k = &app.kernel;
+    // tanaka (要支援者, living alone) has a watch-over circle with her daughter first on the ladder.
+    let sato = app.token_for("sato").await;
+    let tanaka = app.token_for("tanaka").await;
+    let (s, c) = post(
+        &app,
+        &sato,
+        "/watch/circles",
+        json!({"name": "田中 ハナ", "birth_date": "1938-04-12", "role": "family"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let circle = c["id"].as_str().unwrap();
+    post(&app, &tanaka, &format!("/watch/circles/{circle}/consent"), json!({})).await;
+
+    let kaicho = app.token_for("kaicho").await;
+    let (s, round) = post(
+        &app,
+        &kaicho,
+        "/safety/rounds",
+        json!({"area": "13999-1", "title": "見守りと安否確認"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let round = round["id"].as_str().unwrap().to_string();
+    app.clock
+        .advance((k.config.safety.escalate_after_secs as i64 + 1) * 1000);
+    safety::jobs::tick(k).await.unwrap();
+    let household = household_of(&app, "tanaka").await;
+    let sato_id = app.person_of("sato").await;
+    let key = format!("safety:{round}:escalate:{household}:{sato_id}");
+    let mailed: i64 = kernel::on_db!(&k.db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM outbox WHERE dedupe_key = $1"
+    )
+    .bind(&key)
+    .fetch_one(p)
+    .await)
+    .unwrap();
+    assert_eq!(mailed, 1, "the daughter on tanaka's ladder is told");
+}

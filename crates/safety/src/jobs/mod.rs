@@ -239,7 +239,8 @@ async fn escalate(k: &Kernel, t: &mut Tick) -> Result<()> {
         }
         for (household, area, visitor) in store::to_escalate(&k.db, &round.id).await? {
             // The assigned visitor if there is one, else the officers and supporters of the area,
-            // else (nobody covers the area) the city's staff with the alerts duty.
+            // and the watch-over circle's ladder of anyone in the household; else (nobody covers
+            // the area) the city's staff with the alerts duty.
             let mut to: Vec<String> = match visitor {
                 Some(v) => vec![v],
                 None => {
@@ -251,6 +252,18 @@ async fn escalate(k: &Kernel, t: &mut Tick) -> Result<()> {
                         .collect()
                 }
             };
+            // A watched person's circle (見守りの輪) knows them best: its ladder is told too, first.
+            let members: Vec<String> = kernel::store::households::members(&k.db, &household)
+                .await?
+                .into_iter()
+                .map(|m| m.person_id)
+                .collect();
+            let mut circle = watch::store::ladders_of(&k.db, &members).await?;
+            if !circle.is_empty() {
+                circle.retain(|p| !to.contains(p));
+                circle.extend(to);
+                to = circle;
+            }
             if to.is_empty() {
                 to = store::duty_staff(&k.db, "alerts").await?;
             }

@@ -320,9 +320,8 @@ pub async fn add_device(k: &Kernel, circle: &Circle, device_id: &str, kind: &str
             vec![("device", device_id.to_string())],
         ));
     }
-    let r =
-        on_db!(&k.db, |p| {
-            sqlx::query(
+    let r = on_db!(&k.db, |p| {
+        sqlx::query(
         "INSERT INTO watch_devices (id, circle_id, person_id, kind, token_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6)"
     )
     .bind(device_id)
@@ -333,7 +332,7 @@ pub async fn add_device(k: &Kernel, circle: &Circle, device_id: &str, kind: &str
     .bind(k.now())
     .execute(p)
     .await.map(|_| ())
-        });
+    });
     match r {
         Err(e) if Error::is_unique_violation(&e) => {
             return Err(Error::conflict(
@@ -633,9 +632,8 @@ pub async fn acknowledge(k: &Kernel, id: &str, by: &str) -> Result<bool> {
 
 /// Close with the visit's outcome (or `signal`: the person signalled before anyone went).
 pub async fn close_escalation(k: &Kernel, id: &str, outcome: &str, note: Option<&str>, how: &str) -> Result<bool> {
-    let n =
-        on_db!(&k.db, |p| {
-            sqlx::query(
+    let n = on_db!(&k.db, |p| {
+        sqlx::query(
         "UPDATE watch_escalations SET outcome = $2, note = $3, closed_at = $4, closed_how = $5, next_step_at = NULL \
          WHERE id = $1 AND closed_at IS NULL"
     )
@@ -647,7 +645,7 @@ pub async fn close_escalation(k: &Kernel, id: &str, outcome: &str, note: Option<
     .execute(p)
     .await
     .map(|r| r.rows_affected())
-        })?;
+    })?;
     Ok(n > 0)
 }
 
@@ -995,4 +993,24 @@ pub async fn notices(db: &Db, person_id: &str, limit: i64) -> Result<Vec<Notice>
     .bind(limit)
     .fetch_all(p)
     .await)?)
+}
+
+/// The escalation ladders of these people's (consented) circles, in order: who to tell first when
+/// one of them is in trouble — used by safety confirmation for a silent household.
+pub async fn ladders_of(db: &Db, person_ids: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for person in person_ids {
+        let Some(c) = of_person(db, person).await? else {
+            continue;
+        };
+        if c.consent_id.is_none() {
+            continue;
+        }
+        for m in ladder(db, &c.id).await? {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
 }
