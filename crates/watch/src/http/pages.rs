@@ -300,7 +300,15 @@ async fn render_circle(
         .rules
         .iter()
         .map(|r| {
-            let args = crate::model::rule::describe(&r.rule());
+            let mut args = crate::model::rule::describe(&r.rule());
+            for (k, val) in args.iter_mut() {
+                if *k == "source" {
+                    *val = t(v.lang, &format!("watch-source-{val}"), &[]);
+                }
+            }
+            if !args.iter().any(|(k, _)| *k == "window") {
+                args.push(("window", t(v.lang, "watch-all-day", &[])));
+            }
             context! { id => r.id.clone(), text => t(v.lang, &format!("watch-rule-{}", r.kind), &args) }
         })
         .collect();
@@ -825,4 +833,91 @@ async fn used(State(k): State<Kernel>, v: Viewer) -> Result<StatusCode> {
     let me = v.require_login()?.clone();
     super::own_signal(&k, &me.id, "terminal").await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_match_on_both_backends() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        assert_eq!(
+            kernel::store::migrate::parity_problems(&dir, crate::store::MIGRATIONS),
+            Vec::<String>::new()
+        );
+    }
+
+    /// Every key the watch templates, handlers and errors use is in both catalogs.
+    #[test]
+    fn catalogs_cover_templates_and_messages() {
+        let mut catalog = kernel::i18n::Catalog::default();
+        catalog.add(kernel::i18n::KERNEL_JA, kernel::i18n::KERNEL_EN).unwrap();
+        catalog
+            .add(
+                include_str!("../../messages/ja.txt"),
+                include_str!("../../messages/en.txt"),
+            )
+            .unwrap();
+        assert_eq!(catalog.missing_keys(), Vec::<String>::new());
+        let mut dynamic: Vec<String> = vec![
+            "nav-watch".into(),
+            "watch-all-day".into(),
+            "watch-sparkline-label".into(),
+        ];
+        for r in crate::model::CircleRole::ALL {
+            dynamic.push(format!("watch-role-{}", r.as_str()));
+            dynamic.push(format!("watch-as-{}", r.as_str()));
+        }
+        for a in ["self", "welfare_desk"] {
+            dynamic.push(format!("watch-as-{a}"));
+        }
+        for k in crate::model::rule::RuleKind::ALL {
+            dynamic.push(format!("watch-rule-{}", k.as_str()));
+            dynamic.push(format!("watch-reason-{}", k.as_str()));
+            dynamic.push(format!("watch-kind-{}", k.as_str()));
+        }
+        for s in crate::model::rule::SOURCES
+            .iter()
+            .chain(crate::model::signal::DEVICE_KINDS)
+        {
+            dynamic.push(format!("watch-source-{s}"));
+        }
+        for o in super::super::OUTCOMES.iter().chain(&["signal"]) {
+            dynamic.push(format!("watch-outcome-{o}"));
+        }
+        for s in ["held", "rejected", "approved", "delivered"] {
+            dynamic.push(format!("watch-state-{s}"));
+        }
+        for b in ["connected", "unreachable", "not_configured"] {
+            dynamic.push(format!("watch-broker-{b}"));
+        }
+        for d in 0..7 {
+            dynamic.push(format!("watch-weekday-{d}"));
+        }
+        for k in ["call", "visit"] {
+            dynamic.push(format!("watch-schedule-{k}"));
+        }
+        for d in [
+            "consent", "member", "rule", "settings", "schedule", "contacts", "visiting", "outcome", "log", "message",
+            "training", "checkin",
+        ] {
+            dynamic.push(format!("watch-done-{d}"));
+        }
+        // Error keys raised in the handlers and the model (`watch-message` is an event name, not a key).
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("pages.rs"),
+            include_str!("../store/mod.rs"),
+            include_str!("../model/rule.rs"),
+            include_str!("../model/signal.rs"),
+        ];
+        for src in sources {
+            for part in src.split('"').skip(1).step_by(2) {
+                if part.starts_with("watch-") && part != "watch-message" && !part.contains('{') && !part.ends_with('-') && !part.contains(' ') {
+                    dynamic.push(part.to_string());
+                }
+            }
+        }
+        let missing = catalog.keys_missing_for(super::TEMPLATES, &dynamic);
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
 }
