@@ -88,6 +88,9 @@ async fn tanakas_circle(app: &TestApp) -> (String, String, String) {
     assert_eq!(s, StatusCode::CREATED, "{c}");
     assert!(c["consent_id"].is_null(), "someone else's circle waits for consent");
     let id = c["id"].as_str().unwrap().to_string();
+    // The daughter cannot consent for her mother; only the person (or a named guardian) can.
+    let (s, _) = post(app, &sato, &format!("/watch/circles/{id}/consent"), json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, c) = post(app, &tanaka, &format!("/watch/circles/{id}/consent"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
     assert!(c["consent_id"].is_string());
@@ -477,10 +480,19 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
     let tanaka_id = app.person_of("tanaka").await;
     let sato_id = app.person_of("sato").await;
     let shop_id = app.person_of("shop").await;
-    // sato is named guardian.
+    // Family cannot name themselves guardian; tanaka names sato.
     let (s, _) = api(
         &app,
         &sato,
+        reqwest::Method::PATCH,
+        &format!("/watch/circles/{circle}"),
+        Some(json!({"guardian_id": sato_id})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = api(
+        &app,
+        &tanaka,
         reqwest::Method::PATCH,
         &format!("/watch/circles/{circle}"),
         Some(json!({"guardian_id": sato_id})),

@@ -354,7 +354,8 @@ async fn get_circle(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>)
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsInput {
-    /// A member who approves the person's contacts (empty string: none, family members do).
+    /// A family member who approves the person's contacts and may consent for them (empty string:
+    /// none, family members approve contacts). Named by the person or the welfare desk only.
     #[serde(default)]
     pub guardian_id: Option<String>,
     /// Pause watching until this local date (`YYYY-MM-DD`; travel, a hospital stay); empty string resumes.
@@ -372,7 +373,14 @@ pub struct SettingsInput {
 pub(crate) async fn settings_for(k: &Kernel, actor: &Actor, a: &Access, input: &SettingsInput) -> Result<Circle> {
     a.require(actor, Action::ManageCircle)?;
     let mut c = a.circle.clone();
-    if let Some(g) = input.guardian_id.as_deref().map(str::trim) {
+    if let Some(g) = input.guardian_id.as_deref().map(str::trim)
+        && Some(g) != c.guardian_id.as_deref().or(Some(""))
+    {
+        // A guardian may consent for the person and decides who reaches them: named only by the
+        // person, or by the welfare desk (which sees the court's papers) — never by family alone.
+        if !(a.is_person(actor) || actor.is_staff_with_duty("watch")) {
+            return Err(Error::Forbidden);
+        }
         if g.is_empty() {
             c.guardian_id = None;
         } else if store::member_role(&k.db, &c.id, g).await?.as_deref() != Some("family") {
@@ -465,7 +473,15 @@ async fn update_circle(
 
 pub(crate) async fn consent_for(k: &Kernel, actor: &Actor, circle_id: &str) -> Result<Circle> {
     let a = access(k, actor, circle_id).await?;
-    a.require(actor, Action::ConsentCircle)?;
+    // Consent comes from the person or their named guardian (not from family by default).
+    let named = Resource::Circle {
+        person_id: a.circle.person_id.clone(),
+        role: a.role.clone(),
+        guardian: a.circle.guardian_id.as_deref() == actor.person_id.as_deref(),
+    };
+    if !may(actor, Action::ConsentCircle, &named) {
+        return Err(Error::Forbidden);
+    }
     if a.circle.consent_id.is_some() {
         return Ok(a.circle);
     }

@@ -350,7 +350,9 @@ async fn render_circle(
         missed,
         is_person,
         may_manage => a.may(&v.actor, Action::ManageCircle),
-        may_consent => view.circle.consent_id.is_none() && a.may(&v.actor, Action::ConsentCircle),
+        may_consent => view.circle.consent_id.is_none()
+            && (is_person || view.circle.guardian_id.as_deref() == v.person_id()),
+        may_name_guardian => is_person || v.actor.is_staff_with_duty("watch"),
         may_ack => a.may(&v.actor, Action::AcknowledgeWatch),
         may_contacts => a.may(&v.actor, Action::ApproveContacts),
         paused => view.circle.paused_until.is_some_and(|p| p > now),
@@ -912,7 +914,12 @@ mod tests {
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {
-                if part.starts_with("watch-") && part != "watch-message" && !part.contains('{') && !part.ends_with('-') && !part.contains(' ') {
+                if part.starts_with("watch-")
+                    && part != "watch-message"
+                    && !part.contains('{')
+                    && !part.ends_with('-')
+                    && !part.contains(' ')
+                {
                     dynamic.push(part.to_string());
                 }
             }
