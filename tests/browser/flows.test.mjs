@@ -192,6 +192,8 @@ test("every public and personal page in Japanese and English passes axe, includi
     await logIn(page, "tanaka");
     await visit(page, "/me", `me-tanaka-${lang}`);
     await visit(page, "/terminal", `terminal-${lang}`);
+    await visit(page, "/watch", `watch-tanaka-${lang}`);
+    await visit(page, "/watch/messages/new", `watch-message-${lang}`);
     await page.context().close();
   }
   // The core flows need no JavaScript (axe itself needs it, so this part only checks the flow).
@@ -207,7 +209,7 @@ test("every public and personal page in Japanese and English passes axe, includi
   await logIn(withJs, "sato");
   await visit(withJs, "/me/delete", "delete-ja");
   await withJs.context().close();
-  for (const path of ["/", "/signup", "/login", "/me", "/me/tokens", "/directory", "/admin", "/terminal", "/me/delete"]) {
+  for (const path of ["/", "/signup", "/login", "/me", "/me/tokens", "/directory", "/admin", "/terminal", "/me/delete", "/watch", "/watch/messages/new"]) {
     assert.ok(scanned.has(path), `${path} was scanned`);
   }
 });
@@ -385,4 +387,169 @@ test("an officer starts a safety check; residents answer on the terminal and the
   await officer.screenshot({ path: `${shots}/${backend}-safety-tally-ja.png`, fullPage: true });
   await officer.context().close();
   await resident.context().close();
+});
+
+test("見守り: the training gate and the allow-list, as the family member, the care manager and the watched person", async () => {
+  const HANA = { name: "田中 ハナ", birth: "1938-04-12" };
+  const CAREMGR = { name: "中村 恵子", birth: "1972-03-03" };
+  const SUPPORTER = { name: "伊藤 翔太", birth: "1995-02-02" };
+  const SHOP = { name: "井上 勇", birth: "1960-09-03" };
+  const body = `今週の特売のお知らせです(${backend})`;
+  const shot = (page, name) => page.screenshot({ path: `${shots}/${backend}-${name}.png`, fullPage: true });
+
+  // 1. The daughter starts a circle around her mother; it waits for consent.
+  const family = await person();
+  await logIn(family, "sato");
+  await Promise.all([
+    family.waitForURL(/\/watch$/),
+    family.locator("nav.site-nav a", { hasText: "見守り" }).click(),
+  ]);
+  await checkA11y(family, "/watch (sato, before)");
+  await shot(family, "watch-sato-ja");
+  await family.check("#watch-create input[name=whom][value=other]");
+  await family.fill("#name", HANA.name);
+  await family.fill("#birth_date", HANA.birth);
+  await family.selectOption("#role", "family");
+  await Promise.all([family.waitForURL(/\/watch\/[0-9A-Za-z]+$/), family.click("#watch-create button[type=submit]")]);
+  const circlePath = new URL(family.url()).pathname;
+  assert.match(await family.textContent("h1"), /田中 ハナさんの見守りの輪/);
+  assert.match(await family.textContent("#watch-consent"), /同意待ち/);
+  await checkA11y(family, "circle page waiting for consent");
+  await shot(family, "watch-circle-waiting-ja");
+
+  // 2. Hana consents herself, from her own list of circles.
+  const hana = await person();
+  await logIn(hana, "tanaka");
+  await hana.goto(base + "/watch");
+  const own = hana.locator(`#watch-circles a[href='${circlePath}']`);
+  assert.match(await own.textContent(), /田中 ハナ/);
+  assert.match(await hana.textContent("#watch-circles"), /同意待ち/);
+  await Promise.all([hana.waitForURL((u) => u.pathname === circlePath), own.click()]);
+  await Promise.all([hana.waitForURL(/done=consent/), hana.click("#watch-consent button[type=submit]")]);
+  assert.match(await hana.textContent("#watch-notice"), /同意を記録しました/);
+  assert.equal(await hana.locator("#watch-consent").count(), 0, "no longer waiting for consent");
+
+  // 3. The training gate. The family adds the care manager (on the ladder) and the supporter as a
+  // listening volunteer (off the ladder, so no training is needed yet).
+  const addMember = async (who, role, ladder) => {
+    await family.goto(base + circlePath);
+    await family.locator("summary", { hasText: "メンバーを加える" }).click();
+    await family.fill("#m-name", who.name);
+    await family.fill("#m-birth", who.birth);
+    await family.selectOption("#m-role", role);
+    await family.fill("#m-ladder", ladder);
+    await Promise.all([family.waitForURL(/done=member/), family.click("#watch-add-member button[type=submit]")]);
+    assert.match(await family.textContent("#watch-notice"), /メンバーを更新しました/);
+  };
+  await addMember(CAREMGR, "care_manager", "2");
+  await addMember(SUPPORTER, "listening_volunteer", "");
+  const members = await family.textContent("#watch-members");
+  assert.match(members, /中村 恵子\s*ケアマネジャー\s*2/);
+  assert.match(members, /伊藤 翔太\s*傾聴ボランティア\s*—/);
+
+  // The care manager opens the circle and plans weekly calls by the volunteer: refused, no training.
+  const care = await person();
+  await logIn(care, "caremgr");
+  await visit(care, "/watch", null);
+  assert.match(await care.textContent("#watch-circles"), /田中 ハナ\s*—\s*ケアマネジャー/);
+  await Promise.all([care.waitForURL((u) => u.pathname === circlePath), care.click(`#watch-circles a[href='${circlePath}']`)]);
+  const addSchedule = async (wait) => {
+    await care.click("#watch-schedule-details > summary");
+    await care.selectOption("#sc-vol", { label: SUPPORTER.name });
+    await care.selectOption("#sc-kind", "call");
+    await care.selectOption("#sc-day", "2");
+    await care.fill("#sc-time", "15:00");
+    await Promise.all([care.waitForURL(wait), care.click("#watch-add-schedule button[type=submit]")]);
+  };
+  await addSchedule(/\/schedules$/);
+  const refusal = await care.textContent("#watch-error");
+  assert.match(refusal, /伊藤 翔太さんは個人情報保護の研修の記録がない/);
+  assert.match(refusal, /研修/);
+  assert.match(await care.textContent("main"), /予定はありません/, "nothing was scheduled");
+  await checkA11y(care, "circle page with the training refusal");
+  await shot(care, "watch-training-refused-ja");
+
+  // The welfare desk records the volunteer's training (valid now: the server's clock is the real date).
+  const desk = await person();
+  await logIn(desk, "fukushi");
+  await desk.goto(base + "/watch");
+  assert.match(await desk.textContent("#watch-circles"), /田中 ハナ/, "the welfare desk sees every circle");
+  await desk.fill("#t-name", SUPPORTER.name);
+  await desk.fill("#t-birth", SUPPORTER.birth);
+  await desk.fill("#t-org", "みどり市社会福祉協議会");
+  await desk.fill("#t-from", "2026-04-01");
+  await desk.fill("#t-to", "2027-03-31");
+  await Promise.all([desk.waitForURL(/\/watch\?done=training$/), desk.click("#watch-training button[type=submit]")]);
+  assert.match(await desk.textContent("#watch-notice"), /研修を記録しました/);
+  await checkA11y(desk, "/watch as the welfare desk after recording a training");
+  await shot(desk, "watch-desk-ja");
+
+  // The care manager tries again, from the page that refused: now it is planned.
+  await addSchedule(/done=schedule/);
+  assert.match(await care.textContent("#watch-notice"), /予定を加えました/);
+  assert.equal(await care.locator("#watch-error").count(), 0);
+  assert.match(await care.textContent("#watch-schedules"), /伊藤 翔太: 水曜 15:00 電話/);
+  await care.context().close();
+  await desk.context().close();
+
+  // 4. The allow-list. A shop owner Hana does not know sends her a message: it is held.
+  const stranger = await person();
+  await logIn(stranger, "shop");
+  await stranger.goto(base + "/watch/messages/new");
+  await stranger.fill("#name", HANA.name);
+  await stranger.fill("#birth_date", HANA.birth);
+  await stranger.fill("#body", body);
+  await stranger.click("#watch-message button[type=submit]");
+  await stranger.waitForSelector("#watch-sent");
+  assert.match(await stranger.textContent("#watch-sent"), /後見人が確認/);
+  await checkA11y(stranger, "message form after sending (held)");
+  await shot(stranger, "watch-message-held-ja");
+  await stranger.context().close();
+
+  // Hana sees it waiting for her guardian, and cannot let it through herself.
+  await hana.goto(base + circlePath);
+  const heldForHana = hana.locator("#watch-held li", { hasText: body });
+  assert.ok((await heldForHana.textContent()).includes(SHOP.name), "from the shop owner");
+  assert.match(await heldForHana.locator(".badge").textContent(), /後見人の確認待ち/);
+  assert.equal(await hana.locator("#watch-held button").count(), 0, "the person has no approve button");
+  assert.equal(await hana.locator("form[action$='/decision']").count(), 0);
+  await shot(hana, "watch-circle-held-person-ja");
+
+  // The daughter (family, so she approves contacts) lets it through and adds the sender to the list.
+  await family.goto(base + circlePath);
+  const heldForFamily = family.locator("#watch-held li", { hasText: body });
+  assert.match(await heldForFamily.textContent(), /井上 勇/);
+  await checkA11y(family, "circle page with a held message (guardian)");
+  await shot(family, "watch-circle-held-guardian-ja");
+  await Promise.all([
+    family.waitForURL(/done=message/),
+    heldForFamily.locator("button[value=approve_allow]").click(),
+  ]);
+  assert.match(await family.textContent("#watch-notice"), /保留中の連絡を処理しました/);
+  assert.ok((await family.textContent("#watch-contacts")).includes(SHOP.name), "the sender is on the list");
+  const decided = family.locator("#watch-held li", { hasText: body });
+  assert.match(await decided.locator(".badge").textContent(), /届けました/, "kept, marked as let through");
+  assert.equal(await decided.locator("button").count(), 0, "decided once");
+  await family.context().close();
+
+  await hana.goto(base + circlePath);
+  assert.match(await hana.textContent("#watch-contacts"), /井上/);
+
+  // 5. Hana's terminal: 「元気です」 and the message, now delivered.
+  await hana.goto(base + "/terminal");
+  await hana.waitForSelector("#watch-checkin button", { state: "visible", timeout: 10_000 });
+  await hana.waitForSelector(`#watch-messages li:has-text("${body}")`, { timeout: 10_000 });
+  assert.match(await hana.textContent("#watch-messages"), /井上 勇/);
+  assert.equal(await hana.isVisible("#watch-checked"), false, "no 「元気です」 yet today");
+  await checkA11y(hana, "terminal with watch-over");
+  await shot(hana, "terminal-watch-ja");
+  await Promise.all([hana.waitForURL(/\/terminal\?done=checkin$/), hana.click("#watch-checkin button")]);
+  await hana.waitForSelector("#watch-checked", { state: "visible", timeout: 10_000 });
+  assert.match(await hana.textContent("#watch-checked"), /届いています/);
+  await shot(hana, "terminal-watch-checked-ja");
+  await hana.context().close();
+
+  for (const path of ["/watch", circlePath, "/watch/messages/new", "/terminal"]) {
+    assert.ok(scanned.has(path), `${path} was scanned`);
+  }
 });

@@ -320,10 +320,11 @@ async fn render_circle(
     // What is due for each schedule this week, to log.
     let mut schedules = Vec::new();
     for s in &view.schedules {
+        // Only occurrences since the schedule began can be logged.
         let last = crate::model::schedule::occurrences(
             s.weekday as u32,
             s.minute as u32,
-            now - 7 * crate::model::DAY_MS,
+            s.created_at.max(now - 7 * crate::model::DAY_MS),
             now + 1,
         );
         let logged: Vec<i64> = store::schedule_log(&k.db, &s.id)

@@ -929,12 +929,13 @@ pub async fn send_message(k: &Kernel, to: &str, from: &str, body: &str, state: &
     Ok(id)
 }
 
-/// Messages to a person: `shown` = delivered or approved (the terminal shows these); else held and rejected.
+/// Messages to a person: `shown` = delivered or approved (the terminal shows these); else the
+/// ones that went to the guardian (held, approved, rejected).
 pub async fn messages_to(db: &Db, person_id: &str, shown: bool, limit: i64) -> Result<Vec<Message>> {
     let states = if shown {
         "('delivered', 'approved')"
     } else {
-        "('held', 'rejected')"
+        "('held', 'approved', 'rejected')"
     };
     let sql = format!(
         "SELECT {MSG} FROM watch_messages m JOIN people pe ON pe.id = m.from_person_id \
