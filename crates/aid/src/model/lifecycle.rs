@@ -114,15 +114,27 @@ mod tests {
     fn the_happy_path() {
         let s = apply(State::Open, Event::Offer, Party::Other, false).unwrap();
         let s = apply(s, Event::Accept, Party::Requester, false).unwrap();
-        assert_eq!(apply(s, Event::Accept, Party::Requester, false), Err(Refusal::AlreadyAccepted));
-        assert_eq!(apply(s, Event::Complete, Party::Supporter, false), Err(Refusal::NotStarted));
+        assert_eq!(
+            apply(s, Event::Accept, Party::Requester, false),
+            Err(Refusal::AlreadyAccepted)
+        );
+        assert_eq!(
+            apply(s, Event::Complete, Party::Supporter, false),
+            Err(Refusal::NotStarted)
+        );
         let s = apply(s, Event::Complete, Party::Supporter, true).unwrap();
-        assert_eq!(may_review(State::Accepted, Party::Requester), Err("aid-review-too-early"));
+        assert_eq!(
+            may_review(State::Accepted, Party::Requester),
+            Err("aid-review-too-early")
+        );
         assert!(may_review(s, Party::Supporter).is_ok());
         let s = apply(s, Event::Settle, Party::Requester, true).unwrap();
         assert_eq!(s, State::Settled);
         assert!(may_review(s, Party::Requester).is_ok());
-        assert_eq!(apply(State::Open, Event::Accept, Party::Other, false), Err(Refusal::NotYours));
+        assert_eq!(
+            apply(State::Open, Event::Accept, Party::Other, false),
+            Err(Refusal::NotYours)
+        );
         assert!(contacts_visible(State::Accepted, Party::Supporter));
         assert!(!contacts_visible(State::Offered, Party::Requester));
     }

@@ -116,7 +116,7 @@ pub fn eligible(category: Category, f: &Facts) -> Result<(), Ineligible> {
     if !f.offers_category {
         return Err(Ineligible::Category);
     }
-    if !(f.distance_m <= f.radius_m) {
+    if f.distance_m.is_nan() || f.distance_m > f.radius_m {
         return Err(Ineligible::Radius);
     }
     Ok(())
@@ -268,7 +268,10 @@ mod tests {
         let keys: Vec<&str> = why.iter().map(|r| r.key).collect();
         assert_eq!(keys, vec!["aid-why-association", "aid-why-km", "aid-why-available"]);
         assert_eq!(why[1].args[0].1, "2.5");
-        assert_eq!(why[2].args, vec![("day", "5".to_string()), ("part", "morning".to_string())]);
+        assert_eq!(
+            why[2].args,
+            vec![("day", "5".to_string()), ("part", "morning".to_string())]
+        );
     }
 
     #[test]
@@ -312,7 +315,9 @@ mod tests {
         assert!(Slot::parse("7:09:00-12:00").is_none() && Slot::parse("1:12:00-09:00").is_none());
     }
 
-    fn facts_strategy() -> impl Strategy<Value = (u8, f64, f64, bool, u32, bool, bool, bool, Option<(f64, u32)>)> {
+    type Drawn = (u8, f64, f64, bool, u32, bool, bool, bool, Option<(f64, u32)>);
+
+    fn facts_strategy() -> impl Strategy<Value = Drawn> {
         (
             0u8..4,
             0.0f64..10_000.0,

@@ -118,7 +118,11 @@ pub fn local_ms(date: &str, time: &str) -> Option<i64> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let (y, m, d): (i64, i64, i64) = (date[..4].parse().ok()?, date[5..7].parse().ok()?, date[8..].parse().ok()?);
+    let (y, m, d): (i64, i64, i64) = (
+        date[..4].parse().ok()?,
+        date[5..7].parse().ok()?,
+        date[8..].parse().ok()?,
+    );
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
@@ -141,7 +145,10 @@ pub fn local_ms(date: &str, time: &str) -> Option<i64> {
 pub fn local_weekday_minute(ms: i64) -> (u32, u32) {
     let local = ms + LOCAL_OFFSET_MS;
     let days = local.div_euclid(DAY_MS);
-    (((days + 3).rem_euclid(7)) as u32, (local.rem_euclid(DAY_MS) / 60_000) as u32)
+    (
+        ((days + 3).rem_euclid(7)) as u32,
+        (local.rem_euclid(DAY_MS) / 60_000) as u32,
+    )
 }
 
 impl RequestInput {
@@ -184,7 +191,10 @@ pub fn check_fee(fee: i64, fees: FeeRule) -> Result<(), InputError> {
         return Err(InputError {
             key: "aid-fee-out-of-range",
             field: "fee_per_hour",
-            args: vec![("min", fees.min_per_hour.to_string()), ("max", fees.max_per_hour.to_string())],
+            args: vec![
+                ("min", fees.min_per_hour.to_string()),
+                ("max", fees.max_per_hour.to_string()),
+            ],
         });
     }
     Ok(())
