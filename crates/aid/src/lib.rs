@@ -4,3 +4,4 @@
 //! nobody took.
 
 pub mod model;
+pub mod store;
