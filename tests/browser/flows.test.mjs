@@ -428,6 +428,11 @@ test("見守り: the training gate and the allow-list, as the family member, the
   await Promise.all([hana.waitForURL(/done=consent/), hana.click("#watch-consent button[type=submit]")]);
   assert.match(await hana.textContent("#watch-notice"), /同意を記録しました/);
   assert.equal(await hana.locator("#watch-consent").count(), 0, "no longer waiting for consent");
+  // Hana names her daughter as the guardian who approves her contacts (only she or the welfare desk can).
+  await hana.locator("summary", { hasText: "休止・静かな時間・後見人" }).click();
+  await hana.selectOption("#s-guardian", { label: "佐藤 由美" });
+  await Promise.all([hana.waitForURL(/done=settings/), hana.click("#watch-settings button[type=submit]")]);
+  assert.match(await hana.textContent("#watch-members"), /佐藤 由美\s*後見人/);
 
   // 3. The training gate. The family adds the care manager (on the ladder) and the supporter as a
   // listening volunteer (off the ladder, so no training is needed yet).
@@ -501,7 +506,9 @@ test("見守り: the training gate and the allow-list, as the family member, the
   await stranger.fill("#body", body);
   await stranger.click("#watch-message button[type=submit]");
   await stranger.waitForSelector("#watch-sent");
-  assert.match(await stranger.textContent("#watch-sent"), /後見人が確認/);
+  // The sender is only told it was sent: whether Hana is watched is not theirs to know.
+  assert.match(await stranger.textContent("#watch-sent"), /送りました/);
+  assert.doesNotMatch(await stranger.textContent("#watch-sent"), /後見人/);
   await checkA11y(stranger, "message form after sending (held)");
   await shot(stranger, "watch-message-held-ja");
   await stranger.context().close();
@@ -515,7 +522,7 @@ test("見守り: the training gate and the allow-list, as the family member, the
   assert.equal(await hana.locator("form[action$='/decision']").count(), 0);
   await shot(hana, "watch-circle-held-person-ja");
 
-  // The daughter (family, so she approves contacts) lets it through and adds the sender to the list.
+  // The daughter (the guardian) lets it through and adds the sender to the list.
   await family.goto(base + circlePath);
   const heldForFamily = family.locator("#watch-held li", { hasText: body });
   assert.match(await heldForFamily.textContent(), /井上 勇/);

@@ -260,7 +260,7 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
             .contains(&name_of(&app, "caremgr").await),
         "{e}"
     );
-    app.clock.advance(3 * 3_600_000);
+    app.clock.advance(90 * 60_000);
     watch::jobs::tick(k).await.unwrap();
     assert_eq!(
         called(&app, &esc).await.len(),
@@ -330,6 +330,23 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
         "sato, the care manager, the supporter, the welfare desk: {calls:?}"
     );
     assert_eq!(calls[3], name_of(&app, "fukushi").await);
+    // Someone says they are going but never records what they found: after two hours the desk is
+    // called again, and the visitor is reminded.
+    let fukushi_id = app.person_of("fukushi").await;
+    let sato_notices = watch::store::notices(&k.db, &sato_id, 50).await.unwrap().len();
+    let (s, _) = post(&app, &sato, &format!("/watch/escalations/{esc}/acknowledge"), json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    let desk_before = watch::store::notices(&k.db, &fukushi_id, 50).await.unwrap().len();
+    app.clock.advance(2 * 3_600_000 + 60_000);
+    watch::jobs::tick(k).await.unwrap();
+    watch::jobs::tick(k).await.unwrap();
+    assert_eq!(
+        watch::store::notices(&k.db, &fukushi_id, 50).await.unwrap().len(),
+        desk_before + 1
+    );
+    assert!(watch::store::notices(&k.db, &sato_id, 50).await.unwrap().len() > sato_notices);
+    let e = watch::store::get_escalation(&k.db, &esc).await.unwrap().unwrap();
+    assert!(e.acknowledged_at.is_none() && e.closed_at.is_none());
 
     // Reads by members are audited with tanaka as subject: she sees them on her my page.
     let audit = kernel::store::audit::about_person(&k.db, &app.person_of("tanaka").await, 200)
@@ -398,8 +415,28 @@ async fn an_mqtt_signal_from_mosquitto_resets_the_timer() {
             let _: Event = _e;
         }
     });
+    let token = d["token"].as_str().unwrap().to_string();
+    // Anyone can publish on a topic: a payload without the device's token is ignored.
     client
         .publish(format!("machi/signals/{device}"), QoS::AtLeastOnce, false, "on")
+        .await
+        .unwrap();
+    client
+        .publish(
+            format!("machi/signals/{device}"),
+            QoS::AtLeastOnce,
+            false,
+            "mdev_forged on",
+        )
+        .await
+        .unwrap();
+    client
+        .publish(
+            format!("machi/signals/{device}"),
+            QoS::AtLeastOnce,
+            false,
+            format!("{token} on"),
+        )
         .await
         .unwrap();
     let person = app.person_of("tanaka").await;
@@ -415,6 +452,9 @@ async fn an_mqtt_signal_from_mosquitto_resets_the_timer() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let kept = watch::store::signals::recent(&k.db, &person, 0, 10).await.unwrap();
+    assert_eq!(kept.len(), 1, "only the signal with the device's token: {kept:?}");
     let devices = watch::store::devices(&k.db, &circle).await.unwrap();
     assert_eq!(devices[0].last_value.as_deref(), Some("on"));
     assert!(devices[0].on_since.is_some());
@@ -508,8 +548,11 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
         json!({"to": tanaka_id, "body": "還付金があります。ATMへ"}),
     )
     .await;
-    assert_eq!((s, m["state"].as_str()), (StatusCode::CREATED, Some("held")));
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(m.get("state").is_none(), "the sender is not told it was held: {m}");
     let msg = m["id"].as_str().unwrap().to_string();
+    let stored = watch::store::get_message(&app.kernel.db, &msg).await.unwrap().unwrap();
+    assert_eq!(stored.state, "held");
     assert!(
         watch::store::notices(&app.kernel.db, &sato_id, 10)
             .await
@@ -583,7 +626,12 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
         json!({"to": tanaka_id, "body": "ご注文の野菜を届けます"}),
     )
     .await;
-    assert_eq!((s, m["state"].as_str()), (StatusCode::CREATED, Some("delivered")));
+    assert_eq!(s, StatusCode::CREATED);
+    let stored = watch::store::get_message(&app.kernel.db, m["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.state, "delivered");
     let mine: Value = reqwest::Client::new()
         .get(app.url("/watch/mine"))
         .header("Cookie", &cookie)
@@ -720,7 +768,7 @@ async fn only_members_and_the_desk_see_a_circle() {
         &app,
         &sato,
         "/watch/circles",
-        json!({"name": "田中 ハナ", "birth_date": "1938-04-12"}),
+        json!({"name": "田中 ハナ", "birth_date": "1938-04-12", "role": "family"}),
     )
     .await;
     assert_eq!(s, StatusCode::CONFLICT);
@@ -735,4 +783,64 @@ async fn only_members_and_the_desk_see_a_circle() {
         (s, e["error"]["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("watch-person-not-found"))
     );
+}
+
+#[tokio::test]
+async fn taking_back_consent_stops_the_watching_and_the_person_can_close_the_circle() {
+    let app = spawn_demo_app().await;
+    let k = &app.kernel;
+    let (circle, sato, tanaka) = tanakas_circle(&app).await;
+    let (s, d) = post(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/devices"),
+        json!({"id": "motion-9001", "kind": "motion"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let token = d["token"].as_str().unwrap().to_string();
+    post(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/rules"),
+        json!({"kind": "period", "period_minutes": 60, "grace_minutes": 30}),
+    )
+    .await;
+    assert_eq!(
+        signal(&app, &token, json!({"value": "motion"})).await,
+        StatusCode::ACCEPTED
+    );
+
+    // tanaka takes her consent back on her my page.
+    let c = watch::store::require(&k.db, &circle).await.unwrap();
+    kernel::store::consents::withdraw(k, &app.person_of("tanaka").await, c.consent_id.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        signal(&app, &token, json!({"value": "motion"})).await,
+        StatusCode::CONFLICT,
+        "nothing is kept"
+    );
+    let (_, view) = get(&app, &sato, &format!("/watch/circles/{circle}")).await;
+    assert!(view["last_signal_at"].is_null(), "her days are no longer shown: {view}");
+    app.clock.advance(3 * 3_600_000);
+    watch::jobs::tick(k).await.unwrap();
+    assert!(
+        watch::store::open_escalations(&k.db).await.unwrap().is_empty(),
+        "and nobody is called"
+    );
+
+    // Only she (or the desk) may end the circle; then a new one can be started.
+    let (s, _) = post(&app, &sato, &format!("/watch/circles/{circle}/close"), json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = post(&app, &tanaka, &format!("/watch/circles/{circle}/close"), json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, c) = post(
+        &app,
+        &tanaka,
+        "/watch/circles",
+        json!({"person_id": app.person_of("tanaka").await}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
 }

@@ -1,6 +1,6 @@
 // Watch-over on the in-home terminal: shows 「元気です」 when the person is watched, the messages
-// delivered to them (new ones announced by the terminal's event stream), and tells the server the
-// terminal is being used — a sign of life — at most every ten minutes.
+// delivered to them (new ones announced by the terminal's event stream), and tells the server when
+// the person touches the terminal — a sign of life — at most every ten minutes.
 (function () {
   "use strict";
   var box = document.getElementById("watch-terminal");
@@ -37,13 +37,13 @@
           list.appendChild(li);
         });
         document.getElementById("watch-messages-title").hidden = !m.messages.length;
-        used();
       })
       .catch(function () { /* the rest of the terminal works without it */ });
   }
   load();
+  // Only a person's own touch counts: a page that reloads or a message that arrives is no sign of life.
   ["click", "touchstart", "keydown"].forEach(function (ev) {
-    document.addEventListener(ev, function () { if (!box.hidden) used(); }, { passive: true });
+    document.addEventListener(ev, function (e) { if (e.isTrusted && !box.hidden) used(); }, { passive: true });
   });
   // New messages: the terminal's one event stream passes them on.
   document.addEventListener("machi:watch-message", load);

@@ -14,10 +14,12 @@ pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[kernel::migratio
 
 /// Tell every node's index that supporters, certifications or reviews changed.
 pub async fn bump_index(db: &Db) -> Result<()> {
-    on_db!(db, |p| sqlx::query("UPDATE aid_meta SET value = value + 1 WHERE key = 'index_version'")
-        .execute(p)
-        .await
-        .map(|_| ()))?;
+    on_db!(db, |p| sqlx::query(
+        "UPDATE aid_meta SET value = value + 1 WHERE key = 'index_version'"
+    )
+    .execute(p)
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 
@@ -81,10 +83,12 @@ pub async fn put_supporter(k: &Kernel, s: &Supporter) -> Result<()> {
 
 pub async fn supporter(db: &Db, person_id: &str) -> Result<Option<Supporter>> {
     let sql = format!("SELECT {SUPPORTER} FROM aid_supporters WHERE person_id = $1");
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Supporter>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(person_id)
-        .fetch_optional(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Supporter>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(person_id)
+    .fetch_optional(p)
+    .await)?)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
@@ -195,7 +199,8 @@ pub struct NewRequest<'a> {
 
 pub async fn create_request(k: &Kernel, n: NewRequest<'_>) -> Result<Request> {
     let id = k.new_id();
-    on_db!(&k.db, |p| sqlx::query(
+    on_db!(&k.db, |p| {
+        sqlx::query(
         "INSERT INTO aid_requests (id, requester_id, category, starts_at, duration_minutes, area_id, lat, lon, exact_point, \
          description, fee_per_hour, audience, state, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'invited','open',$12)"
     )
@@ -213,40 +218,49 @@ pub async fn create_request(k: &Kernel, n: NewRequest<'_>) -> Result<Request> {
     .bind(k.now())
     .execute(p)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     require(&k.db, &id).await
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Request>> {
     let sql = format!("SELECT {REQUEST} FROM aid_requests WHERE id = $1");
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(id)
-        .fetch_optional(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(id)
+    .fetch_optional(p)
+    .await)?)
 }
 
 pub async fn require(db: &Db, id: &str) -> Result<Request> {
-    get(db, id).await?.ok_or_else(|| Error::not_found("aid-request-not-found"))
+    get(db, id)
+        .await?
+        .ok_or_else(|| Error::not_found("aid-request-not-found"))
 }
 
 /// A person's requests, newest first.
 pub async fn of_requester(db: &Db, person_id: &str, limit: i64) -> Result<Vec<Request>> {
     let sql = format!("SELECT {REQUEST} FROM aid_requests WHERE requester_id = $1 ORDER BY created_at DESC LIMIT $2");
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(person_id)
-        .bind(limit)
-        .fetch_all(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(person_id)
+    .bind(limit)
+    .fetch_all(p)
+    .await)?)
 }
 
 /// Activities a supporter took on, newest first.
 pub async fn of_supporter(db: &Db, person_id: &str, limit: i64) -> Result<Vec<Request>> {
     let sql = format!("SELECT {REQUEST} FROM aid_requests WHERE supporter_id = $1 ORDER BY starts_at DESC LIMIT $2");
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(person_id)
-        .bind(limit)
-        .fetch_all(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(person_id)
+    .bind(limit)
+    .fetch_all(p)
+    .await)?)
 }
 
 /// Requests still looking for someone, newest first (what supporters may browse).
@@ -255,11 +269,13 @@ pub async fn open_requests(db: &Db, now: i64, limit: i64) -> Result<Vec<Request>
         "SELECT {REQUEST} FROM aid_requests WHERE state IN ('open', 'offered') AND starts_at > $1 \
          ORDER BY created_at DESC LIMIT $2"
     );
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(now)
-        .bind(limit)
-        .fetch_all(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(p)
+    .await)?)
 }
 
 /// The coordinator's queue: unmatched requests older than `before` that have not started.
@@ -268,11 +284,13 @@ pub async fn unmatched_since(db: &Db, before: i64, now: i64) -> Result<Vec<Reque
         "SELECT {REQUEST} FROM aid_requests WHERE state IN ('open', 'offered') AND created_at <= $1 AND starts_at > $2 \
          ORDER BY created_at"
     );
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(before)
-        .bind(now)
-        .fetch_all(p)
-        .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(before)
+    .bind(now)
+    .fetch_all(p)
+    .await)?)
 }
 
 /// Move the request from `from` to `to` (setting `done_at`/`closed_at` as fits); false when it
@@ -297,7 +315,8 @@ pub async fn transition(k: &Kernel, id: &str, from: &str, to: &str) -> Result<bo
 
 /// Accept a supporter's offer: only from `offered`, only once.
 pub async fn accept(k: &Kernel, id: &str, supporter: &str, covered: bool) -> Result<bool> {
-    let n = on_db!(&k.db, |p| sqlx::query(
+    let n = on_db!(&k.db, |p| {
+        sqlx::query(
         "UPDATE aid_requests SET state = 'accepted', supporter_id = $2, accepted_at = $3, fee_agreed = fee_per_hour, \
          covered = $4 WHERE id = $1 AND state = 'offered' \
          AND EXISTS (SELECT 1 FROM aid_offers o WHERE o.request_id = $1 AND o.supporter_id = $2)"
@@ -308,17 +327,20 @@ pub async fn accept(k: &Kernel, id: &str, supporter: &str, covered: bool) -> Res
     .bind(i64::from(covered))
     .execute(p)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(n > 0)
 }
 
 pub async fn set_audience(db: &Db, id: &str, audience: &str) -> Result<()> {
-    on_db!(db, |p| sqlx::query("UPDATE aid_requests SET audience = $2 WHERE id = $1")
-        .bind(id)
-        .bind(audience)
-        .execute(p)
-        .await
-        .map(|_| ()))?;
+    on_db!(db, |p| sqlx::query(
+        "UPDATE aid_requests SET audience = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(audience)
+    .execute(p)
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 
@@ -370,13 +392,12 @@ pub struct Offer {
 pub async fn offer(k: &Kernel, id: &str, supporter: &str, message: Option<&str>) -> Result<bool> {
     let now = k.now();
     let ok = in_tx!(&k.db, |tx| {
-        let moved = sqlx::query(
-            "UPDATE aid_requests SET state = 'offered' WHERE id = $1 AND state IN ('open', 'offered')",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let moved =
+            sqlx::query("UPDATE aid_requests SET state = 'offered' WHERE id = $1 AND state IN ('open', 'offered')")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if moved > 0 {
             sqlx::query(
                 "INSERT INTO aid_offers (request_id, supporter_id, message, offered_at) VALUES ($1,$2,$3,$4) \
@@ -460,15 +481,23 @@ pub struct Settlement {
 }
 
 /// Record the settlement and move done → settled together; false if not done (or settled already).
-pub async fn settle(k: &Kernel, id: &str, amount: i64, method: &str, reference: Option<&str>, by: &str) -> Result<bool> {
+pub async fn settle(
+    k: &Kernel,
+    id: &str,
+    amount: i64,
+    method: &str,
+    reference: Option<&str>,
+    by: &str,
+) -> Result<bool> {
     let now = k.now();
     let ok = in_tx!(&k.db, |tx| {
-        let moved = sqlx::query("UPDATE aid_requests SET state = 'settled', closed_at = $2 WHERE id = $1 AND state = 'done'")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let moved =
+            sqlx::query("UPDATE aid_requests SET state = 'settled', closed_at = $2 WHERE id = $1 AND state = 'done'")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if moved > 0 {
             sqlx::query(
                 "INSERT INTO aid_settlements (request_id, amount, method, reference, recorded_by, recorded_at) \
@@ -489,12 +518,14 @@ pub async fn settle(k: &Kernel, id: &str, amount: i64, method: &str, reference: 
 }
 
 pub async fn settlement(db: &Db, id: &str) -> Result<Option<Settlement>> {
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Settlement>(
+    Ok(on_db!(db, |p| {
+        sqlx::query_as::<_, Settlement>(
         "SELECT request_id, amount, method, reference, recorded_by, recorded_at FROM aid_settlements WHERE request_id = $1"
     )
     .bind(id)
     .fetch_optional(p)
-    .await)?)
+    .await
+    })?)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
@@ -507,7 +538,14 @@ pub struct Review {
 }
 
 /// A review; false if this reviewer already reviewed this activity.
-pub async fn review(k: &Kernel, id: &str, reviewer: &str, reviewee: &str, rating: i64, comment: Option<&str>) -> Result<bool> {
+pub async fn review(
+    k: &Kernel,
+    id: &str,
+    reviewer: &str,
+    reviewee: &str,
+    rating: i64,
+    comment: Option<&str>,
+) -> Result<bool> {
     let n = on_db!(&k.db, |p| sqlx::query(
         "INSERT INTO aid_reviews (request_id, reviewer_id, reviewee_id, rating, comment, created_at) \
          VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (request_id, reviewer_id) DO NOTHING"
@@ -528,12 +566,14 @@ pub async fn review(k: &Kernel, id: &str, reviewer: &str, reviewee: &str, rating
 }
 
 pub async fn reviews(db: &Db, id: &str) -> Result<Vec<Review>> {
-    Ok(on_db!(db, |p| sqlx::query_as::<_, Review>(
+    Ok(on_db!(db, |p| {
+        sqlx::query_as::<_, Review>(
         "SELECT reviewer_id, reviewee_id, rating, comment, created_at FROM aid_reviews WHERE request_id = $1 ORDER BY created_at"
     )
     .bind(id)
     .fetch_all(p)
-    .await)?)
+    .await
+    })?)
 }
 
 // ---- trust: links, past aid, associations, blocks ----
@@ -570,13 +610,15 @@ pub async fn link(k: &Kernel, me: &str, other: &str) -> Result<bool> {
         Some((_, Some(_))) => Ok(true),
         Some((asked_by, None)) if asked_by == me => Ok(false),
         Some(_) => {
-            on_db!(&k.db, |p| sqlx::query("UPDATE aid_links SET accepted_at = $3 WHERE a = $1 AND b = $2")
-                .bind(a)
-                .bind(b)
-                .bind(now)
-                .execute(p)
-                .await
-                .map(|_| ()))?;
+            on_db!(&k.db, |p| sqlx::query(
+                "UPDATE aid_links SET accepted_at = $3 WHERE a = $1 AND b = $2"
+            )
+            .bind(a)
+            .bind(b)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
             Ok(true)
         }
     }
@@ -640,16 +682,19 @@ pub async fn block(k: &Kernel, me: &str, other: &str) -> Result<()> {
 
 /// People `me` blocked or who blocked `me`: never matched either way.
 pub async fn blocked_either_way(db: &Db, me: &str) -> Result<Vec<String>> {
-    Ok(on_db!(db, |p| sqlx::query_scalar::<_, String>(
+    Ok(on_db!(db, |p| {
+        sqlx::query_scalar::<_, String>(
         "SELECT blocked_id FROM aid_blocks WHERE blocker_id = $1 UNION SELECT blocker_id FROM aid_blocks WHERE blocked_id = $1"
     )
     .bind(me)
     .fetch_all(p)
-    .await)?)
+    .await
+    })?)
 }
 
 pub async fn report(k: &Kernel, request: &str, reporter: &str, reported: &str, reason: &str) -> Result<()> {
-    on_db!(&k.db, |p| sqlx::query(
+    on_db!(&k.db, |p| {
+        sqlx::query(
         "INSERT INTO aid_reports (id, request_id, reporter_id, reported_id, reason, created_at) VALUES ($1,$2,$3,$4,$5,$6)"
     )
     .bind(k.new_id())
@@ -660,7 +705,8 @@ pub async fn report(k: &Kernel, request: &str, reporter: &str, reported: &str, r
     .bind(k.now())
     .execute(p)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     Ok(())
 }
 

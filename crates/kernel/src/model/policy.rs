@@ -133,9 +133,10 @@ pub enum Resource {
         /// The asker's role in the circle (`family`, `care_manager`, `supporter`,
         /// `listening_volunteer`, `officer`), if a member.
         role: Option<String>,
-        /// The asker approves the person's contacts: the circle's guardian, or a family member
-        /// when no guardian is named.
+        /// The asker is the circle's named guardian.
         guardian: bool,
+        /// The circle has a named guardian (without one, the welfare desk approves contacts).
+        has_guardian: bool,
     },
 }
 
@@ -214,7 +215,12 @@ pub fn may(actor: &Actor, action: Action, resource: &Resource) -> bool {
             },
         ) => actor.is_person(person_id) || *guardian,
         (AcknowledgeWatch, Resource::Circle { role, .. }) => role.is_some() || actor.is_staff_with_duty("watch"),
-        (ApproveContacts, Resource::Circle { guardian, .. }) => *guardian,
+        (
+            ApproveContacts,
+            Resource::Circle {
+                guardian, has_guardian, ..
+            },
+        ) => *guardian || (!*has_guardian && actor.is_staff_with_duty("watch")),
         // Privacy training of supporters and volunteers is recorded by the welfare desk.
         (RecordTraining, _) => admin || actor.is_staff_with_duty("watch"),
         (SendMessage, Resource::Person { id, .. }) => !actor.is_person(id),
@@ -315,6 +321,7 @@ mod tests {
                 person_id: "target".into(),
                 role: None,
                 guardian: false,
+                has_guardian: false,
             },
             ReadHousehold | ManageHousehold | AnswerSafety => Resource::Household {
                 id: "H1".into(),
@@ -336,7 +343,7 @@ mod tests {
         officer_d2     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y
         staff          Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .  Y    .    .    .    .    .    .    Y
         alerts_staff   Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    Y    Y    Y    Y    .  Y    .    .    .    .    .    .    Y
-        welfare_staff  Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .      Y    Y    Y    .    Y    .    Y    Y
+        welfare_staff  Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .      Y    Y    Y    .    Y    Y    Y    Y
         admin          Y   Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    .    .    .    Y    .    Y    Y    Y    .  Y    .    .    .    .    .    Y    Y
         auditor        Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .    .    .    .    .  Y    .    .    .    .    .    .    Y
         medic          Y   .    .    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y

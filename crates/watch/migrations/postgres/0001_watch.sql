@@ -1,7 +1,7 @@
 -- Watch-over circles (見守りの輪): who watches whom, with the consent that started it.
 CREATE TABLE watch_circles (
     id TEXT PRIMARY KEY,
-    person_id TEXT NOT NULL UNIQUE REFERENCES people(id),
+    person_id TEXT NOT NULL REFERENCES people(id),
     created_by TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     -- The kernel consent record; the circle watches nobody until it is given.
@@ -17,6 +17,8 @@ CREATE TABLE watch_circles (
     ladder_minutes BIGINT NOT NULL,
     closed_at BIGINT
 );
+-- One open circle per person; a closed one (consent taken back) leaves room for a new one.
+CREATE UNIQUE INDEX watch_circles_person_open ON watch_circles(person_id) WHERE closed_at IS NULL;
 
 CREATE TABLE watch_members (
     circle_id TEXT NOT NULL REFERENCES watch_circles(id),
@@ -50,7 +52,9 @@ CREATE INDEX watch_devices_circle ON watch_devices(circle_id);
 CREATE TABLE watch_state (
     person_id TEXT PRIMARY KEY,
     last_signal_at BIGINT,
-    last_checkin_at BIGINT
+    last_checkin_at BIGINT,
+    -- The last time the person used their terminal (a page of it, a button).
+    last_use_at BIGINT
 );
 
 CREATE TABLE watch_signals (

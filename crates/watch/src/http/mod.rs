@@ -37,6 +37,8 @@ pub fn api() -> OpenApiRouter<Kernel> {
         .routes(routes!(add_rule))
         .routes(routes!(remove_rule))
         .routes(routes!(add_device))
+        .routes(routes!(remove_device))
+        .routes(routes!(close_circle))
         .routes(routes!(device_signal))
         .routes(routes!(checkin))
         .routes(routes!(acknowledge))
@@ -80,14 +82,11 @@ pub(crate) async fn access(k: &Kernel, actor: &Actor, circle_id: &str) -> Result
     // A circle that does not exist and one the asker may not see look the same: nothing is revealed.
     let circle = store::get(&k.db, circle_id).await?.ok_or(Error::Forbidden)?;
     let role = store::member_role(&k.db, &circle.id, person).await?;
-    let guardian = match &circle.guardian_id {
-        Some(g) => g == person,
-        None => role.as_deref() == Some("family"),
-    };
     let resource = Resource::Circle {
         person_id: circle.person_id.clone(),
         role: role.clone(),
-        guardian,
+        guardian: circle.guardian_id.as_deref() == Some(person),
+        has_guardian: circle.guardian_id.is_some(),
     };
     let a = Access { circle, role, resource };
     a.require(actor, Action::ViewCircle)?;
@@ -126,7 +125,7 @@ pub(crate) async fn audit_change(k: &Kernel, actor: &Actor, a: &Access, action: 
 
 /// The training gate: a supporter or listening volunteer needs a valid privacy training
 /// before visits; the refusal says why.
-pub(crate) async fn require_training(k: &Kernel, person_id: &str, role: Option<&str>) -> Result<()> {
+pub async fn require_training(k: &Kernel, person_id: &str, role: Option<&str>) -> Result<()> {
     if !role.and_then(CircleRole::parse).is_some_and(CircleRole::needs_training) {
         return Ok(());
     }
@@ -210,7 +209,8 @@ pub(crate) async fn create_for(k: &Kernel, actor: &Actor, input: &CircleInput) -
     let role = if own {
         None
     } else {
-        let r = input.role.as_deref().unwrap_or("family");
+        // Said, not assumed: the creator's place in the circle decides what they may do.
+        let r = input.role.as_deref().unwrap_or_default();
         Some(
             CircleRole::parse(r)
                 .ok_or_else(|| Error::invalid_with("watch-role-invalid", vec![("field", "role".into())]))?
@@ -318,7 +318,12 @@ pub struct CircleView {
 
 pub(crate) async fn view_for(k: &Kernel, actor: &Actor, a: &Access) -> Result<CircleView> {
     let c = &a.circle;
-    let (last_signal_at, last_checkin_at) = store::signals::state(&k.db, &c.person_id).await?;
+    // Before consent, or once it is taken back, nothing about the person's days is shown.
+    let (last_signal_at, last_checkin_at) = if store::watching(&k.db, &c.id).await? {
+        store::signals::state(&k.db, &c.person_id).await?
+    } else {
+        (None, None)
+    };
     let sees_messages = a.is_person(actor) || a.may(actor, Action::ApproveContacts);
     let view = CircleView {
         person_name: crate::jobs::person_name(k, &c.person_id).await?,
@@ -474,15 +479,8 @@ async fn update_circle(
 pub(crate) async fn consent_for(k: &Kernel, actor: &Actor, circle_id: &str) -> Result<Circle> {
     let a = access(k, actor, circle_id).await?;
     // Consent comes from the person or their named guardian (not from family by default).
-    let named = Resource::Circle {
-        person_id: a.circle.person_id.clone(),
-        role: a.role.clone(),
-        guardian: a.circle.guardian_id.as_deref() == actor.person_id.as_deref(),
-    };
-    if !may(actor, Action::ConsentCircle, &named) {
-        return Err(Error::Forbidden);
-    }
-    if a.circle.consent_id.is_some() {
+    a.require(actor, Action::ConsentCircle)?;
+    if store::watching(&k.db, &a.circle.id).await? {
         return Ok(a.circle);
     }
     let by = actor.person_id.as_deref().unwrap_or_default();
@@ -575,6 +573,11 @@ async fn remove_member(
     auth.person_id()?;
     let a = access(&k, &auth.0, &id).await?;
     a.require(&auth.0, Action::ManageCircle)?;
+    if a.circle.guardian_id.as_deref() == Some(person.as_str())
+        && !(a.is_person(&auth.0) || auth.0.is_staff_with_duty("watch"))
+    {
+        return Err(Error::Forbidden);
+    }
     if !store::remove_member(&k.db, &id, &person).await? {
         return Err(Error::not_found("watch-member-not-found"));
     }
@@ -643,8 +646,18 @@ pub struct DeviceToken {
     pub mqtt_topic: String,
 }
 
+/// Devices and contacts are set up only once the person (or guardian) has consented.
+async fn require_watching(k: &Kernel, a: &Access) -> Result<()> {
+    if store::watching(&k.db, &a.circle.id).await? {
+        Ok(())
+    } else {
+        Err(Error::conflict("watch-not-watched", vec![]))
+    }
+}
+
 pub(crate) async fn add_device_for(k: &Kernel, actor: &Actor, a: &Access, input: &DeviceInput) -> Result<DeviceToken> {
     a.require(actor, Action::ManageCircle)?;
+    require_watching(k, a).await?;
     let id = input.id.trim();
     let id_ok =
         !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -681,6 +694,43 @@ async fn add_device(
     let a = access(&k, &auth.0, &id).await?;
     let t = add_device_for(&k, &auth.0, &a, &input).await?;
     Ok((StatusCode::CREATED, Json(t)).into_response())
+}
+
+#[utoipa::path(delete, path = "/watch/circles/{id}/devices/{device}", tag = "watch",
+    description = "Retire a device: its token stops working at once and its identifier is unlinked.",
+    responses((status = 204), (status = 403), (status = 404)))]
+async fn remove_device(
+    State(k): State<Kernel>,
+    auth: Auth,
+    Path((id, device)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    auth.person_id()?;
+    let a = access(&k, &auth.0, &id).await?;
+    a.require(&auth.0, Action::ManageCircle)?;
+    if !store::remove_device(&k, &a.circle, &device).await? {
+        return Err(Error::not_found("watch-device-not-found"));
+    }
+    audit_change(&k, &auth.0, &a, "watch.device", &format!("{device} removed")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The person (or the welfare desk) ends the circle: no more signals kept, no more calls.
+pub(crate) async fn close_for(k: &Kernel, actor: &Actor, id: &str) -> Result<()> {
+    let a = access(k, actor, id).await?;
+    if !(a.is_person(actor) || actor.is_staff_with_duty("watch")) {
+        return Err(Error::Forbidden);
+    }
+    store::close_circle(k, &a.circle.id).await?;
+    audit_change(k, actor, &a, "watch.close", "closed").await
+}
+
+#[utoipa::path(post, path = "/watch/circles/{id}/close", tag = "watch",
+    description = "The watched person (or the welfare desk) ends the circle; open calls end with it.",
+    responses((status = 204), (status = 403)))]
+async fn close_circle(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode> {
+    auth.person_id()?;
+    close_for(&k, &auth.0, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---- signals ----
@@ -741,13 +791,20 @@ pub async fn mqtt_signal(k: &Kernel, device: &str, payload: &str) -> Result<bool
             return Ok(false);
         }
     };
+    let token = input.token.as_deref().unwrap_or_default();
     let r = store::signals::writer(k)
         .submit(Incoming {
-            sender: Sender::Device(device.to_string()),
+            sender: Sender::DeviceToken {
+                device: device.to_string(),
+                hash: store::hash_token(token),
+            },
             value,
             at,
         })
         .await?;
+    if r == Ingested::Unknown {
+        tracing::warn!(%device, "MQTT signal with a token that is not this device's; ignored");
+    }
     Ok(matches!(r, Ingested::Stored { .. }))
 }
 
@@ -797,7 +854,7 @@ pub(crate) async fn acknowledge_for(k: &Kernel, actor: &Actor, id: &str) -> Resu
     if !actor.is_staff_with_duty("watch") {
         require_training(k, me, a.role.as_deref()).await?;
     }
-    if !store::acknowledge(k, &e.id, me).await? {
+    if !store::acknowledge(k, &e, me).await? {
         let now = store::get_escalation(&k.db, &e.id).await?.unwrap_or(e);
         if let Some(by) = &now.acknowledged_by {
             let name = crate::jobs::person_name(k, by).await?;
@@ -841,6 +898,15 @@ pub(crate) const OUTCOMES: [&str; 3] = ["safe", "help", "absent"];
 pub(crate) async fn outcome_for(k: &Kernel, actor: &Actor, id: &str, input: &OutcomeInput) -> Result<()> {
     let (e, a) = escalation_access(k, actor, id).await?;
     a.require(actor, Action::AcknowledgeWatch)?;
+    let me = actor.person_id.as_deref().unwrap_or_default();
+    // The visitor reports what they found; so may those who manage the circle and the desk.
+    let desk = actor.is_staff_with_duty("watch");
+    if e.acknowledged_by.as_deref() != Some(me) && !desk && !a.may(actor, Action::ManageCircle) {
+        return Err(Error::conflict("watch-outcome-not-visitor", vec![]));
+    }
+    if !desk {
+        require_training(k, me, a.role.as_deref()).await?;
+    }
     if !OUTCOMES.contains(&input.outcome.as_str()) {
         return Err(Error::invalid_with(
             "watch-outcome-invalid",
@@ -857,7 +923,21 @@ pub(crate) async fn outcome_for(k: &Kernel, actor: &Actor, id: &str, input: &Out
     if !store::close_escalation(k, &e.id, &input.outcome, note, "visit").await? {
         return Err(Error::conflict("watch-escalation-closed", vec![]));
     }
-    audit_change(k, actor, &a, "watch.outcome", &input.outcome).await
+    // The same visit answers the circle's other calls it stopped.
+    for other in store::acknowledged_by(&k.db, &a.circle.id, me).await? {
+        store::close_escalation(k, &other, &input.outcome, note, "visit").await?;
+    }
+    audit_change(k, actor, &a, "watch.outcome", &input.outcome).await?;
+    let name = crate::jobs::person_name(k, &a.circle.person_id).await?;
+    let visitor = crate::jobs::person_name(k, me).await?;
+    let others: Vec<String> = crate::jobs::concerned(k, &e)
+        .await?
+        .into_iter()
+        .filter(|p| p != me)
+        .collect();
+    let (subject, body) =
+        crate::model::outcome_notice(&name, &visitor, &input.outcome, &crate::jobs::circle_link(k, &a.circle));
+    crate::jobs::notify(k, &others, &subject, &body, &format!("watch:{}:outcome", e.id)).await
 }
 
 #[utoipa::path(post, path = "/watch/escalations/{id}/outcome", tag = "watch", request_body = OutcomeInput,
@@ -1088,6 +1168,7 @@ pub(crate) async fn missed_listening(k: &Kernel, circle_id: &str) -> Result<Vec<
 
 pub(crate) async fn contact_for(k: &Kernel, actor: &Actor, a: &Access, contact: &str, add: bool) -> Result<()> {
     a.require(actor, Action::ApproveContacts)?;
+    require_watching(k, a).await?;
     let person = kernel::store::people::get(&k.db, contact)
         .await?
         .ok_or_else(|| Error::invalid_with("watch-person-not-found", vec![("field", "contact_id".into())]))?;
@@ -1127,16 +1208,11 @@ pub(crate) async fn contact_for(k: &Kernel, actor: &Actor, a: &Access, contact: 
     crate::jobs::notify(k, &to, &subject, &body, &key).await
 }
 
-/// Who approves the person's contacts: the guardian, or else the family members.
+/// Who approves the person's contacts: the named guardian, or else the welfare desk.
 pub(crate) async fn guardians(k: &Kernel, c: &Circle) -> Result<Vec<String>> {
     Ok(match &c.guardian_id {
         Some(g) => vec![g.clone()],
-        None => store::members(&k.db, &c.id)
-            .await?
-            .into_iter()
-            .filter(|m| m.role == "family")
-            .map(|m| m.person_id)
-            .collect(),
+        None => store::duty_staff(&k.db, "watch").await?,
     })
 }
 
@@ -1175,11 +1251,11 @@ pub struct MessageInput {
     pub body: String,
 }
 
+/// What the sender learns: that it was sent. Whether it was held for a guardian is not said —
+/// that would tell a stranger the person is watched.
 #[derive(Serialize, ToSchema)]
 pub struct Sent {
     pub id: String,
-    /// `delivered`, or `held` for the guardian (the sender is not on the person's allow-list).
-    pub state: String,
 }
 
 pub(crate) async fn send_for(k: &Kernel, actor: &Actor, input: &MessageInput) -> Result<Sent> {
@@ -1199,9 +1275,10 @@ pub(crate) async fn send_for(k: &Kernel, actor: &Actor, input: &MessageInput) ->
     let body = crate::model::check_message(&input.body)
         .ok_or_else(|| Error::invalid_with("watch-message-invalid", vec![("field", "body".into())]))?;
     // Fraud protection: a watched person's messages from anyone off their list wait for the guardian.
-    let circle = store::of_person(&k.db, &to.id)
-        .await?
-        .filter(|c| c.consent_id.is_some());
+    let circle = match store::of_person(&k.db, &to.id).await? {
+        Some(c) if store::watching(&k.db, &c.id).await? => Some(c),
+        _ => None,
+    };
     let held = match &circle {
         Some(c) => crate::model::message_is_held(store::allowed(&k.db, &c.id, me).await?),
         None => false,
@@ -1228,10 +1305,7 @@ pub(crate) async fn send_for(k: &Kernel, actor: &Actor, input: &MessageInput) ->
             data: serde_json::json!({ "id": id }),
         });
     }
-    Ok(Sent {
-        id,
-        state: state.into(),
-    })
+    Ok(Sent { id })
 }
 
 #[utoipa::path(post, path = "/watch/messages", tag = "watch", request_body = MessageInput,

@@ -761,19 +761,12 @@ async fn send_message(State(k): State<Kernel>, v: Viewer, Form(f): Form<MessageF
     .await;
     let form = serde_json::json!({ "name": f.name, "birth_date": f.birth_date, "body": f.body });
     match r {
-        Ok(sent) => {
-            let key = if sent.state == "held" {
-                "watch-message-held"
-            } else {
-                "watch-message-delivered"
-            };
-            kernel::web::page(
-                &v,
-                "watch/message.html",
-                "watch-message-title",
-                context! { f => ser(&serde_json::json!({})), error => Option::<String>::None, sent => Some(t(v.lang, key, &[])) },
-            )
-        }
+        Ok(_) => kernel::web::page(
+            &v,
+            "watch/message.html",
+            "watch-message-title",
+            context! { f => ser(&serde_json::json!({})), error => Option::<String>::None, sent => Some(t(v.lang, "watch-message-sent", &[])) },
+        ),
         Err(e) => match message_of(&v, &e) {
             Some(msg) => {
                 let mut res = kernel::web::page(

@@ -98,9 +98,27 @@ pub async fn detect(k: &Kernel, t: &mut Tick) -> Result<()> {
     Ok(())
 }
 
+/// A visit acknowledged this long ago without an outcome brings the welfare desk in.
+const VISIT_REPORT_MS: i64 = 2 * 3_600_000;
+
 /// Call the next step of every escalation that is due.
 async fn call(k: &Kernel, t: &mut Tick) -> Result<()> {
     let now = k.now();
+    for e in store::stale_visits(k, now - VISIT_REPORT_MS).await? {
+        let circle = store::require(&k.db, &e.circle_id).await?;
+        let name = person_name(k, &circle.person_id).await?;
+        let visitor = person_name(k, e.acknowledged_by.as_deref().unwrap_or_default()).await?;
+        let (subject, body) = crate::model::stale_visit_notice(&name, &visitor, &circle_link(k, &circle));
+        let to: Vec<String> = e.acknowledged_by.iter().cloned().collect();
+        notify(
+            k,
+            &to,
+            &subject,
+            &body,
+            &format!("watch:{}:stale:{}", e.id, e.acknowledged_at.unwrap_or(0)),
+        )
+        .await?;
+    }
     for e in store::due_calls(&k.db, now).await? {
         let circle = store::require(&k.db, &e.circle_id).await?;
         let quiet = circle
@@ -112,24 +130,58 @@ async fn call(k: &Kernel, t: &mut Tick) -> Result<()> {
         if e.step < 0 && !rule::call_now(kind, quiet, now) {
             continue;
         }
-        let ladder = store::ladder(&k.db, &circle.id).await?;
+        // Supporters and volunteers whose training lapsed are skipped (they could not go).
+        let mut ladder = Vec::new();
+        for (person, role) in store::ladder_with_roles(&k.db, &circle.id).await? {
+            if crate::http::require_training(k, &person, Some(&role)).await.is_ok() {
+                ladder.push(person);
+            }
+        }
+        // The ladder may have shrunk since the last step: the desk comes next, once.
+        if e.step >= ladder.len() as i64 {
+            store::stop_ladder(&k.db, &e.id).await?;
+            continue;
+        }
         let to = e.step + 1;
         let called: Vec<String> = match ladder::step(&ladder, to as usize) {
             Step::Member(p) => vec![p.to_string()],
-            Step::WelfareDesk => store::duty_staff(&k.db, "watch").await?,
-            Step::Done => continue,
+            Step::WelfareDesk => desk(k).await?,
+            Step::Done => {
+                store::stop_ladder(&k.db, &e.id).await?;
+                continue;
+            }
         };
         let next_at = ladder::next_step_at(ladder.len(), to as usize, now, circle.ladder_minutes as u32);
-        if !store::advance(k, &e, to, next_at, &called).await? {
-            continue;
-        }
-        t.calls += 1;
         let name = person_name(k, &circle.person_id).await?;
         let (subject, body) =
             crate::model::missed_notice(&name, &e.reason, to as usize >= ladder.len(), &circle_link(k, &circle));
-        notify(k, &called, &subject, &body, &format!("watch:{}:step{to}", e.id)).await?;
+        // Queued before the step is recorded, so a crash in between sends rather than loses the
+        // call; the keys make a second attempt (or another node) send nothing twice.
+        let attempt = e.next_step_at.unwrap_or(e.opened_at);
+        notify(
+            k,
+            &called,
+            &subject,
+            &body,
+            &format!("watch:{}:step{to}:{attempt}", e.id),
+        )
+        .await?;
+        if store::advance(k, &e, to, next_at, &called).await? {
+            t.calls += 1;
+        }
     }
     Ok(())
+}
+
+/// The welfare desk: staff with the `watch` duty; without any, the alerts duty, so a call is
+/// never made to nobody.
+async fn desk(k: &Kernel) -> Result<Vec<String>> {
+    let staff = store::duty_staff(&k.db, "watch").await?;
+    if !staff.is_empty() {
+        return Ok(staff);
+    }
+    tracing::warn!("watch: no staff holds the watch duty; calling the alerts duty instead");
+    store::duty_staff(&k.db, "alerts").await
 }
 
 pub async fn person_name(k: &Kernel, person_id: &str) -> Result<String> {

@@ -127,17 +127,18 @@ pub fn is_date(s: &str) -> bool {
         && s[8..].parse::<u32>().is_ok_and(|d| (1..=31).contains(&d))
 }
 
-/// May someone with these trainings be assigned a visit today? The newest expiry counts.
+/// May someone with these trainings be assigned a visit today? Valid from the course date
+/// through the expiry date; the newest expiry counts.
 pub fn training_gap(trainings: &[TrainingDates], now: i64) -> Option<TrainingGap> {
     let today = local_date(now);
     let valid = trainings
         .iter()
-        .any(|t| t.taken_on.as_str() <= today.as_str() && today.as_str() < t.expires_on.as_str());
+        .any(|t| t.taken_on.as_str() <= today.as_str() && today.as_str() <= t.expires_on.as_str());
     if valid {
         return None;
     }
     match trainings.iter().max_by(|a, b| a.expires_on.cmp(&b.expires_on)) {
-        Some(t) if t.expires_on.as_str() <= today.as_str() => Some(TrainingGap::Expired {
+        Some(t) if t.expires_on.as_str() < today.as_str() => Some(TrainingGap::Expired {
             on: t.expires_on.clone(),
         }),
         Some(t) => Some(TrainingGap::NotYet {
@@ -193,11 +194,15 @@ mod tests {
             expires_on: b.into(),
         };
         assert_eq!(training_gap(&[], now), Some(TrainingGap::Missing));
-        assert_eq!(training_gap(&[t("2024-04-01", "2025-12-02")], now), None);
         assert_eq!(
-            training_gap(&[t("2023-04-01", "2025-12-01")], now),
+            training_gap(&[t("2024-04-01", "2025-12-01")], now),
+            None,
+            "valid on its last day"
+        );
+        assert_eq!(
+            training_gap(&[t("2023-04-01", "2025-11-30")], now),
             Some(TrainingGap::Expired {
-                on: "2025-12-01".into()
+                on: "2025-11-30".into()
             })
         );
         // Recorded ahead of time: not yet valid.

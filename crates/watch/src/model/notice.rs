@@ -39,6 +39,30 @@ pub fn visiting_notice(name: &str, visitor: &str, link: &str) -> (String, String
     )
 }
 
+/// The visit's outcome, for the others called.
+pub fn outcome_notice(name: &str, visitor: &str, outcome: &str, link: &str) -> (String, String) {
+    let what = match outcome {
+        "safe" => "会えました。無事でした",
+        "help" => "支援・救急につなぎました",
+        _ => "不在でした",
+    };
+    (
+        format!("【見守り】{name}さんの訪問の結果: {what}"),
+        format!("{visitor}さんが{name}さんを訪問しました: {what}。\n\n{link}\n"),
+    )
+}
+
+/// A visit was acknowledged but its outcome never recorded: the welfare desk is called.
+pub fn stale_visit_notice(name: &str, visitor: &str, link: &str) -> (String, String) {
+    (
+        format!("【見守り】{name}さんの訪問の結果が届いていません"),
+        format!(
+            "{visitor}さんが「今から訪問します」を押しましたが、結果が記録されていません。\
+             福祉の窓口にお知らせしています。\n\n{link}\n"
+        ),
+    )
+}
+
 /// The contact allow-list changed (told to the person and the guardian).
 pub fn contacts_notice(name: &str, contact: &str, added: bool, link: &str) -> (String, String) {
     let what = if added { "追加" } else { "削除" };

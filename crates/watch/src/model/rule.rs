@@ -77,7 +77,9 @@ impl RuleInput {
         let kind = RuleKind::parse(&self.kind).ok_or(err("watch-rule-kind-invalid", "kind"))?;
         let source = self.source.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let source = match (kind, source) {
-            (RuleKind::Daily, None) => "checkin".to_string(),
+            (RuleKind::Daily, None | Some("checkin")) => "checkin".to_string(),
+            // 「元気です」 by a time of day is a check-in; devices have period rules.
+            (RuleKind::Daily, Some(_)) => return Err(err("watch-rule-source-invalid", "source")),
             (_, None) => "any".to_string(),
             (_, Some(s)) if SOURCES.contains(&s) => s.to_string(),
             _ => return Err(err("watch-rule-source-invalid", "source")),
@@ -163,15 +165,24 @@ pub fn daily_missed(rule: &Rule, last_checkin: Option<i64>, now: i64) -> Option<
     (late && !pressed_today).then_some(midnight)
 }
 
-/// An `on_too_long` rule: a device on since `on_since` for longer than the limit, now inside
-/// the window (if any).
+/// An `on_too_long` rule: a device on for longer than the limit inside the window (if any) —
+/// counted from when it came on or from the window's start, whichever is later (a light
+/// switched on at 17:00 is not "on all night" at 22:00).
 pub fn on_too_long(rule: &Rule, on_since: i64, now: i64) -> bool {
     let limit = rule.limit_minutes.unwrap_or(u32::MAX) as i64 * 60_000;
-    let in_window = match (rule.window_start, rule.window_end) {
-        (Some(a), Some(b)) => in_window(local_minute(now), a, b),
-        _ => true,
+    let from = match (rule.window_start, rule.window_end) {
+        (Some(a), Some(b)) => {
+            let minute = local_minute(now);
+            if !in_window(minute, a, b) {
+                return false;
+            }
+            // Minutes since the window opened (it may have opened yesterday evening).
+            let since_open = (minute as i64 - a as i64).rem_euclid(24 * 60);
+            on_since.max(now - (now % 60_000) - since_open * 60_000)
+        }
+        _ => on_since,
     };
-    now - on_since >= limit && in_window
+    now - from >= limit
 }
 
 /// Calls wait out the person's quiet hours (a missed check-in found at 03:00 is called at its end);
@@ -254,6 +265,16 @@ mod tests {
         .check()
         .unwrap();
         assert_eq!((r.source.as_str(), r.due_minute), ("checkin", Some(600)));
+        assert_eq!(
+            e(RuleInput {
+                due: Some("10:00".into()),
+                grace_minutes: Some(30),
+                source: Some("bulb".into()),
+                ..input("daily")
+            })
+            .field,
+            "source"
+        );
     }
 
     #[test]
@@ -288,6 +309,10 @@ mod tests {
         let at = |h: i64| midnight + h * 3_600_000;
         assert!(on_too_long(&r, at(0), at(5)));
         assert!(!on_too_long(&r, at(0), at(4)));
+        // On since 17:00 the day before: counted from 22:00, so flagged at 03:00, not at 22:00.
+        assert!(!on_too_long(&r, at(-7), at(-2)));
+        assert!(!on_too_long(&r, at(-7), at(2)));
+        assert!(on_too_long(&r, at(-7), at(3)));
         // On for 5 h in the afternoon is not a night-time anomaly.
         assert!(!on_too_long(&r, at(10), at(15)));
     }

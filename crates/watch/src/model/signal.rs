@@ -16,6 +16,9 @@ pub struct SignalInput {
     /// When, in milliseconds since the epoch; now when absent.
     #[serde(default)]
     pub at: Option<i64>,
+    /// Over MQTT only: the device's token (over HTTP it is the `Authorization` header).
+    #[serde(default, skip_serializing)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,17 +72,26 @@ pub fn check(
     Ok((value.to_ascii_lowercase(), at))
 }
 
-/// An MQTT payload: a bare value (`on`) or the JSON body of the HTTP API.
+/// An MQTT payload: JSON with the device's token, `{"token":"mdev_…","value":"on"}`, or
+/// `<token> <value>`. None without a token: anyone can publish on a topic.
 pub fn parse_payload(payload: &str) -> Option<SignalInput> {
     let p = payload.trim();
-    if p.starts_with('{') {
-        serde_json::from_str(p).ok()
+    let input: SignalInput = if p.starts_with('{') {
+        serde_json::from_str(p).ok()?
     } else {
-        Some(SignalInput {
-            value: (!p.is_empty()).then(|| p.to_string()),
+        let (token, value) = p.split_once(' ').unwrap_or((p, ""));
+        let value = value.trim();
+        SignalInput {
+            value: (!value.is_empty()).then(|| value.to_string()),
             at: None,
-        })
-    }
+            token: Some(token.to_string()),
+        }
+    };
+    input
+        .token
+        .as_deref()
+        .is_some_and(|t| t.starts_with("mdev_"))
+        .then_some(input)
 }
 
 /// Does this value turn a device on (a bulb, a kettle) or off? None: neither (a door, motion).
@@ -102,6 +114,7 @@ mod tests {
         let i = |v: Option<&str>, at: Option<i64>| SignalInput {
             value: v.map(Into::into),
             at,
+            token: None,
         };
         assert_eq!(
             check(&i(Some("ON"), None), now, 300_000, 86_400_000),
@@ -123,9 +136,15 @@ mod tests {
             check(&i(Some("<script>"), None), now, 300_000, 86_400_000),
             Err(SignalError::BadValue)
         );
-        assert_eq!(parse_payload("on").unwrap().value.as_deref(), Some("on"));
-        assert_eq!(parse_payload(r#"{"value":"off","at":5}"#).unwrap().at, Some(5));
-        assert!(parse_payload(r#"{"value":"off","bogus":1}"#).is_none());
+        assert!(parse_payload("on").is_none(), "no token, no signal");
+        let p = parse_payload("mdev_abc on").unwrap();
+        assert_eq!((p.value.as_deref(), p.token.as_deref()), (Some("on"), Some("mdev_abc")));
+        assert_eq!(
+            parse_payload(r#"{"token":"mdev_x","value":"off","at":5}"#).unwrap().at,
+            Some(5)
+        );
+        assert!(parse_payload(r#"{"value":"off","at":5}"#).is_none());
+        assert!(parse_payload(r#"{"token":"mdev_x","value":"off","bogus":1}"#).is_none());
         assert_eq!(switches("on"), Some(true));
         assert_eq!(switches("open"), None);
     }
@@ -134,7 +153,7 @@ mod tests {
         #[test]
         fn accepted_times_are_within_bounds(at in -2_000_000i64..4_000_000, tol in 0i64..1_000_000) {
             let now = 1_000_000;
-            if let Ok((_, t)) = check(&SignalInput { value: None, at: Some(at) }, now, tol, 500_000) {
+            if let Ok((_, t)) = check(&SignalInput { value: None, at: Some(at), token: None }, now, tol, 500_000) {
                 prop_assert!(t <= now + tol && t >= now - 500_000);
             }
         }

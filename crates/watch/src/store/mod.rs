@@ -12,6 +12,44 @@ use utoipa::ToSchema;
 
 pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[kernel::migration!("0001_watch")];
 
+/// A circle (`c`) is watching: consent given and not taken back, circle not closed.
+pub const WATCHING: &str = "c.consent_id IS NOT NULL AND c.closed_at IS NULL AND NOT EXISTS \
+    (SELECT 1 FROM consents co WHERE co.id = c.consent_id AND co.withdrawn_at IS NOT NULL)";
+
+/// Is the circle watching (consented, consent not withdrawn, open)?
+pub async fn watching(db: &Db, circle_id: &str) -> Result<bool> {
+    let sql = format!("SELECT COUNT(*) FROM watch_circles c WHERE c.id = $1 AND {WATCHING}");
+    let n: i64 = on_db!(db, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(circle_id)
+        .fetch_one(p)
+        .await)?;
+    Ok(n > 0)
+}
+
+/// Close a circle (the person or the welfare desk ends it, or the consent was taken back): its
+/// open calls end too, and a new circle may be started later.
+pub async fn close_circle(k: &Kernel, circle_id: &str) -> Result<bool> {
+    let now = k.now();
+    let closed = in_tx!(&k.db, |tx| {
+        let n = sqlx::query("UPDATE watch_circles SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL")
+            .bind(circle_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(
+            "UPDATE watch_escalations SET closed_at = $2, closed_how = 'circle_closed', next_step_at = NULL \
+             WHERE circle_id = $1 AND closed_at IS NULL",
+        )
+        .bind(circle_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        n > 0
+    });
+    Ok(closed)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Circle {
     pub id: String,
@@ -63,13 +101,18 @@ pub async fn create_circle(k: &Kernel, person_id: &str, by: &str, creator_role: 
             .execute(&mut *tx)
             .await?;
             if let Some(role) = creator_role {
+                // Supporters and volunteers go on the ladder only through the training gate.
+                let ladder = crate::model::CircleRole::parse(role)
+                    .is_some_and(|r| !r.needs_training())
+                    .then_some(1i64);
                 sqlx::query(
                     "INSERT INTO watch_members (circle_id, person_id, role, ladder, added_by, added_at) \
-                     VALUES ($1,$2,$3,1,$2,$4)",
+                     VALUES ($1,$2,$3,$4,$2,$5)",
                 )
                 .bind(&c.id)
                 .bind(by)
                 .bind(role)
+                .bind(ladder)
                 .bind(c.created_at)
                 .execute(&mut *tx)
                 .await?;
@@ -158,7 +201,7 @@ pub async fn record_consent(k: &Kernel, circle: &Circle, given_by: &str) -> Resu
     )
     .await?;
     on_db!(&k.db, |p| sqlx::query(
-        "UPDATE watch_circles SET consent_id = $2, consented_at = $3 WHERE id = $1 AND consent_id IS NULL"
+        "UPDATE watch_circles SET consent_id = $2, consented_at = $3 WHERE id = $1 AND closed_at IS NULL"
     )
     .bind(&circle.id)
     .bind(&consent.id)
@@ -239,7 +282,28 @@ pub async fn remove_member(db: &Db, circle_id: &str, person_id: &str) -> Result<
     .execute(p)
     .await
     .map(|r| r.rows_affected()))?;
+    // A guardian who leaves the circle is no longer its guardian.
+    on_db!(db, |p| sqlx::query(
+        "UPDATE watch_circles SET guardian_id = NULL WHERE id = $1 AND guardian_id = $2"
+    )
+    .bind(circle_id)
+    .bind(person_id)
+    .execute(p)
+    .await
+    .map(|_| ()))?;
     Ok(n > 0)
+}
+
+/// The ladder with each member's role: (person, role) in calling order.
+pub async fn ladder_with_roles(db: &Db, circle_id: &str) -> Result<Vec<(String, String)>> {
+    Ok(on_db!(db, |p| {
+        sqlx::query_as::<_, (String, String)>(
+        "SELECT person_id, role FROM watch_members WHERE circle_id = $1 AND ladder IS NOT NULL ORDER BY ladder, added_at"
+    )
+    .bind(circle_id)
+    .fetch_all(p)
+    .await
+    })?)
 }
 
 /// The ladder: members called in order.
@@ -371,18 +435,20 @@ pub async fn devices(db: &Db, circle_id: &str) -> Result<Vec<Device>> {
     .await)?)
 }
 
-/// Retire a device: its token stops working at once.
-pub async fn remove_device(k: &Kernel, circle_id: &str, device_id: &str) -> Result<bool> {
+/// Retire a device: its token stops working at once and its identifier is unlinked (its past
+/// signals stay on the timeline).
+pub async fn remove_device(k: &Kernel, circle: &Circle, device_id: &str) -> Result<bool> {
     let n = on_db!(&k.db, |p| sqlx::query(
-        "UPDATE watch_devices SET removed_at = $3, token_hash = 'removed:' || id WHERE circle_id = $1 AND id = $2 \
-         AND removed_at IS NULL"
+        "DELETE FROM watch_devices WHERE circle_id = $1 AND id = $2"
     )
-    .bind(circle_id)
+    .bind(&circle.id)
     .bind(device_id)
-    .bind(k.now())
     .execute(p)
     .await
     .map(|r| r.rows_affected()))?;
+    if n > 0 {
+        kernel::store::identifiers::unlink(&k.db, &circle.person_id, "device", device_id).await?;
+    }
     Ok(n > 0)
 }
 
@@ -568,9 +634,19 @@ pub async fn get_escalation(db: &Db, id: &str) -> Result<Option<Escalation>> {
 /// Escalations whose next call is due: just opened (step -1) and not waiting for quiet hours,
 /// or past `next_step_at` without an acknowledgement.
 pub async fn due_calls(db: &Db, now: i64) -> Result<Vec<Escalation>> {
+    // A paused or closed circle (a hospital stay) and a removed rule call nobody.
+    let esc: String = ESC
+        .split(", ")
+        .map(|c| format!("e.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
-        "SELECT {ESC} FROM watch_escalations WHERE closed_at IS NULL AND acknowledged_at IS NULL \
-         AND (step = -1 OR (next_step_at IS NOT NULL AND next_step_at <= $1)) ORDER BY opened_at"
+        "SELECT {esc} FROM watch_escalations e JOIN watch_circles c ON c.id = e.circle_id \
+         JOIN watch_rules r ON r.id = e.rule_id \
+         WHERE e.closed_at IS NULL AND e.acknowledged_at IS NULL \
+         AND (e.step = -1 OR (e.next_step_at IS NOT NULL AND e.next_step_at <= $1)) \
+         AND (c.paused_until IS NULL OR c.paused_until <= $1) AND {WATCHING} AND r.removed_at IS NULL \
+         ORDER BY e.opened_at"
     );
     Ok(on_db!(db, |p| sqlx::query_as::<_, Escalation>(sqlx::AssertSqlSafe(
         sql.as_str()
@@ -615,19 +691,94 @@ pub async fn advance(k: &Kernel, e: &Escalation, to: i64, next_at: Option<i64>, 
     Ok(moved)
 }
 
-/// 「今から訪問します」: stops the ladder. False if already acknowledged or closed.
-pub async fn acknowledge(k: &Kernel, id: &str, by: &str) -> Result<bool> {
-    let n = on_db!(&k.db, |p| sqlx::query(
-        "UPDATE watch_escalations SET acknowledged_by = $2, acknowledged_at = $3, next_step_at = NULL \
-         WHERE id = $1 AND acknowledged_at IS NULL AND closed_at IS NULL"
+/// 「今から訪問します」: stops the ladder — of this escalation and of any other open one of the
+/// same circle (one visit answers them all). False if this one was already acknowledged or closed.
+pub async fn acknowledge(k: &Kernel, e: &Escalation, by: &str) -> Result<bool> {
+    let now = k.now();
+    let ok = in_tx!(&k.db, |tx| {
+        let n = sqlx::query(
+            "UPDATE watch_escalations SET acknowledged_by = $2, acknowledged_at = $3, next_step_at = NULL \
+             WHERE id = $1 AND acknowledged_at IS NULL AND closed_at IS NULL",
+        )
+        .bind(&e.id)
+        .bind(by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            sqlx::query(
+                "UPDATE watch_escalations SET acknowledged_by = $2, acknowledged_at = $3, next_step_at = NULL \
+                 WHERE circle_id = $1 AND acknowledged_at IS NULL AND closed_at IS NULL",
+            )
+            .bind(&e.circle_id)
+            .bind(by)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        n > 0
+    });
+    Ok(ok)
+}
+
+/// The welfare desk has been called and nobody more is on the ladder: stop calling.
+pub async fn stop_ladder(db: &Db, id: &str) -> Result<()> {
+    on_db!(db, |p| sqlx::query(
+        "UPDATE watch_escalations SET next_step_at = NULL WHERE id = $1"
     )
     .bind(id)
-    .bind(by)
-    .bind(k.now())
     .execute(p)
     .await
-    .map(|r| r.rows_affected()))?;
-    Ok(n > 0)
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Visits acknowledged before `cutoff` whose outcome was never recorded: the ladder resumes with
+/// the welfare desk. Returns the escalations reopened.
+pub async fn stale_visits(k: &Kernel, cutoff: i64) -> Result<Vec<Escalation>> {
+    let sql = format!(
+        "SELECT {ESC} FROM watch_escalations WHERE closed_at IS NULL AND acknowledged_at IS NOT NULL \
+         AND acknowledged_at < $1"
+    );
+    let stale: Vec<Escalation> = on_db!(&k.db, |p| sqlx::query_as::<_, Escalation>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(cutoff)
+    .fetch_all(p)
+    .await)?;
+    let mut reopened = Vec::new();
+    for e in stale {
+        // The step before the desk, so the next call is the desk's.
+        let desk_step = ladder(&k.db, &e.circle_id).await?.len() as i64;
+        let n = on_db!(&k.db, |p| {
+            sqlx::query(
+            "UPDATE watch_escalations SET acknowledged_by = NULL, acknowledged_at = NULL, step = $2, next_step_at = $3 \
+             WHERE id = $1 AND acknowledged_at IS NOT NULL AND closed_at IS NULL"
+        )
+        .bind(&e.id)
+        .bind(desk_step - 1)
+        .bind(k.now())
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        if n > 0 {
+            reopened.push(e);
+        }
+    }
+    Ok(reopened)
+}
+
+/// Open escalations of a circle acknowledged by `by` (closed together by the visit's outcome).
+pub async fn acknowledged_by(db: &Db, circle_id: &str, by: &str) -> Result<Vec<String>> {
+    Ok(on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT id FROM watch_escalations WHERE circle_id = $1 AND acknowledged_by = $2 AND closed_at IS NULL"
+    )
+    .bind(circle_id)
+    .bind(by)
+    .fetch_all(p)
+    .await)?)
 }
 
 /// Close with the visit's outcome (or `signal`: the person signalled before anyone went).
@@ -883,11 +1034,12 @@ pub async fn remove_contact(db: &Db, circle_id: &str, contact: &str) -> Result<b
     Ok(n > 0)
 }
 
-/// May `sender` reach the circle's person directly: on the allow-list, or a member of the circle.
+/// May `sender` reach the circle's person directly: on the allow-list, or the named guardian.
+/// Circle membership alone lets nobody through (a member someone else added could be anyone).
 pub async fn allowed(db: &Db, circle_id: &str, sender: &str) -> Result<bool> {
     let n: i64 = on_db!(db, |p| sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM watch_contacts WHERE circle_id = $1 AND contact_id = $2) + \
-         (SELECT COUNT(*) FROM watch_members WHERE circle_id = $1 AND person_id = $2)"
+         (SELECT COUNT(*) FROM watch_circles WHERE id = $1 AND guardian_id = $2)"
     )
     .bind(circle_id)
     .bind(sender)
@@ -1004,7 +1156,7 @@ pub async fn ladders_of(db: &Db, person_ids: &[String]) -> Result<Vec<String>> {
         let Some(c) = of_person(db, person).await? else {
             continue;
         };
-        if c.consent_id.is_none() {
+        if !watching(db, &c.id).await? {
             continue;
         }
         for m in ladder(db, &c.id).await? {

@@ -15,8 +15,9 @@ use tokio::sync::{mpsc, oneshot};
 pub enum Sender {
     /// A device over HTTP, by the SHA-256 of its token.
     TokenHash(String),
-    /// A device over MQTT, by its id (the broker authenticated it).
-    Device(String),
+    /// A device over MQTT: the token in the payload must be the token of the device the topic
+    /// names (the broker's own access rules are not relied on).
+    DeviceToken { device: String, hash: String },
     /// The person themselves: `checkin` (「元気です」) or `terminal` (using the terminal).
     Person { person_id: String, source: &'static str },
 }
@@ -109,15 +110,15 @@ fn in_list(from: usize, n: usize) -> String {
         .join(",")
 }
 
-async fn resolve(db: &Db, by_token: &[&str], by_id: &[&str]) -> Result<Vec<Resolved>> {
+async fn resolve(db: &Db, by_token: &[&str]) -> Result<Vec<Resolved>> {
     let mut out = Vec::new();
-    for (column, keys) in [("token_hash", by_token), ("id", by_id)] {
+    for (column, keys) in [("token_hash", by_token)] {
         for chunk in keys.chunks(256) {
             let sql = format!(
-                "SELECT d.id, d.token_hash, d.person_id, d.kind, \
-                 (c.consent_id IS NOT NULL AND c.closed_at IS NULL) AS watched \
+                "SELECT d.id, d.token_hash, d.person_id, d.kind, ({}) AS watched \
                  FROM watch_devices d JOIN watch_circles c ON c.id = d.circle_id \
                  WHERE d.{column} IN ({}) AND d.removed_at IS NULL",
+                super::WATCHING,
                 in_list(1, chunk.len())
             );
             let rows: Vec<Resolved> = on_db!(db, |p| {
@@ -138,8 +139,9 @@ async fn watched_people(db: &Db, ids: &[&str]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(256) {
         let sql = format!(
-            "SELECT person_id FROM watch_circles WHERE person_id IN ({}) AND consent_id IS NOT NULL AND closed_at IS NULL",
-            in_list(1, chunk.len())
+            "SELECT c.person_id FROM watch_circles c WHERE c.person_id IN ({}) AND {}",
+            in_list(1, chunk.len()),
+            super::WATCHING
         );
         let rows: Vec<String> = on_db!(db, |p| {
             let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.as_str()));
@@ -153,6 +155,9 @@ async fn watched_people(db: &Db, ids: &[&str]) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// Per person in a batch: newest signal, newest 「元気です」, newest use of the terminal.
+type PersonState = (i64, Option<i64>, Option<i64>);
+
 struct Row<'a> {
     person_id: &'a str,
     device_id: Option<&'a str>,
@@ -164,18 +169,15 @@ struct Row<'a> {
 /// Write a batch of signals in one transaction; one result per signal, in order.
 pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
     let mut by_token = Vec::new();
-    let mut by_id = Vec::new();
     let mut people = Vec::new();
     for s in signals {
         match &s.sender {
-            Sender::TokenHash(h) => by_token.push(h.as_str()),
-            Sender::Device(d) => by_id.push(d.as_str()),
+            Sender::TokenHash(h) | Sender::DeviceToken { hash: h, .. } => by_token.push(h.as_str()),
             Sender::Person { person_id, .. } => people.push(person_id.as_str()),
         }
     }
-    let devices = resolve(&k.db, &by_token, &by_id).await?;
+    let devices = resolve(&k.db, &by_token).await?;
     let by_hash: HashMap<&str, &Resolved> = devices.iter().map(|d| (d.token_hash.as_str(), d)).collect();
-    let by_dev: HashMap<&str, &Resolved> = devices.iter().map(|d| (d.id.as_str(), d)).collect();
     let watched: Vec<String> = if people.is_empty() {
         Vec::new()
     } else {
@@ -187,7 +189,7 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
     for s in signals {
         let device = match &s.sender {
             Sender::TokenHash(h) => by_hash.get(h.as_str()).copied(),
-            Sender::Device(d) => by_dev.get(d.as_str()).copied(),
+            Sender::DeviceToken { device, hash } => by_hash.get(hash.as_str()).copied().filter(|d| &d.id == device),
             Sender::Person { person_id, source } => {
                 if watched.iter().any(|w| w == person_id) {
                     rows.push(Row {
@@ -227,14 +229,17 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
         return Ok(results);
     }
 
-    // Per person: the newest signal and the newest 「元気です」. Per device: its newest value.
-    let mut state: HashMap<&str, (i64, Option<i64>)> = HashMap::new();
+    // Per person: the newest signal, 「元気です」 and use of the terminal. Per device: its newest value.
+    let mut state: HashMap<&str, PersonState> = HashMap::new();
     let mut device_state: HashMap<&str, (&str, i64)> = HashMap::new();
     for r in &rows {
-        let e = state.entry(r.person_id).or_insert((i64::MIN, None));
+        let e = state.entry(r.person_id).or_insert((i64::MIN, None, None));
         e.0 = e.0.max(r.at);
         if r.source == "checkin" {
             e.1 = Some(e.1.map_or(r.at, |c| c.max(r.at)));
+        }
+        if r.source == "terminal" && r.device_id.is_none() {
+            e.2 = Some(e.2.map_or(r.at, |c| c.max(r.at)));
         }
         if let Some(d) = r.device_id {
             let d = device_state.entry(d).or_insert((r.value, r.at));
@@ -244,7 +249,7 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
         }
     }
     let now = k.now();
-    let mut state: Vec<(&str, (i64, Option<i64>))> = state.into_iter().collect();
+    let mut state: Vec<(&str, PersonState)> = state.into_iter().collect();
     state.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let mut device_state: Vec<(&str, (&str, i64))> = device_state.into_iter().collect();
     device_state.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -269,17 +274,19 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
         }
         for chunk in state.chunks(256) {
             let sql = format!(
-                "INSERT INTO watch_state (person_id, last_signal_at, last_checkin_at) VALUES {} \
+                "INSERT INTO watch_state (person_id, last_signal_at, last_checkin_at, last_use_at) VALUES {} \
                  ON CONFLICT (person_id) DO UPDATE SET \
                  last_signal_at = CASE WHEN watch_state.last_signal_at IS NULL OR excluded.last_signal_at > watch_state.last_signal_at \
                    THEN excluded.last_signal_at ELSE watch_state.last_signal_at END, \
                  last_checkin_at = CASE WHEN excluded.last_checkin_at IS NOT NULL AND (watch_state.last_checkin_at IS NULL \
-                   OR excluded.last_checkin_at > watch_state.last_checkin_at) THEN excluded.last_checkin_at ELSE watch_state.last_checkin_at END",
-                values_placeholders(chunk.len(), 3)
+                   OR excluded.last_checkin_at > watch_state.last_checkin_at) THEN excluded.last_checkin_at ELSE watch_state.last_checkin_at END, \
+                 last_use_at = CASE WHEN excluded.last_use_at IS NOT NULL AND (watch_state.last_use_at IS NULL \
+                   OR excluded.last_use_at > watch_state.last_use_at) THEN excluded.last_use_at ELSE watch_state.last_use_at END",
+                values_placeholders(chunk.len(), 4)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (person, (last, checkin)) in chunk {
-                q = q.bind(*person).bind(*last).bind(*checkin);
+            for (person, (last, checkin, used)) in chunk {
+                q = q.bind(*person).bind(*last).bind(*checkin).bind(*used);
             }
             q.execute(&mut *tx).await?;
         }
@@ -380,16 +387,24 @@ const CANDIDATE: &str = "r.id AS rule_id, r.circle_id, c.person_id, r.kind, r.so
     r.due_minute, r.limit_minutes, r.window_start, r.window_end, c.quiet_start, c.quiet_end";
 
 /// Watched, not paused, no escalation open for the rule.
-const ACTIVE: &str = "r.removed_at IS NULL AND c.consent_id IS NOT NULL AND c.closed_at IS NULL \
-    AND (c.paused_until IS NULL OR c.paused_until <= $1) \
-    AND NOT EXISTS (SELECT 1 FROM watch_escalations e WHERE e.rule_id = r.id AND e.closed_at IS NULL)";
+fn active() -> String {
+    format!(
+        "r.removed_at IS NULL AND {} AND (c.paused_until IS NULL OR c.paused_until <= $1) \
+         AND NOT EXISTS (SELECT 1 FROM watch_escalations e WHERE e.rule_id = r.id AND e.closed_at IS NULL)",
+        super::WATCHING
+    )
+}
 
 fn greater(a: &str, b: &str) -> String {
     format!("(CASE WHEN {a} > {b} THEN {a} ELSE {b} END)")
 }
 
 /// The last signal a `period` rule listens to.
+/// (Using the terminal counts for `terminal`, whether the screen or a terminal device said so.)
 const RELEVANT: &str = "(CASE WHEN r.source = 'any' THEN s.last_signal_at WHEN r.source = 'checkin' THEN s.last_checkin_at \
+    WHEN r.source = 'terminal' THEN (CASE WHEN COALESCE(s.last_use_at, 0) > COALESCE((SELECT MAX(d.last_at) FROM watch_devices d \
+      WHERE d.circle_id = r.circle_id AND d.kind = 'terminal'), 0) THEN s.last_use_at ELSE (SELECT MAX(d.last_at) \
+      FROM watch_devices d WHERE d.circle_id = r.circle_id AND d.kind = 'terminal') END) \
     ELSE (SELECT MAX(d.last_at) FROM watch_devices d WHERE d.circle_id = r.circle_id AND d.kind = r.source) END)";
 
 /// Rules overdue at `now`: periods without a signal, days without 「元気です」 past due, devices on
@@ -397,21 +412,26 @@ const RELEVANT: &str = "(CASE WHEN r.source = 'any' THEN s.last_signal_at WHEN r
 pub async fn candidates(db: &Db, now: i64) -> Result<Vec<Candidate>> {
     let midnight = crate::model::local_midnight(now);
     let minute = crate::model::local_minute(now) as i64;
-    // Counted from the last signal, or from when watching began, the rule was made, or a pause ended.
+    // Counted from the last signal, or from when watching began, the rule was made, a pause
+    // ended, or the last call for this rule was closed (a visit found them well).
     let since = greater(
-        &greater(&format!("COALESCE({RELEVANT}, 0)"), "COALESCE(c.consented_at, 0)"),
-        &greater("r.created_at", "COALESCE(c.paused_until, 0)"),
+        &greater(
+            &greater(&format!("COALESCE({RELEVANT}, 0)"), "COALESCE(c.consented_at, 0)"),
+            &greater("r.created_at", "COALESCE(c.paused_until, 0)"),
+        ),
+        "COALESCE((SELECT MAX(e.closed_at) FROM watch_escalations e WHERE e.rule_id = r.id), 0)",
     );
+    let active = active();
     let period = format!(
         "SELECT * FROM (SELECT {CANDIDATE}, r.flag_basis, {since} AS last FROM watch_rules r \
          JOIN watch_circles c ON c.id = r.circle_id LEFT JOIN watch_state s ON s.person_id = c.person_id \
-         WHERE r.kind = 'period' AND {ACTIVE}) x \
+         WHERE r.kind = 'period' AND {active}) x \
          WHERE x.last + (x.period_minutes + x.grace_minutes) * 60000 <= $1 AND x.flag_basis <> x.last"
     );
     let daily = format!(
         "SELECT {CANDIDATE}, s.last_checkin_at AS last FROM watch_rules r \
          JOIN watch_circles c ON c.id = r.circle_id LEFT JOIN watch_state s ON s.person_id = c.person_id \
-         WHERE r.kind = 'daily' AND {ACTIVE} AND r.due_minute + r.grace_minutes <= $2 \
+         WHERE r.kind = 'daily' AND {active} AND r.due_minute + r.grace_minutes <= $2 \
          AND COALESCE(s.last_checkin_at, 0) < $3 AND r.flag_basis <> $3 \
          AND r.created_at <= $3 + r.due_minute * 60000 AND c.consented_at <= $3 + r.due_minute * 60000"
     );
@@ -419,7 +439,7 @@ pub async fn candidates(db: &Db, now: i64) -> Result<Vec<Candidate>> {
         "SELECT {CANDIDATE}, d.on_since AS last FROM watch_rules r \
          JOIN watch_circles c ON c.id = r.circle_id \
          JOIN watch_devices d ON d.circle_id = r.circle_id AND d.removed_at IS NULL AND (r.source = 'any' OR d.kind = r.source) \
-         WHERE r.kind = 'on_too_long' AND {ACTIVE} AND d.on_since IS NOT NULL \
+         WHERE r.kind = 'on_too_long' AND {active} AND d.on_since IS NOT NULL \
          AND d.on_since + r.limit_minutes * 60000 <= $1 AND r.flag_basis <> d.on_since"
     );
     let mut out: Vec<Candidate> = Vec::new();
@@ -437,13 +457,14 @@ pub async fn candidates(db: &Db, now: i64) -> Result<Vec<Candidate>> {
     Ok(out)
 }
 
-/// Open escalations nobody has acknowledged whose person has signalled since (or whose device
-/// went off): (escalation id, circle id).
+/// Open escalations whose person has signalled since (or whose device went off), acknowledged
+/// or not — a visitor who never recorded the outcome does not keep the rule blocked: (escalation
+/// id, circle id).
 pub async fn resumed(db: &Db) -> Result<Vec<(String, String)>> {
     let sql = format!(
         "SELECT e.id, e.circle_id FROM watch_escalations e JOIN watch_circles c ON c.id = e.circle_id \
          JOIN watch_rules r ON r.id = e.rule_id LEFT JOIN watch_state s ON s.person_id = c.person_id \
-         WHERE e.closed_at IS NULL AND e.acknowledged_at IS NULL AND ( \
+         WHERE e.closed_at IS NULL AND ( \
            (e.reason = 'period' AND COALESCE({RELEVANT}, 0) > e.basis) \
            OR (e.reason = 'daily' AND COALESCE(s.last_checkin_at, 0) >= e.basis) \
            OR (e.reason = 'on_too_long' AND NOT EXISTS (SELECT 1 FROM watch_devices d WHERE d.circle_id = e.circle_id \
