@@ -3,5 +3,22 @@
 //! activity, settlement and receipts, reviews both ways, and a coordinator's queue for requests
 //! nobody took.
 
+pub mod http;
+pub mod jobs;
 pub mod model;
 pub mod store;
+
+/// The aid module as the server registers it.
+pub fn module() -> kernel::Module {
+    kernel::Module {
+        name: "aid",
+        migrations: store::MIGRATIONS,
+        messages_ja: include_str!("../messages/ja.txt"),
+        messages_en: include_str!("../messages/en.txt"),
+        api: http::api,
+        pages: http::pages::router,
+        nav: &[("/aid", "nav-aid", kernel::model::policy::Action::AskAid)],
+        templates: http::pages::TEMPLATES,
+        jobs: jobs::spawn,
+    }
+}

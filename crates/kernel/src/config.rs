@@ -50,6 +50,36 @@ pub struct Config {
     /// Watch-over (見守り): how fast a missed check-in walks up the ladder, what signals are believed.
     #[serde(default)]
     pub watch: WatchConfig,
+    /// Mutual aid (共助): the town's fee range, when the coordinator steps in.
+    #[serde(default)]
+    pub aid: AidConfig,
+}
+
+/// `[aid]` in machi.toml.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AidConfig {
+    /// The fee per hour residents may agree on (yen); help may also be free.
+    pub fee_min_per_hour: i64,
+    pub fee_max_per_hour: i64,
+    /// What the ask form proposes.
+    pub fee_default_per_hour: i64,
+    /// A request unmatched this long shows in the coordinator's queue.
+    pub coordinator_after_hours: u64,
+    /// How many supporters a request suggests.
+    pub suggestions: usize,
+}
+
+impl Default for AidConfig {
+    fn default() -> Self {
+        AidConfig {
+            fee_min_per_hour: 500,
+            fee_max_per_hour: 700,
+            fee_default_per_hour: 600,
+            coordinator_after_hours: 24,
+            suggestions: 10,
+        }
+    }
 }
 
 /// `[watch]` in machi.toml.

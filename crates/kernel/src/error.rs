@@ -18,6 +18,9 @@ pub enum Error {
     /// 403: the policy said no.
     #[error("forbidden")]
     Forbidden,
+    /// 403 with a reason the asker can act on (an uncertified supporter offering childcare, say).
+    #[error("refused: {key} {args:?}")]
+    Refused { key: Cow<'static, str>, args: Args },
     /// 403 on a form post whose CSRF field does not match the cookie.
     #[error("CSRF token missing or invalid")]
     CsrfRejected,
@@ -61,6 +64,9 @@ impl Error {
     }
     pub fn conflict(key: impl Into<Cow<'static, str>>, args: Args) -> Self {
         Error::Conflict { key: key.into(), args }
+    }
+    pub fn refused(key: impl Into<Cow<'static, str>>, args: Args) -> Self {
+        Error::Refused { key: key.into(), args }
     }
     pub fn unauthorized(key: impl Into<Cow<'static, str>>) -> Self {
         Error::Unauthorized { key: key.into() }

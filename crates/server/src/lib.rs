@@ -30,6 +30,7 @@ pub fn modules() -> Vec<Module> {
         alerts::module(),
         safety::module(),
         watch::module(),
+        aid::module(),
     ]
 }
 

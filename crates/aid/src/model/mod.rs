@@ -3,6 +3,7 @@
 
 pub mod lifecycle;
 pub mod matching;
+pub mod notice;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -90,7 +90,7 @@ pub struct Want<'a> {
     pub duration_minutes: i64,
     pub description: &'a str,
     /// Today's local date, for certification validity.
-    pub today: &'a str,
+    pub today: String,
 }
 
 /// The requester's side of trust.
@@ -138,7 +138,7 @@ impl Entry {
                 .count() as u32,
             available: matching::covers(&self.slots, weekday, minute, w.duration_minutes as u32),
             rating: self.rating,
-            certified: self.childcare_until.as_deref().is_some_and(|u| w.today < u),
+            certified: self.childcare_until.as_deref().is_some_and(|u| w.today.as_str() < u),
             blocked: self.person_id == w.requester_id || t.blocked.contains(&self.person_id),
         }
     }

@@ -22,7 +22,7 @@ impl Error {
         match self {
             Error::Invalid { .. } => StatusCode::BAD_REQUEST,
             Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Error::Forbidden | Error::CsrfRejected => StatusCode::FORBIDDEN,
+            Error::Forbidden | Error::CsrfRejected | Error::Refused { .. } => StatusCode::FORBIDDEN,
             Error::LoginRequired { .. } => StatusCode::SEE_OTHER,
             Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -36,7 +36,9 @@ impl Error {
 
     fn payload(self) -> ErrorPayload {
         let (code, args) = match self {
-            Error::Invalid { key, args } | Error::Conflict { key, args } => (key.into_owned(), args),
+            Error::Invalid { key, args } | Error::Conflict { key, args } | Error::Refused { key, args } => {
+                (key.into_owned(), args)
+            }
             Error::Unauthorized { key } | Error::NotFound { key } => (key.into_owned(), vec![]),
             Error::Forbidden => ("forbidden".into(), vec![]),
             Error::CsrfRejected => ("csrf-invalid".into(), vec![]),

@@ -103,6 +103,11 @@ actions! {
     ApproveContacts = "watch.contacts",
     RecordTraining = "watch.training",
     SendMessage = "watch.message",
+    AskAid = "aid.ask",
+    OfferAid = "aid.offer",
+    ManageAidRequest = "aid.manage",
+    ActOnAid = "aid.act",
+    CoordinateAid = "aid.coordinate",
 }
 
 /// What the action is about. Area paths hold the resource's area and all its ancestors, so a
@@ -137,6 +142,11 @@ pub enum Resource {
         guardian: bool,
         /// The circle has a named guardian (without one, the welfare desk approves contacts).
         has_guardian: bool,
+    },
+    /// A request for mutual aid (共助) and the supporter whose offer was accepted.
+    AidRequest {
+        requester_id: Id,
+        supporter_id: Option<Id>,
     },
 }
 
@@ -224,6 +234,19 @@ pub fn may(actor: &Actor, action: Action, resource: &Resource) -> bool {
         // Privacy training of supporters and volunteers is recorded by the welfare desk.
         (RecordTraining, _) => admin || actor.is_staff_with_duty("watch"),
         (SendMessage, Resource::Person { id, .. }) => !actor.is_person(id),
+        // Mutual aid (共助): any resident asks or offers; the requester decides on their request;
+        // requester and accepted supporter act on the activity; the coordinator (the `aid` duty)
+        // sees unmatched requests and suggests supporters.
+        (AskAid | OfferAid, Resource::Town) => true,
+        (ManageAidRequest, Resource::AidRequest { requester_id, .. }) => actor.is_person(requester_id),
+        (
+            ActOnAid,
+            Resource::AidRequest {
+                requester_id,
+                supporter_id,
+            },
+        ) => actor.is_person(requester_id) || supporter_id.as_deref().is_some_and(|s| actor.is_person(s)),
+        (CoordinateAid, _) => admin || actor.is_staff_with_duty("aid"),
         _ => false,
     }
 }
@@ -316,7 +339,11 @@ mod tests {
             ListPeople | StartSafetyRound | ViewSafetyTally | FollowUpSafety => {
                 Resource::Area { area_path: path("C2") }
             }
-            RecordTraining => Resource::Town,
+            RecordTraining | AskAid | OfferAid | CoordinateAid => Resource::Town,
+            ManageAidRequest | ActOnAid => Resource::AidRequest {
+                requester_id: "target".into(),
+                supporter_id: Some("sp".into()),
+            },
             ViewCircle | ManageCircle | ConsentCircle | AcknowledgeWatch | ApproveContacts => Resource::Circle {
                 person_id: "target".into(),
                 role: None,
@@ -334,22 +361,22 @@ mod tests {
 
     /// Expected answers. Columns follow `Action::ALL`; Y = allowed, . = refused.
     const MATRIX: &str = "
-        actor          dir list crea read edit idr  idm  look hhr  hhm  asg  org  mem  area cons tok  paud audit alrt  srnd stly sfol sans  wcre wvie wman wcon wack wapp wtrn wmsg
-        anonymous      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  .    .    .    .    .    .    .    .
-        self           Y   .    .    Y    Y    Y    .    .    Y    .    .    .    .    .    Y    Y    Y    .    .    .    .    .    Y  Y    Y    Y    Y    .    .    .    .
-        representative Y   .    .    .    .    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    .    .    Y  Y    .    .    .    .    .    .    Y
-        neighbour      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y
-        officer_d1     Y   Y    .    Y    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .  Y    .    .    .    .    .    .    Y
-        officer_d2     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y
-        staff          Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .  Y    .    .    .    .    .    .    Y
-        alerts_staff   Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    Y    Y    Y    Y    .  Y    .    .    .    .    .    .    Y
-        welfare_staff  Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .      Y    Y    Y    .    Y    Y    Y    Y
-        admin          Y   Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    .    .    .    Y    .    Y    Y    Y    .  Y    .    .    .    .    .    Y    Y
-        auditor        Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .    .    .    .    .  Y    .    .    .    .    .    .    Y
-        medic          Y   .    .    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y
-        care_manager   Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y
-        supporter      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .  Y    .    .    .    .    .    .    Y
-        shop_owner     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y
+        actor          dir list crea read edit idr  idm  look hhr  hhm  asg  org  mem  area cons tok  paud audit alrt  srnd stly sfol sans  wcre wvie wman wcon wack wapp wtrn wmsg  aask aoff aman aact acoo
+        anonymous      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  .    .    .    .    .    .    .    .  .    .    .    .    .
+        self           Y   .    .    Y    Y    Y    .    .    Y    .    .    .    .    .    Y    Y    Y    .    .    .    .    .    Y  Y    Y    Y    Y    .    .    .    .  Y    Y    Y    Y    .
+        representative Y   .    .    .    .    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    .    .    Y  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
+        neighbour      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
+        officer_d1     Y   Y    .    Y    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
+        officer_d2     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
+        staff          Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
+        alerts_staff   Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    Y    Y    Y    Y    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
+        welfare_staff  Y   Y    .    Y    .    .    .    Y    Y    .    .    .    .    .    .    .    .    .    .    Y    Y    Y    .      Y    Y    Y    .    Y    Y    Y    Y  Y    Y    .    .    .
+        admin          Y   Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    .    .    .    Y    .    Y    Y    Y    .  Y    .    .    .    .    .    Y    Y  Y    Y    .    .    Y
+        auditor        Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .    .    .    .    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
+        medic          Y   .    .    .    .    .    .    Y    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
+        care_manager   Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
+        supporter      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .  Y    .    .    .    .    .    .    Y  Y    Y    .    Y    .
+        shop_owner     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
     ";
 
     #[test]

@@ -228,3 +228,22 @@ pub fn grants(memberships: &[Membership]) -> Vec<RoleGrant> {
         })
         .collect()
 }
+
+/// The staff of the city departments that hold `duty` (`alerts`, `watch`, `aid`, …), sorted.
+pub async fn duty_staff(db: &Db, duty: &str) -> Result<Vec<String>> {
+    let rows: Vec<(String, String)> = on_db!(db, |p| {
+        sqlx::query_as(
+        "SELECT DISTINCT m.person_id, o.duties FROM memberships m JOIN organisations o ON o.id = m.organisation_id \
+         JOIN people pe ON pe.id = m.person_id WHERE m.role = 'staff' AND o.kind = 'department' AND pe.deleted_at IS NULL"
+    )
+    .fetch_all(p)
+    .await
+    })?;
+    let mut out: Vec<String> = rows
+        .into_iter()
+        .filter(|(_, duties)| duties.split(',').any(|d| d.trim() == duty))
+        .map(|(person, _)| person)
+        .collect();
+    out.sort();
+    Ok(out)
+}

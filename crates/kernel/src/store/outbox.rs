@@ -163,3 +163,44 @@ pub async fn failures(db: &Db, source: &str, limit: i64) -> Result<Vec<Delivery>
     .fetch_all(p)
     .await)?)
 }
+
+/// Notices to people on their ordinary channels: their screens (the `web` channel: an SSE
+/// notice to them alone, and listed on their pages) always, e-mail when they gave an address.
+/// `dedupe` makes a retry (or a second node) send nothing twice.
+pub async fn notify_people(
+    k: &Kernel,
+    source: &str,
+    people: &[String],
+    subject: &str,
+    body: &str,
+    dedupe: &str,
+) -> Result<()> {
+    let mut out = Vec::new();
+    for person in people {
+        let Some(p) = crate::store::people::get(&k.db, person).await? else {
+            continue;
+        };
+        out.push(NewDelivery {
+            channel: "web".into(),
+            source: source.into(),
+            person_id: Some(person.clone()),
+            address: person.clone(),
+            subject: subject.to_string(),
+            body: body.to_string(),
+            dedupe_key: format!("{dedupe}:web:{person}"),
+        });
+        if let Some(email) = p.email {
+            out.push(NewDelivery {
+                channel: "email".into(),
+                source: source.into(),
+                person_id: Some(person.clone()),
+                address: email,
+                subject: subject.to_string(),
+                body: body.to_string(),
+                dedupe_key: format!("{dedupe}:email:{person}"),
+            });
+        }
+    }
+    enqueue(k, &out).await?;
+    Ok(())
+}

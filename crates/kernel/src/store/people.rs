@@ -228,3 +228,18 @@ pub async fn delete_personal(k: &Kernel, id: &str) -> Result<()> {
     });
     Ok(())
 }
+
+/// The one person with this name (spaces ignored) and birth date, as family, care managers and
+/// coordinators know them; None when nobody — or more than one — matches.
+pub async fn find_by_name_and_birth(db: &Db, name: &str, birth_date: &str) -> Result<Option<Id>> {
+    let name: String = name.chars().filter(|c| !c.is_whitespace()).collect();
+    let ids: Vec<String> = on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT id FROM people WHERE REPLACE(REPLACE(display_name, ' ', ''), '　', '') = $1 \
+         AND birth_date = $2 AND deleted_at IS NULL LIMIT 2"
+    )
+    .bind(&name)
+    .bind(birth_date.trim())
+    .fetch_all(p)
+    .await)?;
+    Ok(if ids.len() == 1 { ids.into_iter().next() } else { None })
+}

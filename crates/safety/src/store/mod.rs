@@ -583,19 +583,7 @@ pub async fn visitors(db: &Db, area_path: &[String]) -> Result<Vec<(String, Stri
 
 /// Staff of the departments that hold `duty` (the last to hear of a household nobody covers).
 pub async fn duty_staff(db: &Db, duty: &str) -> Result<Vec<String>> {
-    let rows: Vec<(String, String)> = on_db!(db, |p| {
-        sqlx::query_as(
-        "SELECT DISTINCT m.person_id, o.duties FROM memberships m JOIN organisations o ON o.id = m.organisation_id \
-         JOIN people pe ON pe.id = m.person_id WHERE m.role = 'staff' AND o.kind = 'department' AND pe.deleted_at IS NULL"
-    )
-    .fetch_all(p)
-    .await
-    })?;
-    Ok(rows
-        .into_iter()
-        .filter(|(_, duties)| duties.split(',').any(|d| d == duty))
-        .map(|(person, _)| person)
-        .collect())
+    kernel::store::orgs::duty_staff(db, duty).await
 }
 
 // ---- links sent by e-mail ----

@@ -6,7 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use kernel::store::outbox::{NewDelivery, enqueue};
 use kernel::{Kernel, Result};
 
 use crate::model::ladder::{self, Step};
@@ -213,34 +212,7 @@ pub fn circle_link(k: &Kernel, circle: &Circle) -> String {
 /// Notify people on their channels through the outbox: their screens (web and terminal, over
 /// SSE) always, e-mail when they gave an address. `dedupe` makes a retry send nothing twice.
 pub async fn notify(k: &Kernel, people: &[String], subject: &str, body: &str, dedupe: &str) -> Result<()> {
-    let mut out = Vec::new();
-    for person in people {
-        let Some(p) = kernel::store::people::get(&k.db, person).await? else {
-            continue;
-        };
-        out.push(NewDelivery {
-            channel: "web".into(),
-            source: "watch".into(),
-            person_id: Some(person.clone()),
-            address: person.clone(),
-            subject: subject.to_string(),
-            body: body.to_string(),
-            dedupe_key: format!("{dedupe}:web:{person}"),
-        });
-        if let Some(email) = p.email {
-            out.push(NewDelivery {
-                channel: "email".into(),
-                source: "watch".into(),
-                person_id: Some(person.clone()),
-                address: email,
-                subject: subject.to_string(),
-                body: body.to_string(),
-                dedupe_key: format!("{dedupe}:email:{person}"),
-            });
-        }
-    }
-    enqueue(k, &out).await?;
-    Ok(())
+    kernel::store::outbox::notify_people(k, "watch", people, subject, body, dedupe).await
 }
 
 /// An escalation's people to tell of a change: everyone called, and the ladder.

@@ -214,17 +214,7 @@ pub async fn record_consent(k: &Kernel, circle: &Circle, given_by: &str) -> Resu
 
 /// A person found by name and birth date (spaces ignored), as family and care managers know them.
 pub async fn find_person(db: &Db, name: &str, birth_date: &str) -> Result<Option<String>> {
-    let name: String = name.chars().filter(|c| !c.is_whitespace()).collect();
-    let ids: Vec<String> = on_db!(db, |p| sqlx::query_scalar::<_, String>(
-        "SELECT id FROM people WHERE REPLACE(REPLACE(display_name, ' ', ''), '　', '') = $1 \
-         AND birth_date = $2 AND deleted_at IS NULL LIMIT 2"
-    )
-    .bind(&name)
-    .bind(birth_date.trim())
-    .fetch_all(p)
-    .await)?;
-    // Two people of one name and birthday: ambiguous, so nobody.
-    Ok(if ids.len() == 1 { ids.into_iter().next() } else { None })
+    kernel::store::people::find_by_name_and_birth(db, name, birth_date).await
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
@@ -337,21 +327,7 @@ pub async fn update_settings(k: &Kernel, c: &Circle) -> Result<()> {
 
 /// The staff of the departments holding `duty` (the welfare desk: `watch`).
 pub async fn duty_staff(db: &Db, duty: &str) -> Result<Vec<String>> {
-    let rows: Vec<(String, String)> = on_db!(db, |p| {
-        sqlx::query_as(
-        "SELECT DISTINCT m.person_id, o.duties FROM memberships m JOIN organisations o ON o.id = m.organisation_id \
-         JOIN people pe ON pe.id = m.person_id WHERE m.role = 'staff' AND o.kind = 'department' AND pe.deleted_at IS NULL"
-    )
-    .fetch_all(p)
-    .await
-    })?;
-    let mut out: Vec<String> = rows
-        .into_iter()
-        .filter(|(_, duties)| duties.split(',').any(|d| d.trim() == duty))
-        .map(|(person, _)| person)
-        .collect();
-    out.sort();
-    Ok(out)
+    kernel::store::orgs::duty_staff(db, duty).await
 }
 
 // ---- devices ----

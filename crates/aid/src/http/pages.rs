@@ -1,0 +1,569 @@
+//! The aid pages: the hub (my requests, my activities, requests open to me), asking for help
+//! in three steps with large buttons, a request's page (suggestions with reasons, offers,
+//! acceptance, fee, done, settlement, reviews, report), the receipt, offering help (the
+//! supporter's profile), and the coordinator's queue.
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use kernel::i18n::t;
+use kernel::model::policy::{Action, Resource};
+use kernel::web::Viewer;
+use kernel::web::minijinja::context;
+use kernel::web::render::ser;
+use kernel::{Error, Kernel, Result};
+use serde::Deserialize;
+
+use super::{CertificationInput, ProfileInput, ReportInput, ReviewInput, SettleInput};
+use crate::model::lifecycle::{self, State as St};
+use crate::model::{Category, RequestInput};
+use crate::store;
+
+pub fn router() -> Router<Kernel> {
+    Router::new()
+        .route("/aid", get(hub))
+        .route("/aid/ask", get(ask).post(create))
+        .route("/aid/offer", get(offer_page).post(save_profile))
+        .route("/aid/coordinator", get(coordinator))
+        .route("/aid/coordinator/certify", post(certify))
+        .route("/aid/requests/{id}", get(request_page))
+        .route("/aid/requests/{id}/receipt", get(receipt))
+        .route("/aid/requests/{id}/do", post(act))
+}
+
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("aid/hub.html", include_str!("../../templates/hub.html")),
+    ("aid/ask.html", include_str!("../../templates/ask.html")),
+    ("aid/request.html", include_str!("../../templates/request.html")),
+    ("aid/receipt.html", include_str!("../../templates/receipt.html")),
+    ("aid/offer.html", include_str!("../../templates/offer.html")),
+    ("aid/coordinator.html", include_str!("../../templates/coordinator.html")),
+];
+
+/// A refusal a person can act on, in their language; anything else goes up.
+fn message_of(v: &Viewer, e: &Error) -> Option<String> {
+    match e {
+        Error::Invalid { key, args } | Error::Conflict { key, args } | Error::Refused { key, args } => {
+            let args: Vec<(&str, String)> = args.iter().map(|(k, v)| (*k, v.clone())).collect();
+            Some(t(v.lang, key, &args))
+        }
+        _ => None,
+    }
+}
+
+fn status_of(e: &Error) -> StatusCode {
+    e.status()
+}
+
+#[derive(Deserialize, Default)]
+struct Done {
+    done: Option<String>,
+}
+
+fn done_text(v: &Viewer, done: Option<&str>) -> Option<String> {
+    let d = done?;
+    let known = [
+        "created",
+        "invite",
+        "audience",
+        "offer",
+        "accept",
+        "fee",
+        "fee_confirm",
+        "done",
+        "no_show",
+        "cancel",
+        "settle",
+        "review",
+        "report",
+        "link",
+        "profile",
+        "certify",
+        "suggest",
+    ];
+    known.contains(&d).then(|| t(v.lang, &format!("aid-done-{d}"), &[]))
+}
+
+// ---- the hub ----
+
+async fn hub(State(k): State<Kernel>, v: Viewer, Query(q): Query<Done>) -> Result<Response> {
+    let me = v.require_login()?.clone();
+    let mine = super::mine_for(&k, &v.actor).await?;
+    let links = store::links_asked_of(&k.db, &me.id).await?;
+    let ctx = context! {
+        mine => ser(&mine),
+        links => links.into_iter().map(|(id, name)| context! { id, name }).collect::<Vec<_>>(),
+        supporter => store::supporter(&k.db, &me.id).await?.is_some(),
+        coordinator => v.may(Action::CoordinateAid, &Resource::Town),
+        notice => done_text(&v, q.done.as_deref()),
+    };
+    kernel::web::page(&v, "aid/hub.html", "aid-title", ctx)
+}
+
+// ---- asking in three steps ----
+
+#[derive(Deserialize, Default, serde::Serialize, Clone)]
+struct AskForm {
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    duration_minutes: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    area: String,
+    #[serde(default)]
+    fee_per_hour: String,
+    #[serde(default)]
+    free: String,
+}
+
+async fn ask(State(k): State<Kernel>, v: Viewer, Query(f): Query<AskForm>) -> Result<Response> {
+    v.require_login()?;
+    render_ask(&k, &v, &f, None, StatusCode::OK).await
+}
+
+async fn render_ask(
+    k: &Kernel,
+    v: &Viewer,
+    f: &AskForm,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response> {
+    let step = if Category::parse(&f.category).is_none() {
+        1
+    } else if f.date.is_empty() || f.start.is_empty() || f.duration_minutes.is_empty() {
+        2
+    } else {
+        3
+    };
+    let me = v.require_login()?;
+    let areas: Vec<_> = kernel::store::areas::list(&k.db)
+        .await?
+        .into_iter()
+        .filter(|a| a.level.as_str() == "chome")
+        .map(|a| context! { code => a.code, name => a.name, mine => me.area_id.as_deref() == Some(a.id.as_str()) })
+        .collect();
+    let cfg = &k.config.aid;
+    let today = kernel::model::clock::to_rfc3339_jst(k.now())[..10].to_string();
+    let ctx = context! {
+        step,
+        f => ser(f),
+        categories => Category::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        areas,
+        fee_min => cfg.fee_min_per_hour,
+        fee_max => cfg.fee_max_per_hour,
+        fee_default => cfg.fee_default_per_hour,
+        today,
+        error,
+    };
+    let mut res = kernel::web::page(v, "aid/ask.html", "aid-ask-title", ctx)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn create(State(k): State<Kernel>, v: Viewer, Form(f): Form<AskForm>) -> Result<Response> {
+    v.require_login()?;
+    let free = f.free == "1";
+    let input = RequestInput {
+        category: f.category.clone(),
+        date: f.date.clone(),
+        start: f.start.clone(),
+        duration_minutes: f.duration_minutes.trim().parse().unwrap_or(0),
+        area: Some(f.area.clone()).filter(|a| !a.trim().is_empty()),
+        lat: None,
+        lon: None,
+        description: f.description.clone(),
+        fee_per_hour: if free { None } else { f.fee_per_hour.trim().parse().ok() },
+        free,
+    };
+    match super::create_for(&k, &v.actor, &input).await {
+        Ok(r) => Ok(Redirect::to(&format!("/aid/requests/{}?done=created", r.id)).into_response()),
+        Err(e) => match message_of(&v, &e) {
+            Some(msg) => render_ask(&k, &v, &f, Some(msg), status_of(&e)).await,
+            None => Err(e),
+        },
+    }
+}
+
+// ---- a request ----
+
+async fn request_page(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<Done>,
+) -> Result<Response> {
+    v.require_login()?;
+    render_request(&k, &v, &id, None, done_text(&v, q.done.as_deref()), StatusCode::OK).await
+}
+
+async fn render_request(
+    k: &Kernel,
+    v: &Viewer,
+    id: &str,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response> {
+    let r = store::require(&k.db, id).await?;
+    let view = super::view_for(k, &v.actor, r.clone()).await?;
+    let party = super::party(&v.actor, &r);
+    let state = St::parse(&r.state).unwrap_or(St::Cancelled);
+    let coordinator = v.may(Action::CoordinateAid, &Resource::Town);
+    let suggestions = if (view.party == "requester" || coordinator) && matches!(state, St::Open | St::Offered) {
+        super::suggestions_for(k, &v.actor, &r, v.lang).await?
+    } else {
+        Vec::new()
+    };
+    let me = v.person_id().unwrap_or_default().to_string();
+    let reviewed = view.reviews.iter().any(|x| x.reviewer_id == me);
+    let started = k.now() >= r.starts_at;
+    let offered = view.offers.iter().any(|o| o.supporter_id == me)
+        || store::offers(&k.db, &r.id).await?.iter().any(|o| o.supporter_id == me);
+    let ctx = context! {
+        r => ser(&view),
+        when => kernel::web::render::format_time(r.starts_at),
+        category => t(v.lang, &format!("aid-category-{}", r.category), &[]),
+        suggestions => ser(&suggestions),
+        coordinator,
+        may_offer => view.party == "other" && matches!(state, St::Open | St::Offered) && !offered,
+        offered,
+        may_manage => view.party == "requester" && matches!(state, St::Open | St::Offered),
+        may_cancel => view.party == "requester" && matches!(state, St::Open | St::Offered | St::Accepted),
+        may_fee => lifecycle::may_change_fee(state, party),
+        fee_to_confirm => r.fee_proposed.is_some() && r.fee_proposed_by.as_deref() != Some(me.as_str()) && view.party != "other",
+        may_done => state == St::Accepted && view.party != "other" && started,
+        may_no_show => state == St::Accepted && view.party == "requester" && started,
+        may_settle => state == St::Done && view.party != "other",
+        may_review => lifecycle::may_review(state, party).is_ok() && !reviewed,
+        receipt => view.settlement.is_some(),
+        may_report => view.party != "other" && r.supporter_id.is_some(),
+        error,
+        notice,
+    };
+    let mut res = kernel::web::page(v, "aid/request.html", "aid-request-title", ctx)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+#[derive(Deserialize, Default)]
+struct ActForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    supporter_id: String,
+    #[serde(default)]
+    audience: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    fee_per_hour: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    block: String,
+    #[serde(default)]
+    person: String,
+}
+
+/// Every form on a request's page posts here with an `action`.
+async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f): Form<ActForm>) -> Result<Response> {
+    v.require_login()?;
+    let a = &v.actor;
+    let num = |s: &str, field: &'static str| {
+        s.trim()
+            .parse::<i64>()
+            .map_err(|_| Error::invalid_with("aid-number-invalid", vec![("field", field.to_string())]))
+    };
+    let result: Result<&str> = async {
+        match f.action.as_str() {
+            "invite" => super::invite_for(&k, a, &id, &f.supporter_id).await.map(|_| "invite"),
+            "audience" => super::broadcast_for(&k, a, &id, &f.audience).await.map(|_| "audience"),
+            "offer" => super::offer_for(&k, a, &id, Some(&f.message)).await.map(|_| "offer"),
+            "accept" => super::accept_for(&k, a, &id, &f.supporter_id).await.map(|_| "accept"),
+            "fee" => super::propose_fee_for(&k, a, &id, num(&f.fee_per_hour, "fee_per_hour")?)
+                .await
+                .map(|_| "fee"),
+            "fee_confirm" => super::confirm_fee_for(&k, a, &id).await.map(|_| "fee_confirm"),
+            "done" | "no_show" | "cancel" => {
+                let what = f.action.as_str();
+                super::act_for(&k, a, &id, what).await.map(|_| match what {
+                    "done" => "done",
+                    "no_show" => "no_show",
+                    _ => "cancel",
+                })
+            }
+            "settle" => {
+                let amount = if f.fee_per_hour.trim().is_empty() {
+                    None
+                } else {
+                    Some(num(&f.fee_per_hour, "amount")?)
+                };
+                let input = SettleInput {
+                    amount,
+                    method: f.method.clone(),
+                    reference: Some(f.reference.clone()),
+                };
+                super::settle_for(&k, a, &id, &input).await.map(|_| "settle")
+            }
+            "review" => {
+                let input = ReviewInput {
+                    rating: num(&f.rating, "rating")?,
+                    comment: Some(f.comment.clone()),
+                };
+                super::review_for(&k, a, &id, &input).await.map(|_| "review")
+            }
+            "report" => {
+                let input = ReportInput {
+                    reason: f.reason.clone(),
+                    block: f.block == "1",
+                };
+                super::report_for(&k, a, &id, &input).await.map(|_| "report")
+            }
+            "link" => {
+                let me = v.person_id().unwrap_or_default();
+                if f.person == me || f.person.is_empty() {
+                    return Err(Error::invalid_with("aid-link-self", vec![("field", "person".into())]));
+                }
+                kernel::store::people::require_active(&k.db, &f.person).await?;
+                if store::link(&k, me, &f.person).await? {
+                    store::bump_index(&k.db).await?;
+                }
+                Ok("link")
+            }
+            "coordinator_suggest" => super::coordinator_suggest_for(&k, a, &id, &f.supporter_id)
+                .await
+                .map(|_| "suggest"),
+            _ => Err(Error::not_found("aid-request-not-found")),
+        }
+    }
+    .await;
+    match result {
+        Ok(done) => Ok(Redirect::to(&format!("/aid/requests/{id}?done={done}")).into_response()),
+        Err(e) => match message_of(&v, &e) {
+            Some(msg) => render_request(&k, &v, &id, Some(msg), None, status_of(&e)).await,
+            None => Err(e),
+        },
+    }
+}
+
+async fn receipt(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
+    v.require_login()?;
+    let r = store::require(&k.db, &id).await?;
+    if super::party(&v.actor, &r) == lifecycle::Party::Other {
+        return Err(Error::Forbidden);
+    }
+    let view = super::view_for(&k, &v.actor, r.clone()).await?;
+    let s = view
+        .settlement
+        .clone()
+        .ok_or_else(|| Error::not_found("aid-no-receipt"))?;
+    let ctx = context! {
+        r => ser(&view),
+        s => ser(&s),
+        when => kernel::web::render::format_time(r.starts_at),
+        category => t(v.lang, &format!("aid-category-{}", r.category), &[]),
+        paid_at => kernel::web::render::format_time(s.recorded_at),
+    };
+    kernel::web::page(&v, "aid/receipt.html", "aid-receipt-title", ctx)
+}
+
+// ---- offering help ----
+
+#[derive(Deserialize, Default)]
+struct ProfileForm {
+    #[serde(default)]
+    categories: Vec<String>,
+    #[serde(default)]
+    skills: String,
+    #[serde(default)]
+    radius_km: String,
+    #[serde(default)]
+    slots: String,
+    #[serde(default)]
+    insured: String,
+    #[serde(default)]
+    insured_categories: Vec<String>,
+    #[serde(default)]
+    languages: String,
+}
+
+async fn offer_page(State(k): State<Kernel>, v: Viewer, Query(q): Query<Done>) -> Result<Response> {
+    v.require_login()?;
+    render_offer(&k, &v, None, done_text(&v, q.done.as_deref()), StatusCode::OK).await
+}
+
+async fn render_offer(
+    k: &Kernel,
+    v: &Viewer,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response> {
+    let me = v.require_login()?.clone();
+    let profile = store::supporter(&k.db, &me.id).await?;
+    let certifications = store::certifications(&k.db, &me.id).await?;
+    let mine = super::mine_for(k, &v.actor).await?;
+    let ctx = context! {
+        p => ser(&profile),
+        has => profile.as_ref().map(|p| p.categories.split(',').map(str::to_string).collect::<Vec<_>>()).unwrap_or_default(),
+        insured_has => profile.as_ref().map(|p| p.insured_categories.split(',').map(str::to_string).collect::<Vec<_>>()).unwrap_or_default(),
+        slots => profile.as_ref().map(|p| p.availability.replace(',', "\n")).unwrap_or_default(),
+        radius_km => profile.as_ref().map(|p| p.radius_m as f64 / 1000.0).unwrap_or(2.0),
+        categories => Category::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        certifications => ser(&certifications),
+        open => ser(&mine.open_to_me),
+        error,
+        notice,
+    };
+    let mut res = kernel::web::page(v, "aid/offer.html", "aid-offer-title", ctx)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn save_profile(
+    State(k): State<Kernel>,
+    v: Viewer,
+    axum::extract::RawForm(raw): axum::extract::RawForm,
+) -> Result<Response> {
+    v.require_login()?;
+    // Repeated checkboxes (`categories=a&categories=b`) arrive as pairs.
+    let mut f = ProfileForm::default();
+    for (key, value) in form_pairs(&raw) {
+        match key.as_str() {
+            "categories" => f.categories.push(value),
+            "insured_categories" => f.insured_categories.push(value),
+            "skills" => f.skills = value,
+            "radius_km" => f.radius_km = value,
+            "slots" => f.slots = value,
+            "insured" => f.insured = value,
+            "languages" => f.languages = value,
+            _ => {}
+        }
+    }
+    let split = |s: &str| {
+        s.split([',', '、', '\n'])
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect::<Vec<_>>()
+    };
+    let radius_m = f
+        .radius_km
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .map(|km| (km * 1000.0).round() as i64)
+        .unwrap_or(0);
+    let input = ProfileInput {
+        categories: f.categories,
+        skills: split(&f.skills),
+        radius_m,
+        lat: None,
+        lon: None,
+        availability: split(&f.slots),
+        insured: f.insured == "1",
+        insured_categories: f.insured_categories,
+        languages: split(&f.languages),
+        active: true,
+    };
+    match super::put_profile_for(&k, &v.actor, &input).await {
+        Ok(_) => Ok(Redirect::to("/aid/offer?done=profile").into_response()),
+        Err(e) => match message_of(&v, &e) {
+            Some(msg) => render_offer(&k, &v, Some(msg), None, status_of(&e)).await,
+            None => Err(e),
+        },
+    }
+}
+
+fn form_pairs(raw: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(raw).unwrap_or_default()
+}
+
+// ---- the coordinator ----
+
+async fn coordinator(State(k): State<Kernel>, v: Viewer, Query(q): Query<Done>) -> Result<Response> {
+    v.require_login()?;
+    render_coordinator(&k, &v, None, done_text(&v, q.done.as_deref()), StatusCode::OK).await
+}
+
+async fn render_coordinator(
+    k: &Kernel,
+    v: &Viewer,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response> {
+    let queue = super::queue_for(k, &v.actor, v.lang).await?;
+    let reports = store::open_reports(&k.db).await?;
+    let ctx = context! {
+        queue => ser(&queue),
+        reports => ser(&reports),
+        after_hours => k.config.aid.coordinator_after_hours,
+        error,
+        notice,
+    };
+    let mut res = kernel::web::page(v, "aid/coordinator.html", "aid-coordinator-title", ctx)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+#[derive(Deserialize, Default)]
+struct CertifyForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    birth_date: String,
+    #[serde(default)]
+    issued_by: String,
+    #[serde(default)]
+    valid_until: String,
+}
+
+async fn certify(State(k): State<Kernel>, v: Viewer, Form(f): Form<CertifyForm>) -> Result<Response> {
+    v.require_login()?;
+    let r = async {
+        let person = find_person(&k, &f.name, &f.birth_date).await?;
+        super::certify_for(
+            &k,
+            &v.actor,
+            &CertificationInput {
+                person_id: person,
+                kind: "childcare".into(),
+                issued_by: f.issued_by.clone(),
+                valid_until: f.valid_until.clone(),
+            },
+        )
+        .await
+    }
+    .await;
+    match r {
+        Ok(_) => Ok(Redirect::to("/aid/coordinator?done=certify").into_response()),
+        Err(e) => match message_of(&v, &e) {
+            Some(msg) => render_coordinator(&k, &v, Some(msg), None, status_of(&e)).await,
+            None => Err(e),
+        },
+    }
+}
+
+/// A person by name and birth date, as a coordinator knows them.
+async fn find_person(k: &Kernel, name: &str, birth: &str) -> Result<String> {
+    kernel::store::people::find_by_name_and_birth(&k.db, name, birth)
+        .await?
+        .ok_or_else(|| Error::invalid_with("aid-person-not-found", vec![("field", "name".into())]))
+}

@@ -1,0 +1,55 @@
+//! The aid module's background work: once an hour, remind the coordinators of requests that
+//! have waited `coordinator_after_hours` without a match (once per request).
+
+use std::time::Duration;
+
+use kernel::{Kernel, Result};
+
+pub fn spawn(k: Kernel) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![tokio::spawn(async move {
+        loop {
+            if let Err(e) = tick(&k).await {
+                tracing::warn!(error = %e, "aid job failed; trying again");
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    })]
+}
+
+/// Tell the coordinators (staff with the `aid` duty) of requests that waited too long.
+pub async fn tick(k: &Kernel) -> Result<usize> {
+    let now = k.now();
+    let before = now - k.config.aid.coordinator_after_hours as i64 * 3_600_000;
+    let waiting = crate::store::unmatched_since(&k.db, before, now).await?;
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let coordinators = kernel::store::orgs::duty_staff(&k.db, "aid").await?;
+    for r in &waiting {
+        let (subject, body) = crate::model::notice::waiting(&r.category, &link(k, &r.id));
+        notify(k, &coordinators, &subject, &body, &format!("aid:{}:waiting", r.id)).await?;
+    }
+    Ok(waiting.len())
+}
+
+pub async fn name(k: &Kernel, person: &str) -> Result<String> {
+    Ok(kernel::store::people::get(&k.db, person)
+        .await?
+        .map(|p| p.display_name)
+        .unwrap_or_default())
+}
+
+/// The request's page.
+pub fn link(k: &Kernel, id: &str) -> String {
+    let base = k
+        .config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", k.config.bind));
+    format!("{}/aid/requests/{id}", base.trim_end_matches('/'))
+}
+
+/// Notices through the outbox on the person's ordinary channels (screens and e-mail).
+pub async fn notify(k: &Kernel, people: &[String], subject: &str, body: &str, dedupe: &str) -> Result<()> {
+    kernel::store::outbox::notify_people(k, "aid", people, subject, body, dedupe).await
+}
