@@ -567,3 +567,85 @@ async fn find_person(k: &Kernel, name: &str, birth: &str) -> Result<String> {
         .await?
         .ok_or_else(|| Error::invalid_with("aid-person-not-found", vec![("field", "name".into())]))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_match_on_both_backends() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        assert_eq!(
+            kernel::store::migrate::parity_problems(&dir, crate::store::MIGRATIONS),
+            Vec::<String>::new()
+        );
+    }
+
+    /// Every key the aid templates, handlers and model use is in both catalogs.
+    #[test]
+    fn catalogs_cover_templates_and_messages() {
+        let mut catalog = kernel::i18n::Catalog::default();
+        catalog.add(kernel::i18n::KERNEL_JA, kernel::i18n::KERNEL_EN).unwrap();
+        catalog
+            .add(
+                include_str!("../../messages/ja.txt"),
+                include_str!("../../messages/en.txt"),
+            )
+            .unwrap();
+        assert_eq!(catalog.missing_keys(), Vec::<String>::new());
+        let mut dynamic: Vec<String> = vec!["nav-aid".into()];
+        for c in crate::model::Category::ALL {
+            dynamic.push(format!("aid-category-{}", c.as_str()));
+        }
+        for s in crate::model::lifecycle::State::ALL {
+            dynamic.push(format!("aid-state-{}", s.as_str()));
+        }
+        for d in 0..7 {
+            dynamic.push(format!("aid-weekday-{d}"));
+        }
+        for p in ["morning", "afternoon", "evening"] {
+            dynamic.push(format!("aid-part-{p}"));
+        }
+        for m in ["cash", "bank_transfer", "external"] {
+            dynamic.push(format!("aid-method-{m}"));
+        }
+        for d in [
+            "created",
+            "invite",
+            "audience",
+            "offer",
+            "accept",
+            "fee",
+            "fee_confirm",
+            "done",
+            "no_show",
+            "cancel",
+            "settle",
+            "review",
+            "report",
+            "link",
+            "profile",
+            "certify",
+            "suggest",
+        ] {
+            dynamic.push(format!("aid-done-{d}"));
+        }
+        dynamic.push("aid-cert-childcare".into());
+        // Keys named in the handlers and the model.
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("pages.rs"),
+            include_str!("../store/mod.rs"),
+            include_str!("../model/mod.rs"),
+            include_str!("../model/matching.rs"),
+            include_str!("../model/lifecycle.rs"),
+        ];
+        for src in sources {
+            for part in src.split('"').skip(1).step_by(2) {
+                if part.starts_with("aid-") && !part.contains(['{', ' ', ':']) && !part.ends_with('-') {
+                    dynamic.push(part.to_string());
+                }
+            }
+        }
+        let missing = catalog.keys_missing_for(super::TEMPLATES, &dynamic);
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+}

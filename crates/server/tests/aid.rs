@@ -1,0 +1,363 @@
+//! Mutual aid (共助) through HTTP: a parent asks for a Saturday pick-up; an uncertified
+//! supporter is refused with the reason; once certified, the acquainted supporter is suggested
+//! first, with why; offer, acceptance (a second acceptance names who was first), done, settlement,
+//! receipt and reviews both ways; bad input; the coordinator's queue. SQLite, and PostgreSQL when
+//! MACHI_TEST_DATABASE says so.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::testing::{TestApp, spawn_demo_app};
+
+// The broker helpers are for the MQTT tests.
+#[allow(dead_code)]
+mod common;
+use common::session_cookie;
+
+async fn api(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, app.url(&format!("/api/v1{path}")))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    api(app, token, reqwest::Method::POST, path, Some(body)).await
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
+    api(app, token, reqwest::Method::GET, path, None).await
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or_default()
+}
+
+/// A supporter's profile: childcare and shopping, Saturday mornings, 5 km, insured for childcare.
+async fn profile(app: &TestApp, token: &str) {
+    let (s, p) = api(
+        app,
+        token,
+        reqwest::Method::PUT,
+        "/aid/supporters/me",
+        Some(json!({
+            "categories": ["childcare", "shopping"],
+            "skills": ["車の運転"],
+            "radius_m": 5000,
+            "availability": ["5:08:00-12:00"],
+            "insured": true,
+            "insured_categories": ["childcare"],
+        })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+}
+
+#[tokio::test]
+async fn a_saturday_pick_up_from_asking_to_reviews() {
+    let app = spawn_demo_app().await;
+    let parent = app.token_for("kosodate").await;
+    let supporter = app.token_for("supporter").await;
+    let other = app.token_for("caremgr").await;
+    let coordinator = app.token_for("kyodo").await;
+    let supporter_id = app.person_of("supporter").await;
+    let other_id = app.person_of("caremgr").await;
+    let parent_id = app.person_of("kosodate").await;
+    profile(&app, &supporter).await;
+    profile(&app, &other).await;
+
+    // Bad input: a fee outside the town's range says the range; a time in the past is refused.
+    let ask = |fee: i64, date: &str| {
+        json!({"category": "childcare", "date": date, "start": "09:30", "duration_minutes": 90,
+               "description": "保育園のお迎えと、家まで送ってほしいです。車の運転ができる方だと助かります。", "fee_per_hour": fee})
+    };
+    let (s, e) = post(&app, &parent, "/aid/requests", ask(900, "2026-11-28")).await;
+    assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "aid-fee-out-of-range"));
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("500") && msg.contains("700"), "{msg}");
+    let (s, e) = post(&app, &parent, "/aid/requests", ask(600, "2026-11-20")).await;
+    assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "aid-time-past"));
+
+    // Saturday 28 November, 09:30–11:00, ¥600 an hour.
+    let (s, r) = post(&app, &parent, "/aid/requests", ask(600, "2026-11-28")).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+
+    // Nobody is certified for childcare yet: nobody is suggested, and an offer is refused with why.
+    let (_, list) = get(&app, &parent, &format!("/aid/requests/{id}/suggestions")).await;
+    assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
+    let (s, e) = post(
+        &app,
+        &parent,
+        &format!("/aid/requests/{id}/audience"),
+        json!({"audience": "nearby"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    let (s, e) = post(&app, &supporter, &format!("/aid/requests/{id}/offer"), json!({})).await;
+    assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, "aid-ineligible-certification"));
+    assert!(e["error"]["message"].as_str().unwrap().contains("講習"), "{e}");
+
+    // The coordinator records both supporters' childcare course; the parent and 翔太 are 知り合い.
+    for person in [&supporter_id, &other_id] {
+        let (s, c) = post(
+            &app,
+            &coordinator,
+            "/aid/certifications",
+            json!({"person_id": person, "kind": "childcare", "issued_by": "みどり市ファミリー・サポート・センター", "valid_until": "2027-03-31"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+    }
+    let (s, _) = post(
+        &app,
+        &parent,
+        "/aid/certifications",
+        json!({"person_id": parent_id, "kind": "childcare", "issued_by": "x", "valid_until": "2027-03-31"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only the coordinator certifies");
+    let (_, l) = post(&app, &parent, &format!("/aid/links/{supporter_id}"), json!({})).await;
+    assert_eq!(l["mutual"], false);
+    let (_, l) = post(&app, &supporter, &format!("/aid/links/{parent_id}"), json!({})).await;
+    assert_eq!(l["mutual"], true);
+
+    // The acquainted, certified supporter comes first, and the page says why.
+    let (s, list) = get(&app, &parent, &format!("/aid/requests/{id}/suggestions")).await;
+    assert_eq!(s, StatusCode::OK);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["person_id"], supporter_id.as_str());
+    assert_eq!(list[0]["trust"], "mutual");
+    let why = list[0]["why"].as_str().unwrap();
+    assert!(
+        why.contains("知り合い") && why.contains("土曜午前に対応可") && why.contains("km"),
+        "{why}"
+    );
+    assert_eq!(list[1]["trust"], "stranger");
+    // Another person cannot see the suggestions.
+    let (s, _) = get(&app, &supporter, &format!("/aid/requests/{id}/suggestions")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Both offer; the contact details stay hidden until acceptance.
+    for token in [&supporter, &other] {
+        let (s, e) = post(
+            &app,
+            token,
+            &format!("/aid/requests/{id}/offer"),
+            json!({"message": "行けます"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    }
+    let (_, v) = get(&app, &supporter, &format!("/aid/requests/{id}")).await;
+    assert!(v["contact"].is_null(), "{v}");
+    let (s, r) = post(
+        &app,
+        &parent,
+        &format!("/aid/requests/{id}/accept"),
+        json!({"supporter_id": supporter_id}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["fee_agreed"], 600);
+    assert_eq!(r["covered"], 1, "insured for childcare: covered");
+    let (s, e) = post(
+        &app,
+        &parent,
+        &format!("/aid/requests/{id}/accept"),
+        json!({"supporter_id": other_id}),
+    )
+    .await;
+    assert_eq!((s, code(&e)), (StatusCode::CONFLICT, "aid-already-accepted"));
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("翔太"),
+        "names who was first: {e}"
+    );
+    let (_, v) = get(&app, &supporter, &format!("/aid/requests/{id}")).await;
+    assert!(
+        v["contact"]["name"].is_string(),
+        "contact details after acceptance: {v}"
+    );
+    assert_eq!(v["contact"]["name"], v["requester_name"]);
+    let (s, _) = get(&app, &other, &format!("/aid/requests/{id}")).await;
+    assert_eq!(s, StatusCode::OK, "the other offerer still sees the request");
+    let (_, v) = get(&app, &other, &format!("/aid/requests/{id}")).await;
+    assert!(v["contact"].is_null(), "but no contact details");
+
+    // A fee change needs both: proposed by one, confirmed by the other (not by the proposer).
+    let (s, e) = post(
+        &app,
+        &supporter,
+        &format!("/aid/requests/{id}/fee"),
+        json!({"fee_per_hour": 800}),
+    )
+    .await;
+    assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "aid-fee-out-of-range"));
+    post(
+        &app,
+        &supporter,
+        &format!("/aid/requests/{id}/fee"),
+        json!({"fee_per_hour": 650}),
+    )
+    .await;
+    let (s, _) = post(&app, &supporter, &format!("/aid/requests/{id}/fee/confirm"), json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = post(&app, &parent, &format!("/aid/requests/{id}/fee/confirm"), json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    post(
+        &app,
+        &parent,
+        &format!("/aid/requests/{id}/fee"),
+        json!({"fee_per_hour": 600}),
+    )
+    .await;
+    post(&app, &supporter, &format!("/aid/requests/{id}/fee/confirm"), json!({})).await;
+
+    // Reviews wait for the help to be done; done waits for the time.
+    let (s, e) = post(
+        &app,
+        &parent,
+        &format!("/aid/requests/{id}/reviews"),
+        json!({"rating": 5}),
+    )
+    .await;
+    assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "aid-review-too-early"));
+    let (s, e) = post(
+        &app,
+        &supporter,
+        &format!("/aid/requests/{id}/state"),
+        json!({"action": "done"}),
+    )
+    .await;
+    assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "aid-not-started"));
+    // Saturday, 11:00.
+    app.clock.advance((5 * 24 + 2) * 3_600_000);
+    let (s, r) = post(
+        &app,
+        &supporter,
+        &format!("/aid/requests/{id}/state"),
+        json!({"action": "done"}),
+    )
+    .await;
+    assert_eq!((s, r["state"].as_str()), (StatusCode::OK, Some("done")));
+    let (s, st) = post(
+        &app,
+        &parent,
+        &format!("/aid/requests/{id}/settlement"),
+        json!({"method": "cash"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{st}");
+    assert_eq!(st["amount"], 900, "¥600 × 1.5 h");
+    let (_, v) = get(&app, &supporter, &format!("/aid/requests/{id}")).await;
+    assert_eq!(v["state"], "settled");
+    assert_eq!(v["settlement"]["amount"], 900, "the receipt is on both sides");
+    for (token, rating) in [(&parent, 5), (&supporter, 5)] {
+        let (s, e) = post(
+            &app,
+            token,
+            &format!("/aid/requests/{id}/reviews"),
+            json!({"rating": rating, "comment": "ありがとうございました"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+    }
+    let (s, _) = post(
+        &app,
+        &parent,
+        &format!("/aid/requests/{id}/reviews"),
+        json!({"rating": 1}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "one review each");
+    let (s, _) = post(
+        &app,
+        &other,
+        &format!("/aid/requests/{id}/reviews"),
+        json!({"rating": 1}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only the two review");
+}
+
+#[tokio::test]
+async fn the_coordinator_sees_an_old_unmatched_request_and_suggests_someone() {
+    let app = spawn_demo_app().await;
+    let supporter = app.token_for("supporter").await;
+    let supporter_id = app.person_of("supporter").await;
+    let coordinator = app.token_for("kyodo").await;
+    profile(&app, &supporter).await;
+    let tanaka = app.token_for("tanaka").await;
+    let (s, r) = post(
+        &app,
+        &tanaka,
+        "/aid/requests",
+        json!({"category": "shopping", "date": "2026-11-28", "start": "10:00", "duration_minutes": 60,
+               "description": "米10kgを買ってきてほしい", "free": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    // Not old yet.
+    let (_, q) = get(&app, &coordinator, "/aid/coordinator/queue").await;
+    assert!(q.as_array().unwrap().is_empty());
+    let (s, _) = get(&app, &tanaka, "/aid/coordinator/queue").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.clock.advance(25 * 3_600_000);
+    let (_, q) = get(&app, &coordinator, "/aid/coordinator/queue").await;
+    let q = q.as_array().unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0]["id"], id.as_str());
+    assert_eq!(q[0]["suggestions"][0]["person_id"], supporter_id.as_str());
+    // The coordinator also hears of it from the job, once.
+    assert_eq!(aid::jobs::tick(&app.kernel).await.unwrap(), 1);
+    let (s, _) = post(
+        &app,
+        &coordinator,
+        &format!("/aid/requests/{id}/coordinator-suggestion"),
+        json!({"supporter_id": supporter_id}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // The supporter now sees it (invited) and offers.
+    let (_, mine) = get(&app, &supporter, "/aid/requests").await;
+    assert!(
+        mine["open_to_me"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == id.as_str()),
+        "{mine}"
+    );
+    let (s, _) = post(&app, &supporter, &format!("/aid/requests/{id}/offer"), json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // The coordinator's page lists it with the suggestion.
+    let cookie = session_cookie(&app, "kyodo").await;
+    let html = reqwest::Client::new()
+        .get(app.url("/aid/coordinator"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("/aid/requests/{id}")),
+        "the queue page lists the request"
+    );
+    let (_, v) = get(&app, &tanaka, &format!("/aid/requests/{id}")).await;
+    assert_eq!(v["coordinator_suggested"], supporter_id.as_str());
+    assert_eq!(v["offers"][0]["supporter_id"], supporter_id.as_str());
+}
