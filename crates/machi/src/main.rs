@@ -70,6 +70,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Mutual aid (共助)
+    Aid {
+        #[command(subcommand)]
+        command: AidCommand,
+    },
     /// Watch-over (見守り)
     Watch {
         #[command(subcommand)]
@@ -88,6 +93,17 @@ enum AreasCommand {
     Import {
         /// GeoJSON file: each feature has properties code, name, and optionally level, parent_code, kana
         file: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AidCommand {
+    /// Rank the top suggestions for every open request (trust lookups and the index, as a
+    /// request's page does) and print the time per request as JSON: p50/p99/max in ms
+    Match {
+        /// Suggestions per request
+        #[arg(long, default_value_t = 10)]
+        top: usize,
     },
 }
 
@@ -300,6 +316,44 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, Error> {
             )
             .await?;
             eprintln!("machi: {} household tokens written to {out}", issued.len());
+        }
+        Command::Aid {
+            command: AidCommand::Match { top },
+        } => {
+            let k = server::prepare(config).await?;
+            let built = std::time::Instant::now();
+            let index = aid::store::index::current(&k).await?;
+            let build_ms = built.elapsed().as_secs_f64() * 1000.0;
+            let requests = aid::store::open_requests(&k.db, k.now(), 100_000).await?;
+            let mut times = Vec::with_capacity(requests.len());
+            let mut found = 0usize;
+            for r in &requests {
+                let t0 = std::time::Instant::now();
+                let index = aid::store::index::current(&k).await?;
+                let trust = aid::store::index::trust_of(&k.db, &r.requester_id).await?;
+                let list = aid::store::index::suggest(&index, &aid::http::want_of(&k, r), &trust, top);
+                times.push(t0.elapsed().as_secs_f64() * 1000.0);
+                found += list.len();
+            }
+            times.sort_by(f64::total_cmp);
+            let pct = |p: f64| {
+                times
+                    .get(((times.len() as f64 * p).ceil() as usize).saturating_sub(1))
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            println!(
+                "{}",
+                serde_json::json!({
+                    "supporters": index.len(),
+                    "requests": requests.len(),
+                    "index_build_ms": build_ms,
+                    "p50_ms": pct(0.50),
+                    "p99_ms": pct(0.99),
+                    "max_ms": times.last().copied().unwrap_or(0.0),
+                    "suggested": found,
+                })
+            );
         }
         Command::Watch {
             command: WatchCommand::Sweep,

@@ -405,7 +405,7 @@ pub(crate) async fn visible_to_supporter(k: &Kernel, actor: &Actor, r: &Request)
     Ok(ok && (r.audience == "nearby" || facts.trust.is_acquaintance()))
 }
 
-pub(crate) fn want_of<'a>(k: &Kernel, r: &'a Request) -> Want<'a> {
+pub fn want_of<'a>(k: &Kernel, r: &'a Request) -> Want<'a> {
     Want {
         requester_id: &r.requester_id,
         category: Category::parse(&r.category).unwrap_or(Category::Other),
