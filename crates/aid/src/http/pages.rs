@@ -44,13 +44,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 
 /// A refusal a person can act on, in their language; anything else goes up.
 fn message_of(v: &Viewer, e: &Error) -> Option<String> {
-    match e {
-        Error::Invalid { key, args } | Error::Conflict { key, args } | Error::Refused { key, args } => {
-            let args: Vec<(&str, String)> = args.iter().map(|(k, v)| (*k, v.clone())).collect();
-            Some(t(v.lang, key, &args))
-        }
-        _ => None,
-    }
+    v.refusal_text(e)
 }
 
 fn status_of(e: &Error) -> StatusCode {

@@ -71,6 +71,18 @@ impl Viewer {
         }
     }
 
+    /// A refusal the person can act on (bad input, a clash, a reason to refuse), in their
+    /// language, for a form to show next to what they typed; None for anything else.
+    pub fn refusal_text(&self, e: &Error) -> Option<String> {
+        match e {
+            Error::Invalid { key, args } | Error::Conflict { key, args } | Error::Refused { key, args } => {
+                let args: Vec<(&str, String)> = args.iter().map(|(k, v)| (*k, v.clone())).collect();
+                Some(crate::i18n::t(self.lang, key, &args))
+            }
+            _ => None,
+        }
+    }
+
     /// Every label the navigation can show (for the catalog test).
     pub fn all_nav_labels() -> &'static [&'static str] {
         &[

@@ -1,7 +1,41 @@
-//! Helpers shared by the integration tests: a logged-in browser, the local MQTT broker.
+//! Helpers shared by the integration tests: JSON API calls with a token, a logged-in browser,
+//! the local MQTT broker. Not every test file uses every helper.
+#![allow(dead_code)]
 
 use reqwest::StatusCode;
+use serde_json::Value;
 use server::testing::TestApp;
+
+/// Call the JSON API as the token's person: (status, body or null).
+pub async fn api(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, app.url(&format!("/api/v1{path}")))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+pub async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    api(app, token, reqwest::Method::POST, path, Some(body)).await
+}
+
+pub async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    api(app, token, reqwest::Method::PUT, path, Some(body)).await
+}
+
+pub async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
+    api(app, token, reqwest::Method::GET, path, None).await
+}
 
 /// Log a demo login in and return the `Cookie` header value (session and CSRF cookie; forms
 /// then send `csrf` = 64 × "a").

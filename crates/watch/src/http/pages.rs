@@ -68,22 +68,13 @@ async fn script() -> Response {
         .into_response()
 }
 
-/// A refusal a person can act on (bad input, a clash) in their language; anything else goes up.
+/// A refusal a person can act on, in their language; anything else goes up.
 fn message_of(v: &Viewer, e: &Error) -> Option<String> {
-    match e {
-        Error::Invalid { key, args } | Error::Conflict { key, args } => {
-            let args: Vec<(&str, String)> = args.iter().map(|(k, v)| (*k, v.clone())).collect();
-            Some(t(v.lang, key, &args))
-        }
-        _ => None,
-    }
+    v.refusal_text(e)
 }
 
 fn status_of(e: &Error) -> StatusCode {
-    match e {
-        Error::Conflict { .. } => StatusCode::CONFLICT,
-        _ => StatusCode::BAD_REQUEST,
-    }
+    e.status()
 }
 
 /// After a form on the circle page: back to it, or the page again with the reason.
