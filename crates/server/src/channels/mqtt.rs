@@ -16,6 +16,9 @@ use tokio::sync::Mutex;
 pub const ACK_TOPICS: &str = "machi/acks/+";
 pub const SIGNAL_TOPICS: &str = "machi/signals/+";
 
+/// Signals being written at once (each waits for its batch); more wait for a free place.
+const SIGNALS_IN_FLIGHT: usize = 4096;
+
 /// The channel's name in the outbox and in [`kernel::health::ChannelHealth`].
 pub const CHANNEL: &str = "mqtt";
 
@@ -91,6 +94,7 @@ async fn poll(
     in_flight: Arc<Mutex<Inflight>>,
     on_ack: AckHandler,
 ) {
+    let signals_in_flight = Arc::new(tokio::sync::Semaphore::new(SIGNALS_IN_FLIGHT));
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
@@ -120,8 +124,15 @@ async fn poll(
                 } else if let Some(device) = p.topic.strip_prefix("machi/signals/") {
                     // Signals are written in batches; waiting here for each batch would hold up the
                     // connection's event loop, so each goes on its own task.
+                    // At most SIGNALS_IN_FLIGHT at once: beyond that the broker's flow waits for the writer.
+                    let Ok(permit) = signals_in_flight.clone().acquire_owned().await else {
+                        continue;
+                    };
                     let (k, on_ack, device) = (k.clone(), on_ack.clone(), device.to_string());
-                    tokio::spawn(async move { on_ack(k, "signals", device, payload).await });
+                    tokio::spawn(async move {
+                        on_ack(k, "signals", device, payload).await;
+                        drop(permit);
+                    });
                 }
             }
             Ok(_) => {}

@@ -13,6 +13,10 @@ pub const CHANNEL: &str = "web";
 
 pub fn spawn(k: Kernel) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        // On SQLite only this node sends: what it was showing when it stopped goes again now.
+        if let Err(e) = outbox::requeue_after_restart(&k, CHANNEL).await {
+            tracing::warn!(error = %e, "could not requeue unfinished notices");
+        }
         loop {
             match outbox::claim(&k, CHANNEL, 200, k.config.outbox_lease_secs as i64 * 1000).await {
                 Ok(batch) if batch.is_empty() => tokio::time::sleep(Duration::from_millis(250)).await,

@@ -155,6 +155,40 @@ async fn watched_people(db: &Db, ids: &[&str]) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// What a batch says of one device: its newest value, and since when it has been on.
+struct DeviceChange<'a> {
+    value: &'a str,
+    at: i64,
+    /// 1 on, 0 off, None for values that switch nothing (a door, motion).
+    switch: Option<i64>,
+    /// Switched off within the batch: a later "on" starts a new on-period.
+    off_in_batch: bool,
+    /// The first "on" after the last "off" in the batch.
+    on_from: i64,
+}
+
+impl<'a> DeviceChange<'a> {
+    /// `events` sorted by time, not empty.
+    fn of(events: &[(i64, &'a str)]) -> DeviceChange<'a> {
+        let (at, value) = events[events.len() - 1];
+        let last_off = events
+            .iter()
+            .rposition(|(_, v)| crate::model::signal::switches(v) == Some(false));
+        let after = last_off.map_or(0, |i| i + 1);
+        let on_from = events[after..]
+            .iter()
+            .find(|(_, v)| crate::model::signal::switches(v) == Some(true))
+            .map_or(at, |(t, _)| *t);
+        DeviceChange {
+            value,
+            at,
+            switch: crate::model::signal::switches(value).map(i64::from),
+            off_in_batch: last_off.is_some(),
+            on_from,
+        }
+    }
+}
+
 /// Per person in a batch: newest signal, newest 「元気です」, newest use of the terminal.
 type PersonState = (i64, Option<i64>, Option<i64>);
 
@@ -231,7 +265,7 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
 
     // Per person: the newest signal, 「元気です」 and use of the terminal. Per device: its newest value.
     let mut state: HashMap<&str, PersonState> = HashMap::new();
-    let mut device_state: HashMap<&str, (&str, i64)> = HashMap::new();
+    let mut device_events: HashMap<&str, Vec<(i64, &str)>> = HashMap::new();
     for r in &rows {
         let e = state.entry(r.person_id).or_insert((i64::MIN, None, None));
         e.0 = e.0.max(r.at);
@@ -242,16 +276,19 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
             e.2 = Some(e.2.map_or(r.at, |c| c.max(r.at)));
         }
         if let Some(d) = r.device_id {
-            let d = device_state.entry(d).or_insert((r.value, r.at));
-            if r.at >= d.1 {
-                *d = (r.value, r.at);
-            }
+            device_events.entry(d).or_default().push((r.at, r.value));
         }
     }
     let now = k.now();
     let mut state: Vec<(&str, PersonState)> = state.into_iter().collect();
     state.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut device_state: Vec<(&str, (&str, i64))> = device_state.into_iter().collect();
+    let mut device_state: Vec<(&str, DeviceChange)> = device_events
+        .into_iter()
+        .map(|(d, mut events)| {
+            events.sort_unstable();
+            (d, DeviceChange::of(&events))
+        })
+        .collect();
     device_state.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
     in_tx!(&k.db, |tx| {
@@ -290,17 +327,19 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
             }
             q.execute(&mut *tx).await?;
         }
-        for (device, (value, at)) in &device_state {
-            let switch = crate::model::signal::switches(value).map(i64::from);
+        for (device, c) in &device_state {
             sqlx::query(
                 "UPDATE watch_devices SET last_value = $2, last_at = $3, \
-                 on_since = CASE WHEN $4 = 1 THEN COALESCE(on_since, $3) WHEN $4 = 0 THEN NULL ELSE on_since END \
+                 on_since = CASE WHEN $4 = 1 AND $5 = 1 THEN $6 WHEN $4 = 1 THEN COALESCE(on_since, $6) \
+                 WHEN $4 = 0 THEN NULL ELSE on_since END \
                  WHERE id = $1 AND (last_at IS NULL OR last_at <= $3)",
             )
             .bind(*device)
-            .bind(*value)
-            .bind(*at)
-            .bind(switch)
+            .bind(c.value)
+            .bind(c.at)
+            .bind(c.switch)
+            .bind(i64::from(c.off_in_batch))
+            .bind(c.on_from)
             .execute(&mut *tx)
             .await?;
         }
@@ -475,4 +514,24 @@ pub async fn resumed(db: &Db) -> Result<Vec<(String, String)>> {
     )
     .fetch_all(p)
     .await)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DeviceChange;
+
+    #[test]
+    fn an_off_within_a_batch_starts_a_new_on_period() {
+        let c = DeviceChange::of(&[(1, "on"), (2, "off"), (3, "on"), (4, "on")]);
+        assert_eq!(
+            (c.value, c.at, c.switch, c.off_in_batch, c.on_from),
+            ("on", 4, Some(1), true, 3)
+        );
+        let c = DeviceChange::of(&[(5, "on"), (6, "on")]);
+        assert_eq!((c.off_in_batch, c.on_from), (false, 5));
+        let c = DeviceChange::of(&[(7, "on"), (8, "off")]);
+        assert_eq!((c.switch, c.off_in_batch), (Some(0), true));
+        let c = DeviceChange::of(&[(9, "open")]);
+        assert_eq!(c.switch, None);
+    }
 }
