@@ -383,26 +383,52 @@ async fn create_request(
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
-/// May a supporter (not a party) see this request: invited, or in its audience and eligible, or offered.
+/// Was the request put before this supporter: invited (by the requester or the coordinator),
+/// offered already, or broadcast — and is it still looking for someone? Others never see it,
+/// and after the match nobody but the two does.
+async fn reaches(k: &Kernel, me: &str, r: &Request) -> Result<bool> {
+    if !matches!(state_of(r), St::Open | St::Offered) {
+        return Ok(false);
+    }
+    Ok(r.audience != "invited"
+        || store::invited(&k.db, &r.id, me).await?
+        || store::offers(&k.db, &r.id).await?.iter().any(|o| o.supporter_id == me))
+}
+
+/// May a supporter (not a party) see this request: it reaches them, and they are eligible (for
+/// a broadcast to acquaintances, an acquaintance). Eligibility is judged from the 町丁目's centre,
+/// so the exact place cannot be found by moving one's radius about.
 pub(crate) async fn visible_to_supporter(k: &Kernel, actor: &Actor, r: &Request) -> Result<bool> {
     let me = me(actor)?;
+    if !reaches(k, me, r).await? {
+        return Ok(false);
+    }
     if store::invited(&k.db, &r.id, me).await?
         || store::offers(&k.db, &r.id).await?.iter().any(|o| o.supporter_id == me)
     {
         return Ok(true);
-    }
-    if r.audience == "invited" || !matches!(state_of(r), St::Open | St::Offered) {
-        return Ok(false);
     }
     let idx = index::current(k).await?;
     let Some(entry) = idx.get(me) else {
         return Ok(false);
     };
     let trust = index::trust_of(&k.db, &r.requester_id).await?;
-    let want = want_of(k, r);
+    let want = want_public(k, r).await?;
     let facts = entry.facts(&want, &trust);
     let ok = matching::eligible(want.category, &facts).is_ok();
     Ok(ok && (r.audience == "nearby" || facts.trust.is_acquaintance()))
+}
+
+/// The request as others may know it: placed at its 町丁目's centre.
+pub(crate) async fn want_public<'a>(k: &Kernel, r: &'a Request) -> Result<Want<'a>> {
+    let mut w = want_of(k, r);
+    if r.exact_point != 0
+        && let Some((lat, lon)) = area_point(k, Some(&r.area_id)).await?
+    {
+        w.lat = lat;
+        w.lon = lon;
+    }
+    Ok(w)
 }
 
 pub fn want_of<'a>(k: &Kernel, r: &'a Request) -> Want<'a> {
@@ -414,8 +440,9 @@ pub fn want_of<'a>(k: &Kernel, r: &'a Request) -> Want<'a> {
         starts_at: r.starts_at,
         duration_minutes: r.duration_minutes,
         description: &r.description,
-        // Certifications are compared with today's local date.
+        // Certifications must be valid today and on the day of the activity.
         today: kernel::model::clock::to_rfc3339_jst(k.now())[..10].to_string(),
+        activity_date: kernel::model::clock::to_rfc3339_jst(r.starts_at)[..10].to_string(),
     }
 }
 
@@ -613,14 +640,19 @@ pub struct SupporterRef {
     pub supporter_id: String,
 }
 
-/// Why this supporter may not take the request, as a 403 that says so.
-pub(crate) async fn check_eligible(k: &Kernel, r: &Request, supporter: &str) -> Result<()> {
+/// Why this supporter may not take the request, as a 403 that says so. `public`: judged as the
+/// supporter may know the request (from its 町丁目's centre).
+pub(crate) async fn check_eligible(k: &Kernel, r: &Request, supporter: &str, public: bool) -> Result<()> {
     let idx = index::current(k).await?;
     let entry = idx
         .get(supporter)
         .ok_or_else(|| Error::refused("aid-not-a-supporter", vec![]))?;
     let trust = index::trust_of(&k.db, &r.requester_id).await?;
-    let want = want_of(k, r);
+    let want = if public {
+        want_public(k, r).await?
+    } else {
+        want_of(k, r)
+    };
     matching::eligible(want.category, &entry.facts(&want, &trust)).map_err(|e| Error::refused(e.key(), vec![]))
 }
 
@@ -632,7 +664,7 @@ pub(crate) async fn invite_for(k: &Kernel, actor: &Actor, id: &str, supporter: &
     if !matches!(state_of(&r), St::Open | St::Offered) {
         return Err(Error::conflict("aid-wrong-state", vec![]));
     }
-    check_eligible(k, &r, supporter).await?;
+    check_eligible(k, &r, supporter, false).await?;
     if store::invite(k, &r.id, supporter, me(actor)?).await? {
         let name = crate::jobs::name(k, &r.requester_id).await?;
         let (subject, body) = crate::model::notice::invited(&name, &r.category, &crate::jobs::link(k, &r.id));
@@ -733,8 +765,11 @@ pub(crate) async fn offer_for(k: &Kernel, actor: &Actor, id: &str, message: Opti
     }
     let r = store::require(&k.db, id).await?;
     lifecycle::apply(state_of(&r), Event::Offer, party(actor, &r), false).map_err(refusal)?;
-    // The reason comes first: an uncertified supporter on a childcare request is told why.
-    check_eligible(k, &r, me).await?;
+    if !reaches(k, me, &r).await? {
+        return Err(Error::Forbidden);
+    }
+    // An uncertified supporter on a childcare request is told why.
+    check_eligible(k, &r, me, true).await?;
     if !visible_to_supporter(k, actor, &r).await? {
         return Err(Error::Forbidden);
     }
@@ -794,6 +829,11 @@ pub(crate) async fn accept_for(k: &Kernel, actor: &Actor, id: &str, supporter: &
             e => refusal(e),
         });
     }
+    if k.now() >= r.starts_at {
+        return Err(Error::conflict("aid-too-late", vec![]));
+    }
+    // Still eligible now (a certification may have lapsed, someone may have blocked the other).
+    check_eligible(k, &r, supporter, false).await?;
     let idx = index::current(k).await?;
     let covered = idx
         .get(supporter)
@@ -883,23 +923,29 @@ async fn propose_fee(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(crate) async fn confirm_fee_for(k: &Kernel, actor: &Actor, id: &str) -> Result<()> {
+/// Confirm the proposed fee — the one the confirming party saw (a re-proposal in between is not agreed to).
+pub(crate) async fn confirm_fee_for(k: &Kernel, actor: &Actor, id: &str, fee: i64) -> Result<()> {
     let r = store::require(&k.db, id).await?;
     if !may(actor, Action::ActOnAid, &resource(&r)) {
         return Err(Error::Forbidden);
     }
-    if !store::confirm_fee(k, &r.id, me(actor)?).await? {
+    if !store::confirm_fee(k, &r.id, fee, me(actor)?).await? {
         return Err(Error::conflict("aid-no-fee-to-confirm", vec![]));
     }
     Ok(())
 }
 
-#[utoipa::path(post, path = "/aid/requests/{id}/fee/confirm", tag = "aid",
-    description = "The other party confirms the proposed fee.",
+#[utoipa::path(post, path = "/aid/requests/{id}/fee/confirm", tag = "aid", request_body = FeeInput,
+    description = "The other party confirms the proposed fee (naming it, so a changed proposal is not agreed to unseen).",
     responses((status = 204), (status = 403), (status = 409)))]
-async fn confirm_fee(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode> {
+async fn confirm_fee(
+    State(k): State<Kernel>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<FeeInput>,
+) -> Result<StatusCode> {
     auth.person_id()?;
-    confirm_fee_for(&k, &auth.0, &id).await?;
+    confirm_fee_for(&k, &auth.0, &id, input.fee_per_hour).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -922,6 +968,24 @@ pub(crate) async fn act_for(k: &Kernel, actor: &Actor, id: &str, what: &str) -> 
         AuditRecord::new(actor.person_id.as_deref(), "aid.state", format!("aid/{}", r.id)).reason(next.as_str()),
     )
     .await?;
+    // The other party hears of it.
+    let other = if party(actor, &r) == Party::Requester {
+        r.supporter_id.clone()
+    } else {
+        Some(r.requester_id.clone())
+    };
+    if let Some(other) = other {
+        let who = crate::jobs::name(k, me(actor)?).await?;
+        let (subject, body) = crate::model::notice::state_changed(&who, next.as_str(), &crate::jobs::link(k, &r.id));
+        crate::jobs::notify(
+            k,
+            &[other],
+            &subject,
+            &body,
+            &format!("aid:{}:state:{}", r.id, next.as_str()),
+        )
+        .await?;
+    }
     store::require(&k.db, id).await
 }
 
@@ -947,7 +1011,7 @@ async fn act(
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SettleInput {
-    /// Yen; the agreed fee for the time when absent.
+    /// Yen; must be the agreed fee for the time (change the fee, both confirming, to pay otherwise).
     #[serde(default)]
     pub amount: Option<i64>,
     /// `cash`, `bank_transfer` or `external`.
@@ -973,15 +1037,16 @@ pub(crate) async fn settle_for(k: &Kernel, actor: &Actor, id: &str, input: &Sett
             vec![("field", "reference".into())],
         ));
     }
-    let default = r
+    // One party records the payment; the amount is what both agreed, never typed in by one.
+    let agreed = r
         .fee_agreed
         .map(|f| crate::model::amount(f, r.duration_minutes))
         .unwrap_or(0);
-    let amount = input.amount.unwrap_or(default);
-    if !(0..=1_000_000).contains(&amount) {
+    let amount = input.amount.unwrap_or(agreed);
+    if amount != agreed {
         return Err(Error::invalid_with(
-            "aid-amount-invalid",
-            vec![("field", "amount".into())],
+            "aid-amount-not-agreed",
+            vec![("field", "amount".into()), ("amount", agreed.to_string())],
         ));
     }
     if !store::settle(k, &r.id, amount, &input.method, reference, me(actor)?).await? {
@@ -1200,7 +1265,7 @@ pub(crate) async fn coordinator_suggest_for(k: &Kernel, actor: &Actor, id: &str,
     if !matches!(state_of(&r), St::Open | St::Offered) {
         return Err(Error::conflict("aid-wrong-state", vec![]));
     }
-    check_eligible(k, &r, supporter).await?;
+    check_eligible(k, &r, supporter, false).await?;
     store::coordinator_suggest(k, &r.id, supporter, me(actor)?).await?;
     let link = crate::jobs::link(k, &r.id);
     let requester = crate::jobs::name(k, &r.requester_id).await?;

@@ -31,6 +31,7 @@ pub fn router() -> Router<Kernel> {
         .route("/aid/requests/{id}", get(request_page))
         .route("/aid/requests/{id}/receipt", get(receipt))
         .route("/aid/requests/{id}/do", post(act))
+        .route("/aid/links/{person}", post(link))
 }
 
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -232,7 +233,10 @@ async fn render_request(
         may_manage => view.party == "requester" && matches!(state, St::Open | St::Offered),
         may_cancel => view.party == "requester" && matches!(state, St::Open | St::Offered | St::Accepted),
         may_fee => lifecycle::may_change_fee(state, party),
-        fee_to_confirm => r.fee_proposed.is_some() && r.fee_proposed_by.as_deref() != Some(me.as_str()) && view.party != "other",
+        fee_to_confirm => state == St::Accepted
+            && r.fee_proposed.is_some()
+            && r.fee_proposed_by.as_deref() != Some(me.as_str())
+            && view.party != "other",
         may_done => state == St::Accepted && view.party != "other" && started,
         may_no_show => state == St::Accepted && view.party == "requester" && started,
         may_settle => state == St::Done && view.party != "other",
@@ -293,7 +297,9 @@ async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
             "fee" => super::propose_fee_for(&k, a, &id, num(&f.fee_per_hour, "fee_per_hour")?)
                 .await
                 .map(|_| "fee"),
-            "fee_confirm" => super::confirm_fee_for(&k, a, &id).await.map(|_| "fee_confirm"),
+            "fee_confirm" => super::confirm_fee_for(&k, a, &id, num(&f.fee_per_hour, "fee_per_hour")?)
+                .await
+                .map(|_| "fee_confirm"),
             "done" | "no_show" | "cancel" => {
                 let what = f.action.as_str();
                 super::act_for(&k, a, &id, what).await.map(|_| match what {
@@ -303,13 +309,8 @@ async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
                 })
             }
             "settle" => {
-                let amount = if f.fee_per_hour.trim().is_empty() {
-                    None
-                } else {
-                    Some(num(&f.fee_per_hour, "amount")?)
-                };
                 let input = SettleInput {
-                    amount,
+                    amount: None,
                     method: f.method.clone(),
                     reference: Some(f.reference.clone()),
                 };
@@ -354,6 +355,19 @@ async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
             None => Err(e),
         },
     }
+}
+
+/// 「知り合い」 from the hub: say it back to someone who said it.
+async fn link(State(k): State<Kernel>, v: Viewer, Path(person): Path<String>) -> Result<Response> {
+    let me = v.require_login()?.id.clone();
+    if person == me {
+        return Err(Error::invalid_with("aid-link-self", vec![("field", "person".into())]));
+    }
+    kernel::store::people::require_active(&k.db, &person).await?;
+    if store::link(&k, &me, &person).await? {
+        store::bump_index(&k.db).await?;
+    }
+    Ok(Redirect::to("/aid?done=link").into_response())
 }
 
 async fn receipt(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {

@@ -140,12 +140,19 @@ pub fn score(f: &Facts) -> f64 {
 pub struct Suggestion {
     pub person_id: String,
     pub trust: Trust,
+    /// Rounded to 100 m when shown: a supporter's home is not to be worked out from it.
+    #[serde(serialize_with = "rounded_100")]
     pub distance_m: f64,
     pub available: bool,
     pub rating: Option<f64>,
     pub reviews: u32,
     pub skill_hits: u32,
+    #[serde(skip)]
     pub score: f64,
+}
+
+fn rounded_100<S: serde::Serializer>(d: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d / 100.0).round() * 100.0)
 }
 
 /// The best `limit` eligible supporters, best first.

@@ -139,6 +139,12 @@ pub fn local_ms(date: &str, time: &str) -> Option<i64> {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
+    // 2026-02-30 is not a day (it would roll over into March).
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if d > month_days[(m - 1) as usize] {
+        return None;
+    }
     Some(days * DAY_MS + (h * 60 + mi) * 60_000 - LOCAL_OFFSET_MS)
 }
 
@@ -269,6 +275,7 @@ mod tests {
             .is_ok_and(|r| r.fee_per_hour == 0)
         );
         assert_eq!(amount(600, 90), 900);
+        assert!(local_ms("2026-02-30", "10:00").is_none() && local_ms("2028-02-29", "10:00").is_some());
         assert_eq!(amount(600, 100), 1050, "rounded up to the quarter hour");
         let d = distance_m(35.68, 139.56, 35.69, 139.56);
         assert!((d - 1112.0).abs() < 5.0, "{d}");

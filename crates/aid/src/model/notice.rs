@@ -64,6 +64,18 @@ pub fn coordinator_to_supporter(requester: &str, category: &str, link: &str) -> 
     )
 }
 
+pub fn state_changed(who: &str, state: &str, link: &str) -> (String, String) {
+    let what = match state {
+        "done" => "終わったと記録しました",
+        "no_show" => "来られなかったと記録しました",
+        _ => "依頼を取り消しました",
+    };
+    (
+        format!("【共助】{who}さんが{what}"),
+        format!("{who}さんが{what}。\n\n{link}\n"),
+    )
+}
+
 pub fn waiting(category: &str, link: &str) -> (String, String) {
     let what = category_ja(category);
     (

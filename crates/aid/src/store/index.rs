@@ -89,8 +89,9 @@ pub struct Want<'a> {
     pub starts_at: i64,
     pub duration_minutes: i64,
     pub description: &'a str,
-    /// Today's local date, for certification validity.
+    /// Today's local date and the activity's, for certification validity (valid on both).
     pub today: String,
+    pub activity_date: String,
 }
 
 /// The requester's side of trust.
@@ -138,7 +139,10 @@ impl Entry {
                 .count() as u32,
             available: matching::covers(&self.slots, weekday, minute, w.duration_minutes as u32),
             rating: self.rating,
-            certified: self.childcare_until.as_deref().is_some_and(|u| w.today.as_str() < u),
+            certified: self
+                .childcare_until
+                .as_deref()
+                .is_some_and(|u| w.today.as_str() < u && w.activity_date.as_str() < u),
             blocked: self.person_id == w.requester_id || t.blocked.contains(&self.person_id),
         }
     }
@@ -188,8 +192,12 @@ pub async fn current(k: &Kernel) -> Result<Arc<Index>> {
         }
     }
     let built = Arc::new(build(&k.db, version).await?);
-    *cache.current.write().await = built.clone();
-    Ok(built)
+    let mut current = cache.current.write().await;
+    // Never replace a newer index with an older one (a slow rebuild finishing late).
+    if current.version < built.version {
+        *current = built.clone();
+    }
+    Ok(current.clone())
 }
 
 #[derive(sqlx::FromRow)]
@@ -220,7 +228,9 @@ async fn build(db: &Db, version: i64) -> Result<Index> {
     .await)?;
     let certs: HashMap<String, String> = certs.into_iter().collect();
     let ratings: Vec<(String, i64, i64)> = on_db!(db, |p| sqlx::query_as(
-        "SELECT reviewee_id, SUM(rating), COUNT(*) FROM aid_reviews GROUP BY reviewee_id"
+        // Reviews received as a supporter only; SUM is NUMERIC on PostgreSQL, hence the cast.
+        "SELECT v.reviewee_id, CAST(SUM(v.rating) AS BIGINT), COUNT(*) FROM aid_reviews v \
+         JOIN aid_requests r ON r.id = v.request_id AND r.supporter_id = v.reviewee_id GROUP BY v.reviewee_id"
     )
     .fetch_all(p)
     .await)?;

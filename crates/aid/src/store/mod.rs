@@ -439,14 +439,15 @@ pub async fn propose_fee(k: &Kernel, id: &str, fee: i64, by: &str) -> Result<boo
     Ok(n > 0)
 }
 
-/// The other party confirms the proposed fee: it becomes the agreed fee.
-pub async fn confirm_fee(k: &Kernel, id: &str, by: &str) -> Result<bool> {
+/// The other party confirms the proposed fee `fee`: it becomes the agreed fee.
+pub async fn confirm_fee(k: &Kernel, id: &str, fee: i64, by: &str) -> Result<bool> {
     let n = on_db!(&k.db, |p| sqlx::query(
         "UPDATE aid_requests SET fee_agreed = fee_proposed, fee_proposed = NULL, fee_proposed_by = NULL \
-         WHERE id = $1 AND state = 'accepted' AND fee_proposed IS NOT NULL AND fee_proposed_by <> $2"
+         WHERE id = $1 AND state = 'accepted' AND fee_proposed = $3 AND fee_proposed_by <> $2"
     )
     .bind(id)
     .bind(by)
+    .bind(fee)
     .execute(p)
     .await
     .map(|r| r.rows_affected()))?;
