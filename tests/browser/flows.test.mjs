@@ -8,7 +8,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 import { AxeBuilder } from "@axe-core/playwright";
@@ -21,14 +23,19 @@ mkdirSync(shots, { recursive: true });
 let server;
 let base;
 let browser;
+let configDir;
 const scanned = new Set();
 
 before(async () => {
   const bin = process.env.MACHI_BIN;
   const db = process.env.MACHI_BROWSER_DATABASE;
   assert.ok(bin && db, "MACHI_BIN and MACHI_BROWSER_DATABASE must be set (scripts/test sets them)");
+  // The server runs on the real clock, so the coordinator cannot wait a day for a request to
+  // become "old": here every unmatched request is in the coordinator's queue at once.
+  configDir = mkdtempSync(join(tmpdir(), "machi-browser-"));
+  writeFileSync(join(configDir, "machi.toml"), "[aid]\ncoordinator_after_hours = 0\n");
   server = spawn(bin, ["--database", db, "serve", "--demo", "--bind", "127.0.0.1:0"], {
-    env: { ...process.env, MACHI_LOG: "warn" },
+    env: { ...process.env, MACHI_LOG: "warn", MACHI_CONFIG: join(configDir, "machi.toml") },
     stdio: ["ignore", "ignore", "pipe"],
   });
   base = await new Promise((resolve, reject) => {
@@ -52,6 +59,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.kill("SIGTERM");
+  if (configDir) rmSync(configDir, { recursive: true, force: true });
 });
 
 /** Fresh browser context (cookies) in a language. */
@@ -194,6 +202,9 @@ test("every public and personal page in Japanese and English passes axe, includi
     await visit(page, "/terminal", `terminal-${lang}`);
     await visit(page, "/watch", `watch-tanaka-${lang}`);
     await visit(page, "/watch/messages/new", `watch-message-${lang}`);
+    await visit(page, "/aid", `aid-tanaka-${lang}`);
+    await visit(page, "/aid/ask", `aid-ask-${lang}`);
+    await visit(page, "/aid/offer", `aid-offer-${lang}`);
     await page.context().close();
   }
   // The core flows need no JavaScript (axe itself needs it, so this part only checks the flow).
@@ -209,7 +220,7 @@ test("every public and personal page in Japanese and English passes axe, includi
   await logIn(withJs, "sato");
   await visit(withJs, "/me/delete", "delete-ja");
   await withJs.context().close();
-  for (const path of ["/", "/signup", "/login", "/me", "/me/tokens", "/directory", "/admin", "/terminal", "/me/delete", "/watch", "/watch/messages/new"]) {
+  for (const path of ["/", "/signup", "/login", "/me", "/me/tokens", "/directory", "/admin", "/terminal", "/me/delete", "/watch", "/watch/messages/new", "/aid", "/aid/ask", "/aid/offer"]) {
     assert.ok(scanned.has(path), `${path} was scanned`);
   }
 });
@@ -557,6 +568,261 @@ test("見守り: the training gate and the allow-list, as the family member, the
   await hana.context().close();
 
   for (const path of ["/watch", circlePath, "/watch/messages/new", "/terminal"]) {
+    assert.ok(scanned.has(path), `${path} was scanned`);
+  }
+});
+
+test("共助: a Saturday pick-up — the acquainted certified supporter first with why, ¥600/h agreed; done, settled, receipt, reviews; the coordinator suggests someone for an old request", async () => {
+  const PARENT = "吉田 彩";
+  const SUPPORTER = { name: "伊藤 翔太", birth: "1995-02-02" };
+  const STRANGER = { name: "中村 恵子", birth: "1972-03-03" };
+  const shot = (page, name) => page.screenshot({ path: `${shots}/${backend}-${name}.png`, fullPage: true });
+  // The server's clock is the real one, in Japan: dates and weekdays are taken in JST.
+  const jst = (ms) => new Date(ms + 9 * 3_600_000);
+  const ymd = (ms) => jst(ms).toISOString().slice(0, 10);
+  const hm = (ms) => jst(ms).toISOString().slice(11, 16);
+  const weekday = (ms) => (jst(ms).getUTCDay() + 6) % 7; // 0 = Monday, as the slots count
+  const now = Date.now();
+  const saturday = ymd(now + ((6 - jst(now).getUTCDay() + 7) % 7 || 7) * 86_400_000);
+  const submit = (page, url, target) =>
+    Promise.all([page.waitForURL(url), typeof target === "string" ? page.click(target) : target.click()]);
+  const notice = (page) => page.textContent("#aid-notice");
+
+  // 1. 翔太 and 恵子 offer help: childcare and shopping, Saturday mornings within 5 km, insured.
+  const offerHelp = async (login, slots) => {
+    const page = await person();
+    await logIn(page, login);
+    await Promise.all([page.waitForURL(/\/aid$/), page.locator("nav.site-nav a", { hasText: "助け合い" }).click()]);
+    await Promise.all([page.waitForURL(/\/aid\/offer$/), page.click("#aid-offer")]);
+    await checkA11y(page, `/aid/offer (${login}, empty)`);
+    for (const c of ["childcare", "shopping"]) await page.check(`#aid-profile input[name=categories][value=${c}]`);
+    await page.fill("#skills", "車の運転、買い物");
+    await page.fill("#radius", "5");
+    await page.fill("#slots", slots.join("\n"));
+    await page.check("#aid-profile input[name=insured]");
+    await page.check("#aid-profile input[name=insured_categories][value=childcare]");
+    await submit(page, /\/aid\/offer\?done=profile$/, "#aid-profile button[type=submit]");
+    assert.match(await notice(page), /登録しました/);
+    assert.equal(Number(await page.inputValue("#radius")), 5);
+    assert.equal(await page.inputValue("#slots"), slots.join("\n"));
+    return page;
+  };
+  // 翔太 is also free all day today; 恵子 has the same Saturday mornings, so trust alone orders them.
+  const supporter = await offerHelp("supporter", ["5:08:00-12:00", `${weekday(Date.now() + 120_000)}:00:00-24:00`]);
+  await checkA11y(supporter, "/aid/offer (supporter, registered)");
+  await shot(supporter, "aid-offer-supporter-ja");
+  const stranger = await offerHelp("caremgr", ["5:08:00-12:00"]);
+  await stranger.context().close();
+
+  // 2. The coordinator (市民協働課, the aid duty) records both childcare supporter courses.
+  const coordinator = await person();
+  await logIn(coordinator, "kyodo");
+  await coordinator.goto(base + "/aid");
+  await Promise.all([coordinator.waitForURL(/\/aid\/coordinator$/), coordinator.click("#aid-coordinator")]);
+  await checkA11y(coordinator, "/aid/coordinator");
+  for (const who of [SUPPORTER, STRANGER]) {
+    await coordinator.fill("#c-name", who.name);
+    await coordinator.fill("#c-birth", who.birth);
+    await coordinator.fill("#c-issuer", "みどり市ファミリー・サポート・センター");
+    await coordinator.fill("#c-until", "2027-03-31");
+    await submit(coordinator, /\/aid\/coordinator\?done=certify$/, "#aid-certify button[type=submit]");
+    assert.match(await notice(coordinator), /記録しました/);
+  }
+  await supporter.reload();
+  assert.match(await supporter.textContent("#aid-certifications"), /子育てサポーター講習 — みどり市ファミリー・サポート・センター/);
+
+  // 3. The parent asks in three steps (category, when, details), with large buttons.
+  const parent = await person();
+  await logIn(parent, "kosodate");
+  const ask = async (page, who, { category, date, start, minutes, description, free }) => {
+    await page.goto(base + "/aid");
+    await Promise.all([page.waitForURL(/\/aid\/ask$/), page.click("#aid-ask")]);
+    assert.match(await page.textContent(".steps"), /3つのうち 1 つめ/);
+    await checkA11y(page, `ask step 1 (${who})`);
+    await Promise.all([page.waitForURL(/step|category=/), page.locator("#aid-categories a", { hasText: category }).click()]);
+    assert.match(await page.textContent(".steps"), /3つのうち 2 つめ/);
+    await checkA11y(page, `ask step 2 (${who})`);
+    await page.fill("#date", date);
+    await page.fill("#start", start);
+    await page.selectOption("#duration", String(minutes));
+    await Promise.all([page.waitForURL(/duration_minutes=/), page.click("#aid-when button[type=submit]")]);
+    assert.match(await page.textContent(".steps"), /3つのうち 3 つめ/);
+    await checkA11y(page, `ask step 3 (${who})`);
+    await page.fill("#description", description);
+    if (free) await page.check("#aid-details input[name=free]");
+    else assert.equal(await page.inputValue("#fee"), "600", "the town's usual fee is proposed");
+    await submit(page, /\/aid\/requests\/[0-9A-Za-z]+\?done=created$/, "#aid-details button[type=submit]");
+    assert.match(await notice(page), /依頼しました/);
+    return new URL(page.url()).pathname;
+  };
+
+  // First, today's pick-up (the one that will be completed): 翔太 offers, and they become 知り合い.
+  // Done is only possible once the time has begun (and acceptance only before), so this one starts
+  // in two minutes or so; the Saturday pick-up and the coordinator's part run meanwhile.
+  const todayStart = Math.floor((Date.now() + 150_000) / 60_000) * 60_000;
+  const todayPath = await ask(parent, "today", {
+    category: "子どもの預かり・送迎",
+    date: ymd(todayStart),
+    start: hm(todayStart),
+    minutes: 90,
+    description: "今日、保育園へ陽菜を迎えに行って、家まで送ってほしいです。",
+  });
+  const invite = async (path, name) => {
+    await parent.goto(base + path);
+    const card = parent.locator("#aid-suggestions li", { hasText: name });
+    await submit(parent, /done=invite$/, card.locator("button", { hasText: "この人に頼む" }));
+    assert.match(await notice(parent), /お願いを送りました/);
+  };
+  const offer = async (path, message) => {
+    await supporter.goto(base + "/aid");
+    await Promise.all([supporter.waitForURL((u) => u.pathname === path), supporter.click(`#aid-open a[href='${path}']`)]);
+    await checkA11y(supporter, "request page as an invited supporter");
+    await supporter.fill("#message", message);
+    await submit(supporter, /done=offer$/, "#aid-offer-form button[type=submit]");
+    assert.match(await notice(supporter), /申し出ました/);
+    assert.match(await supporter.textContent("#aid-offered"), /依頼した人が決めるまでお待ちください/);
+  };
+  const accept = async (path) => {
+    await parent.goto(base + path);
+    const card = parent.locator("#aid-offers li", { hasText: SUPPORTER.name });
+    await submit(parent, /done=accept$/, card.locator("button", { hasText: "この人にお願いする" }));
+    assert.match(await notice(parent), /お願いする人が決まりました/);
+    assert.match(await parent.textContent("#aid-state"), /お願い済み/);
+    assert.match(await parent.textContent("#aid-supporter"), /伊藤 翔太\s*ボランティア保険の対象/);
+    assert.match(await parent.textContent("#aid-contact"), /伊藤 翔太/, "contact details after acceptance");
+  };
+  await invite(todayPath, SUPPORTER.name);
+  await offer(todayPath, "今日は空いています。行けます。");
+  await parent.goto(base + todayPath);
+  const offerCard = parent.locator("#aid-offers li", { hasText: SUPPORTER.name });
+  assert.match(await offerCard.textContent(), /今日は空いています/);
+  await checkA11y(parent, "request page with an offer");
+  await accept(todayPath);
+  // The parent says 「知り合い」 on his offer; he says it back from his hub, where her asking is listed.
+  await submit(parent, /done=link$/, offerCard.locator("button", { hasText: "知り合いになる" }));
+  assert.match(await notice(parent), /「知り合い」を送りました/);
+  await supporter.goto(base + "/aid");
+  const asked = supporter.locator("#aid-links li", { hasText: PARENT });
+  await checkA11y(supporter, "/aid with a 知り合い request");
+  await shot(supporter, "aid-hub-link-ja");
+  await submit(supporter, /\/aid\?done=linked$/, asked.locator("button", { hasText: "知り合いになる" }));
+  assert.match(await notice(supporter), /知り合いになりました/);
+  assert.equal(await supporter.locator("#aid-links").count(), 0, "nothing left to answer");
+
+  // 4. The Saturday pick-up: the acquainted, certified supporter comes first, and the page says why.
+  const satPath = await ask(parent, "saturday", {
+    category: "子どもの預かり・送迎",
+    date: saturday,
+    start: "09:30",
+    minutes: 90,
+    description: "土曜の朝、保育園のお迎えと、家まで送ってほしいです。車の運転ができる方だと助かります。",
+  });
+  assert.match(await parent.textContent("h1"), new RegExp(`子どもの預かり・送迎 — ${saturday} 09:30`));
+  assert.match(await parent.textContent("#aid-fee"), /1時間 600 円/);
+  const suggestions = parent.locator("#aid-suggestions > li");
+  assert.equal(await suggestions.count(), 2, await parent.textContent("#aid-suggestions"));
+  assert.match(await suggestions.nth(0).locator("strong").textContent(), /伊藤 翔太/);
+  const why = (await suggestions.nth(0).locator(".why").textContent()).trim();
+  assert.match(why, /^知り合い・\d+\.\dkm・.*土曜午前に対応可$/, why);
+  assert.match(await suggestions.nth(1).locator("strong").textContent(), /中村 恵子/);
+  const strangerWhy = (await suggestions.nth(1).locator(".why").textContent()).trim();
+  assert.doesNotMatch(strangerWhy, /知り合い/, strangerWhy);
+  assert.match(strangerWhy, /土曜午前に対応可/, "the same Saturday morning: trust alone puts 翔太 first");
+  await checkA11y(parent, "request page with suggestions");
+  await shot(parent, "aid-suggestions-ja");
+  await invite(satPath, SUPPORTER.name);
+  await offer(satPath, "土曜の朝なら大丈夫です。");
+  await accept(satPath);
+  assert.match(await parent.textContent("#aid-fee"), /1時間 600 円 \(合意\)/);
+  assert.match(await parent.textContent("#aid-facts"), /金額\s*900 円/);
+  assert.equal(await parent.locator("#aid-done").count(), 0, "not done before Saturday");
+  await checkA11y(parent, "accepted request");
+  await shot(parent, "aid-accepted-ja");
+  await supporter.goto(base + satPath);
+  assert.match(await supporter.textContent("#aid-contact"), new RegExp(PARENT), "the supporter sees the parent's contact");
+  assert.match(await supporter.textContent("#aid-fee"), /1時間 600 円 \(合意\)/);
+  await checkA11y(supporter, "accepted request (supporter)");
+
+  // 5. The coordinator: tanaka's shopping request has no helper yet; it is in the queue (here every
+  // unmatched request is "old", see before()), and the coordinator suggests 翔太.
+  const tanaka = await person();
+  await logIn(tanaka, "tanaka");
+  const tanakaPath = await ask(tanaka, "tanaka", {
+    category: "買い物",
+    date: saturday,
+    start: "10:00",
+    minutes: 60,
+    description: "米10kgを買ってきてほしい",
+    free: true,
+  });
+  await coordinator.goto(base + "/aid/coordinator");
+  const item = coordinator.locator("#aid-queue > li", { has: coordinator.locator(`a[href='${tanakaPath}']`) });
+  assert.match(await item.textContent(), /買い物.*田中 ハナ/s);
+  assert.match(await item.locator(".badge").textContent(), /時間待ち/);
+  assert.equal(await coordinator.locator(`#aid-queue a[href='${satPath}'], #aid-queue a[href='${todayPath}']`).count(), 0, "matched requests are not in the queue");
+  const pick = item.locator("ol > li", { hasText: SUPPORTER.name });
+  assert.match(await pick.textContent(), /伊藤 翔太 — .*km/);
+  await checkA11y(coordinator, "coordinator queue");
+  await shot(coordinator, "aid-coordinator-ja");
+  await submit(coordinator, new RegExp(`${tanakaPath}\\?done=suggest$`), pick.locator("button", { hasText: "この人を紹介する" }));
+  assert.match(await notice(coordinator), /紹介しました/);
+  await checkA11y(coordinator, "request page after the coordinator's suggestion");
+  await tanaka.goto(base + tanakaPath);
+  assert.match(await tanaka.locator("#aid-suggestions li", { hasText: SUPPORTER.name }).textContent(), /コーディネーターの紹介/);
+  await supporter.goto(base + "/aid");
+  assert.equal(await supporter.locator(`#aid-open a[href='${tanakaPath}']`).count(), 1, "the supporter now sees it");
+  await tanaka.context().close();
+  await coordinator.context().close();
+
+  // 6. Today's pick-up has begun: 翔太 marks it done; the parent settles in cash (¥600 × 1.5 h),
+  // both see the receipt, and both review.
+  const wait = todayStart + 1_000 - Date.now();
+  if (wait > 0) await supporter.waitForTimeout(wait);
+  await supporter.goto(base + todayPath);
+  await checkA11y(supporter, "request page once begun");
+  await submit(supporter, /done=done$/, "#aid-done");
+  assert.match(await notice(supporter), /終わったことを記録しました/);
+  assert.match(await supporter.textContent("#aid-state"), /終わりました/);
+  await parent.goto(base + todayPath);
+  assert.equal((await parent.textContent("#aid-settle-amount")).trim(), "900 円", "the agreed fee for 90 minutes");
+  await parent.selectOption("#method", "cash");
+  await checkA11y(parent, "request page with the settlement form");
+  await shot(parent, "aid-settle-ja");
+  await submit(parent, /done=settle$/, "#aid-settle button[type=submit]");
+  assert.match(await notice(parent), /精算を記録しました/);
+  assert.match(await parent.textContent("#aid-state"), /精算済み/);
+  await Promise.all([parent.waitForURL(/\/receipt$/), parent.click("#aid-receipt-link")]);
+  const receipt = await parent.textContent("#aid-receipt");
+  assert.match(receipt, /吉田 彩/);
+  assert.match(receipt, /伊藤 翔太/);
+  assert.match(receipt, /1時間 600 円/);
+  assert.match(receipt, /現金/);
+  assert.match(receipt, /ボランティア保険の対象/);
+  assert.equal((await parent.textContent("#aid-receipt-amount")).trim(), "900 円");
+  await checkA11y(parent, "receipt");
+  await shot(parent, "aid-receipt-ja");
+  await supporter.goto(base + todayPath + "/receipt");
+  assert.equal((await supporter.textContent("#aid-receipt-amount")).trim(), "900 円", "the receipt is on both sides");
+
+  const review = async (page, comment) => {
+    await page.goto(base + todayPath);
+    await page.selectOption("#rating", "5");
+    await page.fill("#comment", comment);
+    await submit(page, /done=review$/, "#aid-review button[type=submit]");
+    assert.match(await notice(page), /評価を送りました/);
+    assert.equal(await page.locator("#aid-review").count(), 0, "one review each");
+  };
+  await review(parent, "陽菜も楽しかったそうです。ありがとうございました。");
+  await review(supporter, "丁寧に準備していただき、助かりました。");
+  const reviews = await supporter.locator("#aid-reviews li").allTextContents();
+  assert.equal(reviews.length, 2, `${reviews}`);
+  assert.ok(reviews.every((r) => r.startsWith("★★★★★")), `${reviews}`);
+  await checkA11y(supporter, "request page with both reviews");
+  await shot(supporter, "aid-reviewed-ja");
+  await parent.context().close();
+  await supporter.context().close();
+
+  for (const path of ["/aid", "/aid/ask", "/aid/offer", "/aid/coordinator", todayPath, satPath, tanakaPath, `${todayPath}/receipt`]) {
     assert.ok(scanned.has(path), `${path} was scanned`);
   }
 });

@@ -235,7 +235,7 @@ pub struct CertificationInput {
     /// `childcare` (the childcare supporter course).
     pub kind: String,
     pub issued_by: String,
-    /// `YYYY-MM-DD`: valid until (not including) this day.
+    /// `YYYY-MM-DD`: valid through this day.
     pub valid_until: String,
 }
 

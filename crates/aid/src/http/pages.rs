@@ -74,6 +74,7 @@ fn done_text(v: &Viewer, done: Option<&str>) -> Option<String> {
         "review",
         "report",
         "link",
+        "linked",
         "profile",
         "certify",
         "suggest",
@@ -338,8 +339,10 @@ async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
                 kernel::store::people::require_active(&k.db, &f.person).await?;
                 if store::link(&k, me, &f.person).await? {
                     store::bump_index(&k.db).await?;
+                    Ok("linked")
+                } else {
+                    Ok("link")
                 }
-                Ok("link")
             }
             "coordinator_suggest" => super::coordinator_suggest_for(&k, a, &id, &f.supporter_id)
                 .await
@@ -366,6 +369,7 @@ async fn link(State(k): State<Kernel>, v: Viewer, Path(person): Path<String>) ->
     kernel::store::people::require_active(&k.db, &person).await?;
     if store::link(&k, &me, &person).await? {
         store::bump_index(&k.db).await?;
+        return Ok(Redirect::to("/aid?done=linked").into_response());
     }
     Ok(Redirect::to("/aid?done=link").into_response())
 }
@@ -630,6 +634,7 @@ mod tests {
             "review",
             "report",
             "link",
+            "linked",
             "profile",
             "certify",
             "suggest",

@@ -142,7 +142,7 @@ impl Entry {
             certified: self
                 .childcare_until
                 .as_deref()
-                .is_some_and(|u| w.today.as_str() < u && w.activity_date.as_str() < u),
+                .is_some_and(|u| w.today.as_str() <= u && w.activity_date.as_str() <= u),
             blocked: self.person_id == w.requester_id || t.blocked.contains(&self.person_id),
         }
     }

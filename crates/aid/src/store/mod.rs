@@ -98,7 +98,7 @@ pub struct Certification {
     /// `childcare`.
     pub kind: String,
     pub issued_by: String,
-    /// Local date `YYYY-MM-DD` (valid through the day before).
+    /// Local date `YYYY-MM-DD` (valid through this day).
     pub valid_until: String,
     pub recorded_at: i64,
 }
