@@ -107,6 +107,7 @@ CREATE TABLE aid_links (
     accepted_at BIGINT,
     PRIMARY KEY (a, b)
 );
+CREATE INDEX aid_links_b ON aid_links(b);
 
 CREATE TABLE aid_blocks (
     blocker_id TEXT NOT NULL REFERENCES people(id),
@@ -114,6 +115,7 @@ CREATE TABLE aid_blocks (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (blocker_id, blocked_id)
 );
+CREATE INDEX aid_blocks_blocked ON aid_blocks(blocked_id);
 
 CREATE TABLE aid_reports (
     id TEXT PRIMARY KEY,

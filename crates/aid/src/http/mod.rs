@@ -409,12 +409,14 @@ pub(crate) async fn visible_to_supporter(k: &Kernel, actor: &Actor, r: &Request)
         return Ok(true);
     }
     let idx = index::current(k).await?;
-    let Some(entry) = idx.get(me) else {
+    if idx.get(me).is_none() {
         return Ok(false);
-    };
+    }
     let trust = index::trust_of(&k.db, &r.requester_id).await?;
     let want = want_public(k, r).await?;
-    let facts = entry.facts(&want, &trust);
+    let Some(facts) = idx.facts_for(me, &want, &trust) else {
+        return Ok(false);
+    };
     let ok = matching::eligible(want.category, &facts).is_ok();
     Ok(ok && (r.audience == "nearby" || facts.trust.is_acquaintance()))
 }
@@ -644,16 +646,19 @@ pub struct SupporterRef {
 /// supporter may know the request (from its 町丁目's centre).
 pub(crate) async fn check_eligible(k: &Kernel, r: &Request, supporter: &str, public: bool) -> Result<()> {
     let idx = index::current(k).await?;
-    let entry = idx
-        .get(supporter)
-        .ok_or_else(|| Error::refused("aid-not-a-supporter", vec![]))?;
+    if idx.get(supporter).is_none() {
+        return Err(Error::refused("aid-not-a-supporter", vec![]));
+    }
     let trust = index::trust_of(&k.db, &r.requester_id).await?;
     let want = if public {
         want_public(k, r).await?
     } else {
         want_of(k, r)
     };
-    matching::eligible(want.category, &entry.facts(&want, &trust)).map_err(|e| Error::refused(e.key(), vec![]))
+    let facts = idx
+        .facts_for(supporter, &want, &trust)
+        .ok_or_else(|| Error::refused("aid-not-a-supporter", vec![]))?;
+    matching::eligible(want.category, &facts).map_err(|e| Error::refused(e.key(), vec![]))
 }
 
 pub(crate) async fn invite_for(k: &Kernel, actor: &Actor, id: &str, supporter: &str) -> Result<()> {

@@ -22,11 +22,15 @@ pub struct Entry {
     pub radius_m: f64,
     pub categories: u16,
     pub skills: Vec<String>,
+    /// The skills lowercased once, for matching against a request's description.
+    skills_lower: Vec<String>,
     pub slots: Vec<Slot>,
     pub rating: Option<(f64, u32)>,
     /// Latest valid-until of a childcare certification (`YYYY-MM-DD`).
     pub childcare_until: Option<String>,
     pub associations: Vec<String>,
+    /// The associations as small numbers (an integer test per supporter, not a string lookup).
+    assoc: Vec<u32>,
     pub insured: bool,
     pub insured_categories: u16,
 }
@@ -37,6 +41,7 @@ pub struct Index {
     pub entries: Vec<Entry>,
     by_category: HashMap<Category, Vec<u32>>,
     by_person: HashMap<String, u32>,
+    assoc_ids: HashMap<String, u32>,
 }
 
 pub fn parse_categories(s: &str) -> Vec<Category> {
@@ -48,9 +53,26 @@ pub fn parse_slots(s: &str) -> Vec<Slot> {
 }
 
 impl Index {
-    pub fn from_entries(version: i64, entries: Vec<Entry>) -> Index {
+    pub fn from_entries(version: i64, mut entries: Vec<Entry>) -> Index {
         let mut by_category: HashMap<Category, Vec<u32>> = HashMap::new();
         let mut by_person = HashMap::with_capacity(entries.len());
+        let mut assoc_ids: HashMap<String, u32> = HashMap::new();
+        for e in entries.iter_mut() {
+            e.skills_lower = e
+                .skills
+                .iter()
+                .map(|s| s.to_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect();
+            e.assoc = e
+                .associations
+                .iter()
+                .map(|a| {
+                    let next = assoc_ids.len() as u32;
+                    *assoc_ids.entry(a.clone()).or_insert(next)
+                })
+                .collect();
+        }
         for (i, e) in entries.iter().enumerate() {
             for c in Category::ALL {
                 if e.categories & c.bit() != 0 {
@@ -64,7 +86,37 @@ impl Index {
             entries,
             by_category,
             by_person,
+            assoc_ids,
         }
+    }
+
+    /// What one request needs, worked out once: its time, words, and the requester's trust as
+    /// supporters' positions in the index (usually a handful).
+    pub fn prepare(&self, w: &Want, t: &TrustOf) -> Prepared {
+        let (weekday, minute) = crate::model::local_weekday_minute(w.starts_at);
+        let positions = |set: &HashSet<String>| -> HashSet<u32> {
+            set.iter().filter_map(|p| self.by_person.get(p).copied()).collect()
+        };
+        Prepared {
+            weekday,
+            minute,
+            description: w.description.to_lowercase(),
+            assoc: t
+                .associations
+                .iter()
+                .filter_map(|a| self.assoc_ids.get(a).copied())
+                .collect(),
+            mutual: positions(&t.mutual),
+            past: positions(&t.past),
+            blocked: positions(&t.blocked),
+            requester: self.by_person.get(w.requester_id).copied(),
+        }
+    }
+
+    /// The facts of one supporter for one request (for a single check: eligibility, visibility).
+    pub fn facts_for<'a>(&'a self, person: &str, w: &Want, t: &TrustOf) -> Option<Facts<'a>> {
+        let i = *self.by_person.get(person)?;
+        Some(self.entries[i as usize].facts(i, w, &self.prepare(w, t)))
     }
 
     pub fn get(&self, person: &str) -> Option<&Entry> {
@@ -112,20 +164,30 @@ pub async fn trust_of(db: &Db, person: &str) -> Result<TrustOf> {
     })
 }
 
+/// A request made ready for scanning the supporters.
+pub struct Prepared {
+    weekday: u32,
+    minute: u32,
+    description: String,
+    assoc: Vec<u32>,
+    mutual: HashSet<u32>,
+    past: HashSet<u32>,
+    blocked: HashSet<u32>,
+    requester: Option<u32>,
+}
+
 impl Entry {
-    /// What the ranking knows of this supporter for this request.
-    pub fn facts<'a>(&'a self, w: &Want, t: &TrustOf) -> Facts<'a> {
-        let trust = if t.mutual.contains(&self.person_id) {
+    /// What the ranking knows of this supporter (at position `i`) for this request.
+    fn facts<'a>(&'a self, i: u32, w: &Want, p: &Prepared) -> Facts<'a> {
+        let trust = if p.mutual.contains(&i) {
             Trust::Mutual
-        } else if t.past.contains(&self.person_id) {
+        } else if p.past.contains(&i) {
             Trust::PastAid
-        } else if self.associations.iter().any(|a| t.associations.contains(a)) {
+        } else if self.assoc.iter().any(|a| p.assoc.contains(a)) {
             Trust::SameAssociation
         } else {
             Trust::Stranger
         };
-        let (weekday, minute) = crate::model::local_weekday_minute(w.starts_at);
-        let description = w.description.to_lowercase();
         Facts {
             id: &self.person_id,
             trust,
@@ -133,17 +195,17 @@ impl Entry {
             radius_m: self.radius_m,
             offers_category: self.categories & w.category.bit() != 0,
             skill_hits: self
-                .skills
+                .skills_lower
                 .iter()
-                .filter(|s| !s.is_empty() && description.contains(&s.to_lowercase()))
+                .filter(|s| p.description.contains(s.as_str()))
                 .count() as u32,
-            available: matching::covers(&self.slots, weekday, minute, w.duration_minutes as u32),
+            available: matching::covers(&self.slots, p.weekday, p.minute, w.duration_minutes as u32),
             rating: self.rating,
             certified: self
                 .childcare_until
                 .as_deref()
                 .is_some_and(|u| w.today.as_str() <= u && w.activity_date.as_str() <= u),
-            blocked: self.person_id == w.requester_id || t.blocked.contains(&self.person_id),
+            blocked: p.requester == Some(i) || p.blocked.contains(&i),
         }
     }
 
@@ -158,7 +220,8 @@ pub fn suggest(index: &Index, w: &Want, t: &TrustOf, limit: usize) -> Vec<Sugges
     let Some(ids) = index.by_category.get(&w.category) else {
         return Vec::new();
     };
-    let facts = ids.iter().map(|i| index.entries[*i as usize].facts(w, t));
+    let p = index.prepare(w, t);
+    let facts = ids.iter().map(|i| index.entries[*i as usize].facts(*i, w, &p));
     matching::rank(w.category, facts, limit)
 }
 
@@ -183,8 +246,18 @@ pub async fn current(k: &Kernel) -> Result<Arc<Index>> {
             return Ok(idx.clone());
         }
     }
-    // One rebuild at a time; whoever waited finds it done.
-    let _guard = cache.building.lock().await;
+    // One rebuild at a time. While it runs, others go on with the index they have (seconds
+    // for a town's supporters) — unless there is none yet.
+    let _guard = match cache.building.try_lock() {
+        Ok(g) => g,
+        Err(_) => {
+            let idx = cache.current.read().await.clone();
+            if idx.version >= 0 {
+                return Ok(idx);
+            }
+            cache.building.lock().await
+        }
+    };
     {
         let idx = cache.current.read().await;
         if idx.version == version {
@@ -266,6 +339,8 @@ async fn build(db: &Db, version: i64) -> Result<Index> {
             rating: ratings.get(&r.person_id).copied(),
             childcare_until: certs.get(&r.person_id).cloned(),
             associations: associations.remove(&r.person_id).unwrap_or_default(),
+            assoc: Vec::new(),
+            skills_lower: Vec::new(),
             insured: r.insured != 0,
             insured_categories: category_bits(&parse_categories(&r.insured_categories)),
             person_id: r.person_id,

@@ -107,6 +107,8 @@ CREATE TABLE watch_escalations (
 );
 CREATE UNIQUE INDEX watch_escalations_open ON watch_escalations(rule_id) WHERE closed_at IS NULL;
 CREATE INDEX watch_escalations_circle ON watch_escalations(circle_id, opened_at);
+-- The sweep asks, per rule, when its last call was closed.
+CREATE INDEX watch_escalations_rule ON watch_escalations(rule_id, closed_at);
 
 -- Who was called at which step (for the circle page and the history).
 CREATE TABLE watch_calls (
