@@ -325,23 +325,30 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, Error> {
             let index = aid::store::index::current(&k).await?;
             let build_ms = built.elapsed().as_secs_f64() * 1000.0;
             let requests = aid::store::open_requests(&k.db, k.now(), 100_000).await?;
-            let mut times = Vec::with_capacity(requests.len());
+            // Per request: the whole, and its two parts (database lookups; ranking in memory).
+            let (mut times, mut lookups, mut ranks) = (Vec::new(), Vec::new(), Vec::new());
             let mut found = 0usize;
             for r in &requests {
                 let t0 = std::time::Instant::now();
                 let index = aid::store::index::current(&k).await?;
                 let trust = aid::store::index::trust_of(&k.db, &r.requester_id).await?;
+                let t1 = std::time::Instant::now();
                 let list = aid::store::index::suggest(&index, &aid::http::want_of(&k, r), &trust, top);
-                times.push(t0.elapsed().as_secs_f64() * 1000.0);
+                let t2 = std::time::Instant::now();
+                times.push((t2 - t0).as_secs_f64() * 1000.0);
+                lookups.push((t1 - t0).as_secs_f64() * 1000.0);
+                ranks.push((t2 - t1).as_secs_f64() * 1000.0);
                 found += list.len();
             }
-            times.sort_by(f64::total_cmp);
-            let pct = |p: f64| {
-                times
-                    .get(((times.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            for v in [&mut times, &mut lookups, &mut ranks] {
+                v.sort_by(f64::total_cmp);
+            }
+            let at = |v: &[f64], p: f64| {
+                v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1))
                     .copied()
                     .unwrap_or(0.0)
             };
+            let pct = |p: f64| at(&times, p);
             println!(
                 "{}",
                 serde_json::json!({
@@ -351,6 +358,10 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, Error> {
                     "p50_ms": pct(0.50),
                     "p99_ms": pct(0.99),
                     "max_ms": times.last().copied().unwrap_or(0.0),
+                    "lookup_p50_ms": at(&lookups, 0.50),
+                    "lookup_p99_ms": at(&lookups, 0.99),
+                    "rank_p50_ms": at(&ranks, 0.50),
+                    "rank_p99_ms": at(&ranks, 0.99),
                     "suggested": found,
                 })
             );

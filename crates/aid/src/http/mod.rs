@@ -583,13 +583,12 @@ pub(crate) async fn suggestions_for(k: &Kernel, actor: &Actor, r: &Request, lang
     let want = want_of(k, r);
     let list = index::suggest(&idx, &want, &trust, k.config.aid.suggestions);
     let (weekday, minute) = crate::model::local_weekday_minute(r.starts_at);
+    let ids: Vec<&str> = list.iter().map(|s| s.person_id.as_str()).collect();
+    let mut names = kernel::store::people::display_names(&k.db, &ids).await?;
     let mut out = Vec::with_capacity(list.len());
     for s in list {
         let why = why_text(lang, &matching::reasons(&s, weekday, minute));
-        let name = kernel::store::people::get(&k.db, &s.person_id)
-            .await?
-            .map(|p| p.display_name)
-            .unwrap_or_default();
+        let name = names.remove(&s.person_id).unwrap_or_default();
         let insured = idx.get(&s.person_id).is_some_and(|e| e.covers(want.category));
         out.push(SuggestionView {
             suggestion: s,

@@ -122,17 +122,62 @@ pub fn eligible(category: Category, f: &Facts) -> Result<(), Ineligible> {
     Ok(())
 }
 
-/// Within one trust level: available at the time weighs most, then distance, skills and reviews.
-pub fn score(f: &Facts) -> f64 {
-    let available = if f.available { 4.0 } else { 0.0 };
-    let near = 2.0 * (1.0 - (f.distance_m / f.radius_m.max(1.0)).clamp(0.0, 1.0));
-    let skills = f.skill_hits.min(3) as f64 / 3.0;
-    // A few reviews move little; many good ones more. 3 stars is neutral.
-    let reviews = match f.rating {
+/// Points for being available at the requested time: the largest part of a score.
+pub const AVAILABLE_POINTS: f64 = 4.0;
+/// The most that matching skills can add.
+pub const SKILL_POINTS_MAX: f64 = 1.0;
+
+/// Up to 2 points for being near, relative to the supporter's own radius.
+pub fn near_points(distance_m: f64, radius_m: f64) -> f64 {
+    2.0 * (1.0 - (distance_m / radius_m.max(1.0)).clamp(0.0, 1.0))
+}
+
+/// A few reviews move little; many good ones more. 3 stars is neutral (-1 to +1).
+pub fn review_points(rating: Option<(f64, u32)>) -> f64 {
+    match rating {
         Some((avg, n)) if n > 0 => (avg - 3.0) / 2.0 * (n.min(10) as f64 / 10.0),
         _ => 0.0,
+    }
+}
+
+pub fn skill_points(hits: u32) -> f64 {
+    SKILL_POINTS_MAX * hits.min(3) as f64 / 3.0
+}
+
+/// Within one trust level: available at the time weighs most, then distance, skills and reviews.
+pub fn score(f: &Facts) -> f64 {
+    score_of(
+        f.available,
+        f.distance_m,
+        f.radius_m,
+        f.skill_hits,
+        review_points(f.rating),
+    )
+}
+
+/// The score from its parts (what `score` computes, for a scan that has the parts at hand).
+pub fn score_of(available: bool, distance_m: f64, radius_m: f64, skill_hits: u32, review_points: f64) -> f64 {
+    let available = if available { AVAILABLE_POINTS } else { 0.0 };
+    available + near_points(distance_m, radius_m) + skill_points(skill_hits) + review_points
+}
+
+/// The most a supporter can score, knowing only their distance and review points (and, when
+/// known, whether they are available) and whether they have skills at all: a scan skips the
+/// supporters whose bound cannot enter the list.
+pub fn score_bound(
+    distance_m: f64,
+    radius_m: f64,
+    review_points: f64,
+    available: Option<bool>,
+    has_skills: bool,
+) -> f64 {
+    let available = match available {
+        Some(false) => 0.0,
+        _ => AVAILABLE_POINTS,
     };
-    available + near + skills + reviews
+    let skills = if has_skills { SKILL_POINTS_MAX } else { 0.0 };
+    // A hair above, so rounding in a different order of additions never cuts a true candidate.
+    available + near_points(distance_m, radius_m) + skills + review_points + 1e-9
 }
 
 /// One ranked supporter.
@@ -155,37 +200,98 @@ fn rounded_100<S: serde::Serializer>(d: &f64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d / 100.0).round() * 100.0)
 }
 
+/// One eligible supporter with what orders them.
+#[derive(Debug, Clone)]
+struct Ranked<'a> {
+    trust: Trust,
+    score: f64,
+    facts: Facts<'a>,
+}
+
+/// Does `a` rank before `b`: trust, then score, then the nearer, then by id (a total order).
+fn before(a: &Ranked, b: &Ranked) -> bool {
+    b.trust
+        .cmp(&a.trust)
+        .then(b.score.total_cmp(&a.score))
+        .then(a.facts.distance_m.total_cmp(&b.facts.distance_m))
+        .then(a.facts.id.cmp(b.facts.id))
+        .is_lt()
+}
+
+/// The best `limit` eligible supporters seen so far, best first. Supporters are offered one by
+/// one; `hopeless` tells a scan which ones need not be looked at closely.
+#[derive(Debug, Clone)]
+pub struct Best<'a> {
+    category: Category,
+    limit: usize,
+    items: Vec<Ranked<'a>>,
+}
+
+impl<'a> Best<'a> {
+    pub fn new(category: Category, limit: usize) -> Best<'a> {
+        Best {
+            category,
+            limit,
+            items: Vec::with_capacity(limit.min(64) + 1),
+        }
+    }
+
+    /// Consider one supporter (ignored unless eligible).
+    pub fn offer(&mut self, facts: Facts<'a>) {
+        if self.limit == 0 || eligible(self.category, &facts).is_err() {
+            return;
+        }
+        let r = Ranked {
+            trust: facts.trust,
+            score: score(&facts),
+            facts,
+        };
+        if self.items.len() == self.limit {
+            if !self.items.last().is_some_and(|w| before(&r, w)) {
+                return;
+            }
+            self.items.pop();
+        }
+        let at = self.items.partition_point(|x| before(x, &r));
+        self.items.insert(at, r);
+    }
+
+    /// Full, and a supporter of this trust scoring at most `bound` cannot enter.
+    pub fn hopeless(&self, trust: Trust, bound: f64) -> bool {
+        if self.limit == 0 {
+            return true;
+        }
+        if self.items.len() < self.limit {
+            return false;
+        }
+        let worst = &self.items[self.items.len() - 1];
+        trust < worst.trust || (trust == worst.trust && bound < worst.score)
+    }
+
+    pub fn into_suggestions(self) -> Vec<Suggestion> {
+        self.items
+            .into_iter()
+            .map(|r| Suggestion {
+                person_id: r.facts.id.to_string(),
+                trust: r.trust,
+                distance_m: r.facts.distance_m,
+                available: r.facts.available,
+                rating: r.facts.rating.filter(|x| x.1 > 0).map(|x| (x.0 * 10.0).round() / 10.0),
+                reviews: r.facts.rating.map(|x| x.1).unwrap_or(0),
+                skill_hits: r.facts.skill_hits,
+                score: r.score,
+            })
+            .collect()
+    }
+}
+
 /// The best `limit` eligible supporters, best first.
 pub fn rank<'a>(category: Category, facts: impl IntoIterator<Item = Facts<'a>>, limit: usize) -> Vec<Suggestion> {
-    let mut ok: Vec<(Trust, f64, f64, Facts)> = facts
-        .into_iter()
-        .filter(|f| eligible(category, f).is_ok())
-        .map(|f| (f.trust, score(&f), f.distance_m, f))
-        .collect();
-    let better = |a: &(Trust, f64, f64, Facts), b: &(Trust, f64, f64, Facts)| {
-        b.0.cmp(&a.0)
-            .then(b.1.total_cmp(&a.1))
-            .then(a.2.total_cmp(&b.2))
-            .then(a.3.id.cmp(b.3.id))
-    };
-    if ok.len() > limit && limit > 0 {
-        ok.select_nth_unstable_by(limit - 1, better);
-        ok.truncate(limit);
+    let mut best = Best::new(category, limit);
+    for f in facts {
+        best.offer(f);
     }
-    ok.sort_by(better);
-    ok.truncate(limit);
-    ok.into_iter()
-        .map(|(trust, score, distance_m, f)| Suggestion {
-            person_id: f.id.to_string(),
-            trust,
-            distance_m,
-            available: f.available,
-            rating: f.rating.filter(|r| r.1 > 0).map(|r| (r.0 * 10.0).round() / 10.0),
-            reviews: f.rating.map(|r| r.1).unwrap_or(0),
-            skill_hits: f.skill_hits,
-            score,
-        })
-        .collect()
+    best.into_suggestions()
 }
 
 /// A part of "why", for the catalog: a key and its arguments.
@@ -383,6 +489,44 @@ mod tests {
             // The top 10 are the best 10 of all eligible.
             let eligible_count = facts.iter().filter(|f| eligible(category, f).is_ok()).count();
             prop_assert_eq!(r.len(), eligible_count.min(10));
+        }
+
+        /// Keeping the best few while offering one by one gives the same list as sorting everyone.
+        #[test]
+        fn the_same_as_sorting_everyone(list in proptest::collection::vec(facts_strategy(), 0..80), limit in 0usize..15) {
+            let ids: Vec<String> = (0..list.len()).map(|i| format!("s{i:02}")).collect();
+            let facts: Vec<Facts> = list.iter().zip(&ids).map(|(o, id)| Facts { id, trust: trust(o.0), distance_m: o.1,
+                radius_m: o.2, offers_category: o.3, skill_hits: o.4, available: o.5, certified: o.6, blocked: o.7, rating: o.8 }).collect();
+            let mut all: Vec<&Facts> = facts.iter().filter(|f| eligible(Category::Moving, f).is_ok()).collect();
+            all.sort_by(|a, b| b.trust.cmp(&a.trust).then(score(b).total_cmp(&score(a)))
+                .then(a.distance_m.total_cmp(&b.distance_m)).then(a.id.cmp(b.id)));
+            let want: Vec<&str> = all.iter().take(limit).map(|f| f.id).collect();
+            let got = rank(Category::Moving, facts.clone(), limit);
+            prop_assert_eq!(got.iter().map(|s| s.person_id.as_str()).collect::<Vec<_>>(), want);
+        }
+
+        /// What `hopeless` skips could never have entered: the bound is never below the score,
+        /// and offering a skipped supporter leaves the list as it was.
+        #[test]
+        fn skipping_the_hopeless_changes_nothing(list in proptest::collection::vec(facts_strategy(), 1..60), limit in 1usize..6) {
+            let ids: Vec<String> = (0..list.len()).map(|i| format!("s{i:02}")).collect();
+            let facts: Vec<Facts> = list.iter().zip(&ids).map(|(o, id)| Facts { id, trust: trust(o.0), distance_m: o.1,
+                radius_m: o.2, offers_category: true, skill_hits: o.4, available: o.5, certified: o.6, blocked: false, rating: o.8 }).collect();
+            let mut best = Best::new(Category::Shopping, limit);
+            for f in &facts {
+                let bound = score_bound(f.distance_m, f.radius_m, review_points(f.rating), None, f.skill_hits > 0);
+                prop_assert!(bound >= score(f));
+                prop_assert!(score_bound(f.distance_m, f.radius_m, review_points(f.rating), Some(f.available), f.skill_hits > 0) >= score(f));
+                if best.hopeless(f.trust, bound) {
+                    let before: Vec<String> = best.clone().into_suggestions().into_iter().map(|s| s.person_id).collect();
+                    let mut tried = best.clone();
+                    tried.offer(f.clone());
+                    let after: Vec<String> = tried.into_suggestions().into_iter().map(|s| s.person_id).collect();
+                    prop_assert_eq!(before, after);
+                } else {
+                    best.offer(f.clone());
+                }
+            }
         }
     }
 }

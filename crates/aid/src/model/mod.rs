@@ -223,6 +223,39 @@ pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     2.0 * r * a.sqrt().asin()
 }
 
+/// Distances around one point on a flat map: metres east and north, the east scaled at the
+/// latitude halfway between the two points (to first order). Across a town (tens of
+/// kilometres) this is the great-circle distance within 0.1%, for a few multiplications per
+/// supporter instead of trigonometry.
+#[derive(Debug, Clone, Copy)]
+pub struct Around {
+    lat: f64,
+    lon: f64,
+    cos_lat: f64,
+    /// sin(lat) / 2 per degree, for moving the cosine to the halfway latitude.
+    half_sin_per_deg: f64,
+}
+
+const M_PER_DEG: f64 = 6_371_000.0 * std::f64::consts::PI / 180.0;
+
+impl Around {
+    pub fn new(lat: f64, lon: f64) -> Around {
+        let r = lat.to_radians();
+        Around {
+            lat,
+            lon,
+            cos_lat: r.cos(),
+            half_sin_per_deg: r.sin() / 2.0 * std::f64::consts::PI / 180.0,
+        }
+    }
+    pub fn metres_to(&self, lat: f64, lon: f64) -> f64 {
+        let dlat = lat - self.lat;
+        let dx = (lon - self.lon) * M_PER_DEG * (self.cos_lat - self.half_sin_per_deg * dlat);
+        let dy = dlat * M_PER_DEG;
+        (dx * dx + dy * dy).sqrt()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +327,15 @@ mod tests {
             let (wd, m) = local_weekday_minute(ms);
             prop_assert_eq!(m as i64, minute);
             prop_assert_eq!(wd as i64, (days + 3).rem_euclid(7));
+        }
+
+        /// Across a town the flat-map distance is the great-circle distance within 0.1% (+1 cm).
+        #[test]
+        fn flat_distance_is_close_to_great_circle(lat in 24.0f64..46.0, lon in 123.0f64..146.0,
+                dlat in -0.2f64..0.2, dlon in -0.2f64..0.2) {
+            let flat = Around::new(lat, lon).metres_to(lat + dlat, lon + dlon);
+            let round = distance_m(lat, lon, lat + dlat, lon + dlon);
+            prop_assert!((flat - round).abs() <= round * 0.001 + 0.01, "{} vs {}", flat, round);
         }
     }
 }

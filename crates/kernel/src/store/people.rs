@@ -54,6 +54,25 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Person>> {
     .await)?)
 }
 
+/// Display names of several people in one query (for lists); the missing are left out.
+pub async fn display_names(db: &Db, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(256) {
+        let padded = crate::store::padded_len(chunk.len());
+        let ph: Vec<String> = (1..=padded).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT id, display_name FROM people WHERE id IN ({})", ph.join(","));
+        let rows: Vec<(String, String)> = on_db!(db, |pool| {
+            let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql.as_str()));
+            for i in 0..padded {
+                q = q.bind(chunk[i.min(chunk.len() - 1)]);
+            }
+            q.fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 pub async fn require(db: &Db, id: &str) -> Result<Person> {
     get(db, id).await?.ok_or_else(|| Error::not_found("person-not-found"))
 }
