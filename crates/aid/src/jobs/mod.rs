@@ -24,7 +24,7 @@ pub async fn tick(k: &Kernel) -> Result<usize> {
     if waiting.is_empty() {
         return Ok(0);
     }
-    let coordinators = kernel::store::orgs::duty_staff(&k.db, "aid").await?;
+    let coordinators = kernel::store::orgs::commissioned_staff(&k.db, "aid").await?;
     for r in &waiting {
         let (subject, body) = crate::model::notice::waiting(&r.category, &link(k, &r.id));
         notify(k, &coordinators, &subject, &body, &format!("aid:{}:waiting", r.id)).await?;

@@ -52,6 +52,16 @@ impl Actor {
         })
     }
 
+    /// Staff of the city, or of an NPO the town commissioned, whose organisation holds `duty`
+    /// (e.g. a ファミリー・サポート centre run by an NPO coordinating mutual aid).
+    pub fn is_commissioned_for(&self, duty: &str) -> bool {
+        self.grants.iter().any(|g| {
+            g.role == Role::Staff
+                && matches!(g.organisation_kind, OrgKind::Department | OrgKind::Npo)
+                && g.duties.iter().any(|d| d == duty)
+        })
+    }
+
     fn is_city_staff(&self) -> bool {
         self.grants
             .iter()
@@ -236,7 +246,7 @@ pub fn may(actor: &Actor, action: Action, resource: &Resource) -> bool {
         (SendMessage, Resource::Person { id, .. }) => !actor.is_person(id),
         // Mutual aid (共助): any resident asks or offers; the requester decides on their request;
         // requester and accepted supporter act on the activity; the coordinator (the `aid` duty)
-        // sees unmatched requests and suggests supporters.
+        // — city staff or an NPO's staff — sees unmatched requests and suggests supporters.
         (AskAid | OfferAid, Resource::Town) => true,
         (ManageAidRequest, Resource::AidRequest { requester_id, .. }) => actor.is_person(requester_id),
         (
@@ -246,7 +256,7 @@ pub fn may(actor: &Actor, action: Action, resource: &Resource) -> bool {
                 supporter_id,
             },
         ) => actor.is_person(requester_id) || supporter_id.as_deref().is_some_and(|s| actor.is_person(s)),
-        (CoordinateAid, _) => admin || actor.is_staff_with_duty("aid"),
+        (CoordinateAid, _) => admin || actor.is_commissioned_for("aid"),
         _ => false,
     }
 }
@@ -324,6 +334,15 @@ mod tests {
             "medic" => person("m", None, vec![grant(Role::Medic, OrgKind::Hospital, None)]),
             "care_manager" => person("cm", None, vec![grant(Role::CareManager, OrgKind::CareOffice, None)]),
             "supporter" => person("sp", None, vec![grant(Role::Supporter, OrgKind::Npo, None)]),
+            "aid_npo" => person(
+                "np",
+                None,
+                vec![RoleGrant {
+                    duties: vec!["aid".into()],
+                    ..grant(Role::Staff, OrgKind::Npo, None)
+                }],
+            ),
+            "npo_staff" => person("ns", None, vec![grant(Role::Staff, OrgKind::Npo, None)]),
             "shop_owner" => person("sh", None, vec![grant(Role::ShopOwner, OrgKind::Shop, None)]),
             other => panic!("no fixture actor {other}"),
         }
@@ -377,6 +396,8 @@ mod tests {
         care_manager   Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
         supporter      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    Y    .  Y    .    .    .    .    .    .    Y  Y    Y    .    Y    .
         shop_owner     Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
+        aid_npo        Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    Y
+        npo_staff      Y   .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .    .  Y    .    .    .    .    .    .    Y  Y    Y    .    .    .
     ";
 
     #[test]

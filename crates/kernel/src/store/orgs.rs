@@ -231,11 +231,23 @@ pub fn grants(memberships: &[Membership]) -> Vec<RoleGrant> {
 
 /// The staff of the city departments that hold `duty` (`alerts`, `watch`, `aid`, …), sorted.
 pub async fn duty_staff(db: &Db, duty: &str) -> Result<Vec<String>> {
+    staff_holding(db, duty, false).await
+}
+
+/// Staff whose organisation holds `duty`, the city's or a commissioned NPO's (see
+/// `Actor::is_commissioned_for`).
+pub async fn commissioned_staff(db: &Db, duty: &str) -> Result<Vec<String>> {
+    staff_holding(db, duty, true).await
+}
+
+async fn staff_holding(db: &Db, duty: &str, npo_too: bool) -> Result<Vec<String>> {
     let rows: Vec<(String, String)> = on_db!(db, |p| {
         sqlx::query_as(
         "SELECT DISTINCT m.person_id, o.duties FROM memberships m JOIN organisations o ON o.id = m.organisation_id \
-         JOIN people pe ON pe.id = m.person_id WHERE m.role = 'staff' AND o.kind = 'department' AND pe.deleted_at IS NULL"
+         JOIN people pe ON pe.id = m.person_id WHERE m.role = 'staff' AND (o.kind = 'department' OR (o.kind = 'npo' AND $1 = 1)) \
+         AND pe.deleted_at IS NULL"
     )
+    .bind(i64::from(npo_too))
     .fetch_all(p)
     .await
     })?;
