@@ -692,7 +692,14 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
     assert.match(await parent.textContent("#aid-contact"), /伊藤 翔太/, "contact details after acceptance");
   };
   await invite(todayPath, SUPPORTER.name);
-  await offer(todayPath, "今日は空いています。行けます。");
+  await offer(todayPath, "行けるかもしれません。");
+  // 翔太 takes the offer back (the request is open again), then offers once more.
+  await submit(supporter, /done=withdraw$/, "#aid-withdraw-form button[type=submit]");
+  assert.match(await notice(supporter), /申し出を取り下げました/);
+  assert.match(await supporter.textContent("#aid-state"), /募集中/);
+  await supporter.fill("#message", "今日は空いています。行けます。");
+  await submit(supporter, /done=offer$/, "#aid-offer-form button[type=submit]");
+  assert.match(await notice(supporter), /申し出ました/);
   await parent.goto(base + todayPath);
   const offerCard = parent.locator("#aid-offers li", { hasText: SUPPORTER.name });
   assert.match(await offerCard.textContent(), /今日は空いています/);

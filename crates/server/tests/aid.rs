@@ -134,6 +134,36 @@ async fn a_saturday_pick_up_from_asking_to_reviews() {
     }
     let (_, v) = get(&app, &supporter, &format!("/aid/requests/{id}")).await;
     assert!(v["contact"].is_null(), "{v}");
+    // One takes the offer back and makes it again; the last one taking theirs back would
+    // open the request again. The requester hears of it.
+    let withdraw = format!("/aid/requests/{id}/withdraw");
+    let notices = || async {
+        let c = kernel::store::outbox::counts(&app.kernel.db, "aid").await.unwrap();
+        c.iter().map(|r| r.2).sum::<i64>()
+    };
+    let before = notices().await;
+    let (s, e) = post(&app, &other, &withdraw, json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    let (_, v) = get(&app, &parent, &format!("/aid/requests/{id}")).await;
+    assert_eq!(v["state"], "offered", "another offer is left: {v}");
+    assert_eq!(v["offers"].as_array().unwrap().len(), 1, "{v}");
+    let (s, e) = post(&app, &other, &withdraw, json!({})).await;
+    assert_eq!((s, code(&e)), (StatusCode::CONFLICT, "aid-no-offer-of-yours"));
+    let (s, e) = post(&app, &parent, &withdraw, json!({})).await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "not the requester's to take back"
+    );
+    assert!(notices().await > before, "the requester is told");
+    let (s, e) = post(
+        &app,
+        &other,
+        &format!("/aid/requests/{id}/offer"),
+        json!({"message": "やはり行けます"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
     let (s, r) = post(
         &app,
         &parent,
@@ -156,6 +186,9 @@ async fn a_saturday_pick_up_from_asking_to_reviews() {
         e["error"]["message"].as_str().unwrap().contains("翔太"),
         "names who was first: {e}"
     );
+    // Once accepted, an offer can no longer be taken back.
+    let (s, e) = post(&app, &other, &withdraw, json!({})).await;
+    assert_eq!((s, code(&e)), (StatusCode::CONFLICT, "aid-wrong-state"));
     let (_, v) = get(&app, &supporter, &format!("/aid/requests/{id}")).await;
     assert!(
         v["contact"]["name"].is_string(),

@@ -37,6 +37,7 @@ pub fn api() -> OpenApiRouter<Kernel> {
         .routes(routes!(invite))
         .routes(routes!(broadcast))
         .routes(routes!(offer))
+        .routes(routes!(withdraw))
         .routes(routes!(accept))
         .routes(routes!(propose_fee))
         .routes(routes!(confirm_fee))
@@ -810,6 +811,39 @@ async fn offer(
 ) -> Result<StatusCode> {
     auth.person_id()?;
     offer_for(&k, &auth.0, &id, input.message.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A supporter takes back their offer before it is accepted (the requester is told).
+pub(crate) async fn withdraw_for(k: &Kernel, actor: &Actor, id: &str) -> Result<()> {
+    let me = me(actor)?;
+    let r = store::require(&k.db, id).await?;
+    lifecycle::apply(state_of(&r), Event::Withdraw, party(actor, &r), false).map_err(refusal)?;
+    if !store::offers(&k.db, &r.id).await?.iter().any(|o| o.supporter_id == me) {
+        return Err(Error::conflict("aid-no-offer-of-yours", vec![]));
+    }
+    if !store::withdraw(k, &r.id, me).await? {
+        // Accepted (or cancelled) at the same moment.
+        return Err(Error::conflict("aid-wrong-state", vec![]));
+    }
+    let name = crate::jobs::name(k, me).await?;
+    let (subject, body) = crate::model::notice::withdrawn(&name, &crate::jobs::link(k, &r.id));
+    crate::jobs::notify(
+        k,
+        std::slice::from_ref(&r.requester_id),
+        &subject,
+        &body,
+        &format!("aid:{}:withdraw:{me}:{}", r.id, k.now()),
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/aid/requests/{id}/withdraw", tag = "aid",
+    description = "A supporter takes back their offer while the request is not yet accepted; it is open again if it was the last offer. 409 once accepted, or without an offer.",
+    responses((status = 204), (status = 403), (status = 409)))]
+async fn withdraw(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode> {
+    auth.person_id()?;
+    withdraw_for(&k, &auth.0, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

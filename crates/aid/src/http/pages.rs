@@ -64,6 +64,7 @@ fn done_text(v: &Viewer, done: Option<&str>) -> Option<String> {
         "invite",
         "audience",
         "offer",
+        "withdraw",
         "accept",
         "fee",
         "fee_confirm",
@@ -294,6 +295,7 @@ async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
             "invite" => super::invite_for(&k, a, &id, &f.supporter_id).await.map(|_| "invite"),
             "audience" => super::broadcast_for(&k, a, &id, &f.audience).await.map(|_| "audience"),
             "offer" => super::offer_for(&k, a, &id, Some(&f.message)).await.map(|_| "offer"),
+            "withdraw" => super::withdraw_for(&k, a, &id).await.map(|_| "withdraw"),
             "accept" => super::accept_for(&k, a, &id, &f.supporter_id).await.map(|_| "accept"),
             "fee" => super::propose_fee_for(&k, a, &id, num(&f.fee_per_hour, "fee_per_hour")?)
                 .await
@@ -624,6 +626,7 @@ mod tests {
             "invite",
             "audience",
             "offer",
+            "withdraw",
             "accept",
             "fee",
             "fee_confirm",

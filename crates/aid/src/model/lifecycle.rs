@@ -35,6 +35,8 @@ pub enum Event {
     Complete,
     NoShow,
     Settle,
+    /// A supporter takes back their offer before it is accepted.
+    Withdraw,
 }
 
 /// Why an event does not apply: a catalog key, and whether it is a clash (409) or a bad request (400/403).
@@ -69,6 +71,7 @@ pub fn apply(state: State, event: Event, party: Party, started: bool) -> Result<
         (Offer, Party::Requester) => return Err(Refusal::NotYours),
         (Accept | Cancel | Event::NoShow, Party::Supporter | Party::Other) => return Err(Refusal::NotYours),
         (Complete | Settle, Party::Other) => return Err(Refusal::NotYours),
+        (Event::Withdraw, Party::Requester | Party::Supporter) => return Err(Refusal::NotYours),
         _ => {}
     }
     match (state, event) {
@@ -80,8 +83,15 @@ pub fn apply(state: State, event: Event, party: Party, started: bool) -> Result<
         (Accepted, Complete) => Ok(Done),
         (Accepted, Event::NoShow) => Ok(State::NoShow),
         (Done, Settle) => Ok(Settled),
+        // Back to open when no other offer is left (`after_withdrawal`).
+        (Offered, Event::Withdraw) => Ok(Offered),
         (s, _) => Err(Refusal::WrongState(s)),
     }
+}
+
+/// The state once an offer was taken back: open again when it was the last.
+pub fn after_withdrawal(offers_left: usize) -> State {
+    if offers_left == 0 { State::Open } else { State::Offered }
 }
 
 /// Reviews both ways, once the help was done (settled or not).
@@ -136,6 +146,23 @@ mod tests {
             Err(Refusal::NotYours)
         );
         assert!(contacts_visible(State::Accepted, Party::Supporter));
+        // An offer can be taken back until it is accepted, by the one who made it.
+        assert_eq!(
+            apply(State::Offered, Event::Withdraw, Party::Other, false),
+            Ok(State::Offered)
+        );
+        assert_eq!(
+            apply(State::Accepted, Event::Withdraw, Party::Supporter, false),
+            Err(Refusal::NotYours)
+        );
+        assert_eq!(
+            apply(State::Open, Event::Withdraw, Party::Other, false),
+            Err(Refusal::WrongState(State::Open))
+        );
+        assert_eq!(
+            (after_withdrawal(0), after_withdrawal(2)),
+            (State::Open, State::Offered)
+        );
         assert!(!contacts_visible(State::Offered, Party::Requester));
     }
 
@@ -146,9 +173,9 @@ mod tests {
     proptest! {
         /// Finished states stay finished; nothing reaches `accepted` but an accepted offer.
         #[test]
-        fn finished_stays_finished(s in state(), started in any::<bool>(), p in 0u8..3, e in 0u8..6) {
+        fn finished_stays_finished(s in state(), started in any::<bool>(), p in 0u8..3, e in 0u8..7) {
             let party = [Party::Requester, Party::Supporter, Party::Other][p as usize];
-            let event = [Event::Offer, Event::Accept, Event::Cancel, Event::Complete, Event::NoShow, Event::Settle][e as usize];
+            let event = [Event::Offer, Event::Accept, Event::Cancel, Event::Complete, Event::NoShow, Event::Settle, Event::Withdraw][e as usize];
             if let Ok(next) = apply(s, event, party, started) {
                 prop_assert!(!matches!(s, State::Cancelled | State::NoShow | State::Settled));
                 if next == State::Accepted {

@@ -33,6 +33,15 @@ pub fn offered(supporter: &str, link: &str) -> (String, String) {
     )
 }
 
+pub fn withdrawn(supporter: &str, link: &str) -> (String, String) {
+    (
+        format!("【共助】{supporter}さんが申し出を取り下げました"),
+        format!(
+            "{supporter}さんがあなたの依頼への申し出を取り下げました。ほかの人を探すには、下のページをご覧ください。\n\n{link}\n"
+        ),
+    )
+}
+
 pub fn accepted(requester: &str, link: &str) -> (String, String) {
     (
         format!("【共助】{requester}さんがあなたにお願いしました"),

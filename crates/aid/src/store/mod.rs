@@ -415,6 +415,44 @@ pub async fn offer(k: &Kernel, id: &str, supporter: &str, message: Option<&str>)
     Ok(ok)
 }
 
+/// Take back an offer while the request is still `offered`; the request is open again when it
+/// was the last offer. False when there was no such offer or the request moved on (accepted).
+pub async fn withdraw(k: &Kernel, id: &str, supporter: &str) -> Result<bool> {
+    let ok = in_tx!(&k.db, |tx| {
+        // Touching the request first holds its row (PostgreSQL), so an acceptance at the same
+        // moment either comes first (and this finds it no longer offered) or waits.
+        let held = sqlx::query("UPDATE aid_requests SET state = state WHERE id = $1 AND state = 'offered'")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let gone = if held == 0 {
+            0
+        } else {
+            sqlx::query("DELETE FROM aid_offers WHERE request_id = $1 AND supporter_id = $2")
+                .bind(id)
+                .bind(supporter)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        };
+        if gone > 0 {
+            let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM aid_offers WHERE request_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let state = crate::model::lifecycle::after_withdrawal(left as usize);
+            sqlx::query("UPDATE aid_requests SET state = $2 WHERE id = $1")
+                .bind(id)
+                .bind(state.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        gone > 0
+    });
+    Ok(ok)
+}
+
 pub async fn offers(db: &Db, id: &str) -> Result<Vec<Offer>> {
     Ok(on_db!(db, |p| sqlx::query_as::<_, Offer>(
         "SELECT o.supporter_id, pe.display_name, o.message, o.offered_at FROM aid_offers o \
