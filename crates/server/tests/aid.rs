@@ -155,7 +155,8 @@ async fn a_saturday_pick_up_from_asking_to_reviews() {
         (StatusCode::FORBIDDEN, "forbidden"),
         "not the requester's to take back"
     );
-    assert!(notices().await > before, "the requester is told");
+    let told_of_withdrawal = notices().await;
+    assert!(told_of_withdrawal > before, "the requester is told");
     let (s, e) = post(
         &app,
         &other,
@@ -164,6 +165,7 @@ async fn a_saturday_pick_up_from_asking_to_reviews() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    assert!(notices().await > told_of_withdrawal, "the renewed offer is told too");
     let (s, r) = post(
         &app,
         &parent,
@@ -189,6 +191,12 @@ async fn a_saturday_pick_up_from_asking_to_reviews() {
     // Once accepted, an offer can no longer be taken back.
     let (s, e) = post(&app, &other, &withdraw, json!({})).await;
     assert_eq!((s, code(&e)), (StatusCode::CONFLICT, "aid-wrong-state"));
+    let (s, e) = post(&app, &supporter, &withdraw, json!({})).await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::CONFLICT, "aid-wrong-state"),
+        "too late for the accepted one too"
+    );
     let (_, v) = get(&app, &supporter, &format!("/aid/requests/{id}")).await;
     assert!(
         v["contact"]["name"].is_string(),

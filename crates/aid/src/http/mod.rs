@@ -795,7 +795,8 @@ pub(crate) async fn offer_for(k: &Kernel, actor: &Actor, id: &str, message: Opti
         std::slice::from_ref(&r.requester_id),
         &subject,
         &body,
-        &format!("aid:{}:offer:{me}", r.id),
+        // Per offer: one taken back and made again is told again.
+        &format!("aid:{}:offer:{me}:{}", r.id, k.new_id()),
     )
     .await
 }
@@ -833,7 +834,7 @@ pub(crate) async fn withdraw_for(k: &Kernel, actor: &Actor, id: &str) -> Result<
         std::slice::from_ref(&r.requester_id),
         &subject,
         &body,
-        &format!("aid:{}:withdraw:{me}:{}", r.id, k.now()),
+        &format!("aid:{}:withdraw:{me}:{}", r.id, k.new_id()),
     )
     .await
 }

@@ -71,7 +71,8 @@ pub fn apply(state: State, event: Event, party: Party, started: bool) -> Result<
         (Offer, Party::Requester) => return Err(Refusal::NotYours),
         (Accept | Cancel | Event::NoShow, Party::Supporter | Party::Other) => return Err(Refusal::NotYours),
         (Complete | Settle, Party::Other) => return Err(Refusal::NotYours),
-        (Event::Withdraw, Party::Requester | Party::Supporter) => return Err(Refusal::NotYours),
+        // (The accepted supporter is told it is too late: the state says so below.)
+        (Event::Withdraw, Party::Requester) => return Err(Refusal::NotYours),
         _ => {}
     }
     match (state, event) {
@@ -153,6 +154,10 @@ mod tests {
         );
         assert_eq!(
             apply(State::Accepted, Event::Withdraw, Party::Supporter, false),
+            Err(Refusal::WrongState(State::Accepted))
+        );
+        assert_eq!(
+            apply(State::Offered, Event::Withdraw, Party::Requester, false),
             Err(Refusal::NotYours)
         );
         assert_eq!(

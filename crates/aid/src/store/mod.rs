@@ -313,22 +313,34 @@ pub async fn transition(k: &Kernel, id: &str, from: &str, to: &str) -> Result<bo
     Ok(n > 0)
 }
 
-/// Accept a supporter's offer: only from `offered`, only once.
+/// Accept a supporter's offer: only from `offered`, only once, and only while the offer stands.
 pub async fn accept(k: &Kernel, id: &str, supporter: &str, covered: bool) -> Result<bool> {
-    let n = on_db!(&k.db, |p| {
-        sqlx::query(
-        "UPDATE aid_requests SET state = 'accepted', supporter_id = $2, accepted_at = $3, fee_agreed = fee_per_hour, \
-         covered = $4 WHERE id = $1 AND state = 'offered' \
-         AND EXISTS (SELECT 1 FROM aid_offers o WHERE o.request_id = $1 AND o.supporter_id = $2)"
-    )
-    .bind(id)
-    .bind(supporter)
-    .bind(k.now())
-    .bind(i64::from(covered))
-    .execute(p)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+    let now = k.now();
+    let n = in_tx!(&k.db, |tx| {
+        // Hold the request's row first (PostgreSQL), as a withdrawal does; the offer is then
+        // looked at by a later statement, which sees a withdrawal that committed meanwhile.
+        let held = sqlx::query("UPDATE aid_requests SET state = state WHERE id = $1 AND state = 'offered'")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if held == 0 {
+            0
+        } else {
+            sqlx::query(
+                "UPDATE aid_requests SET state = 'accepted', supporter_id = $2, accepted_at = $3, fee_agreed = fee_per_hour, \
+                 covered = $4 WHERE id = $1 AND state = 'offered' \
+                 AND EXISTS (SELECT 1 FROM aid_offers o WHERE o.request_id = $1 AND o.supporter_id = $2)",
+            )
+            .bind(id)
+            .bind(supporter)
+            .bind(now)
+            .bind(i64::from(covered))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        }
+    });
     Ok(n > 0)
 }
 
