@@ -79,8 +79,11 @@ async fn resume(k: &Kernel, t: &mut Tick) -> Result<()> {
 /// escalation per miss (all of this pass's in one transaction).
 pub async fn detect(k: &Kernel, t: &mut Tick) -> Result<()> {
     let now = k.now();
+    let started = Instant::now();
+    let candidates = signals::candidates(&k.db, now).await?;
+    let found = started.elapsed();
     let mut misses = Vec::new();
-    for c in signals::candidates(&k.db, now).await? {
+    for c in candidates {
         let r = c.rule();
         let basis = match r.kind {
             RuleKind::Period => c.last.filter(|&last| rule::period_missed(&r, last, now)),
@@ -96,6 +99,12 @@ pub async fn detect(k: &Kernel, t: &mut Tick) -> Result<()> {
         });
     }
     t.opened += store::open_for_misses(k, &misses).await?;
+    tracing::debug!(
+        candidates_ms = found.as_secs_f64() * 1000.0,
+        open_ms = (started.elapsed() - found).as_secs_f64() * 1000.0,
+        misses = misses.len(),
+        "watch sweep"
+    );
     Ok(())
 }
 
