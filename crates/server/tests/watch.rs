@@ -1,9 +1,9 @@
 //! Watch-over (見守り) through HTTP: a circle started by a family member and consented to by the
 //! person; the training gate; a missed check-in walking up the ladder under the test clock and
-//! stopping at 「今から訪問します」; two nodes sweeping at once opening one escalation; device signals over HTTP and from a real Mosquitto resetting
-//! the timer; the broker down while HTTP keeps working; the contact allow-list holding a
-//! stranger's message for the guardian; audited reads. SQLite, and PostgreSQL when
-//! MACHI_TEST_DATABASE says so.
+//! stopping at 「今から訪問します」; two nodes sweeping at once opening one escalation; device
+//! signals over HTTP and from a real Mosquitto resetting the timer; the broker down while HTTP
+//! keeps working; the contact allow-list holding a stranger's message for the guardian; audited
+//! reads. SQLite, and PostgreSQL when MACHI_TEST_DATABASE says so.
 
 use kernel::Clock;
 use reqwest::StatusCode;
