@@ -12,7 +12,8 @@ loads into SQLite (here) or PostgreSQL (psql \\copy).
   fixture.py sqlite DB OUT
       Load OUT/*.csv into the SQLite database DB (migrated, with the people).
   fixture.py psql OUT
-      Print the psql script that loads OUT/*.csv into PostgreSQL in one transaction.
+      Print the psql script that loads OUT/*.csv into PostgreSQL in one transaction, then
+      gathers the planner's statistics (ANALYZE).
 """
 
 import csv
@@ -86,6 +87,9 @@ def psql(out):
         path = os.path.abspath(os.path.join(out, f"{name}.csv")).replace("'", "''")
         print(f"\\copy {table} ({', '.join(cols)}) FROM '{path}' WITH (FORMAT csv)")
     print("COMMIT;")
+    # Statistics for the planner, as autovacuum would gather within a minute of such a load:
+    # without them PostgreSQL plans the sweep as if every table held one row.
+    print("ANALYZE;")
 
 
 if __name__ == "__main__":

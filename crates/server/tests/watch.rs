@@ -1,9 +1,9 @@
 //! Watch-over (見守り) through HTTP: a circle started by a family member and consented to by the
 //! person; the training gate; a missed check-in walking up the ladder under the test clock and
-//! stopping at 「今から訪問します」; device signals over HTTP and from a real Mosquitto resetting
-//! the timer; the broker down while HTTP keeps working; the contact allow-list holding a
-//! stranger's message for the guardian; audited reads. SQLite, and PostgreSQL when
-//! MACHI_TEST_DATABASE says so.
+//! stopping at 「今から訪問します」; two nodes sweeping at once opening one escalation; device
+//! signals over HTTP and from a real Mosquitto resetting the timer; the broker down while HTTP
+//! keeps working; the contact allow-list holding a stranger's message for the guardian; audited
+//! reads. SQLite, and PostgreSQL when MACHI_TEST_DATABASE says so.
 
 use kernel::Clock;
 use reqwest::StatusCode;
@@ -330,6 +330,43 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
     assert_eq!(after.len(), audit.len() + 1);
     assert_eq!(after[0].action, "watch.read");
     assert_eq!(after[0].actor_id.as_deref(), Some(caremgr_id.as_str()));
+}
+
+#[tokio::test]
+async fn two_nodes_sweeping_at_once_open_one_escalation_per_miss() {
+    let app = spawn_demo_app().await;
+    let (circle, sato, _) = tanakas_circle(&app).await;
+    let (s, _) = post(
+        &app,
+        &sato,
+        &format!("/watch/circles/{circle}/rules"),
+        json!({"kind": "period", "period_minutes": 60, "grace_minutes": 30}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, peer) = server::testing::spawn_peer(&app).await;
+    app.clock.advance(91 * 60_000);
+    let (mut a, mut b) = (watch::jobs::Tick::default(), watch::jobs::Tick::default());
+    let (ra, rb) = tokio::join!(
+        watch::jobs::detect(&app.kernel, &mut a),
+        watch::jobs::detect(&peer, &mut b)
+    );
+    ra.unwrap();
+    rb.unwrap();
+    // (A node's own background pass may have opened it first.)
+    assert!(a.opened + b.opened <= 1, "{a:?} {b:?}");
+    assert_eq!(
+        watch::store::open_escalations(&app.kernel.db).await.unwrap().len(),
+        1,
+        "one miss, one escalation"
+    );
+    // The same miss found again, by either node, opens nothing more.
+    for k in [&app.kernel, &peer] {
+        let mut t = watch::jobs::Tick::default();
+        watch::jobs::detect(k, &mut t).await.unwrap();
+        assert_eq!(t.opened, 0);
+    }
+    assert_eq!(watch::store::open_escalations(&app.kernel.db).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

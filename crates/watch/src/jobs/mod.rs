@@ -76,10 +76,14 @@ async fn resume(k: &Kernel, t: &mut Tick) -> Result<()> {
 }
 
 /// Flag missed check-ins: the SQL finds candidates, the model confirms, the database opens one
-/// escalation per miss.
+/// escalation per miss (all of this pass's in one transaction).
 pub async fn detect(k: &Kernel, t: &mut Tick) -> Result<()> {
     let now = k.now();
-    for c in signals::candidates(&k.db, now).await? {
+    let started = Instant::now();
+    let candidates = signals::candidates(&k.db, now).await?;
+    let found = started.elapsed();
+    let mut misses = Vec::new();
+    for c in candidates {
         let r = c.rule();
         let basis = match r.kind {
             RuleKind::Period => c.last.filter(|&last| rule::period_missed(&r, last, now)),
@@ -87,13 +91,20 @@ pub async fn detect(k: &Kernel, t: &mut Tick) -> Result<()> {
             RuleKind::OnTooLong => c.last.filter(|&since| rule::on_too_long(&r, since, now)),
         };
         let Some(basis) = basis else { continue };
-        if store::open_escalation(k, &c.rule_id, &c.circle_id, r.kind.as_str(), basis)
-            .await?
-            .is_some()
-        {
-            t.opened += 1;
-        }
+        misses.push(store::Miss {
+            rule_id: c.rule_id,
+            circle_id: c.circle_id,
+            reason: r.kind.as_str(),
+            basis,
+        });
     }
+    t.opened += store::open_for_misses(k, &misses).await?;
+    tracing::debug!(
+        candidates_ms = found.as_secs_f64() * 1000.0,
+        open_ms = (started.elapsed() - found).as_secs_f64() * 1000.0,
+        misses = misses.len(),
+        "watch sweep"
+    );
     Ok(())
 }
 

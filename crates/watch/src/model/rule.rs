@@ -155,6 +155,13 @@ pub fn period_missed(rule: &Rule, last: i64, now: i64) -> bool {
     last + (p + rule.grace_minutes as i64) * 60_000 <= now
 }
 
+/// Since when a `period` rule counts: the latest of its last relevant signal, when watching
+/// began, when the rule was made, when a pause ended, and when its last call was closed (a visit
+/// found them well). Missing times count as never.
+pub fn period_since(terms: &[Option<i64>]) -> i64 {
+    terms.iter().map(|t| t.unwrap_or(0)).max().unwrap_or(0)
+}
+
 /// A `daily` rule: 「元気です」 not pressed today by due + grace. Returns the day's midnight (the
 /// basis, so one day's miss is flagged once).
 pub fn daily_missed(rule: &Rule, last_checkin: Option<i64>, now: i64) -> Option<i64> {
@@ -225,6 +232,23 @@ mod tests {
             kind: kind.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_period_counts_from_the_latest_of_its_times() {
+        assert_eq!(period_since(&[None, Some(5), Some(3), None, Some(9)]), 9);
+        assert_eq!(period_since(&[None, None]), 0);
+        let r = RuleInput {
+            period_minutes: Some(60),
+            grace_minutes: Some(30),
+            ..input("period")
+        }
+        .check()
+        .unwrap();
+        // A call closed after the last signal restarts the count.
+        let since = period_since(&[Some(0), Some(10 * 60_000)]);
+        assert!(!period_missed(&r, since, 90 * 60_000));
+        assert!(period_missed(&r, since, 100 * 60_000));
     }
 
     #[test]

@@ -10,7 +10,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[kernel::migration!("0001_watch")];
+pub static MIGRATIONS: &[kernel::store::migrate::Migration] =
+    &[kernel::migration!("0001_watch"), kernel::migration!("0002_sweep")];
 
 /// A circle (`c`) is watching: consent given and not taken back, circle not closed.
 pub const WATCHING: &str = "c.consent_id IS NOT NULL AND c.closed_at IS NULL AND NOT EXISTS \
@@ -200,6 +201,14 @@ pub async fn record_consent(k: &Kernel, circle: &Circle, given_by: &str) -> Resu
         },
     )
     .await?;
+    // Every watched person has a state row before watching starts: the sweep starts from them.
+    on_db!(&k.db, |p| sqlx::query(
+        "INSERT INTO watch_state (person_id) VALUES ($1) ON CONFLICT (person_id) DO NOTHING"
+    )
+    .bind(&circle.person_id)
+    .execute(p)
+    .await
+    .map(|_| ()))?;
     on_db!(&k.db, |p| sqlx::query(
         "UPDATE watch_circles SET consent_id = $2, consented_at = $3 WHERE id = $1 AND closed_at IS NULL"
     )
@@ -548,53 +557,77 @@ pub struct Escalation {
 const ESC: &str = "id, circle_id, rule_id, reason, basis, opened_at, step, next_step_at, acknowledged_by, \
     acknowledged_at, outcome, note, closed_at, closed_how";
 
-/// Open an escalation for a missed rule, once per `basis` (one per miss, however many nodes
-/// sweep). Returns it when this call opened it.
-pub async fn open_escalation(
-    k: &Kernel,
-    rule_id: &str,
-    circle_id: &str,
-    reason: &str,
-    basis: i64,
-) -> Result<Option<Escalation>> {
+/// A missed rule: what an escalation is opened for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Miss {
+    pub rule_id: String,
+    pub circle_id: String,
+    /// `period`, `daily` or `on_too_long`.
+    pub reason: &'static str,
+    /// The signal time (or day) missed.
+    pub basis: i64,
+}
+
+/// Open one escalation per missed rule, once per `basis` (one per miss, however many nodes
+/// sweep), in one transaction for all of them. The rule's `flag_basis` moves first
+/// (compare-and-set, and only while no escalation is open for the rule); only the rules it moved
+/// for get an escalation. Returns how many were opened.
+pub async fn open_for_misses(k: &Kernel, misses: &[Miss]) -> Result<usize> {
+    // One miss per rule (a rule on two devices left on is one call).
+    let mut seen = std::collections::HashSet::new();
+    let misses: Vec<&Miss> = misses.iter().filter(|m| seen.insert(m.rule_id.as_str())).collect();
+    if misses.is_empty() {
+        return Ok(0);
+    }
     let now = k.now();
-    let id = k.new_id();
-    let opened = async {
-        let opened_now = in_tx!(&k.db, |tx| {
-            let moved = sqlx::query("UPDATE watch_rules SET flag_basis = $2 WHERE id = $1 AND flag_basis <> $2")
-                .bind(rule_id)
-                .bind(basis)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if moved == 0 {
-                false
-            } else {
-                sqlx::query(
-                    "INSERT INTO watch_escalations (id, circle_id, rule_id, reason, basis, opened_at, step) \
-                     VALUES ($1,$2,$3,$4,$5,$6,-1)",
-                )
-                .bind(&id)
-                .bind(circle_id)
-                .bind(rule_id)
-                .bind(reason)
-                .bind(basis)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                true
+    let ids: Vec<String> = misses.iter().map(|_| k.new_id()).collect();
+    let opened = in_tx!(&k.db, |tx| {
+        let mut opened = 0u64;
+        for (chunk, ids) in misses.chunks(256).zip(ids.chunks(256)) {
+            let sql = format!(
+                "UPDATE watch_rules SET flag_basis = v.column2 FROM (VALUES {}) AS v \
+                 WHERE watch_rules.id = v.column1 AND watch_rules.flag_basis <> v.column2 \
+                 AND NOT EXISTS (SELECT 1 FROM watch_escalations e WHERE e.rule_id = watch_rules.id AND e.closed_at IS NULL) \
+                 RETURNING watch_rules.id",
+                kernel::store::values_placeholders(chunk.len(), 2)
+            );
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+            for m in chunk {
+                q = q.bind(&m.rule_id).bind(m.basis);
             }
-        });
-        Ok::<bool, Error>(opened_now)
-    }
-    .await;
-    match opened {
-        // An escalation for this rule is still open: the new miss joins it.
-        Err(Error::Database(e)) if Error::is_unique_violation(&e) => Ok(None),
-        Err(e) => Err(e),
-        Ok(false) => Ok(None),
-        Ok(true) => get_escalation(&k.db, &id).await,
-    }
+            let moved: std::collections::HashSet<String> = q.fetch_all(&mut *tx).await?.into_iter().collect();
+            let new: Vec<(&Miss, &String)> = chunk
+                .iter()
+                .zip(ids)
+                .filter(|(m, _)| moved.contains(&m.rule_id))
+                .map(|(m, id)| (*m, id))
+                .collect();
+            if new.is_empty() {
+                continue;
+            }
+            // A conflict is only possible with another node opening for the same rule at the same
+            // moment (PostgreSQL): its escalation stands and this miss joins it.
+            let sql = format!(
+                "INSERT INTO watch_escalations (id, circle_id, rule_id, reason, basis, opened_at, step) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                kernel::store::values_placeholders(new.len(), 7)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (m, id) in new {
+                q = q
+                    .bind(id)
+                    .bind(&m.circle_id)
+                    .bind(&m.rule_id)
+                    .bind(m.reason)
+                    .bind(m.basis)
+                    .bind(now)
+                    .bind(-1i64);
+            }
+            opened += q.execute(&mut *tx).await?.rows_affected();
+        }
+        opened
+    });
+    Ok(opened as usize)
 }
 
 pub async fn get_escalation(db: &Db, id: &str) -> Result<Option<Escalation>> {
