@@ -759,10 +759,10 @@ async fn in_one_batch_the_last_answer_of_a_household_wins() {
 #[tokio::test]
 async fn a_household_nobody_covers_is_escalated_to_the_alerts_duty() {
     let app = spawn_demo_app().await;
-    let staff = safety::store::duty_staff(&app.kernel.db, "alerts").await.unwrap();
+    let staff = kernel::store::orgs::duty_staff(&app.kernel.db, "alerts").await.unwrap();
     assert_eq!(staff, vec![app.person_of("bousai").await]);
     assert!(
-        safety::store::duty_staff(&app.kernel.db, "no-such-duty")
+        kernel::store::orgs::duty_staff(&app.kernel.db, "no-such-duty")
             .await
             .unwrap()
             .is_empty()

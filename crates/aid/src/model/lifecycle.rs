@@ -3,7 +3,6 @@
 //! Reviews (both ways) are allowed once the help was done; a changed fee needs both to confirm.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 super::text_enum!(
     State {

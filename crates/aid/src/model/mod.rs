@@ -5,23 +5,10 @@ pub mod lifecycle;
 pub mod matching;
 pub mod notice;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
-macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
-            pub fn parse(s: &str) -> Option<$name> { match s.trim() { $($text => Some($name::$variant),)+ _ => None } }
-        }
-    };
-}
-pub(crate) use text_enum;
+pub(crate) use kernel::text_enum;
 
 text_enum!(
     /// What kind of help (困りごと).

@@ -7,9 +7,8 @@ use utoipa::ToSchema;
 
 use super::Id;
 use super::geometry::{MultiPolygon, parse_geometry};
-use super::org::text_enum;
 
-text_enum!(
+crate::text_enum!(
     /// The level of an area in the town's hierarchy.
     AreaLevel {
         Town = "town",

@@ -6,10 +6,13 @@ use utoipa::ToSchema;
 
 use super::Id;
 
+/// An enum kept and sent as text (snake_case), with `ALL`, `as_str`, `parse` (input trimmed)
+/// and `Display`. Exported for the modules' own enums (they need `serde` and `utoipa`).
+#[macro_export]
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -19,7 +22,7 @@ macro_rules! text_enum {
                 match self { $($name::$variant => $text),+ }
             }
             pub fn parse(s: &str) -> Option<$name> {
-                match s { $($text => Some($name::$variant),)+ _ => None }
+                match s.trim() { $($text => Some($name::$variant),)+ _ => None }
             }
         }
 
@@ -30,9 +33,8 @@ macro_rules! text_enum {
         }
     };
 }
-pub(crate) use text_enum;
 
-text_enum!(
+crate::text_enum!(
     /// What kind of body an organisation is.
     OrgKind {
         Department = "department",
@@ -45,7 +47,7 @@ text_enum!(
     }
 );
 
-text_enum!(
+crate::text_enum!(
     /// A role a person holds in an organisation.
     Role {
         Resident = "resident",

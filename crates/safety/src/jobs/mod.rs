@@ -265,7 +265,7 @@ async fn escalate(k: &Kernel, t: &mut Tick) -> Result<()> {
                 to = circle;
             }
             if to.is_empty() {
-                to = store::duty_staff(&k.db, "alerts").await?;
+                to = kernel::store::orgs::duty_staff(&k.db, "alerts").await?;
             }
             if !store::mark_escalated(k, &round.id, &household, &to).await? {
                 continue;

@@ -581,11 +581,6 @@ pub async fn visitors(db: &Db, area_path: &[String]) -> Result<Vec<(String, Stri
     Ok(out)
 }
 
-/// Staff of the departments that hold `duty` (the last to hear of a household nobody covers).
-pub async fn duty_staff(db: &Db, duty: &str) -> Result<Vec<String>> {
-    kernel::store::orgs::duty_staff(db, duty).await
-}
-
 // ---- links sent by e-mail ----
 
 /// What an answer link turned out to be.

@@ -176,7 +176,7 @@ pub(crate) async fn person_by(k: &Kernel, id: Option<&str>, name: Option<&str>, 
             .ok()
             .map(|p| p.id),
         (None, Some(n), Some(b)) if !n.trim().is_empty() && crate::model::is_date(b.trim()) => {
-            store::find_person(&k.db, n, b).await?
+            kernel::store::people::find_by_name_and_birth(&k.db, n, b).await?
         }
         _ => {
             return Err(Error::invalid_with(
@@ -1212,7 +1212,7 @@ pub(crate) async fn contact_for(k: &Kernel, actor: &Actor, a: &Access, contact: 
 pub(crate) async fn guardians(k: &Kernel, c: &Circle) -> Result<Vec<String>> {
     Ok(match &c.guardian_id {
         Some(g) => vec![g.clone()],
-        None => store::duty_staff(&k.db, "watch").await?,
+        None => kernel::store::orgs::duty_staff(&k.db, "watch").await?,
     })
 }
 

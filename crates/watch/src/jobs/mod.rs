@@ -186,12 +186,12 @@ async fn call(k: &Kernel, t: &mut Tick) -> Result<()> {
 /// The welfare desk: staff with the `watch` duty; without any, the alerts duty, so a call is
 /// never made to nobody.
 async fn desk(k: &Kernel) -> Result<Vec<String>> {
-    let staff = store::duty_staff(&k.db, "watch").await?;
+    let staff = kernel::store::orgs::duty_staff(&k.db, "watch").await?;
     if !staff.is_empty() {
         return Ok(staff);
     }
     tracing::warn!("watch: no staff holds the watch duty; calling the alerts duty instead");
-    store::duty_staff(&k.db, "alerts").await
+    kernel::store::orgs::duty_staff(&k.db, "alerts").await
 }
 
 pub async fn person_name(k: &Kernel, person_id: &str) -> Result<String> {

@@ -10,7 +10,6 @@ pub mod signal;
 pub mod sparkline;
 
 pub use notice::*;
-use serde::Serialize;
 
 /// The town's local time (JST) is UTC+9, without summer time.
 pub const LOCAL_OFFSET_MS: i64 = 9 * 3_600_000;
@@ -46,20 +45,7 @@ pub fn in_window(minute: u32, start: u32, end: u32) -> bool {
     }
 }
 
-macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
-            pub fn parse(s: &str) -> Option<$name> { match s.trim() { $($text => Some($name::$variant),)+ _ => None } }
-        }
-    };
-}
-pub(crate) use text_enum;
+pub(crate) use kernel::text_enum;
 
 text_enum!(
     /// A member's role in a circle.

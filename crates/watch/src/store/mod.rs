@@ -221,11 +221,6 @@ pub async fn record_consent(k: &Kernel, circle: &Circle, given_by: &str) -> Resu
     require(&k.db, &circle.id).await
 }
 
-/// A person found by name and birth date (spaces ignored), as family and care managers know them.
-pub async fn find_person(db: &Db, name: &str, birth_date: &str) -> Result<Option<String>> {
-    kernel::store::people::find_by_name_and_birth(db, name, birth_date).await
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Member {
     pub person_id: String,
@@ -332,11 +327,6 @@ pub async fn update_settings(k: &Kernel, c: &Circle) -> Result<()> {
     .await
     .map(|_| ()))?;
     Ok(())
-}
-
-/// The staff of the departments holding `duty` (the welfare desk: `watch`).
-pub async fn duty_staff(db: &Db, duty: &str) -> Result<Vec<String>> {
-    kernel::store::orgs::duty_staff(db, duty).await
 }
 
 // ---- devices ----
