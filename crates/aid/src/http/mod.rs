@@ -788,15 +788,26 @@ pub(crate) async fn offer_for(k: &Kernel, actor: &Actor, id: &str, message: Opti
     if !store::offer(k, &r.id, me, message).await? {
         return Err(Error::conflict("aid-wrong-state", vec![]));
     }
-    let name = crate::jobs::name(k, me).await?;
-    let (subject, body) = crate::model::notice::offered(&name, &crate::jobs::link(k, &r.id));
+    tell_requester(k, &r, me, "offer", crate::model::notice::offered).await
+}
+
+/// Tell the requester what a supporter did (`what`: the notice from the supporter's name and
+/// the request's link). Each time is told: an offer taken back and made again is told again.
+async fn tell_requester(
+    k: &Kernel,
+    r: &Request,
+    supporter: &str,
+    kind: &str,
+    what: fn(&str, &str) -> (String, String),
+) -> Result<()> {
+    let name = crate::jobs::name(k, supporter).await?;
+    let (subject, body) = what(&name, &crate::jobs::link(k, &r.id));
     crate::jobs::notify(
         k,
         std::slice::from_ref(&r.requester_id),
         &subject,
         &body,
-        // Per offer: one taken back and made again is told again.
-        &format!("aid:{}:offer:{me}:{}", r.id, k.new_id()),
+        &format!("aid:{}:{kind}:{supporter}:{}", r.id, k.new_id()),
     )
     .await
 }
@@ -827,16 +838,7 @@ pub(crate) async fn withdraw_for(k: &Kernel, actor: &Actor, id: &str) -> Result<
         // Accepted (or cancelled) at the same moment.
         return Err(Error::conflict("aid-wrong-state", vec![]));
     }
-    let name = crate::jobs::name(k, me).await?;
-    let (subject, body) = crate::model::notice::withdrawn(&name, &crate::jobs::link(k, &r.id));
-    crate::jobs::notify(
-        k,
-        std::slice::from_ref(&r.requester_id),
-        &subject,
-        &body,
-        &format!("aid:{}:withdraw:{me}:{}", r.id, k.new_id()),
-    )
-    .await
+    tell_requester(k, &r, me, "withdraw", crate::model::notice::withdrawn).await
 }
 
 #[utoipa::path(post, path = "/aid/requests/{id}/withdraw", tag = "aid",

@@ -278,7 +278,6 @@ async fn lookup(k: &Kernel, hashes: &[&str]) -> Result<std::collections::HashMap
     }
     // Padded (repeating the last hash) so a handful of statement texts serve every batch size.
     let padded = crate::store::padded_len(hashes.len());
-    let ph: Vec<String> = (1..=padded).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT t.token_hash, t.id AS token_id, t.person_id, t.last_used_at, hm.household_id, \
          m.organisation_id, o.kind, o.duties, m.role, m.area_id FROM api_tokens t \
@@ -286,7 +285,7 @@ async fn lookup(k: &Kernel, hashes: &[&str]) -> Result<std::collections::HashMap
          LEFT JOIN memberships m ON m.person_id = t.person_id \
          LEFT JOIN organisations o ON o.id = m.organisation_id \
          WHERE t.token_hash IN ({}) AND t.revoked_at IS NULL ORDER BY t.token_hash, m.created_at, m.id",
-        ph.join(",")
+        crate::store::padded_in_list(1, hashes.len())
     );
     let rows: Vec<Row> = on_db!(&k.db, |p| {
         let mut q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()));

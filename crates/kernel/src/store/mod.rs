@@ -165,6 +165,15 @@ pub fn padded_len(n: usize) -> usize {
     n.max(1).next_power_of_two()
 }
 
+/// `$from, $from+1, …` for an `IN (…)` of `n` values, padded to `padded_len(n)` (bind the last
+/// value again for the padding).
+pub fn padded_in_list(from: usize, n: usize) -> String {
+    (0..padded_len(n))
+        .map(|i| format!("${}", from + i))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 pub fn values_placeholders(rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {

@@ -59,8 +59,10 @@ pub async fn display_names(db: &Db, ids: &[&str]) -> Result<std::collections::Ha
     let mut out = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(256) {
         let padded = crate::store::padded_len(chunk.len());
-        let ph: Vec<String> = (1..=padded).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT id, display_name FROM people WHERE id IN ({})", ph.join(","));
+        let sql = format!(
+            "SELECT id, display_name FROM people WHERE id IN ({})",
+            crate::store::padded_in_list(1, chunk.len())
+        );
         let rows: Vec<(String, String)> = on_db!(db, |pool| {
             let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql.as_str()));
             for i in 0..padded {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use kernel::store::{Db, padded_len, values_placeholders};
+use kernel::store::{Db, padded_in_list, padded_len, values_placeholders};
 use kernel::{Error, Kernel, Result, in_tx, on_db};
 use tokio::sync::{mpsc, oneshot};
 
@@ -142,14 +142,6 @@ struct Resolved {
     watched: bool,
 }
 
-/// `$from, $from+1, …` padded to a power of two (repeating the last) so statements are reused.
-fn in_list(from: usize, n: usize) -> String {
-    (0..padded_len(n))
-        .map(|i| format!("${}", from + i))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// Devices by token hash, with whether their circle is watching.
 fn resolve_sql(keys: &str) -> String {
     format!(
@@ -171,7 +163,7 @@ fn watched_sql(keys: &str) -> String {
 async fn resolve(db: &Db, by_token: &[&str]) -> Result<Vec<Resolved>> {
     let mut out = Vec::new();
     for chunk in by_token.chunks(256) {
-        let sql = resolve_sql(&in_list(1, chunk.len()));
+        let sql = resolve_sql(&padded_in_list(1, chunk.len()));
         let rows: Vec<Resolved> = on_db!(db, |p| {
             let mut q = sqlx::query_as::<_, Resolved>(sqlx::AssertSqlSafe(sql.as_str()));
             for i in 0..padded_len(chunk.len()) {
@@ -188,7 +180,7 @@ async fn resolve(db: &Db, by_token: &[&str]) -> Result<Vec<Resolved>> {
 async fn watched_people(db: &Db, ids: &[&str]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(256) {
-        let sql = watched_sql(&in_list(1, chunk.len()));
+        let sql = watched_sql(&padded_in_list(1, chunk.len()));
         let rows: Vec<String> = on_db!(db, |p| {
             let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.as_str()));
             for i in 0..padded_len(chunk.len()) {
