@@ -81,8 +81,7 @@ struct MakeId;
 
 impl MakeRequestId for MakeId {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        use kernel::IdSource;
-        kernel::RandomIds.new_id().parse().ok().map(RequestId::new)
+        kernel::model::ids::request_id().parse().ok().map(RequestId::new)
     }
 }
 

@@ -158,7 +158,6 @@ pub async fn vacuum_into(pool: &SqlitePool, file: &str) -> Result<()> {
     Ok(())
 }
 
-/// `$1, $2, …` groups for a multi-row INSERT of `rows` rows with `cols` columns each.
 /// The size to pad a variable-length list to (a power of two), so the same few SQL texts
 /// come back and prepared statements are reused instead of prepared anew for every length.
 pub fn padded_len(n: usize) -> usize {
@@ -174,6 +173,7 @@ pub fn padded_in_list(from: usize, n: usize) -> String {
         .join(",")
 }
 
+/// `$1, $2, …` groups for a multi-row INSERT of `rows` rows with `cols` columns each.
 pub fn values_placeholders(rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {

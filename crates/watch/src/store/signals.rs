@@ -351,14 +351,19 @@ const UPSERT_STATE: &str = "ON CONFLICT (person_id) DO UPDATE SET \
     last_use_at = CASE WHEN excluded.last_use_at IS NOT NULL AND (watch_state.last_use_at IS NULL \
       OR excluded.last_use_at > watch_state.last_use_at) THEN excluded.last_use_at ELSE watch_state.last_use_at END";
 
-/// A device's newest value, unless a newer one is stored; `v` holds (id, value, at, switch,
-/// off_in_batch, on_from).
-const UPDATE_DEVICE_SET: &str = "UPDATE watch_devices SET last_value = v.column2, last_at = v.column3, \
-    on_since = CASE WHEN v.column4 = 1 AND v.column5 = 1 THEN v.column6 \
-      WHEN v.column4 = 1 THEN COALESCE(watch_devices.on_since, v.column6) WHEN v.column4 = 0 THEN NULL \
-      ELSE watch_devices.on_since END FROM ";
-const UPDATE_DEVICE_WHERE: &str =
-    "WHERE watch_devices.id = v.column1 AND (watch_devices.last_at IS NULL OR watch_devices.last_at <= v.column3)";
+/// A device's newest value, unless a newer one is stored. `v` names the values: (id, value, at,
+/// switch, off_in_batch, on_from), e.g. `["?1", …]` for one device or the columns of a VALUES
+/// list for many.
+fn update_device(v: [&str; 6], from: &str) -> String {
+    let [id, value, at, switch, off, on_from] = v;
+    format!(
+        "UPDATE watch_devices SET last_value = {value}, last_at = {at}, \
+         on_since = CASE WHEN {switch} = 1 AND {off} = 1 THEN {on_from} \
+           WHEN {switch} = 1 THEN COALESCE(watch_devices.on_since, {on_from}) WHEN {switch} = 0 THEN NULL \
+           ELSE watch_devices.on_since END {from} \
+         WHERE watch_devices.id = {id} AND (watch_devices.last_at IS NULL OR watch_devices.last_at <= {at})"
+    )
+}
 
 /// Write a batch of signals in one transaction (through the pool); one result per signal, in order.
 pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
@@ -402,9 +407,16 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
         }
         // All devices of a chunk in one statement (SQLite ≥ 3.33 and PostgreSQL know UPDATE … FROM).
         for chunk in plan.devices.chunks(256) {
-            let sql = format!(
-                "{UPDATE_DEVICE_SET}(VALUES {}) AS v {UPDATE_DEVICE_WHERE}",
-                values_placeholders(chunk.len(), 6)
+            let sql = update_device(
+                [
+                    "v.column1",
+                    "v.column2",
+                    "v.column3",
+                    "v.column4",
+                    "v.column5",
+                    "v.column6",
+                ],
+                &format!("FROM (VALUES {}) AS v", values_placeholders(chunk.len(), 6)),
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (device, c) in chunk {
@@ -531,9 +543,9 @@ mod direct {
             for (person, (last, checkin, used)) in &plan.state {
                 q.execute(params![person, last, checkin, used])?;
             }
-            let mut q = tx.prepare_cached(&format!(
-                "{UPDATE_DEVICE_SET}(VALUES (?1, ?2, ?3, ?4, ?5, ?6)) AS v {UPDATE_DEVICE_WHERE}"
-            ))?;
+            // Parameters, not UPDATE … FROM (VALUES …): SQLite runs that through two temporary
+            // tables, each a pager of its own opened and closed per statement.
+            let mut q = tx.prepare_cached(&update_device(["?1", "?2", "?3", "?4", "?5", "?6"], ""))?;
             for (device, c) in &plan.devices {
                 q.execute(params![
                     device,
@@ -791,7 +803,43 @@ pub async fn resumed(db: &Db) -> Result<Vec<(String, String)>> {
 
 #[cfg(test)]
 mod tests {
-    use super::DeviceChange;
+    use super::{DeviceChange, update_device};
+
+    /// The signal writer's statement for one device stays a plain UPDATE: SQLite runs
+    /// UPDATE … FROM through temporary tables (`OpenEphemeral`), a pager each, opened and closed
+    /// for every device of every batch.
+    #[test]
+    fn one_device_is_updated_without_temporary_tables() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(include_str!("../../migrations/sqlite/0001_watch.sql"))
+            .unwrap();
+        let opcodes = |sql: &str| -> Vec<String> {
+            let mut q = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+            // Unbound parameters are NULL, which EXPLAIN does not mind.
+            let mut rows = q.raw_query();
+            let mut ops = Vec::new();
+            while let Some(r) = rows.next().unwrap() {
+                ops.push(r.get::<_, String>(1).unwrap());
+            }
+            ops
+        };
+        let single = opcodes(&update_device(["?1", "?2", "?3", "?4", "?5", "?6"], ""));
+        assert!(single.iter().any(|op| op == "OpenWrite"), "{single:?}");
+        assert!(!single.iter().any(|op| op == "OpenEphemeral"), "{single:?}");
+        // The pooled form for many devices at once is the one that pays for them.
+        let many = opcodes(&update_device(
+            [
+                "v.column1",
+                "v.column2",
+                "v.column3",
+                "v.column4",
+                "v.column5",
+                "v.column6",
+            ],
+            "FROM (VALUES (?1, ?2, ?3, ?4, ?5, ?6)) AS v",
+        ));
+        assert!(many.iter().any(|op| op == "OpenEphemeral"), "{many:?}");
+    }
 
     #[test]
     fn an_off_within_a_batch_starts_a_new_on_period() {
