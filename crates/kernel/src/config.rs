@@ -95,6 +95,10 @@ pub struct WatchConfig {
     pub future_tolerance_secs: u64,
     /// A signal older than this is refused (a device replaying an old buffer).
     pub max_signal_age_days: u64,
+    /// Signals are kept this many days after they arrive, then forgotten by the watch job (at
+    /// the benchmark's scale, 100,000 devices every 5 minutes, that is 28.8 million a day). The
+    /// circle page shows the last 48 hours; the sweep reads only each person's latest times.
+    pub keep_signals_days: u64,
 }
 
 impl Default for WatchConfig {
@@ -104,6 +108,7 @@ impl Default for WatchConfig {
             sweep_secs: 10,
             future_tolerance_secs: 300,
             max_signal_age_days: 7,
+            keep_signals_days: 30,
         }
     }
 }
@@ -351,6 +356,13 @@ impl Config {
                 message: "must be text or json".into(),
             });
         }
+        if self.watch.keep_signals_days < 2 {
+            return Err(ConfigError::Env {
+                name: "watch.keep_signals_days".into(),
+                value: self.watch.keep_signals_days.to_string(),
+                message: "must be at least 2 (the circle page shows the last 48 hours)".into(),
+            });
+        }
         Ok(())
     }
 
@@ -367,6 +379,16 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signals_are_kept_at_least_the_two_days_the_circle_page_shows() {
+        let mut c = Config::from_toml("machi.toml", "[watch]\nkeep_signals_days = 1\n").unwrap();
+        let e = c.check().unwrap_err().to_string();
+        assert!(e.contains("keep_signals_days=1") && e.contains("48"), "{e}");
+        c.watch.keep_signals_days = 2;
+        c.check().unwrap();
+        assert_eq!(Config::default().watch.keep_signals_days, 30);
+    }
 
     #[test]
     fn defaults_and_unknown_key() {

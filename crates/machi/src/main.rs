@@ -378,6 +378,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, Error> {
                     "opened": t.opened,
                     "calls": t.calls,
                     "resumed": t.resumed,
+                    "forgotten": t.forgotten,
                 })
             );
         }

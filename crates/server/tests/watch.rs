@@ -851,3 +851,42 @@ async fn taking_back_consent_stops_the_watching_and_the_person_can_close_the_cir
     .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
 }
+
+#[tokio::test]
+async fn signals_older_than_keep_signals_days_are_forgotten_by_the_job() {
+    let app = spawn_demo_app().await;
+    let k = &app.kernel;
+    let tanaka = app.token_for("tanaka").await;
+    let tanaka_id = app.person_of("tanaka").await;
+    let (_, c) = post(&app, &tanaka, "/watch/circles", json!({"person_id": tanaka_id})).await;
+    let circle = c["id"].as_str().unwrap();
+    let (_, d) = post(
+        &app,
+        &tanaka,
+        &format!("/watch/circles/{circle}/devices"),
+        json!({"id": "bulb-keep-1", "kind": "bulb"}),
+    )
+    .await;
+    let token = d["token"].as_str().unwrap().to_string();
+    assert_eq!(signal(&app, &token, json!({"value": "on"})).await, StatusCode::ACCEPTED);
+    app.clock.advance(20 * 86_400_000);
+    assert_eq!(
+        signal(&app, &token, json!({"value": "off"})).await,
+        StatusCode::ACCEPTED
+    );
+    let kept = |since| watch::store::signals::recent(&k.db, &tanaka_id, since, 10);
+    assert_eq!(kept(0).await.unwrap().len(), 2);
+
+    // 29 days after the first: both kept (30 by default).
+    app.clock.advance(9 * 86_400_000);
+    assert_eq!(watch::jobs::tick(k).await.unwrap().forgotten, 0);
+    // 31 days: the first is forgotten, the second (11 days old) stays.
+    app.clock.advance(2 * 86_400_000);
+    assert_eq!(watch::jobs::tick(k).await.unwrap().forgotten, 1);
+    let left = kept(0).await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].value, "off");
+    // The person's latest times are not signals: the state the sweep reads is untouched.
+    let (last, _) = watch::store::signals::state(&k.db, &tanaka_id).await.unwrap();
+    assert_eq!(last, Some(left[0].at));
+}

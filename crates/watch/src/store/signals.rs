@@ -584,6 +584,21 @@ pub async fn recent(db: &Db, person_id: &str, since: i64, limit: i64) -> Result<
     })?)
 }
 
+/// Forget up to `limit` of the oldest signals that arrived before `before`; how many went.
+/// Only the oldest `limit` rows by id are looked at (ids follow arrival), so a pass never scans
+/// the table, and each pass is a short transaction the signal writer waits little for.
+pub async fn forget_before(db: &Db, before: i64, limit: i64) -> Result<u64> {
+    Ok(on_db!(db, |p| sqlx::query(
+        "DELETE FROM watch_signals WHERE id IN (SELECT id FROM \
+         (SELECT id, received_at FROM watch_signals ORDER BY id LIMIT $2) AS oldest WHERE received_at < $1)"
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?)
+}
+
 /// The person's last signal and last 「元気です」.
 pub async fn state(db: &Db, person_id: &str) -> Result<(Option<i64>, Option<i64>)> {
     Ok(on_db!(db, |p| sqlx::query_as::<_, (Option<i64>, Option<i64>)>(
