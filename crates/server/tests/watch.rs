@@ -25,6 +25,19 @@ async fn signal(app: &TestApp, device_token: &str, body: Value) -> StatusCode {
         .status()
 }
 
+/// A device added to a circle by one of its members; the answer carries its token (shown once).
+async fn add_device(app: &TestApp, member: &str, circle: &str, id: &str, kind: &str) -> Value {
+    let (s, d) = post(
+        app,
+        member,
+        &format!("/watch/circles/{circle}/devices"),
+        json!({"id": id, "kind": kind}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    d
+}
+
 /// Who has been called for an escalation, in order.
 async fn called(app: &TestApp, escalation: &str) -> Vec<String> {
     watch::store::calls(&app.kernel.db, escalation)
@@ -250,14 +263,7 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
     assert!(watch::store::open_escalations(&k.db).await.unwrap().is_empty());
 
     // The bulb starts reporting over HTTP with its token; bad input is refused.
-    let (s, d) = post(
-        &app,
-        &sato,
-        &format!("/watch/circles/{circle}/devices"),
-        json!({"id": "bulb-7001", "kind": "bulb"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let d = add_device(&app, &sato, &circle, "bulb-7001", "bulb").await;
     let token = d["token"].as_str().unwrap().to_string();
     assert_eq!(
         signal(&app, "mdev_nonsense", json!({"value": "on"})).await,
@@ -389,14 +395,7 @@ async fn an_mqtt_signal_from_mosquitto_resets_the_timer() {
     let circle = c["id"].as_str().unwrap().to_string();
     let run = k.new_id().to_lowercase();
     let device = format!("kettle-{}", &run[run.len() - 8..]);
-    let (s, d) = post(
-        &app,
-        &tanaka,
-        &format!("/watch/circles/{circle}/devices"),
-        json!({"id": device, "kind": "kettle"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let d = add_device(&app, &tanaka, &circle, &device, "kettle").await;
     assert_eq!(d["mqtt_topic"], format!("machi/signals/{device}"));
     post(
         &app,
@@ -502,13 +501,7 @@ async fn with_the_broker_down_devices_still_report_over_http_and_the_job_says_so
     )
     .await;
     let circle = c["id"].as_str().unwrap();
-    let (_, d) = post(
-        &app,
-        &tanaka,
-        &format!("/watch/circles/{circle}/devices"),
-        json!({"id": "door-down-1", "kind": "door"}),
-    )
-    .await;
+    let d = add_device(&app, &tanaka, circle, "door-down-1", "door").await;
     assert_eq!(
         signal(&app, d["token"].as_str().unwrap(), json!({"value": "open"})).await,
         StatusCode::ACCEPTED
@@ -797,14 +790,7 @@ async fn taking_back_consent_stops_the_watching_and_the_person_can_close_the_cir
     let app = spawn_demo_app().await;
     let k = &app.kernel;
     let (circle, sato, tanaka) = tanakas_circle(&app).await;
-    let (s, d) = post(
-        &app,
-        &sato,
-        &format!("/watch/circles/{circle}/devices"),
-        json!({"id": "motion-9001", "kind": "motion"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let d = add_device(&app, &sato, &circle, "motion-9001", "motion").await;
     let token = d["token"].as_str().unwrap().to_string();
     post(
         &app,
@@ -860,13 +846,7 @@ async fn signals_older_than_keep_signals_days_are_forgotten_by_the_job() {
     let tanaka_id = app.person_of("tanaka").await;
     let (_, c) = post(&app, &tanaka, "/watch/circles", json!({"person_id": tanaka_id})).await;
     let circle = c["id"].as_str().unwrap();
-    let (_, d) = post(
-        &app,
-        &tanaka,
-        &format!("/watch/circles/{circle}/devices"),
-        json!({"id": "bulb-keep-1", "kind": "bulb"}),
-    )
-    .await;
+    let d = add_device(&app, &tanaka, circle, "bulb-keep-1", "bulb").await;
     let token = d["token"].as_str().unwrap().to_string();
     assert_eq!(signal(&app, &token, json!({"value": "on"})).await, StatusCode::ACCEPTED);
     app.clock.advance(20 * 86_400_000);
