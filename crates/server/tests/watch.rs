@@ -38,6 +38,18 @@ async fn add_device(app: &TestApp, member: &str, circle: &str, id: &str, kind: &
     d
 }
 
+/// A rule on the circle: a signal expected every hour, 30 minutes' grace.
+async fn hourly_rule(app: &TestApp, member: &str, circle: &str) {
+    let (s, r) = post(
+        app,
+        member,
+        &format!("/watch/circles/{circle}/rules"),
+        json!({"kind": "period", "period_minutes": 60, "grace_minutes": 30}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+}
+
 /// Who has been called for an escalation, in order.
 async fn called(app: &TestApp, escalation: &str) -> Vec<String> {
     watch::store::calls(&app.kernel.db, escalation)
@@ -188,14 +200,7 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
         assert!(!e["error"]["message"].as_str().unwrap().is_empty());
     }
     // A signal expected every hour, 30 minutes' grace.
-    let (s, _) = post(
-        &app,
-        &sato,
-        &format!("/watch/circles/{circle}/rules"),
-        json!({"kind": "period", "period_minutes": 60, "grace_minutes": 30}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED);
+    hourly_rule(&app, &sato, &circle).await;
 
     // 89 minutes of silence: not yet.
     app.clock.advance(89 * 60_000);
@@ -342,14 +347,7 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
 async fn two_nodes_sweeping_at_once_open_one_escalation_per_miss() {
     let app = spawn_demo_app().await;
     let (circle, sato, _) = tanakas_circle(&app).await;
-    let (s, _) = post(
-        &app,
-        &sato,
-        &format!("/watch/circles/{circle}/rules"),
-        json!({"kind": "period", "period_minutes": 60, "grace_minutes": 30}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED);
+    hourly_rule(&app, &sato, &circle).await;
     let (_, peer) = server::testing::spawn_peer(&app).await;
     app.clock.advance(91 * 60_000);
     let (mut a, mut b) = (watch::jobs::Tick::default(), watch::jobs::Tick::default());

@@ -351,6 +351,16 @@ const UPSERT_STATE: &str = "ON CONFLICT (person_id) DO UPDATE SET \
     last_use_at = CASE WHEN excluded.last_use_at IS NOT NULL AND (watch_state.last_use_at IS NULL \
       OR excluded.last_use_at > watch_state.last_use_at) THEN excluded.last_use_at ELSE watch_state.last_use_at END";
 
+/// The columns of `FROM (VALUES …) AS v`, for `update_device` over many devices.
+const VALUES_COLUMNS: [&str; 6] = [
+    "v.column1",
+    "v.column2",
+    "v.column3",
+    "v.column4",
+    "v.column5",
+    "v.column6",
+];
+
 /// A device's newest value, unless a newer one is stored. `v` names the values: (id, value, at,
 /// switch, off_in_batch, on_from), e.g. `["?1", …]` for one device or the columns of a VALUES
 /// list for many.
@@ -408,14 +418,7 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
         // All devices of a chunk in one statement (SQLite ≥ 3.33 and PostgreSQL know UPDATE … FROM).
         for chunk in plan.devices.chunks(256) {
             let sql = update_device(
-                [
-                    "v.column1",
-                    "v.column2",
-                    "v.column3",
-                    "v.column4",
-                    "v.column5",
-                    "v.column6",
-                ],
+                VALUES_COLUMNS,
                 &format!("FROM (VALUES {}) AS v", values_placeholders(chunk.len(), 6)),
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -818,7 +821,7 @@ pub async fn resumed(db: &Db) -> Result<Vec<(String, String)>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{DeviceChange, update_device};
+    use super::{DeviceChange, VALUES_COLUMNS, update_device};
 
     /// The signal writer's statement for one device stays a plain UPDATE: SQLite runs
     /// UPDATE … FROM through temporary tables (`OpenEphemeral`), a pager each, opened and closed
@@ -843,14 +846,7 @@ mod tests {
         assert!(!single.iter().any(|op| op == "OpenEphemeral"), "{single:?}");
         // The pooled form for many devices at once is the one that pays for them.
         let many = opcodes(&update_device(
-            [
-                "v.column1",
-                "v.column2",
-                "v.column3",
-                "v.column4",
-                "v.column5",
-                "v.column6",
-            ],
+            VALUES_COLUMNS,
             "FROM (VALUES (?1, ?2, ?3, ?4, ?5, ?6)) AS v",
         ));
         assert!(many.iter().any(|op| op == "OpenEphemeral"), "{many:?}");
