@@ -96,7 +96,7 @@ pub fn app(k: Kernel) -> Router {
     let secure_cookies = kernel::web::csrf::SecureCookies(k.config.secure_cookies());
     let pages = modules().iter().fold(Router::new(), |r, m| r.merge((m.pages)()));
 
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
@@ -108,22 +108,17 @@ pub fn app(k: Kernel) -> Router {
         .merge(pages)
         .fallback(|| async { StatusCode::NOT_FOUND })
         .with_state(k)
+        // Inside the router, around each route: the metrics need the route matched, and count
+        // what the body limit and the CSRF check refuse.
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .layer(axum::middleware::from_fn(kernel::web::csrf::protect))
-        // Outside the body limit and CSRF check, so their refusals get the same shape and language.
-        .layer(axum::middleware::from_fn(kernel::http::localize_errors))
-        .layer(axum::middleware::from_fn(
-            move |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
-                req.extensions_mut().insert(MaxBody(max_body));
-                req.extensions_mut().insert(secure_cookies);
-                next.run(req).await
-            },
-        ))
-        .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::record))
-        .layer(axum::Extension(metrics))
-        .layer(axum::middleware::from_fn(kernel::web::security_headers))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::record));
+    // Around the whole router, once. (Layered per route, each of these is one more boxed
+    // service that every request clones, and one more boxed future: a fifth of the server's
+    // time per device signal, measured.) Outermost first.
+    let around = tower::ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeId))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
@@ -136,7 +131,19 @@ pub fn app(k: Kernel) -> Router {
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
-        .layer(SetRequestIdLayer::new(request_id, MakeId))
+        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(axum::middleware::from_fn(kernel::web::security_headers))
+        .layer(axum::Extension(metrics))
+        .layer(axum::middleware::from_fn(
+            move |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+                req.extensions_mut().insert(MaxBody(max_body));
+                req.extensions_mut().insert(secure_cookies);
+                next.run(req).await
+            },
+        ))
+        // Outside the body limit and CSRF check, so their refusals get the same shape and language.
+        .layer(axum::middleware::from_fn(kernel::http::localize_errors));
+    Router::new().fallback_service(around.service(routes))
 }
 
 /// The path as logged: no query string, and no identifier values (card and member numbers).
