@@ -836,6 +836,55 @@ async fn taking_back_consent_stops_the_watching_and_the_person_can_close_the_cir
     assert_eq!(s, StatusCode::CREATED, "{c}");
 }
 
+/// The signal writer keeps the devices it has heard (on SQLite); a device retired, or a circle
+/// closed, after its devices were heard must still count at the very next signal.
+#[tokio::test]
+async fn a_device_heard_before_is_refused_once_retired_or_its_circle_closed() {
+    let app = spawn_demo_app().await;
+    let (circle, sato, tanaka) = tanakas_circle(&app).await;
+    let bulb = add_device(&app, &sato, &circle, "bulb-7001", "bulb").await;
+    let door = add_device(&app, &sato, &circle, "door-7002", "door").await;
+    let (bulb, door) = (bulb["token"].as_str().unwrap(), door["token"].as_str().unwrap());
+    for _ in 0..2 {
+        assert_eq!(signal(&app, bulb, json!({"value": "on"})).await, StatusCode::ACCEPTED);
+        assert_eq!(signal(&app, door, json!({"value": "open"})).await, StatusCode::ACCEPTED);
+    }
+
+    let (s, _) = api(
+        &app,
+        &sato,
+        reqwest::Method::DELETE,
+        &format!("/watch/circles/{circle}/devices/bulb-7001"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        signal(&app, bulb, json!({"value": "off"})).await,
+        StatusCode::UNAUTHORIZED,
+        "a retired device's token stops at once"
+    );
+    assert_eq!(
+        signal(&app, door, json!({"value": "close"})).await,
+        StatusCode::ACCEPTED
+    );
+
+    let (s, _) = post(&app, &tanaka, &format!("/watch/circles/{circle}/close"), json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        signal(&app, door, json!({"value": "open"})).await,
+        StatusCode::CONFLICT,
+        "nothing is kept once the circle is closed"
+    );
+    let kept: i64 = kernel::on_db!(&app.kernel.db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM watch_signals WHERE device_id IN ('bulb-7001', 'door-7002')"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
+    assert_eq!(kept, 5, "two rounds of two devices, and the door once more");
+}
+
 #[tokio::test]
 async fn signals_older_than_keep_signals_days_are_forgotten_by_the_job() {
     let app = spawn_demo_app().await;

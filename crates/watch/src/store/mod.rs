@@ -10,8 +10,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-pub static MIGRATIONS: &[kernel::store::migrate::Migration] =
-    &[kernel::migration!("0001_watch"), kernel::migration!("0002_sweep")];
+pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[
+    kernel::migration!("0001_watch"),
+    kernel::migration!("0002_sweep"),
+    kernel::migration!("0003_ingest_cache"),
+];
 
 /// A circle (`c`) is watching: consent given and not taken back, circle not closed.
 pub const WATCHING: &str = "c.consent_id IS NOT NULL AND c.closed_at IS NULL AND NOT EXISTS \

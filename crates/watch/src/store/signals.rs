@@ -477,8 +477,83 @@ mod direct {
     /// How long a batch of several signals waits for more before it is written.
     const GATHER: std::time::Duration = std::time::Duration::from_micros(250);
 
+    /// Devices already resolved, by token hash. Most signals come from a device heard a few
+    /// minutes before, and resolving one walks six b-trees (the token's index, the device, its
+    /// circle, the consent: a third of the writer's time). Kept while `watch_ingest_generation`
+    /// stays the same: triggers move it on any change to devices, circles or consents
+    /// (migration 0003), and the writer reads it inside each batch's transaction, so a removed
+    /// device or a withdrawn consent counts from the next batch on, as without the keeping.
+    /// Tokens that match nothing are not kept (a stranger guessing cannot fill it).
+    #[derive(Default)]
+    pub(super) struct Known {
+        generation: Option<i64>,
+        /// By the token's SHA-256 (the bytes of `token_hash`).
+        devices: HashMap<[u8; 32], KnownDevice>,
+    }
+
+    /// A resolved device without its token hash (the key).
+    struct KnownDevice {
+        id: Box<str>,
+        person_id: Box<str>,
+        kind: Box<str>,
+        watched: bool,
+    }
+
+    /// At most this many devices are kept (about 250 bytes each); past it, the writer starts over.
+    const KNOWN_MAX: usize = 200_000;
+
+    /// The bytes of a hex SHA-256 (`hash_token`); None for anything else.
+    fn key(token_hash: &str) -> Option<[u8; 32]> {
+        let hex = token_hash.as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in hex.chunks_exact(2).enumerate() {
+            let digit = |c: u8| (c as char).to_digit(16);
+            out[i] = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+        }
+        Some(out)
+    }
+
+    impl Known {
+        /// Start over unless the generation read in this transaction is the one kept.
+        fn check(&mut self, generation: Option<i64>) {
+            if generation.is_none() || self.generation != generation || self.devices.len() >= KNOWN_MAX {
+                self.devices.clear();
+                self.generation = generation;
+            }
+        }
+
+        fn get(&self, token_hash: &str) -> Option<Resolved> {
+            let d = self.devices.get(&key(token_hash)?)?;
+            Some(Resolved {
+                id: d.id.to_string(),
+                token_hash: token_hash.to_string(),
+                person_id: d.person_id.to_string(),
+                kind: d.kind.to_string(),
+                watched: d.watched,
+            })
+        }
+
+        fn keep(&mut self, d: &Resolved) {
+            if let (Some(_), Some(k)) = (self.generation, key(&d.token_hash)) {
+                self.devices.insert(
+                    k,
+                    KnownDevice {
+                        id: d.id.as_str().into(),
+                        person_id: d.person_id.as_str().into(),
+                        kind: d.kind.as_str().into(),
+                        watched: d.watched,
+                    },
+                );
+            }
+        }
+    }
+
     pub fn run(clock: Arc<dyn kernel::Clock>, mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
         let mut batch: Vec<Job> = Vec::with_capacity(BATCH);
+        let mut known = Known::default();
         while rx.blocking_recv_many(&mut batch, BATCH) > 0 {
             // Group commit: when several senders are at it at once, the others in flight are a
             // moment away; waiting for them halves the transactions under load (as PostgreSQL's
@@ -493,7 +568,7 @@ mod direct {
                 }
             }
             reply_all(&mut batch, |signals| {
-                ingest(&mut conn, clock.now_ms(), signals)
+                ingest(&mut conn, &mut known, clock.now_ms(), signals)
                     .map_err(|e| Error::Unavailable(format!("signal writer: {e}")))
             });
         }
@@ -505,13 +580,27 @@ mod direct {
     }
 
     /// Write a batch of signals in one transaction; one result per signal, in order.
-    fn ingest(conn: &mut Connection, now: i64, signals: &[Incoming]) -> rusqlite::Result<Vec<Ingested>> {
+    pub(super) fn ingest(
+        conn: &mut Connection,
+        known: &mut Known,
+        now: i64,
+        signals: &[Incoming],
+    ) -> rusqlite::Result<Vec<Ingested>> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (by_token, people) = keys(signals);
         let mut devices = Vec::with_capacity(by_token.len());
         {
+            let generation = tx
+                .prepare_cached("SELECT n FROM watch_ingest_generation WHERE id = 1")?
+                .query_row([], |r| r.get::<_, i64>(0))
+                .optional()?;
+            known.check(generation);
             let mut q = tx.prepare_cached(&numbered(&resolve_sql("$1")))?;
             for hash in by_token {
+                if let Some(d) = known.get(hash) {
+                    devices.push(d);
+                    continue;
+                }
                 let d = q
                     .query_row([hash], |r| {
                         Ok(Resolved {
@@ -523,7 +612,10 @@ mod direct {
                         })
                     })
                     .optional()?;
-                devices.extend(d);
+                if let Some(d) = d {
+                    known.keep(&d);
+                    devices.push(d);
+                }
             }
         }
         let mut watched = Vec::new();
@@ -850,6 +942,66 @@ mod tests {
             "FROM (VALUES (?1, ?2, ?3, ?4, ?5, ?6)) AS v",
         ));
         assert!(many.iter().any(|op| op == "OpenEphemeral"), "{many:?}");
+    }
+
+    /// The writer keeps the devices it resolved while `watch_ingest_generation` stays the same:
+    /// what the answer depends on moves it on, the writer's own update of a device does not.
+    #[test]
+    fn only_what_resolving_a_device_depends_on_moves_the_generation() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        // The kernel's tables the watch tables refer to, as far as they matter here.
+        conn.execute_batch(
+            "CREATE TABLE people (id TEXT PRIMARY KEY); INSERT INTO people (id) VALUES ('p1'); \
+             CREATE TABLE consents (id TEXT PRIMARY KEY, withdrawn_at INTEGER);",
+        )
+        .unwrap();
+        conn.execute_batch(include_str!("../../migrations/sqlite/0001_watch.sql"))
+            .unwrap();
+        conn.execute_batch(include_str!("../../migrations/sqlite/0003_ingest_cache.sql"))
+            .unwrap();
+        let generation = || -> i64 {
+            conn.query_row("SELECT n FROM watch_ingest_generation", [], |r| r.get(0))
+                .unwrap()
+        };
+        conn.execute_batch(
+            "INSERT INTO consents (id) VALUES ('co1'); \
+             INSERT INTO watch_circles (id, person_id, created_by, created_at, consent_id, ladder_minutes) \
+               VALUES ('c1', 'p1', 'p1', 0, 'co1', 15); \
+             INSERT INTO watch_devices (id, circle_id, person_id, kind, token_hash, created_at) \
+               VALUES ('d1', 'c1', 'p1', 'bulb', 'h1', 0);",
+        )
+        .unwrap();
+        let start = generation();
+        assert_eq!(start, 2, "a new circle and a new device each move it");
+
+        conn.execute(
+            &update_device(["?1", "?2", "?3", "?4", "?5", "?6"], ""),
+            rusqlite::params!["d1", "on", 10, 1, 0, 10],
+        )
+        .unwrap();
+        assert_eq!(
+            conn.query_row("SELECT last_value FROM watch_devices", [], |r| r.get::<_, String>(0))
+                .unwrap(),
+            "on"
+        );
+        conn.execute("UPDATE watch_circles SET paused_until = 5, quiet_start = 1", [])
+            .unwrap();
+        assert_eq!(generation(), start, "a device's last value, a pause: the same devices");
+
+        let mut expected = start;
+        for change in [
+            "UPDATE watch_devices SET removed_at = 20",
+            "UPDATE watch_devices SET token_hash = 'h2'",
+            "UPDATE watch_circles SET closed_at = 30",
+            "UPDATE watch_circles SET consent_id = NULL",
+            "UPDATE consents SET withdrawn_at = 40",
+            "DELETE FROM watch_devices",
+            "DELETE FROM consents",
+        ] {
+            conn.execute(change, []).unwrap();
+            expected += 1;
+            assert_eq!(generation(), expected, "{change}");
+        }
     }
 
     #[test]
