@@ -885,6 +885,39 @@ async fn a_device_heard_before_is_refused_once_retired_or_its_circle_closed() {
     assert_eq!(kept, 5, "two rounds of two devices, and the door once more");
 }
 
+/// On SQLite the signal writer checkpoints the WAL itself (after replying, not inside the
+/// commit): signal after signal, the WAL restarts instead of growing. (PostgreSQL has no WAL
+/// of ours to look at.)
+#[tokio::test]
+async fn the_signal_writer_keeps_the_wal_from_growing() {
+    let app = spawn_demo_app().await;
+    let kernel::Db::Sqlite(pool) = &app.kernel.db else {
+        return;
+    };
+    let wal = format!("{}-wal", pool.connect_options().get_filename().display());
+    let (circle, sato, _) = tanakas_circle(&app).await;
+    let bulb = add_device(&app, &sato, &circle, "bulb-7101", "bulb").await;
+    let hash = watch::store::hash_token(bulb["token"].as_str().unwrap());
+    let writer = watch::store::signals::writer(&app.kernel);
+    let now = app.clock.now_ms();
+    // One at a time: each its own transaction, a few WAL frames each (4 KiB pages).
+    for i in 0..2_000 {
+        let r = writer
+            .submit(watch::store::signals::Incoming {
+                sender: watch::store::signals::Sender::TokenHash(hash.clone()),
+                value: if i % 2 == 0 { "on" } else { "off" }.into(),
+                at: now - 2_000 + i,
+            })
+            .await
+            .unwrap();
+        assert!(matches!(r, watch::store::signals::Ingested::Stored { .. }), "{r:?}");
+    }
+    let bytes = std::fs::metadata(&wal).unwrap().len();
+    // Unchecked, 2,000 transactions of three or more frames would make it 24 MB and more; the
+    // writer checkpoints past 1,000 frames and the next transaction starts the WAL over.
+    assert!(bytes < 6_000_000, "the WAL is {bytes} bytes");
+}
+
 #[tokio::test]
 async fn signals_older_than_keep_signals_days_are_forgotten_by_the_job() {
     let app = spawn_demo_app().await;

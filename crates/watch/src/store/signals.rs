@@ -470,6 +470,8 @@ mod direct {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
             conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+            // In place of the automatic checkpoint (`run` checkpoints after replying).
+            conn.wal_hook(Some(note_frames));
             Ok(conn)
         }))
     }
@@ -571,7 +573,28 @@ mod direct {
                 ingest(&mut conn, &mut known, clock.now_ms(), signals)
                     .map_err(|e| Error::Unavailable(format!("signal writer: {e}")))
             });
+            if WAL_FRAMES.get() >= CHECKPOINT_FRAMES {
+                WAL_FRAMES.set(0);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "signal writer: checkpoint failed; the next batch tries again");
+                }
+            }
         }
+    }
+
+    /// The writer checkpoints the WAL itself, after the replies of the batch that filled it
+    /// past this many frames have gone out (SQLite's own automatic checkpoint runs inside the
+    /// commit, before them). The same threshold as SQLite's default.
+    const CHECKPOINT_FRAMES: i32 = 1000;
+
+    thread_local! {
+        /// Frames in the WAL after the writer's last commit.
+        static WAL_FRAMES: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+    }
+
+    fn note_frames(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
+        WAL_FRAMES.set(frames);
+        Ok(())
     }
 
     /// `$n` → `?n`: the same numbered parameters, as SQLite binds them by position.
