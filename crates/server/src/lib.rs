@@ -110,7 +110,6 @@ pub fn app(k: Kernel) -> Router {
         .with_state(k)
         // Inside the router, around each route: the metrics need the route matched, and count
         // what the body limit and the CSRF check refuse.
-        .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .layer(axum::middleware::from_fn(kernel::web::csrf::protect))
         .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::record));
@@ -134,6 +133,8 @@ pub fn app(k: Kernel) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(axum::middleware::from_fn(kernel::web::security_headers))
         .layer(axum::Extension(metrics))
+        // The limit the body extractors read (an extension of the request).
+        .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(
             move |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
                 req.extensions_mut().insert(MaxBody(max_body));

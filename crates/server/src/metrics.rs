@@ -1,34 +1,44 @@
 //! Prometheus text metrics: requests by method, route and status, with latency sums.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// (method, route, status) → (count, seconds).
-type Series = BTreeMap<(String, String, u16), (u64, f64)>;
+/// route → (method, status, count, seconds). Looked up by the route's text, so a request to a
+/// route seen before allocates nothing.
+type Series = HashMap<String, Vec<(Method, u16, u64, f64)>>;
 
 #[derive(Clone, Default)]
 pub struct Metrics(Arc<Mutex<Series>>);
 
 pub async fn record(State(m): State<Metrics>, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
+    let method = req.method().clone();
     // The route template, not the raw path, so label cardinality stays bounded.
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let matched = req.extensions().get::<MatchedPath>().cloned();
     let start = Instant::now();
     let res = next.run(req).await;
     let secs = start.elapsed().as_secs_f64();
+    let (route, status) = (
+        matched.as_ref().map_or("unmatched", |p| p.as_str()),
+        res.status().as_u16(),
+    );
     if let Ok(mut map) = m.0.lock() {
-        let e = map.entry((method, route, res.status().as_u16())).or_insert((0, 0.0));
-        e.0 += 1;
-        e.1 += secs;
+        if !map.contains_key(route) {
+            map.insert(route.to_string(), Vec::new());
+        }
+        let series = map.get_mut(route).expect("inserted above");
+        match series.iter_mut().find(|(m, s, _, _)| *m == method && *s == status) {
+            Some(e) => {
+                e.2 += 1;
+                e.3 += secs;
+            }
+            None => series.push((method, status, 1, secs)),
+        }
     }
     res
 }
@@ -40,7 +50,19 @@ pub async fn render(
     let mut out = String::from(
         "# HELP machi_http_requests_total HTTP requests handled.\n# TYPE machi_http_requests_total counter\n",
     );
-    let snapshot = m.0.lock().map(|g| g.clone()).unwrap_or_default();
+    // (method, route, status) → (count, seconds), in order.
+    let snapshot: BTreeMap<(String, String, u16), (u64, f64)> =
+        m.0.lock()
+            .map(|g| {
+                g.iter()
+                    .flat_map(|(route, series)| {
+                        series
+                            .iter()
+                            .map(move |(m, s, n, secs)| ((m.to_string(), route.clone(), *s), (*n, *secs)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
     for ((method, route, status), (n, _)) in &snapshot {
         out.push_str(&format!(
             "machi_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}\n"
