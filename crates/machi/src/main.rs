@@ -154,6 +154,7 @@ fn main() -> ExitCode {
     };
     init_logs(&config.log_format);
     let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.workers())
         .enable_all()
         .build()
         .expect("tokio runtime");
