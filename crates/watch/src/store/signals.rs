@@ -463,17 +463,93 @@ mod direct {
         {
             return None;
         }
-        Some(Connection::open(path).and_then(|conn| {
-            // As the pool's connections (kernel::store): WAL, NORMAL, foreign keys, 10 s busy wait.
-            conn.busy_timeout(std::time::Duration::from_secs(10))?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.pragma_update(None, "foreign_keys", "ON")?;
+        Some(connect(path).and_then(|conn| {
             conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
-            // In place of the automatic checkpoint (`run` checkpoints after replying).
+            // In place of the automatic checkpoint (see `Checkpoints`).
             conn.wal_hook(Some(note_frames));
             Ok(conn)
         }))
+    }
+
+    /// As the pool's connections (kernel::store): WAL, NORMAL, foreign keys, 10 s busy wait.
+    fn connect(path: &std::path::Path) -> rusqlite::Result<Connection> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(conn)
+    }
+
+    /// The writer's checkpoints. SQLite's automatic checkpoint runs inside the commit that fills
+    /// the WAL past 1,000 frames: that batch's replies, and every signal after it, waited for the
+    /// checkpoint's writes and fsyncs. Here a thread of its own copies the WAL into the database
+    /// while the writer goes on. A checkpoint that runs while the writer appends cannot empty the
+    /// WAL (SQLite starts it over only once everything in it has been copied), so when the thread
+    /// is done, the writer copies the little written since itself, and its next transaction
+    /// starts the WAL over.
+    struct Checkpoints {
+        /// None: no thread (it could not start); the writer checkpoints itself.
+        thread: Option<(std::sync::mpsc::SyncSender<()>, Arc<std::sync::atomic::AtomicBool>)>,
+        asked: bool,
+    }
+
+    impl Checkpoints {
+        fn start(path: Option<&str>) -> Checkpoints {
+            let thread = path.and_then(|path| {
+                let conn = connect(std::path::Path::new(path))
+                    .map_err(
+                        |e| tracing::warn!(error = %e, "signal writer: no checkpoint thread; checkpointing itself"),
+                    )
+                    .ok()?;
+                let (ask, asked) = std::sync::mpsc::sync_channel::<()>(1);
+                let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let finished = done.clone();
+                std::thread::Builder::new()
+                    .name("watch-checkpoint".into())
+                    .spawn(move || {
+                        // Ends with the writer (its sender dropped).
+                        while asked.recv().is_ok() {
+                            checkpoint(&conn);
+                            finished.store(true, std::sync::atomic::Ordering::Release);
+                        }
+                    })
+                    .ok()?;
+                Some((ask, done))
+            });
+            Checkpoints { thread, asked: false }
+        }
+
+        /// After a batch's replies have gone out.
+        fn after_batch(&mut self, conn: &Connection) {
+            let frames = WAL_FRAMES.get();
+            if frames < CHECKPOINT_FRAMES {
+                return;
+            }
+            match &self.thread {
+                Some((ask, _)) if !self.asked => {
+                    self.asked = ask.try_send(()).is_ok();
+                }
+                Some((_, done)) if done.swap(false, std::sync::atomic::Ordering::AcqRel) => {
+                    self.asked = false;
+                    WAL_FRAMES.set(0);
+                    checkpoint(conn);
+                }
+                // Still copying, and not yet far behind.
+                Some(_) if frames < BEHIND_FRAMES => {}
+                _ => {
+                    WAL_FRAMES.set(0);
+                    checkpoint(conn);
+                }
+            }
+        }
+    }
+
+    /// Copy what the WAL holds into the database, as far as readers allow (PASSIVE: no waiting).
+    fn checkpoint(conn: &Connection) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "signal writer: checkpoint failed; tried again later");
+        }
     }
 
     /// How long a batch of several signals waits for more before it is written.
@@ -556,6 +632,7 @@ mod direct {
     pub fn run(clock: Arc<dyn kernel::Clock>, mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
         let mut batch: Vec<Job> = Vec::with_capacity(BATCH);
         let mut known = Known::default();
+        let mut checkpoints = Checkpoints::start(conn.path());
         while rx.blocking_recv_many(&mut batch, BATCH) > 0 {
             // Group commit: when several senders are at it at once, the others in flight are a
             // moment away; waiting for them halves the transactions under load (as PostgreSQL's
@@ -573,19 +650,14 @@ mod direct {
                 ingest(&mut conn, &mut known, clock.now_ms(), signals)
                     .map_err(|e| Error::Unavailable(format!("signal writer: {e}")))
             });
-            if WAL_FRAMES.get() >= CHECKPOINT_FRAMES {
-                WAL_FRAMES.set(0);
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "signal writer: checkpoint failed; the next batch tries again");
-                }
-            }
+            checkpoints.after_batch(&conn);
         }
     }
 
-    /// The writer checkpoints the WAL itself, after the replies of the batch that filled it
-    /// past this many frames have gone out (SQLite's own automatic checkpoint runs inside the
-    /// commit, before them). The same threshold as SQLite's default.
+    /// A checkpoint is asked for past this many frames in the WAL (SQLite's default).
     const CHECKPOINT_FRAMES: i32 = 1000;
+    /// Past this many, the checkpoint thread has fallen behind and the writer checkpoints itself.
+    const BEHIND_FRAMES: i32 = 3 * CHECKPOINT_FRAMES;
 
     thread_local! {
         /// Frames in the WAL after the writer's last commit.
