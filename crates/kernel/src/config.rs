@@ -382,8 +382,8 @@ impl Config {
     /// The core left over is for the threads that write to the database (SQLite's writers, or
     /// PostgreSQL itself on the same machine): they do the serial part of every request that
     /// changes something, and with a worker per core they queued behind the requests they
-    /// were holding up (on two cores, 15,000 device signals a second with two workers, 16,000
-    /// to 22,000 with one: `bench/watch/run`).
+    /// were holding up (on two cores, interleaved runs of the watch ingest: 13,200–17,900 device
+    /// signals a second with two workers, 15,800–18,200 with one).
     pub fn workers(&self) -> usize {
         self.workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)))

