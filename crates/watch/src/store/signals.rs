@@ -583,15 +583,8 @@ mod direct {
 
     /// The bytes of a hex SHA-256 (`hash_token`); None for anything else.
     fn key(token_hash: &str) -> Option<[u8; 32]> {
-        let hex = token_hash.as_bytes();
-        if hex.len() != 64 {
-            return None;
-        }
         let mut out = [0u8; 32];
-        for (i, pair) in hex.chunks_exact(2).enumerate() {
-            let digit = |c: u8| (c as char).to_digit(16);
-            out[i] = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
-        }
+        hex::decode_to_slice(token_hash, &mut out).ok()?;
         Some(out)
     }
 
