@@ -24,6 +24,11 @@ impl ChannelHealth {
             .unwrap_or(false)
     }
 
+    /// What the channel saw last; None until it has tried (at start).
+    pub fn seen(&self, channel: &str) -> Option<bool> {
+        self.state.lock().ok()?.get(channel).copied()
+    }
+
     /// Channels that were reached before and are not now, or were never reached.
     pub fn down(&self) -> Vec<&'static str> {
         self.state
@@ -41,7 +46,9 @@ mod tests {
     fn remembers_each_channel() {
         let h = ChannelHealth::default();
         assert!(!h.is_reachable("mqtt"));
+        assert_eq!(h.seen("mqtt"), None);
         assert_eq!(h.set("mqtt", true), None);
+        assert_eq!(h.seen("mqtt"), Some(true));
         assert_eq!(h.set("email", false), None);
         assert!(h.is_reachable("mqtt"));
         assert_eq!(h.down(), vec!["email"]);

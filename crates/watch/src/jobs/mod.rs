@@ -18,14 +18,17 @@ pub fn spawn(k: Kernel) -> Vec<tokio::task::JoinHandle<()>> {
         let mut broker: Option<bool> = None;
         loop {
             match tick(&k).await {
-                Ok(t) => {
+                Ok(_) => {
                     // The broker's state is reported when it changes; the HTTP path works either way.
-                    if t.broker != broker && k.config.mqtt.is_some() {
-                        match t.broker {
+                    // As the MQTT channel saw it last, and not before it has tried: the first pass
+                    // runs at start, before the channel connects.
+                    let seen = k.config.mqtt.as_ref().and_then(|_| k.health.seen("mqtt"));
+                    if seen.is_some() && seen != broker {
+                        match seen {
                             Some(true) => tracing::info!("watch: MQTT broker reachable; device signals flow"),
                             _ => tracing::warn!("watch: MQTT broker unreachable; devices must use the HTTP API"),
                         }
-                        broker = t.broker;
+                        broker = seen;
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "watch job failed; trying again"),
