@@ -18,10 +18,7 @@ impl ChannelHealth {
     }
 
     pub fn is_reachable(&self, channel: &str) -> bool {
-        self.state
-            .lock()
-            .map(|s| s.get(channel).copied().unwrap_or(false))
-            .unwrap_or(false)
+        self.seen(channel).unwrap_or(false)
     }
 
     /// What the channel saw last; None until it has tried (at start).
