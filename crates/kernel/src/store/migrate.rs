@@ -119,6 +119,7 @@ pub static KERNEL: &[Migration] = &[
     crate::migration!("0001_kernel"),
     crate::migration!("0002_web"),
     crate::migration!("0003_outbox"),
+    crate::migration!("0004_memberships_role"),
 ];
 
 /// Check that a crate's migration folders hold the same names and that each is listed.
