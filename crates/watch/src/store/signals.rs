@@ -140,6 +140,9 @@ struct Resolved {
     person_id: String,
     kind: String,
     watched: bool,
+    /// SQLite's rowid of the device (the direct writer updates the device by it).
+    #[sqlx(default)]
+    rowid: Option<i64>,
 }
 
 /// Devices by token hash, with whether their circle is watching.
@@ -363,15 +366,16 @@ const VALUES_COLUMNS: [&str; 6] = [
 
 /// A device's newest value, unless a newer one is stored. `v` names the values: (id, value, at,
 /// switch, off_in_batch, on_from), e.g. `["?1", …]` for one device or the columns of a VALUES
-/// list for many.
-fn update_device(v: [&str; 6], from: &str) -> String {
+/// list for many; `which` picks the device (`watch_devices.id = {id}` unless given).
+fn update_device(v: [&str; 6], from: &str, which: Option<&str>) -> String {
     let [id, value, at, switch, off, on_from] = v;
+    let which = which.map_or_else(|| format!("watch_devices.id = {id}"), str::to_string);
     format!(
         "UPDATE watch_devices SET last_value = {value}, last_at = {at}, \
          on_since = CASE WHEN {switch} = 1 AND {off} = 1 THEN {on_from} \
            WHEN {switch} = 1 THEN COALESCE(watch_devices.on_since, {on_from}) WHEN {switch} = 0 THEN NULL \
            ELSE watch_devices.on_since END {from} \
-         WHERE watch_devices.id = {id} AND (watch_devices.last_at IS NULL OR watch_devices.last_at <= {at})"
+         WHERE {which} AND (watch_devices.last_at IS NULL OR watch_devices.last_at <= {at})"
     )
 }
 
@@ -420,6 +424,7 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
             let sql = update_device(
                 VALUES_COLUMNS,
                 &format!("FROM (VALUES {}) AS v", values_placeholders(chunk.len(), 6)),
+                None,
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (device, c) in chunk {
@@ -579,6 +584,7 @@ mod direct {
         person_id: Box<str>,
         kind: Box<str>,
         watched: bool,
+        rowid: Option<i64>,
     }
 
     /// At most this many devices are kept (about 250 bytes each); past it, the writer starts over.
@@ -608,6 +614,7 @@ mod direct {
                 person_id: d.person_id.to_string(),
                 kind: d.kind.to_string(),
                 watched: d.watched,
+                rowid: d.rowid,
             })
         }
 
@@ -620,6 +627,7 @@ mod direct {
                         person_id: d.person_id.as_str().into(),
                         kind: d.kind.as_str().into(),
                         watched: d.watched,
+                        rowid: d.rowid,
                     },
                 );
             }
@@ -666,6 +674,11 @@ mod direct {
         Ok(())
     }
 
+    /// A device by the rowid its resolving read (`?7`), which saves the walk of the id's index
+    /// for every signal; the id is checked too, as a rowid of a table without an integer key may
+    /// change (VACUUM).
+    pub(super) const UPDATE_BY_ROWID: &str = "watch_devices.rowid = ?7 AND watch_devices.id = ?1";
+
     /// `$n` → `?n`: the same numbered parameters, as SQLite binds them by position.
     fn numbered(sql: &str) -> String {
         sql.replace('$', "?")
@@ -687,7 +700,9 @@ mod direct {
                 .query_row([], |r| r.get::<_, i64>(0))
                 .optional()?;
             known.check(generation);
-            let mut q = tx.prepare_cached(&numbered(&resolve_sql("$1")))?;
+            // With the device's rowid, to update it by (see `UPDATE_BY_ROWID`).
+            let mut q =
+                tx.prepare_cached(&numbered(&resolve_sql("$1")).replacen("SELECT d.id,", "SELECT d.rowid, d.id,", 1))?;
             for hash in by_token {
                 if let Some(d) = known.get(hash) {
                     devices.push(d);
@@ -696,11 +711,12 @@ mod direct {
                 let d = q
                     .query_row([hash], |r| {
                         Ok(Resolved {
-                            id: r.get(0)?,
-                            token_hash: r.get(1)?,
-                            person_id: r.get(2)?,
-                            kind: r.get(3)?,
-                            watched: r.get(4)?,
+                            rowid: r.get(0)?,
+                            id: r.get(1)?,
+                            token_hash: r.get(2)?,
+                            person_id: r.get(3)?,
+                            kind: r.get(4)?,
+                            watched: r.get(5)?,
                         })
                     })
                     .optional()?;
@@ -732,16 +748,31 @@ mod direct {
             }
             // Parameters, not UPDATE … FROM (VALUES …): SQLite runs that through two temporary
             // tables, each a pager of its own opened and closed per statement.
-            let mut q = tx.prepare_cached(&update_device(["?1", "?2", "?3", "?4", "?5", "?6"], ""))?;
+            let rowids: HashMap<&str, i64> = devices.iter().filter_map(|d| Some((d.id.as_str(), d.rowid?))).collect();
+            let mut by_id = tx.prepare_cached(&update_device(["?1", "?2", "?3", "?4", "?5", "?6"], "", None))?;
+            let mut by_rowid = tx.prepare_cached(&update_device(
+                ["?1", "?2", "?3", "?4", "?5", "?6"],
+                "",
+                Some(UPDATE_BY_ROWID),
+            ))?;
             for (device, c) in &plan.devices {
-                q.execute(params![
-                    device,
-                    c.value,
-                    c.at,
-                    c.switch,
-                    i64::from(c.off_in_batch),
-                    c.on_from
-                ])?;
+                let values = params![device, c.value, c.at, c.switch, i64::from(c.off_in_batch), c.on_from];
+                let updated = match rowids.get(device) {
+                    Some(rowid) => by_rowid.execute(params![
+                        device,
+                        c.value,
+                        c.at,
+                        c.switch,
+                        i64::from(c.off_in_batch),
+                        c.on_from,
+                        rowid
+                    ])?,
+                    None => 0,
+                };
+                // Not by rowid (none kept, the row renumbered, or a newer value stored): by id.
+                if updated == 0 {
+                    by_id.execute(values)?;
+                }
             }
         }
         tx.commit()?;
@@ -1025,13 +1056,28 @@ mod tests {
             }
             ops
         };
-        let single = opcodes(&update_device(["?1", "?2", "?3", "?4", "?5", "?6"], ""));
+        let single = opcodes(&update_device(["?1", "?2", "?3", "?4", "?5", "?6"], "", None));
         assert!(single.iter().any(|op| op == "OpenWrite"), "{single:?}");
         assert!(!single.iter().any(|op| op == "OpenEphemeral"), "{single:?}");
+        // By the rowid the writer kept: one seek into the table, the id's index not opened.
+        let by_rowid = opcodes(&update_device(
+            ["?1", "?2", "?3", "?4", "?5", "?6"],
+            "",
+            Some(super::direct::UPDATE_BY_ROWID),
+        ));
+        assert!(
+            by_rowid.iter().any(|op| op == "NotExists" || op == "SeekRowid"),
+            "{by_rowid:?}"
+        );
+        assert!(
+            !by_rowid.iter().any(|op| op == "SeekGE" || op == "IdxGT"),
+            "{by_rowid:?}"
+        );
         // The pooled form for many devices at once is the one that pays for them.
         let many = opcodes(&update_device(
             VALUES_COLUMNS,
             "FROM (VALUES (?1, ?2, ?3, ?4, ?5, ?6)) AS v",
+            None,
         ));
         assert!(many.iter().any(|op| op == "OpenEphemeral"), "{many:?}");
     }
@@ -1067,7 +1113,7 @@ mod tests {
         assert_eq!(start, 2, "a new circle and a new device each move it");
 
         conn.execute(
-            &update_device(["?1", "?2", "?3", "?4", "?5", "?6"], ""),
+            &update_device(["?1", "?2", "?3", "?4", "?5", "?6"], "", None),
             rusqlite::params!["d1", "on", 10, 1, 0, 10],
         )
         .unwrap();
