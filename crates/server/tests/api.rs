@@ -549,6 +549,8 @@ async fn health_readiness_metrics_and_openapi() {
     let res = client().get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().contains_key("x-request-id"));
+    // A probe shows no forms: no CSRF cookie made for it.
+    assert!(!res.headers().contains_key("set-cookie"), "{:?}", res.headers());
     let ready = client()
         .get(app.url("/readyz"))
         .send()

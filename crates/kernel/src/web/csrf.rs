@@ -23,8 +23,10 @@ pub struct CsrfToken(pub String);
 pub struct SecureCookies(pub bool);
 
 pub async fn protect(req: Request, next: Next) -> Response {
-    // The JSON API is exempt and shows no forms: no token to check, make or send.
-    if req.uri().path().starts_with("/api/") {
+    // The JSON API and the probes (health, readiness, metrics) are exempt and show no forms: no
+    // token to check, make or send.
+    let path = req.uri().path();
+    if path.starts_with("/api/") || matches!(path, "/healthz" | "/readyz" | "/metrics") {
         return next.run(req).await;
     }
     let secure = req.extensions().get::<SecureCookies>().map(|s| s.0).unwrap_or(false);
