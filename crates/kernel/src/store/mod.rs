@@ -23,9 +23,6 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::{Error, Result};
 
-/// How much of a SQLite database file each connection maps into memory for reading (256 MiB).
-pub const MMAP_SIZE: u64 = 256 * 1024 * 1024;
-
 /// How often the WAL is copied back into a SQLite database (`checkpoints`).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
@@ -146,9 +143,6 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                // Pages read through a memory map rather than a pread (and a copy) each: a pass
-                // over 100,000 watched persons on a fresh connection read ~20,000 pages that way.
-                .pragma("mmap_size", MMAP_SIZE.to_string())
                 // No checkpoint inside a commit: `checkpoints` copies the WAL back instead.
                 .pragma("wal_autocheckpoint", "0");
             // A SQLite connection is a file handle in this process: it cannot go stale, so no

@@ -479,15 +479,13 @@ mod direct {
         }))
     }
 
-    /// As the pool's connections (kernel::store): WAL, NORMAL, foreign keys, 10 s busy wait, reads
-    /// through a memory map.
+    /// As the pool's connections (kernel::store): WAL, NORMAL, foreign keys, 10 s busy wait.
     fn connect(path: &std::path::Path) -> rusqlite::Result<Connection> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "mmap_size", kernel::store::MMAP_SIZE as i64)?;
         Ok(conn)
     }
 
