@@ -145,12 +145,14 @@ struct Resolved {
     rowid: Option<i64>,
 }
 
-/// Devices by token hash, with whether their circle is watching.
-fn resolve_sql(keys: &str) -> String {
+/// Devices by token hash, with whether their circle is watching (and, for the SQLite writer,
+/// the device's rowid as the first column).
+fn resolve_sql(keys: &str, with_rowid: bool) -> String {
     format!(
-        "SELECT d.id, d.token_hash, d.person_id, d.kind, ({}) AS watched \
+        "SELECT {}d.id, d.token_hash, d.person_id, d.kind, ({}) AS watched \
          FROM watch_devices d JOIN watch_circles c ON c.id = d.circle_id \
          WHERE d.token_hash IN ({keys}) AND d.removed_at IS NULL",
+        if with_rowid { "d.rowid, " } else { "" },
         super::WATCHING
     )
 }
@@ -166,7 +168,7 @@ fn watched_sql(keys: &str) -> String {
 async fn resolve(db: &Db, by_token: &[&str]) -> Result<Vec<Resolved>> {
     let mut out = Vec::new();
     for chunk in by_token.chunks(256) {
-        let sql = resolve_sql(&padded_in_list(1, chunk.len()));
+        let sql = resolve_sql(&padded_in_list(1, chunk.len()), false);
         let rows: Vec<Resolved> = on_db!(db, |p| {
             let mut q = sqlx::query_as::<_, Resolved>(sqlx::AssertSqlSafe(sql.as_str()));
             for i in 0..padded_len(chunk.len()) {
@@ -701,8 +703,7 @@ mod direct {
                 .optional()?;
             known.check(generation);
             // With the device's rowid, to update it by (see `UPDATE_BY_ROWID`).
-            let mut q =
-                tx.prepare_cached(&numbered(&resolve_sql("$1")).replacen("SELECT d.id,", "SELECT d.rowid, d.id,", 1))?;
+            let mut q = tx.prepare_cached(&numbered(&resolve_sql("$1", true)))?;
             for hash in by_token {
                 if let Some(d) = known.get(hash) {
                     devices.push(d);
@@ -758,15 +759,9 @@ mod direct {
             for (device, c) in &plan.devices {
                 let values = params![device, c.value, c.at, c.switch, i64::from(c.off_in_batch), c.on_from];
                 let updated = match rowids.get(device) {
-                    Some(rowid) => by_rowid.execute(params![
-                        device,
-                        c.value,
-                        c.at,
-                        c.switch,
-                        i64::from(c.off_in_batch),
-                        c.on_from,
-                        rowid
-                    ])?,
+                    Some(rowid) => by_rowid.execute(rusqlite::params_from_iter(
+                        values.iter().copied().chain([rowid as &dyn rusqlite::ToSql]),
+                    ))?,
                     None => 0,
                 };
                 // Not by rowid (none kept, the row renumbered, or a newer value stored): by id.
