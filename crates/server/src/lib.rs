@@ -1,9 +1,11 @@
 //! The server composes machi's modules into one axum app: it runs their migrations, installs
 //! their message catalogs, mounts their routes under `/api/v1` with one OpenAPI document,
-//! adds the cross-cutting layers (request IDs, logs, metrics, body limit, error rendering),
+//! wraps them in the envelope every request passes through (request IDs, logs, metrics, body
+//! limit, CSRF, error rendering, strict headers),
 //! and serves with graceful shutdown. Channels (SSE hub, SMTP, MQTT) will live here too.
 
 pub mod channels;
+pub mod envelope;
 pub mod fanout;
 pub mod metrics;
 pub mod testing;
@@ -12,14 +14,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use kernel::config::Config;
-use kernel::http::error::MaxBody;
 use kernel::{Error, Kernel, Module};
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower::Layer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -76,15 +76,6 @@ pub fn api() -> (Router<Kernel>, utoipa::openapi::OpenApi) {
     router.split_for_parts()
 }
 
-#[derive(Clone, Default)]
-struct MakeId;
-
-impl MakeRequestId for MakeId {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        kernel::model::ids::request_id().parse().ok().map(RequestId::new)
-    }
-}
-
 /// The whole app for a prepared kernel.
 pub fn app(k: Kernel) -> Router {
     let (api, mut openapi) = api();
@@ -92,7 +83,6 @@ pub fn app(k: Kernel) -> Router {
     let openapi = std::sync::Arc::new(openapi);
     let max_body = k.config.max_body_bytes;
     let metrics = metrics::Metrics::default();
-    let request_id = HeaderName::from_static("x-request-id");
     let secure_cookies = kernel::web::csrf::SecureCookies(k.config.secure_cookies());
     let pages = modules().iter().fold(Router::new(), |r, m| r.merge((m.pages)()));
 
@@ -108,51 +98,19 @@ pub fn app(k: Kernel) -> Router {
         .merge(pages)
         .fallback(|| async { StatusCode::NOT_FOUND })
         .with_state(k)
-        // Inside the router, around each route: the metrics need the route matched, and count
-        // what the body limit and the CSRF check refuse.
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
-        .layer(axum::middleware::from_fn(kernel::web::csrf::protect))
-        .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::record));
-    // Around the whole router, once. (Layered per route, each of these is one more boxed
-    // service that every request clones, and one more boxed future: a fifth of the server's
-    // time per device signal, measured.) Outermost first.
-    let around = tower::ServiceBuilder::new()
-        .layer(SetRequestIdLayer::new(request_id.clone(), MakeId))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<_>| {
-                    let id = req
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    tracing::info_span!("request", method = %req.method(), path = %log_path(req.uri().path()), request_id = %id)
-                })
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        )
-        .layer(PropagateRequestIdLayer::new(request_id))
-        .layer(axum::middleware::from_fn(kernel::web::security_headers))
-        .layer(axum::Extension(metrics))
+        // Inside the router, around each route: the metrics need the route matched.
+        .layer(envelope::GuardLayer {
+            metrics: metrics.clone(),
+            max_body,
+        });
+    let around = envelope::Envelope::new(
         // The limit the body extractors read (an extension of the request).
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn(
-            move |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
-                req.extensions_mut().insert(MaxBody(max_body));
-                req.extensions_mut().insert(secure_cookies);
-                next.run(req).await
-            },
-        ))
-        // Outside the body limit and CSRF check, so their refusals get the same shape and language.
-        .layer(axum::middleware::from_fn(kernel::http::localize_errors));
-    Router::new().fallback_service(around.service(routes))
-}
-
-/// The path as logged: no query string, and no identifier values (card and member numbers).
-fn log_path(path: &str) -> String {
-    match path.find("/identifiers/") {
-        Some(i) => format!("{}/identifiers/…", &path[..i]),
-        None => path.to_string(),
-    }
+        DefaultBodyLimit::max(max_body).layer(routes),
+        metrics,
+        max_body,
+        secure_cookies,
+    );
+    Router::new().fallback_service(around)
 }
 
 async fn readyz(State(k): State<Kernel>) -> impl IntoResponse {

@@ -1,13 +1,9 @@
 //! Prometheus text metrics: requests by method, route and status, with latency sums.
 
+use axum::http::Method;
+use axum::response::IntoResponse;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::Method;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 
 /// route → (method, status, count, seconds). Looked up by the route's text, so a request to a
 /// route seen before allocates nothing.
@@ -16,31 +12,24 @@ type Series = HashMap<String, Vec<(Method, u16, u64, f64)>>;
 #[derive(Clone, Default)]
 pub struct Metrics(Arc<Mutex<Series>>);
 
-pub async fn record(State(m): State<Metrics>, req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    // The route template, not the raw path, so label cardinality stays bounded.
-    let matched = req.extensions().get::<MatchedPath>().cloned();
-    let start = Instant::now();
-    let res = next.run(req).await;
-    let secs = start.elapsed().as_secs_f64();
-    let (route, status) = (
-        matched.as_ref().map_or("unmatched", |p| p.as_str()),
-        res.status().as_u16(),
-    );
-    if let Ok(mut map) = m.0.lock() {
-        if !map.contains_key(route) {
-            map.insert(route.to_string(), Vec::new());
-        }
-        let series = map.get_mut(route).expect("inserted above");
-        match series.iter_mut().find(|(m, s, _, _)| *m == method && *s == status) {
-            Some(e) => {
-                e.2 += 1;
-                e.3 += secs;
+impl Metrics {
+    /// One request answered: `route` is the route's template (not the raw path, so label
+    /// cardinality stays bounded), "unmatched" for none.
+    pub fn record(&self, route: &str, method: Method, status: u16, secs: f64) {
+        if let Ok(mut map) = self.0.lock() {
+            if !map.contains_key(route) {
+                map.insert(route.to_string(), Vec::new());
             }
-            None => series.push((method, status, 1, secs)),
+            let series = map.get_mut(route).expect("inserted above");
+            match series.iter_mut().find(|(m, s, _, _)| *m == method && *s == status) {
+                Some(e) => {
+                    e.2 += 1;
+                    e.3 += secs;
+                }
+                None => series.push((method, status, 1, secs)),
+            }
         }
     }
-    res
 }
 
 pub async fn render(

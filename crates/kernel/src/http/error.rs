@@ -1,10 +1,9 @@
 //! Errors become responses here and only here. A handler's error carries a catalog key; the
-//! `localize_errors` middleware writes `{"error":{"code":…,"message":…}}` in the asker's
+//! server's envelope around every request (`ErrorContext::localize`) writes `{"error":{"code":…,"message":…}}` in the asker's
 //! language, and gives the same shape to errors axum raises itself (404, 405, 413, …).
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::Error;
@@ -115,63 +114,80 @@ pub fn request_lang(req: &Request) -> Lang {
     })
 }
 
-pub async fn localize_errors(req: Request, next: Next) -> Response {
-    let lang = request_lang(&req);
-    let page = PageContext::of(&req);
-    let max_body = req.extensions().get::<MaxBody>().map(|m| m.0);
-    let mut res = next.run(req).await;
-    let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return res;
+/// What an error response needs to know of its request, read before the request goes on
+/// (the handler takes it): the asker's language, whether the asker is on a page, the body limit.
+pub struct ErrorContext {
+    lang: Lang,
+    page: Option<PageContext>,
+    max_body: Option<usize>,
+}
+
+impl ErrorContext {
+    pub fn of(req: &Request) -> ErrorContext {
+        ErrorContext {
+            lang: request_lang(req),
+            page: PageContext::of(req),
+            max_body: req.extensions().get::<MaxBody>().map(|m| m.0),
+        }
     }
-    let payload = match res.extensions_mut().remove::<ErrorPayload>() {
-        Some(p) => p,
-        None => {
-            // An error axum or a layer produced without going through `Error`.
-            // A handler that wrote its own body (a JSON document, or a form shown again with its
-            // errors) has said what it means.
-            let complete = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
-                v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
-            });
-            if complete {
-                return res;
+
+    /// An error response in the asker's language and shape (a JSON error, or an error page);
+    /// anything else as it is.
+    pub fn localize(self, mut res: Response) -> Response {
+        let ErrorContext { lang, page, max_body } = self;
+        let status = res.status();
+        if !(status.is_client_error() || status.is_server_error()) {
+            return res;
+        }
+        let payload = match res.extensions_mut().remove::<ErrorPayload>() {
+            Some(p) => p,
+            None => {
+                // An error axum or a layer produced without going through `Error`.
+                // A handler that wrote its own body (a JSON document, or a form shown again with its
+                // errors) has said what it means.
+                let complete = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+                    v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+                });
+                if complete {
+                    return res;
+                }
+                let code = match status {
+                    StatusCode::NOT_FOUND => "route-not-found",
+                    StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+                    StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
+                    StatusCode::UNAUTHORIZED => "unauthorized",
+                    StatusCode::FORBIDDEN => "forbidden",
+                    s if s.is_client_error() => "bad-request",
+                    _ => "internal",
+                };
+                ErrorPayload {
+                    code: code.into(),
+                    args: vec![("detail", status.canonical_reason().unwrap_or("").into())],
+                }
             }
-            let code = match status {
-                StatusCode::NOT_FOUND => "route-not-found",
-                StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
-                StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
-                StatusCode::UNAUTHORIZED => "unauthorized",
-                StatusCode::FORBIDDEN => "forbidden",
-                s if s.is_client_error() => "bad-request",
-                _ => "internal",
-            };
-            ErrorPayload {
-                code: code.into(),
-                args: vec![("detail", status.canonical_reason().unwrap_or("").into())],
+        };
+        let mut args = payload.args.clone();
+        if payload.code == "payload-too-large" {
+            args.push(("limit", max_body.map(|m| m.to_string()).unwrap_or_else(|| "?".into())));
+        }
+        let message = t(lang, &payload.code, &args);
+        if let Some(mut page) = page {
+            if let Some(token) = res.extensions().get::<crate::web::csrf::CsrfToken>() {
+                page.csrf = token.0.clone();
+            }
+            return page.render(status, lang, &message, res);
+        }
+        let body = serde_json::json!({"error": {"code": payload.code, "message": message}});
+        let mut out = (status, axum::Json(body)).into_response();
+        for (name, value) in res.headers() {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                out.headers_mut().append(name.clone(), value.clone());
             }
         }
-    };
-    let mut args = payload.args.clone();
-    if payload.code == "payload-too-large" {
-        args.push(("limit", max_body.map(|m| m.to_string()).unwrap_or_else(|| "?".into())));
+        out.headers_mut()
+            .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
+        out
     }
-    let message = t(lang, &payload.code, &args);
-    if let Some(mut page) = page {
-        if let Some(token) = res.extensions().get::<crate::web::csrf::CsrfToken>() {
-            page.csrf = token.0.clone();
-        }
-        return page.render(status, lang, &message, res);
-    }
-    let body = serde_json::json!({"error": {"code": payload.code, "message": message}});
-    let mut out = (status, axum::Json(body)).into_response();
-    for (name, value) in res.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            out.headers_mut().append(name.clone(), value.clone());
-        }
-    }
-    out.headers_mut()
-        .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
-    out
 }
 
 /// For requests to HTML pages (anything outside `/api/` and the probes), errors are pages.

@@ -6,5 +6,5 @@ pub mod error;
 pub mod extract;
 pub mod pages;
 
-pub use error::{ErrorPayload, localize_errors};
+pub use error::{ErrorContext, ErrorPayload};
 pub use extract::{ApiJson, ApiQuery, Auth};

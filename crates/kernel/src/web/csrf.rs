@@ -6,7 +6,6 @@
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::http::{Method, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::Error;
@@ -22,12 +21,17 @@ pub struct CsrfToken(pub String);
 #[derive(Debug, Clone, Copy)]
 pub struct SecureCookies(pub bool);
 
-pub async fn protect(req: Request, next: Next) -> Response {
+/// Check a request and pass it on to `next` (the route), which sees the token as `CsrfToken`.
+pub async fn protect<F, Fut>(req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     // The JSON API and the probes (health, readiness, metrics) are exempt and show no forms: no
     // token to check, make or send.
     let path = req.uri().path();
     if path.starts_with("/api/") || matches!(path, "/healthz" | "/readyz" | "/metrics") {
-        return next.run(req).await;
+        return next(req).await;
     }
     let secure = req.extensions().get::<SecureCookies>().map(|s| s.0).unwrap_or(false);
     let existing = super::cookie(req.headers(), COOKIE)
@@ -60,7 +64,7 @@ pub async fn protect(req: Request, next: Next) -> Response {
         req = Request::from_parts(parts, Body::from(bytes));
     }
     req.extensions_mut().insert(CsrfToken(token.clone()));
-    let mut res = next.run(req).await;
+    let mut res = next(req).await;
     // Error pages are rendered further out; they need the token for the forms in their layout.
     res.extensions_mut().insert(CsrfToken(token.clone()));
     if existing.is_none() {

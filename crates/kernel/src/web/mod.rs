@@ -12,10 +12,7 @@ pub use minijinja;
 pub use render::{page, render};
 pub use viewer::Viewer;
 
-use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
 
 /// The strict headers, made once: `from_static` outside a constant checks its text on every
 /// call, and a name given as a string is looked up among the standard ones each time.
@@ -41,15 +38,12 @@ const SECURITY_HEADERS: [(HeaderName, HeaderValue); 6] = [
 ];
 
 /// Strict headers on every response: no inline script, no framing, no sniffing.
-pub async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
+pub fn add_security_headers(h: &mut axum::http::HeaderMap) {
     // Room for them at once rather than the map growing twice on the way.
     h.reserve(SECURITY_HEADERS.len());
     for (name, value) in SECURITY_HEADERS {
         h.insert(name, value);
     }
-    res
 }
 
 /// Value of one cookie from the Cookie header(s).
