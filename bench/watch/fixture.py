@@ -6,7 +6,10 @@ loads into SQLite (here) or PostgreSQL (psql \\copy).
   fixture.py make PEOPLE OUT OVERDUE_EVERY
       PEOPLE: person ids, one a line. Writes OUT/{consents,circles,devices,rules,state}.csv,
       OUT/tokens.txt (the device tokens of the persons who keep signalling, one a line) and
-      OUT/devices.txt (their `device-id<TAB>token` lines, for MQTT). Every OVERDUE_EVERY-th
+      OUT/devices.txt (their `device-id<TAB>token` lines, for MQTT), both in a random order:
+      100,000 devices each signalling every 5 minutes arrive in no order of person or device.
+      OUT/tokens-in-order.txt holds the same tokens in the order of the persons' ids (a
+      writer that meets neighbouring rows one after the other: the best case, for comparison). Every OVERDUE_EVERY-th
       person went silent 25-26 h ago (their last signal is past the rule's 24 h + 1 h grace)
       and sends nothing more; everybody else's device signalled within the last 5 minutes.
   fixture.py sqlite DB OUT
@@ -42,28 +45,34 @@ def make(people_file, out, overdue_every):
     files = {name: open(os.path.join(out, f"{name}.csv"), "w", newline="") for name in TABLES}
     writers = {name: csv.writer(f) for name, f in files.items()}
     overdue = 0
-    with open(os.path.join(out, "tokens.txt"), "w") as tokens, open(os.path.join(out, "devices.txt"), "w") as devices:
-        for i, person in enumerate(people):
-            circle, device, rule = f"bench-c{i:06d}", f"bench-d{i:06d}", f"bench-r{i:06d}"
-            token = "mdev_" + secrets.token_hex(32)
-            silent = overdue_every > 0 and i % overdue_every == 0
-            if silent:
-                last = now - 25 * 3_600_000 - rng.randrange(3_600_000)
-                overdue += 1
-            else:
-                last = now - rng.randrange(300_000)
-                tokens.write(token + "\n")
-                devices.write(f"{device}\t{token}\n")
-            consent = f"bench-consent-{i:06d}"
-            writers["consents"].writerow([consent, person, "見守り(watch)", f"watch/{circle}", began, person])
-            writers["circles"].writerow([circle, person, "bench", began, consent, began, 30])
-            writers["devices"].writerow(
-                [device, circle, person, "bulb", hashlib.sha256(token.encode()).hexdigest(), began, "off", last]
-            )
-            writers["rules"].writerow([rule, circle, "period", "any", 1440, 60, "bench", began])
-            writers["state"].writerow([person, last])
+    active = []
+    for i, person in enumerate(people):
+        circle, device, rule = f"bench-c{i:06d}", f"bench-d{i:06d}", f"bench-r{i:06d}"
+        token = "mdev_" + secrets.token_hex(32)
+        silent = overdue_every > 0 and i % overdue_every == 0
+        if silent:
+            last = now - 25 * 3_600_000 - rng.randrange(3_600_000)
+            overdue += 1
+        else:
+            last = now - rng.randrange(300_000)
+            active.append((device, token))
+        consent = f"bench-consent-{i:06d}"
+        writers["consents"].writerow([consent, person, "見守り(watch)", f"watch/{circle}", began, person])
+        writers["circles"].writerow([circle, person, "bench", began, consent, began, 30])
+        writers["devices"].writerow(
+            [device, circle, person, "bulb", hashlib.sha256(token.encode()).hexdigest(), began, "off", last]
+        )
+        writers["rules"].writerow([rule, circle, "period", "any", 1440, 60, "bench", began])
+        writers["state"].writerow([person, last])
     for f in files.values():
         f.close()
+    with open(os.path.join(out, "tokens-in-order.txt"), "w") as f:
+        f.writelines(token + "\n" for _, token in active)
+    rng.shuffle(active)
+    with open(os.path.join(out, "tokens.txt"), "w") as tokens, open(os.path.join(out, "devices.txt"), "w") as devices:
+        for device, token in active:
+            tokens.write(token + "\n")
+            devices.write(f"{device}\t{token}\n")
     print(f"persons={len(people)} overdue={overdue}")
 
 
