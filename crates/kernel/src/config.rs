@@ -103,6 +103,9 @@ pub struct WatchConfig {
     /// the benchmark's scale, 100,000 devices every 5 minutes, that is 28.8 million a day). The
     /// circle page shows the last 48 hours; the sweep reads only each person's latest times.
     pub keep_signals_days: u64,
+    /// On SQLite, the signal writer has the WAL copied back into the database once it holds
+    /// this many pages (4 KB each): fewer copies and syncs against a larger WAL file.
+    pub checkpoint_frames: u32,
 }
 
 impl Default for WatchConfig {
@@ -113,6 +116,7 @@ impl Default for WatchConfig {
             future_tolerance_secs: 300,
             max_signal_age_days: 7,
             keep_signals_days: 30,
+            checkpoint_frames: 16_000,
         }
     }
 }
@@ -373,6 +377,13 @@ impl Config {
                 name: "watch.keep_signals_days".into(),
                 value: self.watch.keep_signals_days.to_string(),
                 message: "must be at least 2 (the circle page shows the last 48 hours)".into(),
+            });
+        }
+        if self.watch.checkpoint_frames < 100 {
+            return Err(ConfigError::Env {
+                name: "watch.checkpoint_frames".into(),
+                value: self.watch.checkpoint_frames.to_string(),
+                message: "must be at least 100".into(),
             });
         }
         Ok(())

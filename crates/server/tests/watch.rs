@@ -890,7 +890,10 @@ async fn a_device_heard_before_is_refused_once_retired_or_its_circle_closed() {
 /// of ours to look at.)
 #[tokio::test]
 async fn the_signal_writer_keeps_the_wal_from_growing() {
-    let app = spawn_demo_app().await;
+    // SQLite's own threshold, so that a few thousand signals cross it (the default is 16,000).
+    let mut config = kernel::config::Config::default();
+    config.watch.checkpoint_frames = 1000;
+    let app = spawn_app_with(config, true).await;
     let kernel::Db::Sqlite(pool) = &app.kernel.db else {
         return;
     };
