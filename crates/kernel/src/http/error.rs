@@ -178,15 +178,8 @@ impl ErrorContext {
             return page.render(status, lang, &message, res);
         }
         let body = serde_json::json!({"error": {"code": payload.code, "message": message}});
-        let mut out = (status, axum::Json(body)).into_response();
-        for (name, value) in res.headers() {
-            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-                out.headers_mut().append(name.clone(), value.clone());
-            }
-        }
-        out.headers_mut()
-            .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
-        out
+        let out = (status, axum::Json(body)).into_response();
+        with_headers_of(out, &res, lang)
     }
 }
 
@@ -237,16 +230,22 @@ impl PageContext {
             path => self.path, message => message,
         };
         let html = crate::web::render("error.html", ctx).unwrap_or_else(|_| message.to_string());
-        let mut out = (status, axum::response::Html(html)).into_response();
-        for (name, value) in original.headers() {
-            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-                out.headers_mut().append(name.clone(), value.clone());
-            }
-        }
-        out.headers_mut()
-            .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
-        out
+        let out = (status, axum::response::Html(html)).into_response();
+        with_headers_of(out, &original, lang)
     }
+}
+
+/// A rendered error keeps the headers of the response it replaces (Set-Cookie, Retry-After, …)
+/// but its type and length, and says its language.
+fn with_headers_of(mut out: Response, original: &Response, lang: Lang) -> Response {
+    for (name, value) in original.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    out.headers_mut()
+        .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
+    out
 }
 
 /// The request body limit in force, so the 413 message can say it.
