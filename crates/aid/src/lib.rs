@@ -20,5 +20,6 @@ pub fn module() -> kernel::Module {
         nav: &[("/aid", "nav-aid", kernel::model::policy::Action::AskAid)],
         templates: http::pages::TEMPLATES,
         jobs: jobs::spawn,
+        stop: kernel::module::nothing_to_stop,
     }
 }

@@ -57,6 +57,13 @@ impl Extensions {
             .or_insert_with(|| Arc::new(init()) as Arc<dyn std::any::Any + Send + Sync>);
         entry.clone().downcast::<T>().expect("keyed by its own type")
     }
+
+    /// The state of type `T`, if something made it.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map.get(&std::any::TypeId::of::<T>())?.clone();
+        Some(entry.downcast::<T>().expect("keyed by its own type"))
+    }
 }
 
 impl Kernel {

@@ -22,8 +22,17 @@ pub struct Module {
     pub templates: &'static [(&'static str, &'static str)],
     /// Background jobs, started once the app is serving.
     pub jobs: fn(Kernel) -> Vec<tokio::task::JoinHandle<()>>,
+    /// Run once serving has stopped, before the database closes: finish what the module holds.
+    pub stop: fn(Kernel) -> Stopping,
 }
+
+/// What a module's `stop` returns.
+pub type Stopping = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 pub fn no_jobs(_: Kernel) -> Vec<tokio::task::JoinHandle<()>> {
     Vec::new()
+}
+
+pub fn nothing_to_stop(_: Kernel) -> Stopping {
+    Box::pin(std::future::ready(()))
 }

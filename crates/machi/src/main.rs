@@ -376,6 +376,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, Error> {
                 "{}",
                 serde_json::json!({
                     "sweep_ms": t.sweep_ms,
+                    "settle_ms": t.settle_ms,
                     "opened": t.opened,
                     "calls": t.calls,
                     "resumed": t.resumed,

@@ -19,5 +19,6 @@ pub fn module() -> kernel::Module {
         nav: &[("/safety", "nav-safety", kernel::model::policy::Action::FollowUpSafety)],
         templates: http::pages::TEMPLATES,
         jobs: jobs::spawn,
+        stop: kernel::module::nothing_to_stop,
     }
 }

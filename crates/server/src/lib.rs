@@ -207,6 +207,9 @@ pub async fn serve(
     for j in jobs {
         j.abort();
     }
+    for m in modules() {
+        (m.stop)(k.clone()).await;
+    }
     k.db.close().await;
     result
 }

@@ -280,7 +280,7 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
         StatusCode::BAD_REQUEST
     );
     assert_eq!(signal(&app, &token, json!({"value": "on"})).await, StatusCode::ACCEPTED);
-    let (last, _) = watch::store::signals::state(&k.db, &app.person_of("tanaka").await)
+    let (last, _) = watch::store::signals::state(k, &app.person_of("tanaka").await)
         .await
         .unwrap();
     assert_eq!(last, Some(app.clock.now_ms()));
@@ -446,7 +446,7 @@ async fn an_mqtt_signal_from_mosquitto_resets_the_timer() {
     let person = app.person_of("tanaka").await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        let (last, _) = watch::store::signals::state(&k.db, &person).await.unwrap();
+        let (last, _) = watch::store::signals::state(k, &person).await.unwrap();
         if last.is_some() {
             break;
         }
@@ -736,7 +736,7 @@ async fn listening_visits_missed_show_to_the_care_manager_and_the_terminal_says_
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let (_, checkin) = watch::store::signals::state(&app.kernel.db, &app.person_of("tanaka").await)
+    let (_, checkin) = watch::store::signals::state(&app.kernel, &app.person_of("tanaka").await)
         .await
         .unwrap();
     assert_eq!(checkin, Some(app.clock.now_ms()));
@@ -951,6 +951,53 @@ async fn signals_older_than_keep_signals_days_are_forgotten_by_the_job() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].value, "off");
     // The person's latest times are not signals: the state the sweep reads is untouched.
-    let (last, _) = watch::store::signals::state(&k.db, &tanaka_id).await.unwrap();
+    let (last, _) = watch::store::signals::state(k, &tanaka_id).await.unwrap();
     assert_eq!(last, Some(left[0].at));
+}
+
+/// Many devices at once: on SQLite the writer holds a busy batch's signals a moment before
+/// applying them to the person's state and the devices. Whoever reads next — the circle's page,
+/// the sweep — sees every signal that was answered, whichever way the batches fell.
+#[tokio::test]
+async fn a_burst_of_signals_is_seen_by_the_circle_page_and_the_sweep_once_answered() {
+    let app = spawn_demo_app().await;
+    let k = &app.kernel;
+    let (circle, sato, _) = tanakas_circle(&app).await;
+    hourly_rule(&app, &sato, &circle).await;
+    let mut tokens = Vec::new();
+    for i in 0..12 {
+        let d = add_device(&app, &sato, &circle, &format!("burst-{i:02}"), "bulb").await;
+        tokens.push(d["token"].as_str().unwrap().to_string());
+    }
+    // Past the rule's hour and half hour of grace since watching began: only the burst below
+    // keeps the sweep from flagging tanaka.
+    app.clock.advance(100 * 60_000);
+    let now = app.clock.now_ms();
+    // Each device on, off, on (a second apart), all 36 at once.
+    let app_ref = &app;
+    let sends = tokens.iter().flat_map(|token| {
+        ["on", "off", "on"].into_iter().enumerate().map(move |(n, value)| {
+            let at = now - 3_000 + n as i64 * 1_000;
+            signal(app_ref, token, json!({"value": value, "at": at}))
+        })
+    });
+    for s in futures_util::future::join_all(sends).await {
+        assert_eq!(s, StatusCode::ACCEPTED);
+    }
+
+    let (s, view) = get(&app, &sato, &format!("/watch/circles/{circle}")).await;
+    assert_eq!(s, StatusCode::OK, "{view}");
+    assert_eq!(view["last_signal_at"], now - 1_000, "{view}");
+    let devices = view["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 12);
+    for d in devices {
+        assert_eq!(d["last_value"], "on", "{d}");
+        assert_eq!(d["last_at"], now - 1_000, "{d}");
+        // On since the "on" after the "off", not the first.
+        assert_eq!(d["on_since"], now - 1_000, "{d}");
+    }
+
+    let t = watch::jobs::tick(k).await.unwrap();
+    assert_eq!(t.opened, 0, "{t:?}");
+    assert!(watch::store::open_escalations(&k.db).await.unwrap().is_empty());
 }

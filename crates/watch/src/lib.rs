@@ -21,5 +21,6 @@ pub fn module() -> kernel::Module {
         nav: &[("/watch", "nav-watch", kernel::model::policy::Action::ViewCircle)],
         templates: http::pages::TEMPLATES,
         jobs: jobs::spawn,
+        stop: jobs::stop,
     }
 }

@@ -681,5 +681,6 @@ pub fn module() -> crate::Module {
         nav: &[],
         templates: crate::web::render::KERNEL_TEMPLATES,
         jobs: crate::module::no_jobs,
+        stop: crate::module::nothing_to_stop,
     }
 }

@@ -319,8 +319,10 @@ pub struct CircleView {
 pub(crate) async fn view_for(k: &Kernel, actor: &Actor, a: &Access) -> Result<CircleView> {
     let c = &a.circle;
     // Before consent, or once it is taken back, nothing about the person's days is shown.
+    // (`state` waits for the signals written so far, and so the devices read below show them;
+    // a circle not watching has no signals stored.)
     let (last_signal_at, last_checkin_at) = if store::watching(&k.db, &c.id).await? {
-        store::signals::state(&k.db, &c.person_id).await?
+        store::signals::state(k, &c.person_id).await?
     } else {
         (None, None)
     };

@@ -783,7 +783,7 @@ async fn mine(State(k): State<Kernel>, v: Viewer) -> Result<Json<serde_json::Val
     let circle = store::of_person(&k.db, &me.id).await?;
     let watched = circle.as_ref().is_some_and(|c| c.consent_id.is_some());
     let pending_consent = circle.as_ref().filter(|c| c.consent_id.is_none()).map(|c| c.id.clone());
-    let (_, last_checkin) = store::signals::state(&k.db, &me.id).await?;
+    let (_, last_checkin) = store::signals::state(&k, &me.id).await?;
     let messages: Vec<_> = store::messages_to(&k.db, &me.id, true, 5)
         .await?
         .into_iter()

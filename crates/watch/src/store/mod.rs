@@ -15,6 +15,7 @@ pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[
     kernel::migration!("0002_sweep"),
     kernel::migration!("0003_ingest_cache"),
     kernel::migration!("0004_state_without_rowid"),
+    kernel::migration!("0005_projection"),
 ];
 
 /// A circle (`c`) is watching: consent given and not taken back, circle not closed.

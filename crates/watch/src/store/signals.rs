@@ -1,7 +1,12 @@
 //! Signals arrive all the time (every device of every watched person, every few minutes).
-//! One task writes them in batches: devices resolved with one query, signals inserted with one
-//! statement, the per-person state (`watch_state`) upserted with one more; each sender gets its
-//! reply once its batch is committed. The sweep reads `watch_state`, never the signals.
+//! One task writes them in batches: devices resolved, signals inserted, the per-person state
+//! (`watch_state`) and the devices' live fields updated; each sender gets its reply once its
+//! batch is committed. The sweep reads `watch_state`, never the signals.
+//!
+//! On a SQLite file, under load, the writer holds what follows from the signals (the state and
+//! the devices) for up to half a second and applies it for many signals at once, in key order;
+//! the signals themselves are always written before the reply. Readers of the state call
+//! [`settle`] first, and a restarted writer applies what a crash left held (`direct::Pending`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -42,7 +47,15 @@ pub enum Ingested {
 
 const BATCH: usize = 512;
 
-type Job = (Incoming, oneshot::Sender<Result<Ingested>>);
+enum Job {
+    Signal(Incoming, oneshot::Sender<Result<Ingested>>),
+    /// Reply once every signal written before is applied to `watch_state` and the devices.
+    Settle(oneshot::Sender<Result<()>>),
+    /// From the writer's timer: apply what has been held long enough.
+    Tick,
+}
+
+type SignalJob = (Incoming, oneshot::Sender<Result<Ingested>>);
 
 pub struct Writer {
     tx: mpsc::Sender<Job>,
@@ -58,10 +71,25 @@ pub fn writer(k: &Kernel) -> Arc<Writer> {
                 // The clock only, not the kernel: the thread ends when the kernel (and with it
                 // this writer's sender) is dropped.
                 let (clock, frames) = (k.clock.clone(), k.config.watch.checkpoint_frames as i32);
+                let holding = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let held = holding.clone();
                 std::thread::Builder::new()
                     .name("watch-signals".into())
-                    .spawn(move || direct::run(clock, conn, rx, frames))
+                    .spawn(move || direct::run(clock, conn, rx, frames, &held))
                     .expect("start the signal writer thread");
+                // What the writer holds is applied within about `direct::HOLD` even when no
+                // more signals come (a weak sender: the timer does not keep the writer alive).
+                let timer = tx.downgrade();
+                tokio::spawn(async move {
+                    let mut every = tokio::time::interval(direct::HOLD);
+                    loop {
+                        every.tick().await;
+                        let Some(tx) = timer.upgrade() else { break };
+                        if holding.load(std::sync::atomic::Ordering::Acquire) {
+                            let _ = tx.try_send(Job::Tick);
+                        }
+                    }
+                });
             }
             other => {
                 if let Some(Err(e)) = other {
@@ -78,7 +106,18 @@ impl Writer {
     pub async fn submit(&self, s: Incoming) -> Result<Ingested> {
         let (reply, wait) = oneshot::channel();
         self.tx
-            .send((s, reply))
+            .send(Job::Signal(s, reply))
+            .await
+            .map_err(|_| Error::Unavailable("signal writer stopped".into()))?;
+        wait.await
+            .map_err(|_| Error::Unavailable("signal writer stopped".into()))?
+    }
+
+    /// Wait until every signal submitted before is applied to `watch_state` and the devices.
+    pub async fn settle(&self) -> Result<()> {
+        let (reply, wait) = oneshot::channel();
+        self.tx
+            .send(Job::Settle(reply))
             .await
             .map_err(|_| Error::Unavailable("signal writer stopped".into()))?;
         wait.await
@@ -86,9 +125,17 @@ impl Writer {
     }
 }
 
+/// Before reading `watch_state` or the devices' live fields (the sweep, a circle's page): under
+/// load the SQLite writer applies signals to them a moment after writing the signals; this waits
+/// for what it holds (and, in a process that has not started the writer yet, for what a stop
+/// without warning left unapplied). On PostgreSQL it costs a round trip to the writer's task.
+pub async fn settle(k: &Kernel) -> Result<()> {
+    writer(k).settle().await
+}
+
 /// Reply to each sender once its batch is written; a failed batch is written again one signal
 /// at a time, so one bad signal does not fail the others.
-fn reply_all(batch: &mut Vec<Job>, mut write: impl FnMut(&[Incoming]) -> Result<Vec<Ingested>>) {
+fn reply_all(batch: &mut Vec<SignalJob>, mut write: impl FnMut(&[Incoming]) -> Result<Vec<Ingested>>) {
     let (signals, replies): (Vec<Incoming>, Vec<_>) = batch.drain(..).unzip();
     match write(&signals) {
         Ok(results) => {
@@ -107,10 +154,25 @@ fn reply_all(batch: &mut Vec<Job>, mut write: impl FnMut(&[Incoming]) -> Result<
     }
 }
 
+/// The jobs of a batch by kind: signals, the replies owed to `settle`, whether the timer ticked.
+fn sort_jobs(jobs: &mut Vec<Job>) -> (Vec<SignalJob>, Vec<oneshot::Sender<Result<()>>>, bool) {
+    let (mut signals, mut settles, mut ticked) = (Vec::with_capacity(jobs.len()), Vec::new(), false);
+    for job in jobs.drain(..) {
+        match job {
+            Job::Signal(s, reply) => signals.push((s, reply)),
+            Job::Settle(reply) => settles.push(reply),
+            Job::Tick => ticked = true,
+        }
+    }
+    (signals, settles, ticked)
+}
+
+/// Through the pool every batch is applied as it is written: nothing to wait for.
 async fn run(k: Kernel, mut rx: mpsc::Receiver<Job>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let (signals, replies): (Vec<Incoming>, Vec<_>) = batch.drain(..).unzip();
+    let mut jobs: Vec<Job> = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut jobs, BATCH).await > 0 {
+        let (batch, settles, _) = sort_jobs(&mut jobs);
+        let (signals, replies): (Vec<Incoming>, Vec<_>) = batch.into_iter().unzip();
         let results = match ingest(&k, &signals).await {
             Ok(results) => results.into_iter().map(Ok).collect(),
             Err(e) => {
@@ -128,6 +190,9 @@ async fn run(k: Kernel, mut rx: mpsc::Receiver<Job>) {
         };
         for (reply, r) in replies.into_iter().zip(results) {
             let _ = reply.send(r);
+        }
+        for reply in settles {
+            let _ = reply.send(Ok(()));
         }
     }
 }
@@ -235,22 +300,67 @@ impl<'a> DeviceChange<'a> {
 /// Per person in a batch: newest signal, newest 「元気です」, newest use of the terminal.
 type PersonState = (i64, Option<i64>, Option<i64>);
 
+#[derive(Clone, Copy)]
 struct Row<'a> {
     person_id: &'a str,
     device_id: Option<&'a str>,
+    /// SQLite's rowid of the device, when the writer resolved it (see `UPDATE_BY_ROWID`).
+    device_rowid: Option<i64>,
     source: &'a str,
     value: &'a str,
     at: i64,
 }
 
-/// A batch resolved: each signal's result, and what to write.
+/// A batch resolved: each signal's result, and the signals to write.
 struct Plan<'a> {
     results: Vec<Ingested>,
     rows: Vec<Row<'a>>,
+}
+
+/// What signals change in `watch_state` and the devices, each key once.
+struct Projection<'a> {
     /// Sorted by person (rows are locked in one order).
     state: Vec<(&'a str, PersonState)>,
-    /// Sorted by device.
-    devices: Vec<(&'a str, DeviceChange<'a>)>,
+    /// Sorted by device id: the device's rowid (if known) and its change.
+    devices: Vec<(&'a str, Option<i64>, DeviceChange<'a>)>,
+}
+
+/// Per person: the newest signal, 「元気です」 and use of the terminal. Per device: its newest
+/// value, and since when it is on. The rows may come in any order.
+fn project<'a, 'b>(rows: impl IntoIterator<Item = &'b Row<'a>>) -> Projection<'a>
+where
+    'a: 'b,
+{
+    let mut state: HashMap<&str, PersonState> = HashMap::new();
+    // By device: its rowid (if known) and its (time, value) events.
+    type Events<'a> = (Option<i64>, Vec<(i64, &'a str)>);
+    let mut device_events: HashMap<&str, Events> = HashMap::new();
+    for r in rows {
+        let e = state.entry(r.person_id).or_insert((i64::MIN, None, None));
+        e.0 = e.0.max(r.at);
+        if r.source == "checkin" {
+            e.1 = Some(e.1.map_or(r.at, |c| c.max(r.at)));
+        }
+        if r.source == "terminal" && r.device_id.is_none() {
+            e.2 = Some(e.2.map_or(r.at, |c| c.max(r.at)));
+        }
+        if let Some(d) = r.device_id {
+            let e = device_events.entry(d).or_default();
+            e.0 = e.0.or(r.device_rowid);
+            e.1.push((r.at, r.value));
+        }
+    }
+    let mut state: Vec<(&str, PersonState)> = state.into_iter().collect();
+    state.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut devices: Vec<(&str, Option<i64>, DeviceChange)> = device_events
+        .into_iter()
+        .map(|(d, (rowid, mut events))| {
+            events.sort_unstable();
+            (d, rowid, DeviceChange::of(&events))
+        })
+        .collect();
+    devices.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    Projection { state, devices }
 }
 
 /// The senders whose devices must be looked up (by token hash) and the people whose watching
@@ -280,6 +390,7 @@ fn plan<'a>(signals: &'a [Incoming], devices: &'a [Resolved], watched: &[String]
                     rows.push(Row {
                         person_id,
                         device_id: None,
+                        device_rowid: None,
                         source,
                         value: &s.value,
                         at: s.at,
@@ -300,6 +411,7 @@ fn plan<'a>(signals: &'a [Incoming], devices: &'a [Resolved], watched: &[String]
                 rows.push(Row {
                     person_id: &d.person_id,
                     device_id: Some(&d.id),
+                    device_rowid: d.rowid,
                     source: &d.kind,
                     value: &s.value,
                     at: s.at,
@@ -311,38 +423,7 @@ fn plan<'a>(signals: &'a [Incoming], devices: &'a [Resolved], watched: &[String]
         }
     }
 
-    // Per person: the newest signal, 「元気です」 and use of the terminal. Per device: its newest value.
-    let mut state: HashMap<&str, PersonState> = HashMap::new();
-    let mut device_events: HashMap<&str, Vec<(i64, &str)>> = HashMap::new();
-    for r in &rows {
-        let e = state.entry(r.person_id).or_insert((i64::MIN, None, None));
-        e.0 = e.0.max(r.at);
-        if r.source == "checkin" {
-            e.1 = Some(e.1.map_or(r.at, |c| c.max(r.at)));
-        }
-        if r.source == "terminal" && r.device_id.is_none() {
-            e.2 = Some(e.2.map_or(r.at, |c| c.max(r.at)));
-        }
-        if let Some(d) = r.device_id {
-            device_events.entry(d).or_default().push((r.at, r.value));
-        }
-    }
-    let mut state: Vec<(&str, PersonState)> = state.into_iter().collect();
-    state.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut devices: Vec<(&str, DeviceChange)> = device_events
-        .into_iter()
-        .map(|(d, mut events)| {
-            events.sort_unstable();
-            (d, DeviceChange::of(&events))
-        })
-        .collect();
-    devices.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    Plan {
-        results,
-        rows,
-        state,
-        devices,
-    }
+    Plan { results, rows }
 }
 
 const INSERT_SIGNAL: &str = "INSERT INTO watch_signals (person_id, device_id, source, value, at, received_at) VALUES ";
@@ -395,6 +476,7 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
         return Ok(plan.results);
     }
     let now = k.now();
+    let projection = project(&plan.rows);
     in_tx!(&k.db, |tx| {
         for chunk in plan.rows.chunks(256) {
             let sql = format!("{INSERT_SIGNAL}{}", values_placeholders(chunk.len(), 6));
@@ -410,7 +492,7 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
             }
             q.execute(&mut *tx).await?;
         }
-        for chunk in plan.state.chunks(256) {
+        for chunk in projection.state.chunks(256) {
             let sql = format!(
                 "INSERT INTO watch_state (person_id, last_signal_at, last_checkin_at, last_use_at) VALUES {} {UPSERT_STATE}",
                 values_placeholders(chunk.len(), 4)
@@ -422,14 +504,14 @@ pub async fn ingest(k: &Kernel, signals: &[Incoming]) -> Result<Vec<Ingested>> {
             q.execute(&mut *tx).await?;
         }
         // All devices of a chunk in one statement (SQLite ≥ 3.33 and PostgreSQL know UPDATE … FROM).
-        for chunk in plan.devices.chunks(256) {
+        for chunk in projection.devices.chunks(256) {
             let sql = update_device(
                 VALUES_COLUMNS,
                 &format!("FROM (VALUES {}) AS v", values_placeholders(chunk.len(), 6)),
                 None,
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (device, c) in chunk {
+            for (device, _, c) in chunk {
                 q = q
                     .bind(*device)
                     .bind(c.value)
@@ -642,28 +724,143 @@ mod direct {
         }
     }
 
-    pub fn run(clock: Arc<dyn kernel::Clock>, mut conn: Connection, mut rx: mpsc::Receiver<Job>, frames: i32) {
-        let mut batch: Vec<Job> = Vec::with_capacity(BATCH);
+    /// How long the writer holds signals before it applies them to `watch_state` and the
+    /// devices (at most; `settle` and a quiet moment apply them sooner).
+    pub const HOLD: std::time::Duration = std::time::Duration::from_millis(500);
+
+    /// Signals held at most before they are applied.
+    const HOLD_MAX: usize = 25_000;
+
+    /// Batches of fewer signals than this, with nothing held, are applied as they are written:
+    /// a few signals at a time, the writer keeps up and a reader sees them at once.
+    const HOLD_FROM: usize = 8;
+
+    /// Signals written but not yet applied to `watch_state` and the devices' live fields.
+    ///
+    /// Devices in no particular order dirty three random pages per signal: the signals' index
+    /// of persons, the person's `watch_state` row and the device's row. Writing the signal at
+    /// once and applying the other two for many signals together, in key order, turns most of
+    /// those pages into one write for several signals. The signals are in the database before
+    /// anyone is answered; what is held is only what follows from them, and a watermark
+    /// (`watch_projection`) lets a restarted writer apply what a crash left unapplied.
+    #[derive(Default)]
+    pub(super) struct Pending {
+        rows: Vec<HeldRow>,
+        /// The batches they came in.
+        batches: usize,
+        since: Option<std::time::Instant>,
+        /// The newest signal id written (held or applied).
+        last_id: i64,
+    }
+
+    /// A signal as `Pending` holds it.
+    struct HeldRow {
+        person_id: Box<str>,
+        device_id: Option<Box<str>>,
+        device_rowid: Option<i64>,
+        source: Box<str>,
+        value: Box<str>,
+        at: i64,
+    }
+
+    impl HeldRow {
+        fn of(r: &Row) -> HeldRow {
+            HeldRow {
+                person_id: r.person_id.into(),
+                device_id: r.device_id.map(Into::into),
+                device_rowid: r.device_rowid,
+                source: r.source.into(),
+                value: r.value.into(),
+                at: r.at,
+            }
+        }
+
+        fn row(&self) -> Row<'_> {
+            Row {
+                person_id: &self.person_id,
+                device_id: self.device_id.as_deref(),
+                device_rowid: self.device_rowid,
+                source: &self.source,
+                value: &self.value,
+                at: self.at,
+            }
+        }
+    }
+
+    impl Pending {
+        fn clear(&mut self) {
+            self.rows.clear();
+            self.batches = 0;
+            self.since = None;
+        }
+
+        fn due(&self) -> bool {
+            self.rows.len() >= HOLD_MAX || self.since.is_some_and(|t| t.elapsed() >= HOLD)
+        }
+    }
+
+    pub fn run(
+        clock: Arc<dyn kernel::Clock>,
+        mut conn: Connection,
+        mut rx: mpsc::Receiver<Job>,
+        frames: i32,
+        holding: &std::sync::atomic::AtomicBool,
+    ) {
+        let mut jobs: Vec<Job> = Vec::with_capacity(BATCH);
         let mut known = Known::default();
+        let mut pending = Pending::default();
         let mut checkpoints = Checkpoints::start(conn.path(), frames);
-        while rx.blocking_recv_many(&mut batch, BATCH) > 0 {
+        // What a stop without warning left unapplied; a reader's `settle` waits for this.
+        match catch_up(&mut conn) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(signals = n, "signal writer: applied the signals a stop left unapplied"),
+            Err(e) => tracing::warn!(error = %e, "signal writer: could not apply the signals a stop left unapplied"),
+        }
+        while rx.blocking_recv_many(&mut jobs, BATCH) > 0 {
             // Group commit: when several senders are at it at once, the others in flight are a
             // moment away; waiting for them halves the transactions under load (as PostgreSQL's
             // commit_delay). A lone signal is written at once.
-            if batch.len() > 1 && batch.len() < BATCH {
+            if jobs.len() > 1 && jobs.len() < BATCH {
                 std::thread::sleep(GATHER);
-                while batch.len() < BATCH {
+                while jobs.len() < BATCH {
                     match rx.try_recv() {
-                        Ok(job) => batch.push(job),
+                        Ok(job) => jobs.push(job),
                         Err(_) => break,
                     }
                 }
             }
-            reply_all(&mut batch, |signals| {
-                ingest(&mut conn, &mut known, clock.now_ms(), signals)
-                    .map_err(|e| Error::Unavailable(format!("signal writer: {e}")))
-            });
+            let (mut batch, settles, ticked) = sort_jobs(&mut jobs);
+            // A tick alone: the writer has nothing else to do.
+            let apply = !settles.is_empty() || (ticked && (batch.is_empty() || pending.due()));
+            if !batch.is_empty() {
+                reply_all(&mut batch, |signals| {
+                    ingest(&mut conn, &mut known, &mut pending, clock.now_ms(), signals, apply)
+                        .map_err(|e| Error::Unavailable(format!("signal writer: {e}")))
+                });
+            }
+            let mut applied = Ok(());
+            if apply && !pending.rows.is_empty() {
+                applied = apply_held(&mut conn, &mut pending);
+                if let Err(e) = &applied {
+                    tracing::warn!(error = %e, "signal writer: applying the held signals failed; trying again");
+                }
+            }
+            for reply in settles {
+                let _ = reply.send(
+                    applied
+                        .as_ref()
+                        .map(|_| ())
+                        .map_err(|e| Error::Unavailable(format!("signal writer: {e}"))),
+                );
+            }
+            holding.store(!pending.rows.is_empty(), std::sync::atomic::Ordering::Release);
             checkpoints.after_batch(&conn);
+        }
+        // The kernel is gone: apply what is held before the thread ends.
+        if !pending.rows.is_empty()
+            && let Err(e) = apply_held(&mut conn, &mut pending)
+        {
+            tracing::warn!(error = %e, "signal writer: the held signals are applied on the next start");
         }
     }
 
@@ -700,12 +897,18 @@ mod direct {
         sql.replace('$', "?")
     }
 
-    /// Write a batch of signals in one transaction; one result per signal, in order.
+    /// Write a batch of signals in one transaction; one result per signal, in order. The
+    /// signals of a batch of `HOLD_FROM` or more, or of any batch while some are held, are held
+    /// (`Pending`) unless `apply` says or the held ones are due; otherwise they are applied with
+    /// all that is held. A person's own signals (「元気です」, the terminal) are applied at once
+    /// either way: the person looks for them.
     pub(super) fn ingest(
         conn: &mut Connection,
         known: &mut Known,
+        pending: &mut Pending,
         now: i64,
         signals: &[Incoming],
+        apply: bool,
     ) -> rusqlite::Result<Vec<Ingested>> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (by_token, people) = keys(signals);
@@ -749,43 +952,153 @@ mod direct {
             }
         }
         let plan = plan(signals, &devices, &watched);
+        let mut last_id = pending.last_id;
         if !plan.rows.is_empty() {
             let mut q = tx.prepare_cached(&format!("{INSERT_SIGNAL}(?1, ?2, ?3, ?4, ?5, ?6)"))?;
             for r in &plan.rows {
                 q.execute(params![r.person_id, r.device_id, r.source, r.value, r.at, now])?;
             }
-            let mut q = tx.prepare_cached(&format!(
-                "INSERT INTO watch_state (person_id, last_signal_at, last_checkin_at, last_use_at) \
-                 VALUES (?1, ?2, ?3, ?4) {UPSERT_STATE}"
-            ))?;
-            for (person, (last, checkin, used)) in &plan.state {
-                q.execute(params![person, last, checkin, used])?;
-            }
-            // Parameters, not UPDATE … FROM (VALUES …): SQLite runs that through two temporary
-            // tables, each a pager of its own opened and closed per statement.
-            let rowids: HashMap<&str, i64> = devices.iter().filter_map(|d| Some((d.id.as_str(), d.rowid?))).collect();
-            let mut by_id = tx.prepare_cached(&update_device(["?1", "?2", "?3", "?4", "?5", "?6"], "", None))?;
-            let mut by_rowid = tx.prepare_cached(&update_device(
-                ["?1", "?2", "?3", "?4", "?5", "?6"],
-                "",
-                Some(UPDATE_BY_ROWID),
-            ))?;
-            for (device, c) in &plan.devices {
-                let values = params![device, c.value, c.at, c.switch, i64::from(c.off_in_batch), c.on_from];
-                let updated = match rowids.get(device) {
-                    Some(rowid) => by_rowid.execute(rusqlite::params_from_iter(
-                        values.iter().copied().chain([rowid as &dyn rusqlite::ToSql]),
-                    ))?,
-                    None => 0,
-                };
-                // Not by rowid (none kept, the row renumbered, or a newer value stored): by id.
-                if updated == 0 {
-                    by_id.execute(values)?;
-                }
-            }
+            last_id = tx.last_insert_rowid();
+        }
+        // Once holding, a small batch is held too: under load the batches come big and small by
+        // turns (the senders answered together come back one after another).
+        let hold = !apply && !pending.due() && (signals.len() >= HOLD_FROM || !pending.rows.is_empty());
+        if hold {
+            project_into(&tx, &project(plan.rows.iter().filter(|r| r.device_id.is_none())))?;
+        } else {
+            let held: Vec<Row> = pending.rows.iter().map(HeldRow::row).collect();
+            project_into(&tx, &project(held.iter().chain(&plan.rows)))?;
+            mark_applied(&tx, last_id)?;
         }
         tx.commit()?;
+        // Only once committed: a batch that failed changes nothing of what is held.
+        pending.last_id = last_id;
+        if hold {
+            pending.batches += 1;
+            let before = pending.rows.len();
+            pending
+                .rows
+                .extend(plan.rows.iter().filter(|r| r.device_id.is_some()).map(HeldRow::of));
+            if pending.rows.len() > before && pending.since.is_none() {
+                pending.since = Some(std::time::Instant::now());
+            }
+        } else {
+            if !pending.rows.is_empty() {
+                tracing::debug!(
+                    held = pending.rows.len(),
+                    batches = pending.batches,
+                    with = plan.rows.len(),
+                    "signal writer: applied"
+                );
+            }
+            pending.clear();
+        }
         Ok(plan.results)
+    }
+
+    /// Apply what is held, in a transaction of its own.
+    pub(super) fn apply_held(conn: &mut Connection, pending: &mut Pending) -> rusqlite::Result<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let held: Vec<Row> = pending.rows.iter().map(HeldRow::row).collect();
+        project_into(&tx, &project(&held))?;
+        mark_applied(&tx, pending.last_id)?;
+        tx.commit()?;
+        tracing::debug!(
+            held = pending.rows.len(),
+            batches = pending.batches,
+            "signal writer: applied"
+        );
+        pending.clear();
+        Ok(())
+    }
+
+    /// Signals read back for `catch_up`, at most this many a transaction.
+    const CATCH_UP_CHUNK: i64 = 20_000;
+
+    /// Apply the signals written after the watermark (a stop without warning left them held);
+    /// how many there were.
+    pub(super) fn catch_up(conn: &mut Connection) -> rusqlite::Result<usize> {
+        let mut total = 0;
+        loop {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let from: i64 = tx
+                .query_row("SELECT signal_id FROM watch_projection WHERE id = 1", [], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            let (held, last_id) = {
+                let mut q = tx.prepare(
+                    "SELECT id, person_id, device_id, source, value, at FROM watch_signals \
+                     WHERE id > ?1 ORDER BY id LIMIT ?2",
+                )?;
+                let mut rows = q.query(params![from, CATCH_UP_CHUNK])?;
+                let (mut held, mut last_id) = (Vec::new(), from);
+                while let Some(r) = rows.next()? {
+                    last_id = r.get(0)?;
+                    held.push(HeldRow {
+                        person_id: r.get::<_, String>(1)?.into(),
+                        device_id: r.get::<_, Option<String>>(2)?.map(Into::into),
+                        device_rowid: None,
+                        source: r.get::<_, String>(3)?.into(),
+                        value: r.get::<_, String>(4)?.into(),
+                        at: r.get(5)?,
+                    });
+                }
+                (held, last_id)
+            };
+            if held.is_empty() {
+                return Ok(total);
+            }
+            let rows: Vec<Row> = held.iter().map(HeldRow::row).collect();
+            project_into(&tx, &project(&rows))?;
+            mark_applied(&tx, last_id)?;
+            tx.commit()?;
+            total += held.len();
+        }
+    }
+
+    /// Every signal up to `last_id` is applied.
+    fn mark_applied(tx: &rusqlite::Transaction, last_id: i64) -> rusqlite::Result<()> {
+        if last_id > 0 {
+            tx.prepare_cached(
+                "INSERT INTO watch_projection (id, signal_id) VALUES (1, ?1) \
+                 ON CONFLICT (id) DO UPDATE SET signal_id = MAX(signal_id, excluded.signal_id)",
+            )?
+            .execute([last_id])?;
+        }
+        Ok(())
+    }
+
+    /// Write a projection to `watch_state` and the devices.
+    fn project_into(tx: &rusqlite::Transaction, p: &Projection) -> rusqlite::Result<()> {
+        let mut q = tx.prepare_cached(&format!(
+            "INSERT INTO watch_state (person_id, last_signal_at, last_checkin_at, last_use_at) \
+             VALUES (?1, ?2, ?3, ?4) {UPSERT_STATE}"
+        ))?;
+        for (person, (last, checkin, used)) in &p.state {
+            q.execute(params![person, last, checkin, used])?;
+        }
+        // Parameters, not UPDATE … FROM (VALUES …): SQLite runs that through two temporary
+        // tables, each a pager of its own opened and closed per statement.
+        let mut by_id = tx.prepare_cached(&update_device(["?1", "?2", "?3", "?4", "?5", "?6"], "", None))?;
+        let mut by_rowid = tx.prepare_cached(&update_device(
+            ["?1", "?2", "?3", "?4", "?5", "?6"],
+            "",
+            Some(UPDATE_BY_ROWID),
+        ))?;
+        for (device, rowid, c) in &p.devices {
+            let values = params![device, c.value, c.at, c.switch, i64::from(c.off_in_batch), c.on_from];
+            let updated = match rowid {
+                Some(rowid) => by_rowid.execute(rusqlite::params_from_iter(
+                    values.iter().copied().chain([rowid as &dyn rusqlite::ToSql]),
+                ))?,
+                None => 0,
+            };
+            // Not by rowid (none kept, the row renumbered, or a newer value stored): by id.
+            if updated == 0 {
+                by_id.execute(values)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -826,9 +1139,10 @@ pub async fn forget_before(db: &Db, before: i64, limit: i64) -> Result<u64> {
     .map(|r| r.rows_affected()))?)
 }
 
-/// The person's last signal and last 「元気です」.
-pub async fn state(db: &Db, person_id: &str) -> Result<(Option<i64>, Option<i64>)> {
-    Ok(on_db!(db, |p| sqlx::query_as::<_, (Option<i64>, Option<i64>)>(
+/// The person's last signal and last 「元気です」, with every signal written so far applied.
+pub async fn state(k: &Kernel, person_id: &str) -> Result<(Option<i64>, Option<i64>)> {
+    settle(k).await?;
+    Ok(on_db!(&k.db, |p| sqlx::query_as::<_, (Option<i64>, Option<i64>)>(
         "SELECT last_signal_at, last_checkin_at FROM watch_state WHERE person_id = $1"
     )
     .bind(person_id)
@@ -1164,5 +1478,214 @@ mod tests {
         assert_eq!((c.switch, c.off_in_batch), (Some(0), true));
         let c = DeviceChange::of(&[(9, "open")]);
         assert_eq!(c.switch, None);
+    }
+}
+
+/// The SQLite writer holding the signals of a busy batch and applying them later.
+#[cfg(test)]
+mod held {
+    use rusqlite::Connection;
+
+    use super::direct::{Known, Pending, apply_held, catch_up, ingest};
+    use super::{Incoming, Ingested, Sender};
+
+    /// The watch tables (every SQLite migration) and two watched persons: p1 with the devices
+    /// d0, d2, …, d8, p2 with d1, d3, …, d9 (token hashes h0 … h9).
+    fn town() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE people (id TEXT PRIMARY KEY); INSERT INTO people (id) VALUES ('p1'), ('p2'); \
+             CREATE TABLE consents (id TEXT PRIMARY KEY, withdrawn_at INTEGER); \
+             INSERT INTO consents (id) VALUES ('co1'), ('co2');",
+        )
+        .unwrap();
+        for m in crate::store::MIGRATIONS {
+            conn.execute_batch(m.sqlite).unwrap();
+        }
+        for (c, p) in [("c1", "p1"), ("c2", "p2")] {
+            conn.execute(
+                "INSERT INTO watch_circles (id, person_id, created_by, created_at, consent_id, ladder_minutes) \
+                 VALUES (?1, ?2, ?2, 0, ?3, 15)",
+                [c, p, &format!("co{}", &p[1..])],
+            )
+            .unwrap();
+            conn.execute("INSERT INTO watch_state (person_id) VALUES (?1)", [p])
+                .unwrap();
+        }
+        for i in 0..10 {
+            let (c, p) = if i % 2 == 0 { ("c1", "p1") } else { ("c2", "p2") };
+            conn.execute(
+                "INSERT INTO watch_devices (id, circle_id, person_id, kind, token_hash, created_at) \
+                 VALUES (?1, ?2, ?3, 'bulb', ?4, 0)",
+                [&format!("d{i}"), c, p, &hash(i)],
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    fn hash(i: usize) -> String {
+        format!("{i:064x}")
+    }
+
+    fn from_device(i: usize, value: &str, at: i64) -> Incoming {
+        Incoming {
+            sender: Sender::TokenHash(hash(i)),
+            value: value.into(),
+            at,
+        }
+    }
+
+    /// The ten devices once each: d{i} says `value` at `at + i`.
+    fn round(value: &str, at: i64) -> Vec<Incoming> {
+        (0..10).map(|i| from_device(i, value, at + i as i64)).collect()
+    }
+
+    /// A device's id, last value, last time and since when it is on.
+    type DeviceRow = (String, Option<String>, Option<i64>, Option<i64>);
+
+    fn devices(conn: &Connection) -> Vec<DeviceRow> {
+        let mut q = conn
+            .prepare("SELECT id, last_value, last_at, on_since FROM watch_devices ORDER BY id")
+            .unwrap();
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn state(conn: &Connection, person: &str) -> (Option<i64>, Option<i64>) {
+        conn.query_row(
+            "SELECT last_signal_at, last_checkin_at FROM watch_state WHERE person_id = ?1",
+            [person],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    }
+
+    fn watermark(conn: &Connection) -> i64 {
+        conn.query_row("SELECT signal_id FROM watch_projection", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn count(conn: &Connection) -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM watch_signals", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_busy_batch_is_written_at_once_and_applied_later_all_together() {
+        let mut conn = town();
+        let (mut known, mut pending) = (Known::default(), Pending::default());
+        let mut batch = round("on", 1_000);
+        batch.push(Incoming {
+            sender: Sender::Person {
+                person_id: "p1".into(),
+                source: "checkin",
+            },
+            value: "genki".into(),
+            at: 5_000,
+        });
+        let results = ingest(&mut conn, &mut known, &mut pending, 0, &batch, false).unwrap();
+        assert!(
+            results.iter().all(|r| matches!(r, Ingested::Stored { .. })),
+            "{results:?}"
+        );
+        // Every signal is in the database; the person's own 「元気です」 counts at once.
+        assert_eq!(count(&conn), 11);
+        assert_eq!(state(&conn, "p1"), (Some(5_000), Some(5_000)));
+        assert_eq!(state(&conn, "p2"), (None, None), "the devices' signals are held");
+        assert!(devices(&conn).iter().all(|d| d.1.is_none()));
+        assert_eq!(watermark(&conn), 0);
+
+        // A second busy batch: on, off and on again within what is held.
+        let mut again = round("off", 2_000);
+        again.extend(round("on", 3_000));
+        ingest(&mut conn, &mut known, &mut pending, 0, &again, false).unwrap();
+        assert_eq!(count(&conn), 31);
+        assert_eq!(state(&conn, "p2"), (None, None));
+
+        apply_held(&mut conn, &mut pending).unwrap();
+        assert_eq!(state(&conn, "p1"), (Some(5_000), Some(5_000)));
+        assert_eq!(state(&conn, "p2"), (Some(3_009), None));
+        for (i, d) in devices(&conn).into_iter().enumerate() {
+            let at = 3_000 + i as i64;
+            // On since the last "on" after the "off", not since the first one.
+            assert_eq!(d, (format!("d{i}"), Some("on".into()), Some(at), Some(at)));
+        }
+        assert_eq!(watermark(&conn), 31);
+    }
+
+    #[test]
+    fn a_lone_signal_is_applied_at_once_unless_signals_are_held() {
+        let mut conn = town();
+        let (mut known, mut pending) = (Known::default(), Pending::default());
+        // Nothing held: the writer keeps up, and the signal is applied as it is written.
+        ingest(
+            &mut conn,
+            &mut known,
+            &mut pending,
+            0,
+            &[from_device(3, "on", 500)],
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            devices(&conn)[3],
+            ("d3".into(), Some("on".into()), Some(500), Some(500))
+        );
+        assert_eq!(state(&conn, "p2"), (Some(500), None));
+        assert_eq!(watermark(&conn), 1);
+
+        ingest(&mut conn, &mut known, &mut pending, 0, &round("on", 1_000), false).unwrap();
+        // While signals are held, a lone one is held with them (under load, big and small
+        // batches come by turns).
+        ingest(
+            &mut conn,
+            &mut known,
+            &mut pending,
+            0,
+            &[from_device(3, "off", 1_500)],
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            devices(&conn)[3],
+            ("d3".into(), Some("on".into()), Some(500), Some(500))
+        );
+        assert_eq!(state(&conn, "p2"), (Some(500), None));
+        assert_eq!(watermark(&conn), 1);
+
+        // Asked to apply (a reader waits): everything, the busy batch that asks included.
+        ingest(&mut conn, &mut known, &mut pending, 0, &round("off", 2_000), true).unwrap();
+        let d = devices(&conn);
+        assert!(
+            d.iter().all(|d| d.1.as_deref() == Some("off") && d.3.is_none()),
+            "{d:?}"
+        );
+        assert_eq!(state(&conn, "p2"), (Some(2_009), None));
+        assert_eq!(watermark(&conn), 22);
+    }
+
+    #[test]
+    fn a_writer_started_again_applies_what_a_stop_without_warning_left_held() {
+        let mut conn = town();
+        let (mut known, mut pending) = (Known::default(), Pending::default());
+        ingest(&mut conn, &mut known, &mut pending, 0, &round("on", 1_000), false).unwrap();
+        ingest(&mut conn, &mut known, &mut pending, 0, &round("off", 2_000), false).unwrap();
+        assert_eq!(state(&conn, "p1"), (None, None));
+        // The process ends here: what was held is gone, the signals are not.
+        drop(pending);
+
+        assert_eq!(catch_up(&mut conn).unwrap(), 20);
+        assert_eq!(state(&conn, "p1"), (Some(2_008), None));
+        assert_eq!(state(&conn, "p2"), (Some(2_009), None));
+        assert!(
+            devices(&conn)
+                .iter()
+                .all(|d| d.1.as_deref() == Some("off") && d.3.is_none())
+        );
+        assert_eq!(watermark(&conn), 20);
+        assert_eq!(catch_up(&mut conn).unwrap(), 0, "nothing twice");
     }
 }
