@@ -262,7 +262,7 @@ async fn render_circle(
     let view = super::view_for(k, &v.actor, &a).await?;
     let now = k.now();
     // The timeline: 48 hours of signals, hour by hour.
-    let recent = store::signals::recent(&k.db, &a.circle.person_id, now - 48 * 3_600_000, 5000).await?;
+    let recent = store::signals::recent(k, &a.circle.person_id, now - 48 * 3_600_000, 5000).await?;
     let times: Vec<i64> = recent.iter().map(|s| s.at).collect();
     let buckets = crate::model::sparkline::buckets(&times, now, 48);
     let hours_with = buckets.iter().filter(|c| **c > 0).count();

@@ -16,6 +16,7 @@ pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[
     kernel::migration!("0003_ingest_cache"),
     kernel::migration!("0004_state_without_rowid"),
     kernel::migration!("0005_projection"),
+    kernel::migration!("0006_signal_log"),
 ];
 
 /// A circle (`c`) is watching: consent given and not taken back, circle not closed.

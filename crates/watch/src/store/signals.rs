@@ -3,10 +3,11 @@
 //! (`watch_state`) and the devices' live fields updated; each sender gets its reply once its
 //! batch is committed. The sweep reads `watch_state`, never the signals.
 //!
-//! On a SQLite file, under load, the writer holds what follows from the signals (the state and
-//! the devices) for up to a second and applies it for many signals at once, in key order;
-//! the signals themselves are always written before the reply. Readers of the state call
-//! [`settle`] first, and a restarted writer applies what a crash left held (`direct::Pending`).
+//! On a SQLite file, under load, the writer holds signals for up to a second: each is appended
+//! to a log before its reply, and then many at once are moved into `watch_signals` and applied
+//! to the state and the devices, in key order. Readers of the signals, the state or the devices
+//! call [`settle`] first, and a restarted writer applies what a crash left in the log
+//! (`direct::Pending`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,7 +50,8 @@ const BATCH: usize = 512;
 
 enum Job {
     Signal(Incoming, oneshot::Sender<Result<Ingested>>),
-    /// Reply once every signal written before is applied to `watch_state` and the devices.
+    /// Reply once every signal written before is in `watch_signals` and applied to `watch_state`
+    /// and the devices.
     Settle(oneshot::Sender<Result<()>>),
     /// From the writer's timer: apply what has been held long enough.
     Tick,
@@ -125,10 +127,11 @@ impl Writer {
     }
 }
 
-/// Before reading `watch_state` or the devices' live fields (the sweep, a circle's page): under
-/// load the SQLite writer applies signals to them a moment after writing the signals; this waits
-/// for what it holds (and, in a process that has not started the writer yet, for what a stop
-/// without warning left unapplied). On PostgreSQL it costs a round trip to the writer's task.
+/// Before reading `watch_signals`, `watch_state` or the devices' live fields (the sweep, a
+/// circle's page): under load the SQLite writer keeps signals in its log a moment before moving
+/// and applying them; this waits for what it holds (and, in a process that has not started the
+/// writer yet, for what a stop without warning left in the log). On PostgreSQL it costs a round
+/// trip to the writer's task.
 pub async fn settle(k: &Kernel) -> Result<()> {
     writer(k).settle().await
 }
@@ -427,6 +430,9 @@ fn plan<'a>(signals: &'a [Incoming], devices: &'a [Resolved], watched: &[String]
 }
 
 const INSERT_SIGNAL: &str = "INSERT INTO watch_signals (person_id, device_id, source, value, at, received_at) VALUES ";
+
+/// The SQLite writer's log of the signals it holds (`direct::Pending`).
+const HOLD_SIGNAL: &str = "INSERT INTO watch_signal_log (person_id, device_id, source, value, at, received_at) VALUES ";
 
 /// Keeps the newest of each time per person (a batch may arrive after a newer one).
 const UPSERT_STATE: &str = "ON CONFLICT (person_id) DO UPDATE SET \
@@ -737,22 +743,24 @@ mod direct {
     /// a few signals at a time, the writer keeps up and a reader sees them at once.
     const HOLD_FROM: usize = 8;
 
-    /// Signals written but not yet applied to `watch_state` and the devices' live fields.
+    /// Signals written to the log (`watch_signal_log`) and not yet applied.
     ///
     /// Devices in no particular order dirty three random pages per signal: the signals' index
-    /// of persons, the person's `watch_state` row and the device's row. Writing the signal at
-    /// once and applying the other two for many signals together, in key order, turns most of
-    /// those pages into one write for several signals. The signals are in the database before
-    /// anyone is answered; what is held is only what follows from them, and a watermark
-    /// (`watch_projection`) lets a restarted writer apply what a crash left unapplied.
+    /// of persons, the person's `watch_state` row and the device's row. A held signal is
+    /// appended to the log, which has no index, before its reply. Applying moves the log into
+    /// `watch_signals` in the order of that index and updates the state and the devices in key
+    /// order, for all held signals in one transaction: most of those pages are then written once
+    /// for several signals. A signal in `watch_signals` is always applied; what a stop without
+    /// warning left in the log, the next writer applies first (`catch_up`).
     #[derive(Default)]
     pub(super) struct Pending {
+        /// The held device signals (a person's own count at once: only their log row waits).
         rows: Vec<HeldRow>,
         /// The batches they came in.
         batches: usize,
         since: Option<std::time::Instant>,
-        /// The newest signal id written (held or applied).
-        last_id: i64,
+        /// Signals in the log, the person's own included.
+        logged: usize,
     }
 
     /// A signal as `Pending` holds it.
@@ -794,10 +802,11 @@ mod direct {
             self.rows.clear();
             self.batches = 0;
             self.since = None;
+            self.logged = 0;
         }
 
         fn due(&self) -> bool {
-            self.rows.len() >= HOLD_MAX || self.since.is_some_and(|t| t.elapsed() >= HOLD)
+            self.logged >= HOLD_MAX || self.since.is_some_and(|t| t.elapsed() >= HOLD)
         }
     }
 
@@ -841,7 +850,7 @@ mod direct {
                 });
             }
             let mut applied = Ok(());
-            if apply && !pending.rows.is_empty() {
+            if apply && pending.logged > 0 {
                 applied = apply_held(&mut conn, &mut pending);
                 if let Err(e) = &applied {
                     tracing::warn!(error = %e, "signal writer: applying the held signals failed; trying again");
@@ -855,11 +864,11 @@ mod direct {
                         .map_err(|e| Error::Unavailable(format!("signal writer: {e}"))),
                 );
             }
-            holding.store(!pending.rows.is_empty(), std::sync::atomic::Ordering::Release);
+            holding.store(pending.logged > 0, std::sync::atomic::Ordering::Release);
             checkpoints.after_batch(&conn);
         }
         // The kernel is gone: apply what is held before the thread ends.
-        if !pending.rows.is_empty()
+        if pending.logged > 0
             && let Err(e) = apply_held(&mut conn, &mut pending)
         {
             tracing::warn!(error = %e, "signal writer: the held signals are applied on the next start");
@@ -954,40 +963,40 @@ mod direct {
             }
         }
         let plan = plan(signals, &devices, &watched);
-        let mut last_id = pending.last_id;
+        // Once holding, a small batch is held too: under load the batches come big and small by
+        // turns (the senders answered together come back one after another).
+        let hold = !apply && !pending.due() && (signals.len() >= HOLD_FROM || pending.logged > 0);
         if !plan.rows.is_empty() {
-            let mut q = tx.prepare_cached(&format!("{INSERT_SIGNAL}(?1, ?2, ?3, ?4, ?5, ?6)"))?;
+            let insert = if hold { HOLD_SIGNAL } else { INSERT_SIGNAL };
+            let mut q = tx.prepare_cached(&format!("{insert}(?1, ?2, ?3, ?4, ?5, ?6)"))?;
             for r in &plan.rows {
                 q.execute(params![r.person_id, r.device_id, r.source, r.value, r.at, now])?;
             }
-            last_id = tx.last_insert_rowid();
         }
-        // Once holding, a small batch is held too: under load the batches come big and small by
-        // turns (the senders answered together come back one after another).
-        let hold = !apply && !pending.due() && (signals.len() >= HOLD_FROM || !pending.rows.is_empty());
         if hold {
             project_into(&tx, &project(plan.rows.iter().filter(|r| r.device_id.is_none())))?;
         } else {
+            if pending.logged > 0 {
+                move_log(&tx)?;
+            }
             let held: Vec<Row> = pending.rows.iter().map(HeldRow::row).collect();
             project_into(&tx, &project(held.iter().chain(&plan.rows)))?;
-            mark_applied(&tx, last_id)?;
         }
         tx.commit()?;
         // Only once committed: a batch that failed changes nothing of what is held.
-        pending.last_id = last_id;
         if hold {
             pending.batches += 1;
-            let before = pending.rows.len();
+            pending.logged += plan.rows.len();
             pending
                 .rows
                 .extend(plan.rows.iter().filter(|r| r.device_id.is_some()).map(HeldRow::of));
-            if pending.rows.len() > before && pending.since.is_none() {
+            if pending.logged > 0 && pending.since.is_none() {
                 pending.since = Some(std::time::Instant::now());
             }
         } else {
-            if !pending.rows.is_empty() {
+            if pending.logged > 0 {
                 tracing::debug!(
-                    held = pending.rows.len(),
+                    held = pending.logged,
                     batches = pending.batches,
                     with = plan.rows.len(),
                     "signal writer: applied"
@@ -1001,12 +1010,12 @@ mod direct {
     /// Apply what is held, in a transaction of its own.
     pub(super) fn apply_held(conn: &mut Connection, pending: &mut Pending) -> rusqlite::Result<()> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        move_log(&tx)?;
         let held: Vec<Row> = pending.rows.iter().map(HeldRow::row).collect();
         project_into(&tx, &project(&held))?;
-        mark_applied(&tx, pending.last_id)?;
         tx.commit()?;
         tracing::debug!(
-            held = pending.rows.len(),
+            held = pending.logged,
             batches = pending.batches,
             "signal writer: applied"
         );
@@ -1017,23 +1026,18 @@ mod direct {
     /// Signals read back for `catch_up`, at most this many a transaction.
     const CATCH_UP_CHUNK: i64 = 20_000;
 
-    /// Apply the signals written after the watermark (a stop without warning left them held);
-    /// how many there were.
+    /// Apply what a stop without warning left in the log, oldest first; how many signals.
     pub(super) fn catch_up(conn: &mut Connection) -> rusqlite::Result<usize> {
         let mut total = 0;
         loop {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let from: i64 = tx
-                .query_row("SELECT signal_id FROM watch_projection WHERE id = 1", [], |r| r.get(0))
-                .optional()?
-                .unwrap_or(0);
             let (held, last_id) = {
                 let mut q = tx.prepare(
-                    "SELECT id, person_id, device_id, source, value, at FROM watch_signals \
-                     WHERE id > ?1 ORDER BY id LIMIT ?2",
+                    "SELECT id, person_id, device_id, source, value, at FROM watch_signal_log \
+                     ORDER BY id LIMIT ?1",
                 )?;
-                let mut rows = q.query(params![from, CATCH_UP_CHUNK])?;
-                let (mut held, mut last_id) = (Vec::new(), from);
+                let mut rows = q.query([CATCH_UP_CHUNK])?;
+                let (mut held, mut last_id) = (Vec::new(), 0);
                 while let Some(r) = rows.next()? {
                     last_id = r.get(0)?;
                     held.push(HeldRow {
@@ -1050,23 +1054,34 @@ mod direct {
             if held.is_empty() {
                 return Ok(total);
             }
+            tx.execute(
+                &format!(
+                    "INSERT INTO watch_signals {LOG_COLUMNS} SELECT {} FROM watch_signal_log \
+                     WHERE id <= ?1 ORDER BY person_id, at",
+                    &LOG_COLUMNS[1..LOG_COLUMNS.len() - 1]
+                ),
+                [last_id],
+            )?;
+            tx.execute("DELETE FROM watch_signal_log WHERE id <= ?1", [last_id])?;
             let rows: Vec<Row> = held.iter().map(HeldRow::row).collect();
             project_into(&tx, &project(&rows))?;
-            mark_applied(&tx, last_id)?;
             tx.commit()?;
             total += held.len();
         }
     }
 
-    /// Every signal up to `last_id` is applied.
-    fn mark_applied(tx: &rusqlite::Transaction, last_id: i64) -> rusqlite::Result<()> {
-        if last_id > 0 {
-            tx.prepare_cached(
-                "INSERT INTO watch_projection (id, signal_id) VALUES (1, ?1) \
-                 ON CONFLICT (id) DO UPDATE SET signal_id = MAX(signal_id, excluded.signal_id)",
-            )?
-            .execute([last_id])?;
-        }
+    /// The columns a signal has in the log and in `watch_signals`.
+    const LOG_COLUMNS: &str = "(person_id, device_id, source, value, at, received_at)";
+
+    /// Move the log into `watch_signals`, in the order of its index of persons (each of its
+    /// pages written once for all the log's signals on it).
+    fn move_log(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+        tx.prepare_cached(&format!(
+            "INSERT INTO watch_signals {LOG_COLUMNS} SELECT {} FROM watch_signal_log ORDER BY person_id, at",
+            &LOG_COLUMNS[1..LOG_COLUMNS.len() - 1]
+        ))?
+        .execute([])?;
+        tx.prepare_cached("DELETE FROM watch_signal_log")?.execute([])?;
         Ok(())
     }
 
@@ -1113,8 +1128,10 @@ pub struct SignalRow {
     pub device_id: Option<String>,
 }
 
-pub async fn recent(db: &Db, person_id: &str, since: i64, limit: i64) -> Result<Vec<SignalRow>> {
-    Ok(on_db!(db, |p| {
+/// The person's signals since `since`, newest first, every signal written so far among them.
+pub async fn recent(k: &Kernel, person_id: &str, since: i64, limit: i64) -> Result<Vec<SignalRow>> {
+    settle(k).await?;
+    Ok(on_db!(&k.db, |p| {
         sqlx::query_as::<_, SignalRow>(
         "SELECT at, source, value, device_id FROM watch_signals WHERE person_id = $1 AND at >= $2 ORDER BY at DESC LIMIT $3"
     )
@@ -1127,8 +1144,9 @@ pub async fn recent(db: &Db, person_id: &str, since: i64, limit: i64) -> Result<
 }
 
 /// Forget up to `limit` of the oldest signals that arrived before `before`; how many went.
-/// Only the oldest `limit` rows by id are looked at (ids follow arrival), so a pass never scans
-/// the table, and each pass is a short transaction the signal writer waits little for.
+/// Only the oldest `limit` rows by id are looked at (ids follow arrival, to within the second
+/// the SQLite writer may hold a signal in its log), so a pass never scans the table, and each
+/// pass is a short transaction the signal writer waits little for.
 pub async fn forget_before(db: &Db, before: i64, limit: i64) -> Result<u64> {
     Ok(on_db!(db, |p| sqlx::query(
         "DELETE FROM watch_signals WHERE id IN (SELECT id FROM \
@@ -1565,8 +1583,9 @@ mod held {
         .unwrap()
     }
 
-    fn watermark(conn: &Connection) -> i64 {
-        conn.query_row("SELECT signal_id FROM watch_projection", [], |r| r.get(0))
+    /// Signals in the writer's log (held, not yet moved into `watch_signals`).
+    fn logged(conn: &Connection) -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM watch_signal_log", [], |r| r.get(0))
             .unwrap()
     }
 
@@ -1593,18 +1612,17 @@ mod held {
             results.iter().all(|r| matches!(r, Ingested::Stored { .. })),
             "{results:?}"
         );
-        // Every signal is in the database; the person's own 「元気です」 counts at once.
-        assert_eq!(count(&conn), 11);
+        // Every signal is in the database (the log); the person's own 「元気です」 counts at once.
+        assert_eq!((count(&conn), logged(&conn)), (0, 11));
         assert_eq!(state(&conn, "p1"), (Some(5_000), Some(5_000)));
         assert_eq!(state(&conn, "p2"), (None, None), "the devices' signals are held");
         assert!(devices(&conn).iter().all(|d| d.1.is_none()));
-        assert_eq!(watermark(&conn), 0);
 
         // A second busy batch: on, off and on again within what is held.
         let mut again = round("off", 2_000);
         again.extend(round("on", 3_000));
         ingest(&mut conn, &mut known, &mut pending, 0, &again, false).unwrap();
-        assert_eq!(count(&conn), 31);
+        assert_eq!((count(&conn), logged(&conn)), (0, 31));
         assert_eq!(state(&conn, "p2"), (None, None));
 
         apply_held(&mut conn, &mut pending).unwrap();
@@ -1615,7 +1633,16 @@ mod held {
             // On since the last "on" after the "off", not since the first one.
             assert_eq!(d, (format!("d{i}"), Some("on".into()), Some(at), Some(at)));
         }
-        assert_eq!(watermark(&conn), 31);
+        assert_eq!((count(&conn), logged(&conn)), (31, 0));
+        // Moved in the order of the persons' index.
+        let people: Vec<String> = conn
+            .prepare("SELECT person_id FROM watch_signals ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(people.is_sorted(), "{people:?}");
     }
 
     #[test]
@@ -1637,7 +1664,7 @@ mod held {
             ("d3".into(), Some("on".into()), Some(500), Some(500))
         );
         assert_eq!(state(&conn, "p2"), (Some(500), None));
-        assert_eq!(watermark(&conn), 1);
+        assert_eq!((count(&conn), logged(&conn)), (1, 0));
 
         ingest(&mut conn, &mut known, &mut pending, 0, &round("on", 1_000), false).unwrap();
         // While signals are held, a lone one is held with them (under load, big and small
@@ -1656,7 +1683,7 @@ mod held {
             ("d3".into(), Some("on".into()), Some(500), Some(500))
         );
         assert_eq!(state(&conn, "p2"), (Some(500), None));
-        assert_eq!(watermark(&conn), 1);
+        assert_eq!((count(&conn), logged(&conn)), (1, 11));
 
         // Asked to apply (a reader waits): everything, the busy batch that asks included.
         ingest(&mut conn, &mut known, &mut pending, 0, &round("off", 2_000), true).unwrap();
@@ -1666,7 +1693,7 @@ mod held {
             "{d:?}"
         );
         assert_eq!(state(&conn, "p2"), (Some(2_009), None));
-        assert_eq!(watermark(&conn), 22);
+        assert_eq!((count(&conn), logged(&conn)), (22, 0));
     }
 
     #[test]
@@ -1676,7 +1703,8 @@ mod held {
         ingest(&mut conn, &mut known, &mut pending, 0, &round("on", 1_000), false).unwrap();
         ingest(&mut conn, &mut known, &mut pending, 0, &round("off", 2_000), false).unwrap();
         assert_eq!(state(&conn, "p1"), (None, None));
-        // The process ends here: what was held is gone, the signals are not.
+        assert_eq!((count(&conn), logged(&conn)), (0, 20));
+        // The process ends here: what was held in memory is gone, the log is not.
         drop(pending);
 
         assert_eq!(catch_up(&mut conn).unwrap(), 20);
@@ -1687,7 +1715,7 @@ mod held {
                 .iter()
                 .all(|d| d.1.as_deref() == Some("off") && d.3.is_none())
         );
-        assert_eq!(watermark(&conn), 20);
+        assert_eq!((count(&conn), logged(&conn)), (20, 0));
         assert_eq!(catch_up(&mut conn).unwrap(), 0, "nothing twice");
     }
 }
