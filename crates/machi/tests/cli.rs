@@ -441,3 +441,186 @@ async fn answers_acknowledged_before_a_kill_9_are_all_there_after_the_restart() 
     second.kill().unwrap();
     second.wait().unwrap();
 }
+
+/// POST a JSON body with a bearer token; the status and the answer's JSON (Null if none).
+async fn post_json(
+    client: &reqwest::Client,
+    url: String,
+    token: &str,
+    body: serde_json::Value,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let res = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// On SQLite, under load the watch signal writer keeps signals in a log a moment before moving
+/// them into `watch_signals` and applying them to the person's state and the devices. Killed with
+/// signals held, the next start applies them: every acknowledged signal is kept, and the circle
+/// shows each device's newest.
+#[tokio::test]
+async fn device_signals_acknowledged_before_a_kill_9_are_all_applied_after_the_restart() {
+    let t = demo_db().await;
+    let token = |login: &str| {
+        let o = machi(&["--database", &t.url, "token", "create", login]);
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let (sato, tanaka) = (token("sato"), token("tanaka"));
+    let (mut first, addr) = serve(&t, &[]);
+    let client = reqwest::Client::new();
+    let api = |path: &str| format!("http://{addr}/api/v1{path}");
+
+    // sato's circle around her mother tanaka, who consents; forty bulbs.
+    let (s, c) = post_json(
+        &client,
+        api("/watch/circles"),
+        &sato,
+        serde_json::json!({"name": "田中 ハナ", "birth_date": "1938-04-12", "role": "family"}),
+    )
+    .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{c}");
+    let circle = c["id"].as_str().unwrap().to_string();
+    let (s, c) = post_json(
+        &client,
+        api(&format!("/watch/circles/{circle}/consent")),
+        &tanaka,
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{c}");
+    let mut devices = Vec::new();
+    for i in 0..40 {
+        let id = format!("kill-bulb-{i:02}");
+        let (s, d) = post_json(
+            &client,
+            api(&format!("/watch/circles/{circle}/devices")),
+            &sato,
+            serde_json::json!({"id": id, "kind": "bulb"}),
+        )
+        .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{d}");
+        devices.push((id, d["token"].as_str().unwrap().to_string()));
+    }
+
+    // 32 senders, the devices in turn, each signal a millisecond after the one before.
+    let base = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 600_000;
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, i64)>::new()));
+    let devices = std::sync::Arc::new(devices);
+    let mut senders = Vec::new();
+    for _ in 0..32 {
+        let (next, acked, devices, client, url) = (
+            next.clone(),
+            acked.clone(),
+            devices.clone(),
+            client.clone(),
+            api("/watch/signals"),
+        );
+        senders.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let (device, token) = &devices[n as usize % devices.len()];
+                let at = base + n;
+                let body = serde_json::json!({"value": if n % 2 == 0 { "on" } else { "off" }, "at": at});
+                match client.post(&url).bearer_auth(token).json(&body).send().await {
+                    Ok(r) if r.status() == reqwest::StatusCode::ACCEPTED => {
+                        acked.lock().unwrap().push((device.clone(), at))
+                    }
+                    Ok(r) => panic!("signal refused: {}", r.status()),
+                    Err(_) => return, // the server is gone
+                }
+            }
+        }));
+    }
+    let started = Instant::now();
+    while acked.lock().unwrap().len() < 2_000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "signals are not going through"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // On SQLite, kill it while signals are held in the log: stop the process, look, and let it
+    // run a moment more if it had just applied everything.
+    let sqlite = matches!(t.db, kernel::Db::Sqlite(_));
+    let pid = first.id().to_string();
+    let logged = || async {
+        kernel::on_db!(&t.db, |p| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM watch_signal_log"
+        )
+        .fetch_one(p)
+        .await)
+        .unwrap()
+    };
+    let mut held = 0;
+    for _ in 0..100 {
+        assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+        if !sqlite {
+            break;
+        }
+        held = logged().await;
+        if held > 0 {
+            break;
+        }
+        assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    for s in senders {
+        s.await.unwrap();
+    }
+    if sqlite {
+        assert!(held > 0, "the writer held no signals under 32 senders");
+    }
+    let acked = acked.lock().unwrap().clone();
+
+    // Started again: the circle (which waits for the writer) shows every device's newest signal.
+    let (mut second, addr) = serve(&t, &[]);
+    let view: serde_json::Value = client
+        .get(format!("http://{addr}/api/v1/watch/circles/{circle}"))
+        .bearer_auth(&sato)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let newest = |device: &str| acked.iter().filter(|(d, _)| d == device).map(|(_, at)| *at).max();
+    for d in view["devices"].as_array().unwrap() {
+        let id = d["id"].as_str().unwrap();
+        let last_at = d["last_at"].as_i64();
+        // A signal written whose answer the kill cut off may be newer still.
+        assert!(last_at >= newest(id), "{id}: {d} against {:?}", newest(id));
+    }
+    assert!(
+        view["last_signal_at"].as_i64() >= acked.iter().map(|(_, at)| *at).max(),
+        "{view}"
+    );
+    // And every acknowledged signal is on the timeline.
+    let stored: Vec<(String, i64)> = kernel::on_db!(&t.db, |p| sqlx::query_as(
+        "SELECT device_id, at FROM watch_signals WHERE device_id LIKE 'kill-bulb-%'"
+    )
+    .fetch_all(p)
+    .await)
+    .unwrap();
+    let stored: std::collections::HashSet<(String, i64)> = stored.into_iter().collect();
+    let lost: Vec<&(String, i64)> = acked.iter().filter(|s| !stored.contains(*s)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged signals lost: {:?}",
+        lost.len(),
+        acked.len(),
+        &lost[..lost.len().min(5)]
+    );
+    if sqlite {
+        assert_eq!(logged().await, 0, "the log was applied");
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
