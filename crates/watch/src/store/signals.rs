@@ -977,7 +977,7 @@ mod direct {
             project_into(&tx, &project(plan.rows.iter().filter(|r| r.device_id.is_none())))?;
         } else {
             if pending.logged > 0 {
-                move_log(&tx)?;
+                move_log(&tx, i64::MAX)?;
             }
             let held: Vec<Row> = pending.rows.iter().map(HeldRow::row).collect();
             project_into(&tx, &project(held.iter().chain(&plan.rows)))?;
@@ -1010,7 +1010,7 @@ mod direct {
     /// Apply what is held, in a transaction of its own.
     pub(super) fn apply_held(conn: &mut Connection, pending: &mut Pending) -> rusqlite::Result<()> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        move_log(&tx)?;
+        move_log(&tx, i64::MAX)?;
         let held: Vec<Row> = pending.rows.iter().map(HeldRow::row).collect();
         project_into(&tx, &project(&held))?;
         tx.commit()?;
@@ -1054,15 +1054,7 @@ mod direct {
             if held.is_empty() {
                 return Ok(total);
             }
-            tx.execute(
-                &format!(
-                    "INSERT INTO watch_signals {LOG_COLUMNS} SELECT {} FROM watch_signal_log \
-                     WHERE id <= ?1 ORDER BY person_id, at",
-                    &LOG_COLUMNS[1..LOG_COLUMNS.len() - 1]
-                ),
-                [last_id],
-            )?;
-            tx.execute("DELETE FROM watch_signal_log WHERE id <= ?1", [last_id])?;
+            move_log(&tx, last_id)?;
             let rows: Vec<Row> = held.iter().map(HeldRow::row).collect();
             project_into(&tx, &project(&rows))?;
             tx.commit()?;
@@ -1073,15 +1065,17 @@ mod direct {
     /// The columns a signal has in the log and in `watch_signals`.
     const LOG_COLUMNS: &str = "(person_id, device_id, source, value, at, received_at)";
 
-    /// Move the log into `watch_signals`, in the order of its index of persons (each of its
-    /// pages written once for all the log's signals on it).
-    fn move_log(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    /// Move the log, up to the signal `through`, into `watch_signals`, in the order of its index
+    /// of persons (each of its pages written once for all the log's signals on it).
+    fn move_log(tx: &rusqlite::Transaction, through: i64) -> rusqlite::Result<()> {
         tx.prepare_cached(&format!(
-            "INSERT INTO watch_signals {LOG_COLUMNS} SELECT {} FROM watch_signal_log ORDER BY person_id, at",
+            "INSERT INTO watch_signals {LOG_COLUMNS} SELECT {} FROM watch_signal_log \
+             WHERE id <= ?1 ORDER BY person_id, at",
             &LOG_COLUMNS[1..LOG_COLUMNS.len() - 1]
         ))?
-        .execute([])?;
-        tx.prepare_cached("DELETE FROM watch_signal_log")?.execute([])?;
+        .execute([through])?;
+        tx.prepare_cached("DELETE FROM watch_signal_log WHERE id <= ?1")?
+            .execute([through])?;
         Ok(())
     }
 
