@@ -1588,10 +1588,30 @@ mod held {
             .unwrap()
     }
 
+    /// The direct writer's connection and what its thread keeps between batches.
+    struct Writer {
+        conn: Connection,
+        known: Known,
+        pending: Pending,
+    }
+
+    impl Writer {
+        fn new() -> Writer {
+            Writer {
+                conn: town(),
+                known: Known::default(),
+                pending: Pending::default(),
+            }
+        }
+
+        fn write(&mut self, signals: &[Incoming], apply: bool) -> Vec<Ingested> {
+            ingest(&mut self.conn, &mut self.known, &mut self.pending, 0, signals, apply).unwrap()
+        }
+    }
+
     #[test]
     fn a_busy_batch_is_written_at_once_and_applied_later_all_together() {
-        let mut conn = town();
-        let (mut known, mut pending) = (Known::default(), Pending::default());
+        let mut w = Writer::new();
         let mut batch = round("on", 1_000);
         batch.push(Incoming {
             sender: Sender::Person {
@@ -1601,35 +1621,36 @@ mod held {
             value: "genki".into(),
             at: 5_000,
         });
-        let results = ingest(&mut conn, &mut known, &mut pending, 0, &batch, false).unwrap();
+        let results = w.write(&batch, false);
         assert!(
             results.iter().all(|r| matches!(r, Ingested::Stored { .. })),
             "{results:?}"
         );
         // Every signal is in the database (the log); the person's own 「元気です」 counts at once.
-        assert_eq!((count(&conn), logged(&conn)), (0, 11));
-        assert_eq!(state(&conn, "p1"), (Some(5_000), Some(5_000)));
-        assert_eq!(state(&conn, "p2"), (None, None), "the devices' signals are held");
-        assert!(devices(&conn).iter().all(|d| d.1.is_none()));
+        assert_eq!((count(&w.conn), logged(&w.conn)), (0, 11));
+        assert_eq!(state(&w.conn, "p1"), (Some(5_000), Some(5_000)));
+        assert_eq!(state(&w.conn, "p2"), (None, None), "the devices' signals are held");
+        assert!(devices(&w.conn).iter().all(|d| d.1.is_none()));
 
         // A second busy batch: on, off and on again within what is held.
         let mut again = round("off", 2_000);
         again.extend(round("on", 3_000));
-        ingest(&mut conn, &mut known, &mut pending, 0, &again, false).unwrap();
-        assert_eq!((count(&conn), logged(&conn)), (0, 31));
-        assert_eq!(state(&conn, "p2"), (None, None));
+        w.write(&again, false);
+        assert_eq!((count(&w.conn), logged(&w.conn)), (0, 31));
+        assert_eq!(state(&w.conn, "p2"), (None, None));
 
-        apply_held(&mut conn, &mut pending).unwrap();
-        assert_eq!(state(&conn, "p1"), (Some(5_000), Some(5_000)));
-        assert_eq!(state(&conn, "p2"), (Some(3_009), None));
-        for (i, d) in devices(&conn).into_iter().enumerate() {
+        apply_held(&mut w.conn, &mut w.pending).unwrap();
+        assert_eq!(state(&w.conn, "p1"), (Some(5_000), Some(5_000)));
+        assert_eq!(state(&w.conn, "p2"), (Some(3_009), None));
+        for (i, d) in devices(&w.conn).into_iter().enumerate() {
             let at = 3_000 + i as i64;
             // On since the last "on" after the "off", not since the first one.
             assert_eq!(d, (format!("d{i}"), Some("on".into()), Some(at), Some(at)));
         }
-        assert_eq!((count(&conn), logged(&conn)), (31, 0));
+        assert_eq!((count(&w.conn), logged(&w.conn)), (31, 0));
         // Moved in the order of the persons' index.
-        let people: Vec<String> = conn
+        let people: Vec<String> = w
+            .conn
             .prepare("SELECT person_id FROM watch_signals ORDER BY id")
             .unwrap()
             .query_map([], |r| r.get(0))
@@ -1641,75 +1662,57 @@ mod held {
 
     #[test]
     fn a_lone_signal_is_applied_at_once_unless_signals_are_held() {
-        let mut conn = town();
-        let (mut known, mut pending) = (Known::default(), Pending::default());
+        let mut w = Writer::new();
         // Nothing held: the writer keeps up, and the signal is applied as it is written.
-        ingest(
-            &mut conn,
-            &mut known,
-            &mut pending,
-            0,
-            &[from_device(3, "on", 500)],
-            false,
-        )
-        .unwrap();
+        w.write(&[from_device(3, "on", 500)], false);
         assert_eq!(
-            devices(&conn)[3],
+            devices(&w.conn)[3],
             ("d3".into(), Some("on".into()), Some(500), Some(500))
         );
-        assert_eq!(state(&conn, "p2"), (Some(500), None));
-        assert_eq!((count(&conn), logged(&conn)), (1, 0));
+        assert_eq!(state(&w.conn, "p2"), (Some(500), None));
+        assert_eq!((count(&w.conn), logged(&w.conn)), (1, 0));
 
-        ingest(&mut conn, &mut known, &mut pending, 0, &round("on", 1_000), false).unwrap();
+        w.write(&round("on", 1_000), false);
         // While signals are held, a lone one is held with them (under load, big and small
         // batches come by turns).
-        ingest(
-            &mut conn,
-            &mut known,
-            &mut pending,
-            0,
-            &[from_device(3, "off", 1_500)],
-            false,
-        )
-        .unwrap();
+        w.write(&[from_device(3, "off", 1_500)], false);
         assert_eq!(
-            devices(&conn)[3],
+            devices(&w.conn)[3],
             ("d3".into(), Some("on".into()), Some(500), Some(500))
         );
-        assert_eq!(state(&conn, "p2"), (Some(500), None));
-        assert_eq!((count(&conn), logged(&conn)), (1, 11));
+        assert_eq!(state(&w.conn, "p2"), (Some(500), None));
+        assert_eq!((count(&w.conn), logged(&w.conn)), (1, 11));
 
         // Asked to apply (a reader waits): everything, the busy batch that asks included.
-        ingest(&mut conn, &mut known, &mut pending, 0, &round("off", 2_000), true).unwrap();
-        let d = devices(&conn);
+        w.write(&round("off", 2_000), true);
+        let d = devices(&w.conn);
         assert!(
             d.iter().all(|d| d.1.as_deref() == Some("off") && d.3.is_none()),
             "{d:?}"
         );
-        assert_eq!(state(&conn, "p2"), (Some(2_009), None));
-        assert_eq!((count(&conn), logged(&conn)), (22, 0));
+        assert_eq!(state(&w.conn, "p2"), (Some(2_009), None));
+        assert_eq!((count(&w.conn), logged(&w.conn)), (22, 0));
     }
 
     #[test]
     fn a_writer_started_again_applies_what_a_stop_without_warning_left_held() {
-        let mut conn = town();
-        let (mut known, mut pending) = (Known::default(), Pending::default());
-        ingest(&mut conn, &mut known, &mut pending, 0, &round("on", 1_000), false).unwrap();
-        ingest(&mut conn, &mut known, &mut pending, 0, &round("off", 2_000), false).unwrap();
-        assert_eq!(state(&conn, "p1"), (None, None));
-        assert_eq!((count(&conn), logged(&conn)), (0, 20));
+        let mut w = Writer::new();
+        w.write(&round("on", 1_000), false);
+        w.write(&round("off", 2_000), false);
+        assert_eq!(state(&w.conn, "p1"), (None, None));
+        assert_eq!((count(&w.conn), logged(&w.conn)), (0, 20));
         // The process ends here: what was held in memory is gone, the log is not.
-        drop(pending);
+        w.pending = Pending::default();
 
-        assert_eq!(catch_up(&mut conn).unwrap(), 20);
-        assert_eq!(state(&conn, "p1"), (Some(2_008), None));
-        assert_eq!(state(&conn, "p2"), (Some(2_009), None));
+        assert_eq!(catch_up(&mut w.conn).unwrap(), 20);
+        assert_eq!(state(&w.conn, "p1"), (Some(2_008), None));
+        assert_eq!(state(&w.conn, "p2"), (Some(2_009), None));
         assert!(
-            devices(&conn)
+            devices(&w.conn)
                 .iter()
                 .all(|d| d.1.as_deref() == Some("off") && d.3.is_none())
         );
-        assert_eq!((count(&conn), logged(&conn)), (20, 0));
-        assert_eq!(catch_up(&mut conn).unwrap(), 0, "nothing twice");
+        assert_eq!((count(&w.conn), logged(&w.conn)), (20, 0));
+        assert_eq!(catch_up(&mut w.conn).unwrap(), 0, "nothing twice");
     }
 }
