@@ -1,97 +1,16 @@
 // The main flows of the web shell in headless Chromium, as the people who use them.
 // Every page visited is scanned with axe-core for WCAG 2.1 A/AA: zero violations is the test.
 // Screenshots of each page (Japanese and English, normal and terminal mode) go to SCREENSHOT_DIR.
-//
-// Environment: MACHI_BIN (the machi binary), MACHI_BROWSER_DATABASE (SQLite file or postgres URL),
-// SCREENSHOT_DIR (default target/screenshots), CHROMIUM (default /usr/bin/chromium).
+// The town, the browser and the helpers are in lib.mjs.
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
-import { AxeBuilder } from "@axe-core/playwright";
+import { readFileSync } from "node:fs";
+import { useTown, town, scanned, shots, backend, tokenFor, person, checkA11y, visit, logIn } from "./lib.mjs";
 
-const PASSWORD = "midori-demo-2026";
-const shots = process.env.SCREENSHOT_DIR || "target/screenshots";
-const backend = (process.env.MACHI_BROWSER_DATABASE || "").startsWith("postgres") ? "postgres" : "sqlite";
-mkdirSync(shots, { recursive: true });
-
-let server;
-let base;
-let browser;
-let configDir;
-const scanned = new Set();
-
-before(async () => {
-  const bin = process.env.MACHI_BIN;
-  const db = process.env.MACHI_BROWSER_DATABASE;
-  assert.ok(bin && db, "MACHI_BIN and MACHI_BROWSER_DATABASE must be set (scripts/test sets them)");
-  // The server runs on the real clock, so the coordinator cannot wait a day for a request to
-  // become "old": here every unmatched request is in the coordinator's queue at once.
-  configDir = mkdtempSync(join(tmpdir(), "machi-browser-"));
-  writeFileSync(join(configDir, "machi.toml"), "[aid]\ncoordinator_after_hours = 0\n");
-  server = spawn(bin, ["--database", db, "serve", "--demo", "--bind", "127.0.0.1:0"], {
-    env: { ...process.env, MACHI_LOG: "warn", MACHI_CONFIG: join(configDir, "machi.toml") },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  base = await new Promise((resolve, reject) => {
-    const lines = createInterface({ input: server.stderr });
-    const timer = setTimeout(() => reject(new Error("machi did not start within 60 s")), 60_000);
-    lines.on("line", (line) => {
-      const m = line.match(/serving on (http:\/\/[^/]+)\//);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    server.on("exit", (code) => reject(new Error(`machi exited with ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill("SIGTERM");
-  if (configDir) rmSync(configDir, { recursive: true, force: true });
-});
-
-/** Fresh browser context (cookies) in a language. */
-async function person(locale = "ja-JP") {
-  const context = await browser.newContext({ locale, acceptDownloads: true, viewport: { width: 1100, height: 900 } });
-  return context.newPage();
-}
-
-/** Scan the current page with axe-core; fail with the violations listed. */
-async function checkA11y(page, label) {
-  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  const problems = results.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join("\n    ")}`,
-  );
-  assert.deepEqual(problems, [], `axe violations on ${label} (${page.url()}):\n${problems.join("\n")}`);
-  scanned.add(new URL(page.url()).pathname);
-}
-
-/** Go to a path, check it, and keep a screenshot named after it. */
-async function visit(page, path, shot) {
-  const res = await page.goto(base + path);
-  assert.ok(res.status() < 400, `${path} answered ${res.status()}`);
-  await checkA11y(page, path);
-  if (shot) await page.screenshot({ path: `${shots}/${backend}-${shot}.png`, fullPage: true });
-}
-
-async function logIn(page, login, password = PASSWORD) {
-  await page.goto(base + "/login");
-  await page.fill("#login", login);
-  await page.fill("#password", password);
-  await Promise.all([page.waitForURL(/\/me/), page.click("form.stack button[type=submit]")]);
-}
+// The server runs on the real clock, so the coordinator cannot wait a day for a request to
+// become "old": here every unmatched request is in the coordinator's queue at once.
+useTown(import.meta.url, "[aid]\ncoordinator_after_hours = 0\n");
 
 let newPersonId;
 
@@ -193,7 +112,7 @@ test("every public and personal page in Japanese and English passes axe, includi
     await visit(page, "/directory", `directory-${lang}`);
     await visit(page, "/login", `login-${lang}`);
     await visit(page, "/signup", `signup-${lang}`);
-    const res = await page.goto(base + "/no-such-page");
+    const res = await page.goto(town.base + "/no-such-page");
     assert.equal(res.status(), 404);
     await checkA11y(page, "404 page");
     await page.screenshot({ path: `${shots}/${backend}-404-${lang}.png`, fullPage: true });
@@ -208,7 +127,7 @@ test("every public and personal page in Japanese and English passes axe, includi
     await page.context().close();
   }
   // The core flows need no JavaScript (axe itself needs it, so this part only checks the flow).
-  const context = await browser.newContext({ locale: "ja-JP", javaScriptEnabled: false });
+  const context = await town.browser.newContext({ locale: "ja-JP", javaScriptEnabled: false });
   const plain = await context.newPage();
   await logIn(plain, "sato");
   assert.match(await plain.textContent("h1"), /マイページ/);
@@ -226,14 +145,10 @@ test("every public and personal page in Japanese and English passes axe, includi
 });
 
 test("a drill alert takes over the terminal at once, is read out, and is acknowledged", async () => {
-  const token = execFileSync(process.env.MACHI_BIN, ["--database", process.env.MACHI_BROWSER_DATABASE, "token", "create", "bousai"], {
-    env: { ...process.env, MACHI_LOG: "error" },
-  })
-    .toString()
-    .trim();
+  const token = tokenFor("bousai");
   const page = await person();
   await logIn(page, "tanaka");
-  await page.goto(base + "/terminal");
+  await page.goto(town.base + "/terminal");
   assert.equal(await page.isVisible("#alert-overlay"), false);
   const cap = `<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
@@ -256,7 +171,7 @@ test("a drill alert takes over the terminal at once, is read out, and is acknowl
     <area><areaDesc>みどり市全域</areaDesc><geocode><valueName>全国地方公共団体コード</valueName><value>13999</value></geocode></area>
   </info>
 </alert>`;
-  const res = await fetch(base + "/api/v1/alerts", {
+  const res = await fetch(town.base + "/api/v1/alerts", {
     method: "POST",
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/cap+xml" },
     body: cap,
@@ -283,11 +198,11 @@ test("危機管理課 composes a drill in the browser; the terminal shows it; th
 
   const resident = await person();
   await logIn(resident, "tanaka");
-  await resident.goto(base + "/terminal");
+  await resident.goto(town.base + "/terminal");
   // Another resident of district 1, reading an ordinary page.
   const neighbour = await person();
   await logIn(neighbour, "kaicho");
-  await neighbour.goto(base + "/directory");
+  await neighbour.goto(town.base + "/directory");
 
   await staff.fill("#headline", "受信訓練(ブラウザから)");
   await staff.fill("#instruction", "「確認しました」を押してください。");
@@ -337,7 +252,7 @@ test("an officer starts a safety check; residents answer on the terminal and the
 
   const resident = await person();
   await logIn(resident, "tanaka");
-  await resident.goto(base + "/terminal");
+  await resident.goto(town.base + "/terminal");
 
   await officer.fill("#title", "ブラウザからの安否確認");
   await officer.selectOption("#area", "13999-1");
@@ -370,7 +285,7 @@ test("an officer starts a safety check; residents answer on the terminal and the
   // A neighbour sees the banner on an ordinary page and answers on the web.
   const neighbour = await person();
   await logIn(neighbour, "shop");
-  await neighbour.goto(base + "/directory");
+  await neighbour.goto(town.base + "/directory");
   await neighbour.waitForSelector("#safety-banner:not([hidden])", { timeout: 10_000 });
   await Promise.all([neighbour.waitForURL(/\/answer$/), neighbour.click("#safety-banner a")]);
   await checkA11y(neighbour, "safety answer form");
@@ -431,7 +346,7 @@ test("見守り: the training gate and the allow-list, as the family member, the
   // 2. Hana consents herself, from her own list of circles.
   const hana = await person();
   await logIn(hana, "tanaka");
-  await hana.goto(base + "/watch");
+  await hana.goto(town.base + "/watch");
   const own = hana.locator(`#watch-circles a[href='${circlePath}']`);
   assert.match(await own.textContent(), /田中 ハナ/);
   assert.match(await hana.textContent("#watch-circles"), /同意待ち/);
@@ -448,7 +363,7 @@ test("見守り: the training gate and the allow-list, as the family member, the
   // 3. The training gate. The family adds the care manager (on the ladder) and the supporter as a
   // listening volunteer (off the ladder, so no training is needed yet).
   const addMember = async (who, role, ladder) => {
-    await family.goto(base + circlePath);
+    await family.goto(town.base + circlePath);
     await family.locator("summary", { hasText: "メンバーを加える" }).click();
     await family.fill("#m-name", who.name);
     await family.fill("#m-birth", who.birth);
@@ -488,7 +403,7 @@ test("見守り: the training gate and the allow-list, as the family member, the
   // The welfare desk records the volunteer's training (valid now: the server's clock is the real date).
   const desk = await person();
   await logIn(desk, "fukushi");
-  await desk.goto(base + "/watch");
+  await desk.goto(town.base + "/watch");
   assert.match(await desk.textContent("#watch-circles"), /田中 ハナ/, "the welfare desk sees every circle");
   await desk.fill("#t-name", SUPPORTER.name);
   await desk.fill("#t-birth", SUPPORTER.birth);
@@ -511,7 +426,7 @@ test("見守り: the training gate and the allow-list, as the family member, the
   // 4. The allow-list. A shop owner Hana does not know sends her a message: it is held.
   const stranger = await person();
   await logIn(stranger, "shop");
-  await stranger.goto(base + "/watch/messages/new");
+  await stranger.goto(town.base + "/watch/messages/new");
   await stranger.fill("#name", HANA.name);
   await stranger.fill("#birth_date", HANA.birth);
   await stranger.fill("#body", body);
@@ -525,7 +440,7 @@ test("見守り: the training gate and the allow-list, as the family member, the
   await stranger.context().close();
 
   // Hana sees it waiting for her guardian, and cannot let it through herself.
-  await hana.goto(base + circlePath);
+  await hana.goto(town.base + circlePath);
   const heldForHana = hana.locator("#watch-held li", { hasText: body });
   assert.ok((await heldForHana.textContent()).includes(SHOP.name), "from the shop owner");
   assert.match(await heldForHana.locator(".badge").textContent(), /後見人の確認待ち/);
@@ -534,7 +449,7 @@ test("見守り: the training gate and the allow-list, as the family member, the
   await shot(hana, "watch-circle-held-person-ja");
 
   // The daughter (the guardian) lets it through and adds the sender to the list.
-  await family.goto(base + circlePath);
+  await family.goto(town.base + circlePath);
   const heldForFamily = family.locator("#watch-held li", { hasText: body });
   assert.match(await heldForFamily.textContent(), /井上 勇/);
   await checkA11y(family, "circle page with a held message (guardian)");
@@ -550,11 +465,11 @@ test("見守り: the training gate and the allow-list, as the family member, the
   assert.equal(await decided.locator("button").count(), 0, "decided once");
   await family.context().close();
 
-  await hana.goto(base + circlePath);
+  await hana.goto(town.base + circlePath);
   assert.match(await hana.textContent("#watch-contacts"), /井上/);
 
   // 5. Hana's terminal: 「元気です」 and the message, now delivered.
-  await hana.goto(base + "/terminal");
+  await hana.goto(town.base + "/terminal");
   await hana.waitForSelector("#watch-checkin button", { state: "visible", timeout: 10_000 });
   await hana.waitForSelector(`#watch-messages li:has-text("${body}")`, { timeout: 10_000 });
   assert.match(await hana.textContent("#watch-messages"), /井上 勇/);
@@ -617,7 +532,7 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
   // 2. The coordinator (市民協働課, the aid duty) records both childcare supporter courses.
   const coordinator = await person();
   await logIn(coordinator, "kyodo");
-  await coordinator.goto(base + "/aid");
+  await coordinator.goto(town.base + "/aid");
   await Promise.all([coordinator.waitForURL(/\/aid\/coordinator$/), coordinator.click("#aid-coordinator")]);
   await checkA11y(coordinator, "/aid/coordinator");
   for (const who of [SUPPORTER, STRANGER]) {
@@ -635,7 +550,7 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
   const parent = await person();
   await logIn(parent, "kosodate");
   const ask = async (page, who, { category, date, start, minutes, description, free }) => {
-    await page.goto(base + "/aid");
+    await page.goto(town.base + "/aid");
     await Promise.all([page.waitForURL(/\/aid\/ask$/), page.click("#aid-ask")]);
     assert.match(await page.textContent(".steps"), /3つのうち 1 つめ/);
     await checkA11y(page, `ask step 1 (${who})`);
@@ -668,13 +583,13 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
     description: "今日、保育園へ陽菜を迎えに行って、家まで送ってほしいです。",
   });
   const invite = async (path, name) => {
-    await parent.goto(base + path);
+    await parent.goto(town.base + path);
     const card = parent.locator("#aid-suggestions li", { hasText: name });
     await submit(parent, /done=invite$/, card.locator("button", { hasText: "この人に頼む" }));
     assert.match(await notice(parent), /お願いを送りました/);
   };
   const offer = async (path, message) => {
-    await supporter.goto(base + "/aid");
+    await supporter.goto(town.base + "/aid");
     await Promise.all([supporter.waitForURL((u) => u.pathname === path), supporter.click(`#aid-open a[href='${path}']`)]);
     await checkA11y(supporter, "request page as an invited supporter");
     await supporter.fill("#message", message);
@@ -683,7 +598,7 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
     assert.match(await supporter.textContent("#aid-offered"), /依頼した人が決めるまでお待ちください/);
   };
   const accept = async (path) => {
-    await parent.goto(base + path);
+    await parent.goto(town.base + path);
     const card = parent.locator("#aid-offers li", { hasText: SUPPORTER.name });
     await submit(parent, /done=accept$/, card.locator("button", { hasText: "この人にお願いする" }));
     assert.match(await notice(parent), /お願いする人が決まりました/);
@@ -700,7 +615,7 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
   await supporter.fill("#message", "今日は空いています。行けます。");
   await submit(supporter, /done=offer$/, "#aid-offer-form button[type=submit]");
   assert.match(await notice(supporter), /申し出ました/);
-  await parent.goto(base + todayPath);
+  await parent.goto(town.base + todayPath);
   const offerCard = parent.locator("#aid-offers li", { hasText: SUPPORTER.name });
   assert.match(await offerCard.textContent(), /今日は空いています/);
   await checkA11y(parent, "request page with an offer");
@@ -708,7 +623,7 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
   // The parent says 「知り合い」 on his offer; he says it back from his hub, where her asking is listed.
   await submit(parent, /done=link$/, offerCard.locator("button", { hasText: "知り合いになる" }));
   assert.match(await notice(parent), /「知り合い」を送りました/);
-  await supporter.goto(base + "/aid");
+  await supporter.goto(town.base + "/aid");
   const asked = supporter.locator("#aid-links li", { hasText: PARENT });
   await checkA11y(supporter, "/aid with a 知り合い request");
   await shot(supporter, "aid-hub-link-ja");
@@ -745,7 +660,7 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
   assert.equal(await parent.locator("#aid-done").count(), 0, "not done before Saturday");
   await checkA11y(parent, "accepted request");
   await shot(parent, "aid-accepted-ja");
-  await supporter.goto(base + satPath);
+  await supporter.goto(town.base + satPath);
   assert.match(await supporter.textContent("#aid-contact"), new RegExp(PARENT), "the supporter sees the parent's contact");
   assert.match(await supporter.textContent("#aid-fee"), /1時間 600 円 \(合意\)/);
   await checkA11y(supporter, "accepted request (supporter)");
@@ -762,7 +677,7 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
     description: "米10kgを買ってきてほしい",
     free: true,
   });
-  await coordinator.goto(base + "/aid/coordinator");
+  await coordinator.goto(town.base + "/aid/coordinator");
   const item = coordinator.locator("#aid-queue > li", { has: coordinator.locator(`a[href='${tanakaPath}']`) });
   assert.match(await item.textContent(), /買い物.*田中 ハナ/s);
   assert.match(await item.locator(".badge").textContent(), /時間待ち/);
@@ -774,9 +689,9 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
   await submit(coordinator, new RegExp(`${tanakaPath}\\?done=suggest$`), pick.locator("button", { hasText: "この人を紹介する" }));
   assert.match(await notice(coordinator), /紹介しました/);
   await checkA11y(coordinator, "request page after the coordinator's suggestion");
-  await tanaka.goto(base + tanakaPath);
+  await tanaka.goto(town.base + tanakaPath);
   assert.match(await tanaka.locator("#aid-suggestions li", { hasText: SUPPORTER.name }).textContent(), /コーディネーターの紹介/);
-  await supporter.goto(base + "/aid");
+  await supporter.goto(town.base + "/aid");
   assert.equal(await supporter.locator(`#aid-open a[href='${tanakaPath}']`).count(), 1, "the supporter now sees it");
   await tanaka.context().close();
   await coordinator.context().close();
@@ -785,12 +700,12 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
   // both see the receipt, and both review.
   const wait = todayStart + 1_000 - Date.now();
   if (wait > 0) await supporter.waitForTimeout(wait);
-  await supporter.goto(base + todayPath);
+  await supporter.goto(town.base + todayPath);
   await checkA11y(supporter, "request page once begun");
   await submit(supporter, /done=done$/, "#aid-done");
   assert.match(await notice(supporter), /終わったことを記録しました/);
   assert.match(await supporter.textContent("#aid-state"), /終わりました/);
-  await parent.goto(base + todayPath);
+  await parent.goto(town.base + todayPath);
   assert.equal((await parent.textContent("#aid-settle-amount")).trim(), "900 円", "the agreed fee for 90 minutes");
   await parent.selectOption("#method", "cash");
   await checkA11y(parent, "request page with the settlement form");
@@ -808,11 +723,11 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
   assert.equal((await parent.textContent("#aid-receipt-amount")).trim(), "900 円");
   await checkA11y(parent, "receipt");
   await shot(parent, "aid-receipt-ja");
-  await supporter.goto(base + todayPath + "/receipt");
+  await supporter.goto(town.base + todayPath + "/receipt");
   assert.equal((await supporter.textContent("#aid-receipt-amount")).trim(), "900 円", "the receipt is on both sides");
 
   const review = async (page, comment) => {
-    await page.goto(base + todayPath);
+    await page.goto(town.base + todayPath);
     await page.selectOption("#rating", "5");
     await page.fill("#comment", comment);
     await submit(page, /done=review$/, "#aid-review button[type=submit]");

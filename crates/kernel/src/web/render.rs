@@ -1,5 +1,5 @@
 //! Templates (minijinja, embedded at build time) and page rendering. Templates get `t(key)`
-//! for catalog text in the viewer's language and `when(ms)` for local times; they never hold
+//! for catalog text in the viewer's language and `when(ms)` / `day(ms)` for local times as people write them; they never hold
 //! user-facing text of their own.
 
 use std::sync::OnceLock;
@@ -53,8 +53,28 @@ pub fn format_time(ms: i64) -> String {
     format!("{} {}", &s[..10], &s[11..16])
 }
 
-fn when(ms: Option<i64>) -> String {
-    ms.map(format_time).unwrap_or_default()
+/// The current JST year, so that dates of this year are written without it.
+pub fn this_year() -> i64 {
+    use crate::model::clock::Clock;
+    crate::model::clock::jst_year(crate::model::clock::SystemClock.now_ms())
+}
+
+/// A time as the viewer writes it (12月8日(火) 午前9時6分); see [`crate::model::clock::human`].
+pub fn human_time(lang: Lang, ms: i64) -> String {
+    crate::model::clock::human(lang, ms, this_year())
+}
+
+/// A date alone as the viewer writes it (12月8日(火)).
+pub fn human_date(lang: Lang, ms: i64) -> String {
+    crate::model::clock::human_date(lang, ms, this_year())
+}
+
+fn when(state: &State, ms: Option<i64>) -> String {
+    ms.map(|ms| human_time(lang_of(state), ms)).unwrap_or_default()
+}
+
+fn day(state: &State, ms: Option<i64>) -> String {
+    ms.map(|ms| human_date(lang_of(state), ms)).unwrap_or_default()
 }
 
 /// Build the environment once from every module's templates. Later calls are ignored.
@@ -68,6 +88,7 @@ pub fn install(templates: Vec<(&'static str, &'static str)>) -> std::result::Res
     }
     env.add_function("t", translate);
     env.add_function("when", when);
+    env.add_function("day", day);
     let _ = ENV.set(env);
     Ok(())
 }
