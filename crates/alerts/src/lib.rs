@@ -15,7 +15,7 @@ pub fn module() -> kernel::Module {
         api: http::api,
         pages: http::pages::router,
         nav: &[(
-            "/alerts/new",
+            "/alerts",
             "nav-alerts",
             kernel::model::policy::Action::PublishAlerts,
         )],

@@ -3,27 +3,38 @@
   "use strict";
   var banner = document.getElementById("alert-banner");
   if (!banner || !window.EventSource) return;
-  var shown = {};
-  function render() {
-    var ids = Object.keys(shown);
-    if (!ids.length) {
-      banner.hidden = true;
-      return;
-    }
-    var a = shown[ids[ids.length - 1]];
-    banner.textContent = (a.drill ? banner.dataset.labelDrill : banner.dataset.labelActual) + ": " + (a.headline || a.event);
-    banner.hidden = false;
-  }
-  // Each alert shown is reported once per page: the drill report counts it as delivered on the web.
-  function receipt(a) {
-    if (!banner.dataset.csrf || !window.fetch || a.msg_type === "Cancel") return;
-    fetch("/alerts/" + encodeURIComponent(a.id) + "/seen", {
+  // Each alert listed is reported once per page: the drill report counts it as delivered on the web.
+  var reported = {};
+  function receipt(id) {
+    if (!banner.dataset.csrf || !window.fetch || reported[id]) return;
+    reported[id] = true;
+    fetch("/alerts/" + encodeURIComponent(id) + "/seen", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body: "csrf=" + encodeURIComponent(banner.dataset.csrf) + "&channel=web"
-    }).catch(function () { /* best effort */ });
+    }).catch(function () { reported[id] = false; });
   }
+  function reportListed() {
+    Array.prototype.forEach.call(banner.querySelectorAll("[data-alert]"), function (li) { receipt(li.dataset.alert); });
+  }
+  // The banner lists every alert in force, as the server renders it now: swapped in whenever the
+  // stream says an alert arrived or ended, and each minute (alerts expire).
+  function refresh() {
+    if (!window.fetch) return;
+    var back = encodeURIComponent(location.pathname + location.search);
+    fetch(banner.dataset.fragment + "&back=" + back, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        banner.innerHTML = html;
+        banner.hidden = !html.trim();
+        reportListed();
+      })
+      .catch(function () { /* offline: the banner keeps what it showed */ });
+  }
+  reportListed();
+  setInterval(refresh, 60000);
   // A safety check asking the person's household: a link to answer, on every page.
   var safety = document.getElementById("safety-banner");
   function loadPending() {
@@ -51,11 +62,11 @@
     notice.querySelector("a").textContent = n.subject;
     notice.hidden = false;
   });
-  events.addEventListener("alert", function (e) {
-    var a = JSON.parse(e.data);
-    if (!shown[a.id]) receipt(a);
-    if (a.refers_to) delete shown[a.refers_to];
-    if (a.msg_type !== "Cancel") shown[a.id] = a;
-    render();
+  events.addEventListener("alert", refresh);
+  // After a lost connection, the banner may have missed a cancellation.
+  var connected = false;
+  events.addEventListener("open", function () {
+    if (connected) refresh();
+    connected = true;
   });
 })();

@@ -49,12 +49,23 @@
     window.speechSynthesis.speak(u);
   }
 
+  // Most urgent first, as the server lists them: real before drill, then the most severe, then newest.
+  var severities = ["Extreme", "Severe", "Moderate", "Minor"];
+  function rank(a) {
+    var r = severities.indexOf(a.severity);
+    return r < 0 ? severities.length : r;
+  }
+  function byUrgency(x, y) {
+    return (x.drill - y.drill) || (rank(x) - rank(y)) || (x.id < y.id ? 1 : x.id > y.id ? -1 : 0);
+  }
+
   function show() {
     var a = queue[0];
     if (!a) {
       overlay.hidden = true;
       document.body.classList.remove("alert-active");
       showing = null;
+      reportPanel();
       return;
     }
     if (showing === a.id) return;
@@ -64,38 +75,65 @@
     document.getElementById("alert-headline").textContent = a.headline || a.event;
     document.getElementById("alert-description").textContent = a.description || "";
     document.getElementById("alert-instruction").textContent = a.instruction || "";
+    document.getElementById("alert-issued").textContent = a.issued || "";
     document.getElementById("alert-ack").action = "/alerts/" + encodeURIComponent(a.id) + "/ack";
     overlay.classList.toggle("drill", !!a.drill);
     overlay.hidden = false;
     // A real, severe alert takes the whole screen: ordinary content steps aside.
     document.body.classList.add("alert-active");
     overlay.querySelector("button").focus();
+    // Only the alert on the screen counts as shown; those queued behind it wait their turn.
+    receipt(a.id);
     chime();
     speak(a, label);
   }
 
-  // Ordinary notices go in the status area, and wait while an emergency takes the screen.
-  var status = document.getElementById("terminal-status");
-  var calm = status ? status.textContent : "";
+  // Watch-over notices go in the status line; it says 「いま、緊急のお知らせはありません。」 only
+  // when no alert is in force.
+  var notice = document.getElementById("terminal-notice");
+  var panel = document.getElementById("alerts-in-force");
   var notices = [];
   function showNotices() {
-    if (!status) return;
-    var emergency = queue.some(function (q) { return q.takes_over; });
+    if (!notice) return;
     var n = notices[notices.length - 1];
-    status.textContent = !emergency && n ? (n.headline || n.event) : calm;
+    var listed = panel && panel.querySelector("[data-alert]");
+    notice.textContent = n ? n.headline : listed ? "" : notice.dataset.calm;
+    notice.hidden = !notice.textContent;
   }
 
-  // Tell the town the alert reached this screen: the drill report counts it as delivered.
+  // Tell the town the alert reached this screen: the drill report counts it as delivered (the
+  // server credits only what this screen shows now).
   var csrf = overlay.querySelector("input[name=csrf]");
-  function receipt(a) {
-    if (!csrf || !window.fetch || a.msg_type === "Cancel") return;
-    fetch("/alerts/" + encodeURIComponent(a.id) + "/seen", {
+  var reported = {};
+  function receipt(id) {
+    if (!csrf || !window.fetch || reported[id]) return;
+    reported[id] = true;
+    fetch("/alerts/" + encodeURIComponent(id) + "/seen", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body: "csrf=" + encodeURIComponent(csrf.value) + "&channel=terminal"
-    }).catch(function () { /* offline: the acknowledgement still counts */ });
+    }).catch(function () { reported[id] = false; });
   }
+  // With no interruption on the screen, the status panel shows every alert in force.
+  function reportPanel() {
+    if (!panel || queue.length) return;
+    Array.prototype.forEach.call(panel.querySelectorAll("[data-alert]"), function (li) { receipt(li.dataset.alert); });
+  }
+  // The panel as the server renders it now (after an alert arrives, ends or expires).
+  function refreshPanel() {
+    if (!panel || !window.fetch) return;
+    fetch(panel.dataset.fragment, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        panel.innerHTML = html;
+        showNotices();
+        reportPanel();
+      })
+      .catch(function () { /* offline: the panel keeps what it showed */ });
+  }
+  setInterval(refreshPanel, 60000);
 
   // A safety check asking this household: show the two big buttons until someone answers.
   var question = document.getElementById("safety-question");
@@ -129,23 +167,23 @@
   });
   source.addEventListener("alert", function (e) {
     var a = JSON.parse(e.data);
-    receipt(a);
-    if (a.refers_to) {
-      queue = queue.filter(function (q) { return q.id !== a.refers_to; });
-      notices = notices.filter(function (q) { return q.id !== a.refers_to; });
-    }
-    if (a.msg_type !== "Cancel") {
-      if (a.ordinary) {
-        notices.push(a);
-      } else {
-        queue = queue.filter(function (q) { return q.id !== a.id; });
-        // Most urgent first: real before drill, then newest.
-        queue.push(a);
-        queue.sort(function (x, y) { return (x.drill - y.drill) || (x.id < y.id ? 1 : -1); });
-      }
+    if (a.refers_to) queue = queue.filter(function (q) { return q.id !== a.refers_to; });
+    // Notices and acknowledged alerts are listed in the panel; others interrupt until acknowledged.
+    if (a.msg_type !== "Cancel" && !a.ordinary && !a.acked) {
+      queue = queue.filter(function (q) { return q.id !== a.id; });
+      queue.push(a);
+      queue.sort(byUrgency);
     }
     showing = null;
     show();
-    showNotices();
+    refreshPanel();
   });
+  // After a lost connection, the panel may have missed a cancellation.
+  var connected = false;
+  source.addEventListener("open", function () {
+    if (connected) refreshPanel();
+    connected = true;
+  });
+  showNotices();
+  reportPanel();
 })();

@@ -2,6 +2,8 @@
 //! JSON and as plain text for cable-TV tickers; and the live stream to terminals (`pages`).
 
 pub mod pages;
+pub mod screens;
+pub mod staff;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};

@@ -19,10 +19,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::alert::{is_drill, summary};
 use crate::model::cap;
+use crate::model::screen::{Screen, credit_receipt};
 use crate::store::{self, StoredAlert};
 
 pub fn router() -> Router<Kernel> {
     Router::new()
+        .route("/alerts", get(super::staff::list))
+        .route("/alerts/in-force", get(super::screens::fragment))
+        .route("/alerts/{id}/end", get(super::staff::end_form).post(super::staff::end))
         .route("/alerts/events", get(events))
         .route("/alerts/{id}/ack", post(acknowledge))
         .route("/alerts/{id}/seen", post(seen))
@@ -34,6 +38,11 @@ pub fn router() -> Router<Kernel> {
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("alerts/compose.html", include_str!("../../templates/compose.html")),
     ("alerts/report.html", include_str!("../../templates/report.html")),
+    ("alerts/banner.html", include_str!("../../templates/banner.html")),
+    ("alerts/panel.html", include_str!("../../templates/panel.html")),
+    ("alerts/list.html", include_str!("../../templates/list.html")),
+    ("alerts/confirm.html", include_str!("../../templates/confirm.html")),
+    ("alerts/end.html", include_str!("../../templates/end.html")),
 ];
 
 /// What a screen needs to show an alert.
@@ -56,6 +65,10 @@ pub struct ScreenAlert {
     /// Groups the alert is limited to: personal screens of people outside them don't show it;
     /// public screens of the area do (高齢者等避難 is announced to all).
     pub groups: Vec<String>,
+    /// When it was issued (CAP `sent`), ms; screens write it in the viewer's words.
+    pub sent_ms: i64,
+    /// Who issued it (CAP `senderName`, else the sender).
+    pub sender: String,
 }
 
 fn screen_alert(stored: &StoredAlert, alert: &cap::Alert) -> ScreenAlert {
@@ -72,6 +85,8 @@ fn screen_alert(stored: &StoredAlert, alert: &cap::Alert) -> ScreenAlert {
         description: s.description,
         instruction: s.instruction,
         refers_to: stored.refers_to.clone(),
+        sent_ms: stored.sent_ms,
+        sender: super::screens::sender_of(alert),
         groups: crate::model::alert::groups(alert)
             .unwrap_or_default()
             .iter()
@@ -98,8 +113,10 @@ pub async fn announce(k: &Kernel, stored: &StoredAlert, alert: &cap::Alert) -> R
     // Tests of the system reach nobody; real alerts and drills go out.
     if alert.status == cap::Status::Actual || alert.status == cap::Status::Exercise {
         let mail = crate::model::alert::email_text(alert, &stored.id);
-        // Ordinary notices: at most `notices_per_day` e-mails per resident per local day.
-        let ordinary = crate::model::alert::priority(alert) == crate::model::alert::Priority::Ordinary;
+        // Ordinary notices: at most `notices_per_day` e-mails per resident per local day. A Cancel
+        // or 解除 of an earlier alert is never held back: it reaches everyone the alert reached.
+        let ordinary = crate::model::alert::priority(alert) == crate::model::alert::Priority::Ordinary
+            && alert.references.is_empty();
         let today = if ordinary {
             store::notices_since(&k.db, crate::model::alert::jst_day_start(k.now())).await?
         } else {
@@ -186,6 +203,25 @@ fn sse_event(kind: &str, id: &str, data: &serde_json::Value) -> SseEvent {
     SseEvent::default().event(kind).id(id).data(data.to_string())
 }
 
+/// An alert for one viewer's screen: when and by whom it was issued, in their words.
+fn localized<'a>(kind: &str, data: &'a serde_json::Value, lang: kernel::i18n::Lang) -> std::borrow::Cow<'a, serde_json::Value> {
+    let sent = data.get("sent_ms").and_then(|v| v.as_i64());
+    match (kind, sent) {
+        ("alert", Some(ms)) => {
+            let mut out = data.clone();
+            let sender = data.get("sender").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            out["issued"] = kernel::i18n::t(
+                lang,
+                "alerts-issued-by",
+                &[("when", kernel::web::render::human_time(lang, ms)), ("sender", sender)],
+            )
+            .into();
+            std::borrow::Cow::Owned(out)
+        }
+        _ => std::borrow::Cow::Borrowed(data),
+    }
+}
+
 async fn events(
     State(k): State<Kernel>,
     v: Viewer,
@@ -233,22 +269,23 @@ async fn events(
     // While an emergency takes the screen, ordinary notices wait.
     let flag = |v: &(String, serde_json::Value), key: &str| v.1.get(key).and_then(|x| x.as_bool()).unwrap_or(false);
     let catch_up = crate::model::alert::withhold_ordinary(catch_up, |v| flag(v, "takes_over"), |v| flag(v, "ordinary"));
+    let lang = v.lang;
     let first = stream::iter(
         catch_up
             .into_iter()
-            .map(|(id, data)| Ok(sse_event("alert", &id, &data))),
+            .map(move |(id, data)| Ok(sse_event("alert", &id, &localized("alert", &data, lang)))),
     );
     // Notices to one person (a watch-over call, say) reach that person's screens only.
     let me: Option<Box<str>> = match (&v.person, &q.area) {
         (Some(p), None) => Some(p.id.clone().into_boxed_str()),
         _ => None,
     };
-    let live = stream::unfold((rx, watch, mine, me), |(mut rx, watch, mine, me)| async move {
+    let live = stream::unfold((rx, watch, mine, me), move |(mut rx, watch, mine, me)| async move {
         loop {
             match rx.recv().await {
                 Ok(ev) if !ev.person_ids.is_empty() => {
                     if ev.for_person(me.as_deref()) {
-                        let out = sse_event(&ev.kind, &ev.id, &ev.data);
+                        let out = sse_event(&ev.kind, &ev.id, &localized(&ev.kind, &ev.data, lang));
                         return Some((Ok(out), (rx, watch, mine, me)));
                     }
                 }
@@ -256,7 +293,7 @@ async fn events(
                     if (ev.area_ids.is_empty() || ev.area_ids.iter().any(|a| watch.binary_search(a).is_ok()))
                         && for_viewer(&ev.data, mine.as_deref()) =>
                 {
-                    let out = sse_event(&ev.kind, &ev.id, &ev.data);
+                    let out = sse_event(&ev.kind, &ev.id, &localized(&ev.kind, &ev.data, lang));
                     return Some((Ok(out), (rx, watch, mine, me)));
                 }
                 Ok(_) => continue,
@@ -307,16 +344,15 @@ async fn seen(
         Some("web") => "web",
         _ => "terminal",
     };
-    // Only a screen the alert was meant for counts as a delivery.
-    let reached = match &person.area_id {
-        Some(area) => store::area_ids(&k.db, &alert.id).await?.contains(area),
-        None => false,
-    };
-    let meant = crate::model::target::person_in_groups(
-        &store::groups(&k.db, &alert.id).await?,
-        &store::groups_of_person(&k.db, &person.id, person.needs_support).await?,
-    );
-    if reached && meant {
+    // Only what the screen shows now counts as a delivery: an alert in force for the person (their
+    // area and groups) and, on a terminal, not queued behind another that has the screen.
+    let screen = if channel == "web" { Screen::Web } else { Screen::Terminal };
+    let in_force: Vec<_> = super::screens::in_force_for(&k, &person)
+        .await?
+        .iter()
+        .map(|a| a.on_screen())
+        .collect();
+    if credit_receipt(screen, &in_force, &alert.id) {
         store::record_receipt(&k, &alert.id, &person.id, person.area_id.as_deref(), channel).await?;
     }
     Ok(StatusCode::NO_CONTENT)
@@ -540,6 +576,7 @@ async fn compose(
         .clone();
     // Parsed by hand: a form repeats `areas` once per ticked box, which serde_urlencoded won't collect.
     let mut f = ComposeForm::default();
+    let (mut confirmed, mut edit) = (false, false);
     for (key, value) in form_pairs(&body) {
         match key.as_str() {
             "headline" => f.headline = value,
@@ -555,6 +592,8 @@ async fn compose(
             "groups" => f.groups.push(value),
             "circle" => f.circle = value,
             "expires_hours" => f.expires_hours = value,
+            "confirm" => confirmed = value == "yes",
+            "edit" => edit = !value.is_empty(),
             _ => {}
         }
     }
@@ -565,10 +604,22 @@ async fn compose(
             return compose_page(&k, &v, &f, Some(msg), StatusCode::BAD_REQUEST).await;
         }
     }
-    let alert = match build(&k, &f, v.lang) {
+    // 「戻って直す」 from the confirmation: the form again, as typed.
+    if edit {
+        return compose_page(&k, &v, &f, None, StatusCode::OK).await;
+    }
+    let mut alert = match build(&k, &f, v.lang) {
         Ok(a) => a,
         Err(msg) => return compose_page(&k, &v, &f, Some(msg), StatusCode::BAD_REQUEST).await,
     };
+    let sender = super::staff::sender_name(&k, &v.actor).await?;
+    for info in alert.infos.iter_mut() {
+        info.sender_name = sender.clone();
+    }
+    // A real alert goes out only after the sender has seen whom it reaches; drills go at once.
+    if alert.status == cap::Status::Actual && !confirmed {
+        return confirm_page(&k, &v, &f, &alert).await;
+    }
     let xml = cap::to_xml(&alert);
     let (stored, _) = match store::ingest(&k, &alert, &xml, Some(&person.id)).await {
         Ok(done) => done,
@@ -587,6 +638,42 @@ async fn compose(
     )
     .await?;
     Ok(Redirect::to(&format!("/alerts/{}/report", stored.id)).into_response())
+}
+
+/// The confirmation before a real alert goes out: what it says, in words, and how many people and
+/// households it reaches. Nothing is stored until 「発信する」 is pressed.
+async fn confirm_page(k: &Kernel, v: &Viewer, f: &ComposeForm, alert: &cap::Alert) -> Result<Response> {
+    use kernel::web::render::ser;
+    let (people, households) = match store::reach(k, alert).await {
+        Ok(n) => n,
+        Err(Error::Invalid { key, args }) => {
+            let msg = kernel::i18n::t(v.lang, &key, &args);
+            return compose_page(k, v, f, Some(msg), StatusCode::BAD_REQUEST).await;
+        }
+        Err(e) => return Err(e),
+    };
+    let areas = kernel::store::areas::list(&k.db).await?;
+    let area_names: Vec<String> = f
+        .areas
+        .iter()
+        .filter_map(|c| areas.iter().find(|a| a.code == c.trim()).map(|a| a.name.clone()))
+        .collect();
+    let orgs = kernel::store::orgs::list(&k.db).await?;
+    let group_names: Vec<String> = f
+        .groups
+        .iter()
+        .map(|g| match g.strip_prefix("association:") {
+            Some(id) => orgs.iter().find(|o| o.id == id).map(|o| o.name.clone()).unwrap_or_else(|| g.clone()),
+            None => kernel::i18n::t(v.lang, "alerts-group-needs-support", &[]),
+        })
+        .collect();
+    let ctx = kernel::web::minijinja::context! {
+        form => ser(f), people => people, households => households,
+        area_names => area_names, group_names => group_names,
+        sender => super::screens::sender_of(alert),
+        sent_ms => k.now(),
+    };
+    kernel::web::page(v, "alerts/confirm.html", "alerts-confirm-title", ctx)
 }
 
 /// `application/x-www-form-urlencoded` pairs, percent- and plus-decoded.
@@ -770,7 +857,12 @@ async fn report(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> R
         &t(v.lang, "alerts-minutes", &[]),
         &t(v.lang, "alerts-people", &[]),
     );
+    let parsed = cap::parse(&store::cap_xml(&k.db, &id).await?).ok();
+    let state = super::staff::state_of(&k, &r.alert).await?;
     let ctx = kernel::web::minijinja::context! {
+        sender => parsed.as_ref().map(super::screens::sender_of).unwrap_or_else(|| r.alert.sender.clone()),
+        instruction => parsed.as_ref().and_then(|a| crate::model::alert::main_info(a)).and_then(|i| i.instruction.clone()),
+        state => state.key(), in_force => state == super::staff::AlertState::InForce,
         alert => ser(&r.alert), rows => ser(&r.areas), area_channels => ser(&r.area_channels),
         channels => ser(&r.channels), targeted => r.targeted, acknowledged => r.acknowledged,
         median => r.median_seconds, groups => ser(&r.groups),
@@ -845,7 +937,23 @@ mod tests {
             "alerts-unreachable-mqtt",
             "nav-alerts",
         ];
-        let dynamic: Vec<String> = dynamic.iter().map(|s| s.to_string()).collect();
+        use crate::model::cap::{Category, Certainty, Severity, Urgency};
+        let dynamic: Vec<String> = dynamic
+            .iter()
+            .map(|s| s.to_string())
+            .chain(Category::ALL.iter().map(|c| format!("cap-category-{}", c.as_str())))
+            .chain(Urgency::ALL.iter().map(|c| format!("cap-urgency-{}", c.as_str())))
+            .chain(Severity::ALL.iter().map(|c| format!("cap-severity-{}", c.as_str())))
+            .chain(Certainty::ALL.iter().map(|c| format!("cap-certainty-{}", c.as_str())))
+            .chain(
+                [
+                    "in-force", "expired", "cancelled", "lifted", "updated", "ending", "test",
+                ]
+                .iter()
+                .map(|s| format!("alerts-state-{s}")),
+            )
+            .chain(["alerts-notice-cancelled", "alerts-notice-lifted"].iter().map(|s| s.to_string()))
+            .collect();
         let missing = catalog.keys_missing_for(super::TEMPLATES, &dynamic);
         assert!(missing.is_empty(), "{}", missing.join("\n"));
     }

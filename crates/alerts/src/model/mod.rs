@@ -5,3 +5,4 @@ pub mod cap;
 pub mod feed;
 pub mod report;
 pub mod target;
+pub mod screen;

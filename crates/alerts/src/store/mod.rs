@@ -254,6 +254,59 @@ async fn count_in_areas(db: &Db, table: &str, area_ids: &[String]) -> Result<i64
     .map_err(Into::into)
 }
 
+/// (people, households) an alert with these targets and groups would reach, before it is sent: for
+/// the confirmation step. Counted as [`ingest`] will count them.
+pub async fn reach(k: &Kernel, alert: &cap::Alert) -> Result<(i64, i64)> {
+    let groups = crate::model::alert::groups(alert)
+        .map_err(|bad| Error::invalid_with("alerts-group-unknown", vec![("group", bad)]))?;
+    let areas = town_areas(&k.db).await?;
+    let hit: Vec<String> = resolve(&targets(alert), &areas).into_iter().collect();
+    if groups.is_empty() || hit.is_empty() {
+        return Ok((
+            count_in_areas(&k.db, "people", &hit).await?,
+            count_in_areas(&k.db, "households", &hit).await?,
+        ));
+    }
+    let n = hit.len();
+    let ph = values_placeholders(1, n);
+    let ph = &ph[1..ph.len() - 1];
+    let orgs: Vec<String> = groups
+        .iter()
+        .filter_map(|g| match g {
+            Group::Association(id) => Some(id.clone()),
+            Group::NeedsSupport => None,
+        })
+        .collect();
+    let mut cond = Vec::new();
+    if groups.contains(&Group::NeedsSupport) {
+        cond.push("pe.needs_support".to_string());
+    }
+    if !orgs.is_empty() {
+        let list: Vec<String> = (0..orgs.len()).map(|i| format!("${}", n + i + 1)).collect();
+        cond.push(format!(
+            "EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = pe.id AND m.organisation_id IN ({}))",
+            list.join(",")
+        ));
+    }
+    let sql = format!(
+        "SELECT COUNT(*), COUNT(DISTINCT hm.household_id) FROM people pe \
+         LEFT JOIN household_members hm ON hm.person_id = pe.id \
+         WHERE pe.deleted_at IS NULL AND pe.area_id IN ({ph}) AND ({})",
+        cond.join(" OR ")
+    );
+    on_db!(&k.db, |p| {
+        let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql.as_str()));
+        for a in &hit {
+            q = q.bind(a);
+        }
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        q.fetch_one(p).await
+    })
+    .map_err(Into::into)
+}
+
 /// Store a CAP alert. The same sender + identifier twice is one alert: the second call
 /// returns the first (`false`). An Update or Cancel marks the alerts it references replaced.
 pub async fn ingest(

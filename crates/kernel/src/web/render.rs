@@ -109,7 +109,8 @@ pub fn ser<T: serde::Serialize>(v: &T) -> Value {
 
 /// What every page's layout needs to know about the viewer.
 pub fn shell(v: &Viewer, title_key: &str) -> Value {
-    context! {
+    let modules: std::collections::BTreeMap<&str, Value> = v.page_context.iter().map(|(k, x)| (*k, ser(x))).collect();
+    let base = context! {
         lang => v.lang.code(),
         title_key => title_key,
         large_text => v.large_text,
@@ -118,7 +119,8 @@ pub fn shell(v: &Viewer, title_key: &str) -> Value {
         viewer_name => v.person.as_ref().map(|p| p.display_name.clone()),
         logged_in => v.person.is_some(),
         path => v.path.clone(),
-    }
+    };
+    context! { ..base, ..Value::from(modules) }
 }
 
 /// Render a full page: the viewer's shell merged with the page's own context.

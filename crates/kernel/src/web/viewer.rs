@@ -27,6 +27,20 @@ pub struct Viewer {
     /// A session cookie was sent but its session is gone (expired or logged out elsewhere).
     pub session_expired: bool,
     pub session_secret: Option<String>,
+    /// What modules add to every page of a logged-in person (the alerts in force for their
+    /// area, say), by template variable name: the layout shows it without JavaScript.
+    pub page_context: Vec<(&'static str, serde_json::Value)>,
+}
+
+/// A module's part of every page for a logged-in person: (template variable, how to compute it).
+pub type PageContextFn =
+    fn(Kernel, Person) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<serde_json::Value>> + Send>>;
+
+static PAGE_CONTEXT: std::sync::OnceLock<Vec<(&'static str, PageContextFn)>> = std::sync::OnceLock::new();
+
+/// Install the modules' page context functions once at start-up (later calls are ignored).
+pub fn register_page_context(entries: Vec<(&'static str, PageContextFn)>) {
+    let _ = PAGE_CONTEXT.set(entries);
 }
 
 /// Navigation entries modules add: (path, message key, action the viewer must be allowed on the town).
@@ -165,9 +179,21 @@ impl FromRequestParts<Kernel> for Viewer {
             ),
         };
         let large_text = prefs.unwrap_or(false) || super::cookie(headers, LARGE_COOKIE) == Some("1");
+        // Pages only: an event stream or the JSON API never renders the layout.
+        let stream = headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/event-stream"));
+        let mut page_context = Vec::new();
+        if let Some(p) = person.as_ref().filter(|_| !stream && !parts.uri.path().starts_with("/api/")) {
+            for (name, f) in PAGE_CONTEXT.get().map(Vec::as_slice).unwrap_or_default() {
+                page_context.push((*name, f(k.clone(), p.clone()).await?));
+            }
+        }
         let v = Viewer {
             session_expired: secret.is_some() && person.is_none(),
             session_secret: if person.is_some() { secret } else { None },
+            page_context,
             person,
             actor,
             lang,
