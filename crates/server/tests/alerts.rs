@@ -1389,3 +1389,367 @@ async fn staff_limit_a_composed_alert_to_people_needing_support() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("children"));
 }
+
+// ---- issue 20: alerts in force stay, drills never hide a real alert, staff end and confirm alerts ----
+
+/// A real 避難指示 for district 1, with who issued it.
+fn evacuation_cap(identifier: &str, status: &str, headline: &str, severity: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>{identifier}</identifier>
+  <sender>bousai@city.midori.example.jp</sender>
+  <sent>2026-12-08T09:00:00+09:00</sent>
+  <status>{status}</status>
+  <msgType>Alert</msgType>
+  <scope>Public</scope>
+  <info>
+    <language>ja-JP</language>
+    <category>Met</category>
+    <event>大雨</event>
+    <urgency>Immediate</urgency>
+    <severity>{severity}</severity>
+    <certainty>Observed</certainty>
+    <senderName>みどり市 危機管理課</senderName>
+    <headline>{headline}</headline>
+    <description>みどり川が氾濫するおそれがあります。</description>
+    <instruction>みどり小学校へ避難してください。</instruction>
+    <area><areaDesc>北みどり地区</areaDesc>{DISTRICT_1}</area>
+  </info>
+</alert>"#
+    )
+}
+
+/// Screens' receipts of an alert on a channel (the report's "delivered").
+async fn receipts(app: &TestApp, alert: &str, channel: &str) -> i64 {
+    alerts::store::deliveries_by_area(&app.kernel.db, alert)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|d| d.1 == channel)
+        .map(|d| d.3)
+        .sum()
+}
+
+/// The part of a page between two markers (the banner, the terminal's panel).
+fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let from = html.find(start).unwrap_or_else(|| panic!("{start} in the page: {html}"));
+    let rest = &html[from..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn an_acknowledged_alert_stays_on_every_page_and_a_drill_never_hides_it() {
+    let app = spawn_demo_app().await;
+    let bousai = app.token_for("bousai").await;
+    let tanaka = session_cookie(&app, "tanaka").await;
+    let (_, calm) = page(&app, &tanaka, "/terminal").await;
+    assert!(calm.contains("いま、緊急のお知らせはありません。"));
+
+    let (s, _, real) = post_cap(
+        &app,
+        &bousai,
+        &evacuation_cap("evac-1", "Actual", "避難指示:みどり町一丁目", "Extreme"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let real_id = real["id"].as_str().unwrap().to_string();
+    let issued = kernel::web::render::human_time(kernel::i18n::Lang::Ja, real["sent_ms"].as_i64().unwrap());
+    assert!(issued.contains("12月8日(火)"), "{issued}");
+
+    // A drill sent after it.
+    let (_, _, drill) = post_cap(
+        &app,
+        &bousai,
+        &evacuation_cap("drill-1", "Exercise", "受信訓練:大雨", "Severe"),
+    )
+    .await;
+    let drill_id = drill["id"].as_str().unwrap().to_string();
+
+    // The terminal's interruption shows the real one; the drill waits behind it and is not
+    // credited as shown there (the banner lists both, so both count on the web).
+    for (id, channel) in [(&drill_id, "terminal"), (&real_id, "terminal"), (&drill_id, "web")] {
+        let res = form_post(&app, &tanaka, &format!("/alerts/{id}/seen"), &[("channel", channel)]).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+    assert_eq!(receipts(&app, &drill_id, "terminal").await, 0, "queued behind the 避難指示");
+    assert_eq!(receipts(&app, &real_id, "terminal").await, 1);
+    assert_eq!(receipts(&app, &drill_id, "web").await, 1);
+
+    // 確認しました on the terminal.
+    let res = form_post(
+        &app,
+        &tanaka,
+        &format!("/alerts/{real_id}/ack"),
+        &[("back", "/terminal"), ("channel", "terminal")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    // The terminal's panel still shows the 避難指示: headline, what to do, when, by whom, 確認済み.
+    let (_, terminal) = page(&app, &tanaka, "/terminal").await;
+    assert!(!terminal.contains(">いま、緊急のお知らせはありません。<"), "{terminal}");
+    let panel = between(&terminal, "id=\"alerts-in-force\"", "id=\"terminal-notice\"");
+    let real_item = between(panel, &format!("data-alert=\"{real_id}\""), "</li>");
+    for words in [
+        "緊急情報",
+        "避難指示:みどり町一丁目",
+        "みどり小学校へ避難してください。",
+        issued.as_str(),
+        "みどり市 危機管理課",
+        "確認済み",
+    ] {
+        assert!(real_item.contains(words), "{words} in {real_item}");
+    }
+    // Real first, the drill after it, marked 【訓練】 and not yet acknowledged.
+    assert!(panel.find(&real_id).unwrap() < panel.find(&drill_id).unwrap());
+    let drill_item = between(panel, &format!("data-alert=\"{drill_id}\""), "</li>");
+    assert!(panel.contains(&format!("class=\"alert-item drill\" data-alert=\"{drill_id}\"")), "{panel}");
+    assert!(drill_item.contains("【訓練】") && !drill_item.contains("確認済み"));
+    // Now the drill has the terminal's screen, and counts.
+    form_post(&app, &tanaka, &format!("/alerts/{drill_id}/seen"), &[("channel", "terminal")]).await;
+    assert_eq!(receipts(&app, &drill_id, "terminal").await, 1);
+
+    // Every page: the banner lists both, real first, drill last and marked, without JavaScript.
+    let (_, me) = page(&app, &tanaka, "/me").await;
+    let banner = between(&me, "id=\"alert-banner\"", "</ul>");
+    assert!(!banner.contains(" hidden"), "{banner}");
+    assert!(banner.find("避難指示:みどり町一丁目").unwrap() < banner.find("受信訓練:大雨").unwrap());
+    assert!(banner.contains("【訓練】") && banner.contains("確認済み") && banner.contains(issued.as_str()));
+    assert!(banner.contains("みどり小学校へ避難してください。"));
+    // The same, as the fragment the page swaps in live, and in English.
+    let (s, fragment) = page(&app, &tanaka, "/alerts/in-force?view=banner&back=/me").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(fragment.contains("避難指示:みどり町一丁目") && fragment.contains("name=\"back\" value=\"&#x2f;me\""), "{fragment}");
+    let res = reqwest::Client::new()
+        .get(app.url("/alerts/in-force?view=terminal"))
+        .header("Cookie", format!("{tanaka}; machi_lang=en"))
+        .send()
+        .await
+        .unwrap();
+    let en = res.text().await.unwrap();
+    assert!(en.contains("Acknowledged") && en.contains("Issued ") && en.contains("by みどり市 危機管理課"), "{en}");
+    // Through the API too: still in force for her area.
+    let (_, list) = common::get(&app, &bousai, "/areas/13999-1/alerts").await;
+    assert!(list.as_array().unwrap().iter().any(|a| a["id"] == real_id.as_str()));
+    // Someone in another district sees neither.
+    let sato = session_cookie(&app, "sato").await;
+    let (_, other) = page(&app, &sato, "/me").await;
+    assert!(!other.contains("避難指示:みどり町一丁目"));
+}
+
+#[tokio::test]
+async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_people() {
+    let app = spawn_demo_app().await;
+    let token = app.token_for("bousai").await;
+    let bousai = session_cookie(&app, "bousai").await;
+    let tanaka = session_cookie(&app, "tanaka").await;
+    let (_, _, real) = post_cap(
+        &app,
+        &token,
+        &evacuation_cap("evac-2", "Actual", "避難指示:みどり町一丁目", "Extreme"),
+    )
+    .await;
+    let real_id = real["id"].as_str().unwrap().to_string();
+    let (_, _, drill) = post_cap(
+        &app,
+        &token,
+        &evacuation_cap("drill-2", "Exercise", "受信訓練:大雨", "Severe"),
+    )
+    .await;
+    let drill_id = drill["id"].as_str().unwrap().to_string();
+
+    // The list: the 避難指示 in force, the drill among drills, each leading to its report.
+    let (s, list) = page(&app, &bousai, "/alerts").await;
+    assert_eq!(s, StatusCode::OK);
+    let current = between(&list, "id=\"alerts-in-force-list\"", "</table>");
+    assert!(current.contains(&format!("href=\"/alerts/{real_id}/report\"")) && current.contains("発信中"));
+    assert!(current.contains("みどり市 危機管理課") && !current.contains(&drill_id));
+    let drills = between(&list, "id=\"alerts-drills-list\"", "</table>");
+    assert!(drills.contains(&drill_id) && drills.contains("【訓練】"));
+    // Residents may not see it nor end an alert.
+    assert_eq!(page(&app, &tanaka, "/alerts").await.0, StatusCode::FORBIDDEN);
+    let res = form_post(
+        &app,
+        &tanaka,
+        &format!("/alerts/{real_id}/end"),
+        &[("kind", "lift"), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // The report shows the CAP values in words and offers 解除 and 取消.
+    let (_, report) = page(&app, &bousai, &format!("/alerts/{real_id}/report")).await;
+    for words in ["気象", "直ちに", "極めて重大", "発生を確認", "みどり市 危機管理課", "発信中"] {
+        assert!(report.contains(words), "{words} in the report");
+    }
+    assert!(!report.contains(">Immediate<") && !report.contains(">Extreme<"));
+    assert!(report.contains(&format!("/alerts/{real_id}/end?kind=lift")));
+
+    // 解除: first the confirmation with the reach, nothing sent yet.
+    let (s, confirm) = page(&app, &bousai, &format!("/alerts/{real_id}/end?kind=lift")).await;
+    assert_eq!(s, StatusCode::OK);
+    let stored = alerts::store::require(&app.kernel.db, &real_id).await.unwrap();
+    let reach = format!(
+        "同じ {}人・{}世帯 に届きます",
+        stored.targeted_people, stored.targeted_households
+    );
+    assert!(confirm.contains(&reach), "{reach} in {confirm}");
+    assert!(stored.targeted_people > 0);
+    let res = form_post(&app, &bousai, &format!("/alerts/{real_id}/end"), &[("kind", "lift")]).await;
+    assert_eq!(res.status(), StatusCode::OK, "without confirm=yes: the confirmation again");
+    assert!(
+        alerts::store::require(&app.kernel.db, &real_id)
+            .await
+            .unwrap()
+            .replaced_by
+            .is_none()
+    );
+    let res = form_post(
+        &app,
+        &bousai,
+        &format!("/alerts/{real_id}/end"),
+        &[("kind", "lift"), ("confirm", "yes"), ("note", "避難指示を解除します。")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/alerts?notice=lifted");
+    let lifted = alerts::store::require(&app.kernel.db, &real_id).await.unwrap();
+    let lift_id = lifted.replaced_by.clone().expect("replaced by the 解除");
+    let lift = alerts::store::require(&app.kernel.db, &lift_id).await.unwrap();
+    assert_eq!((lift.msg_type.as_str(), lift.status.as_str()), ("Update", "Actual"));
+    // The same reach as the original: areas, groups, people, e-mail recipients.
+    let db = &app.kernel.db;
+    assert_eq!(
+        alerts::store::area_codes(db, &lift_id).await.unwrap(),
+        alerts::store::area_codes(db, &real_id).await.unwrap()
+    );
+    assert_eq!(
+        (lift.targeted_people, lift.targeted_households),
+        (lifted.targeted_people, lifted.targeted_households)
+    );
+    assert_eq!(
+        alerts::store::email_recipients(db, &lift_id).await.unwrap(),
+        alerts::store::email_recipients(db, &real_id).await.unwrap()
+    );
+    let mut mails = Vec::new();
+    for id in [&lift_id, &real_id] {
+        let counts = kernel::store::outbox::counts(db, &format!("alert:{id}")).await.unwrap();
+        mails.push(counts.iter().filter(|c| c.0 == "email").map(|c| c.2).sum::<i64>());
+    }
+    assert_eq!(mails[0], mails[1], "the 解除 is e-mailed to the same people");
+    // The CAP document keeps the codes and references the original.
+    let xml = alerts::store::cap_xml(db, &lift_id).await.unwrap();
+    assert!(xml.contains("<responseType>AllClear</responseType>") && xml.contains("<references>bousai@city.midori.example.jp,evac-2,"));
+
+    // tanaka's terminal no longer shows the 避難指示; it says 解除.
+    let (_, terminal) = page(&app, &tanaka, "/terminal").await;
+    assert!(!terminal.contains(&format!("data-alert=\"{real_id}\"")), "{terminal}");
+    let lift_item = between(&terminal, &format!("data-alert=\"{lift_id}\""), "</li>");
+    assert!(lift_item.contains("解除") && lift_item.contains("避難指示を解除します。"));
+    let (_, list) = page(&app, &bousai, "/alerts?notice=lifted").await;
+    assert!(list.contains("解除を発信しました") && list.contains("解除済み"));
+
+    // Lifting again is refused with the reason; nothing changes.
+    let res = form_post(
+        &app,
+        &bousai,
+        &format!("/alerts/{real_id}/end"),
+        &[("kind", "lift"), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("すでに取り消し・解除されたか"));
+    assert!(alerts::store::get(db, &lift_id).await.unwrap().unwrap().replaced_by.is_none());
+
+    // The drill is cancelled: a CAP Cancel, and it leaves every screen.
+    let res = form_post(
+        &app,
+        &bousai,
+        &format!("/alerts/{drill_id}/end"),
+        &[("kind", "cancel"), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cancel_id = alerts::store::require(db, &drill_id).await.unwrap().replaced_by.unwrap();
+    let cancel = alerts::store::require(db, &cancel_id).await.unwrap();
+    assert_eq!((cancel.msg_type.as_str(), cancel.status.as_str()), ("Cancel", "Exercise"));
+    assert_eq!(
+        alerts::store::area_codes(db, &cancel_id).await.unwrap(),
+        alerts::store::area_codes(db, &drill_id).await.unwrap()
+    );
+    let (_, me) = page(&app, &tanaka, "/me").await;
+    assert!(!me.contains("受信訓練:大雨"));
+    // An unknown kind is a 400 in words.
+    let res = form_post(&app, &bousai, &format!("/alerts/{lift_id}/end"), &[("kind", "x")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_real_alert_is_confirmed_with_its_reach_before_it_goes_out() {
+    let app = spawn_demo_app().await;
+    let bousai = session_cookie(&app, "bousai").await;
+    let fields = [
+        ("status", "Actual"),
+        ("headline", "避難指示:みどり町"),
+        ("instruction", "みどり小学校へ避難してください。"),
+        ("category", "Met"),
+        ("urgency", "Immediate"),
+        ("severity", "Extreme"),
+        ("certainty", "Observed"),
+        ("areas", "13999-1"),
+        ("expires_hours", "6"),
+    ];
+    // The compose form speaks words, the values stay CAP codes.
+    let (_, form) = page(&app, &bousai, "/alerts/new").await;
+    assert!(form.contains("<option value=\"Immediate\" selected>直ちに</option>"), "{form}");
+    assert!(form.contains(">地象(地震・火山など)</option>"));
+
+    let before = alerts::store::recent(&app.kernel.db, 100).await.unwrap().len();
+    let res = form_post(&app, &bousai, "/alerts/new", &fields).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let confirm = res.text().await.unwrap();
+    assert_eq!(
+        alerts::store::recent(&app.kernel.db, 100).await.unwrap().len(),
+        before,
+        "nothing is sent before the confirmation"
+    );
+    let reach = between(&confirm, "id=\"confirm-reach\">", "</p>").to_string();
+    assert!(reach.contains("人・") && reach.contains("世帯 に届きます"), "{reach}");
+    for words in ["実際の緊急情報", "気象", "直ちに", "極めて重大", "みどり市 危機管理課", "name=\"confirm\" value=\"yes\""] {
+        assert!(confirm.contains(words), "{words} in the confirmation");
+    }
+    // 「戻って直す」 brings the form back as typed.
+    let mut edit = fields.to_vec();
+    edit.push(("edit", "1"));
+    let res = form_post(&app, &bousai, "/alerts/new", &edit).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("value=\"避難指示:みどり町\""));
+
+    let mut send = fields.to_vec();
+    send.push(("confirm", "yes"));
+    let res = form_post(&app, &bousai, "/alerts/new", &send).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let id = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/alerts/")
+        .trim_end_matches("/report")
+        .to_string();
+    let stored = alerts::store::require(&app.kernel.db, &id).await.unwrap();
+    assert_eq!(
+        reach,
+        format!(
+            "id=\"confirm-reach\">この緊急情報は {}人・{}世帯 に届きます。",
+            stored.targeted_people, stored.targeted_households
+        ),
+        "the confirmation said what the alert reached"
+    );
+    let xml = alerts::store::cap_xml(&app.kernel.db, &id).await.unwrap();
+    assert!(xml.contains("<urgency>Immediate</urgency>") && xml.contains("<senderName>みどり市 危機管理課</senderName>"));
+    // A drill goes out at once.
+    let mut drill = fields.to_vec();
+    drill[0] = ("status", "Exercise");
+    let res = form_post(&app, &bousai, "/alerts/new", &drill).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
