@@ -14,11 +14,7 @@ pub fn module() -> kernel::Module {
         messages_en: include_str!("../messages/en.txt"),
         api: http::api,
         pages: http::pages::router,
-        nav: &[(
-            "/alerts",
-            "nav-alerts",
-            kernel::model::policy::Action::PublishAlerts,
-        )],
+        nav: &[("/alerts", "nav-alerts", kernel::model::policy::Action::PublishAlerts)],
         templates: http::pages::TEMPLATES,
         jobs: kernel::module::no_jobs,
         stop: kernel::module::nothing_to_stop,

@@ -20,15 +20,18 @@
     if (acked) acked.textContent = String(p.acknowledged);
     var table = document.querySelector("#deliveries tbody");
     if (!table) return;
-    var labels = {};
-    Array.prototype.forEach.call(table.rows, function (r) { labels[r.cells[1].dataset.state] = r.cells[1].textContent; });
+    // Channels and states in words, as the page wrote them (メール, 待機中), never codes.
+    var words = document.getElementById("deliveries").dataset;
+    var word = function (prefix, code) { return words[prefix + code.charAt(0).toUpperCase() + code.slice(1)] || code; };
     while (table.rows.length) table.deleteRow(0);
     p.deliveries.forEach(function (d) {
       var row = table.insertRow();
-      row.insertCell().textContent = d.channel;
+      var channel = row.insertCell();
+      channel.dataset.channel = d.channel;
+      channel.textContent = word("channel", d.channel);
       var state = row.insertCell();
       state.dataset.state = d.state;
-      state.textContent = labels[d.state] || d.state;
+      state.textContent = word("state", d.state);
       row.insertCell().textContent = String(d.n);
     });
   });

@@ -1433,7 +1433,9 @@ async fn receipts(app: &TestApp, alert: &str, channel: &str) -> i64 {
 
 /// The part of a page between two markers (the banner, the terminal's panel).
 fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
-    let from = html.find(start).unwrap_or_else(|| panic!("{start} in the page: {html}"));
+    let from = html
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in the page: {html}"));
     let rest = &html[from..];
     &rest[..rest.find(end).unwrap_or(rest.len())]
 }
@@ -1472,7 +1474,11 @@ async fn an_acknowledged_alert_stays_on_every_page_and_a_drill_never_hides_it() 
         let res = form_post(&app, &tanaka, &format!("/alerts/{id}/seen"), &[("channel", channel)]).await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
-    assert_eq!(receipts(&app, &drill_id, "terminal").await, 0, "queued behind the 避難指示");
+    assert_eq!(
+        receipts(&app, &drill_id, "terminal").await,
+        0,
+        "queued behind the 避難指示"
+    );
     assert_eq!(receipts(&app, &real_id, "terminal").await, 1);
     assert_eq!(receipts(&app, &drill_id, "web").await, 1);
 
@@ -1504,10 +1510,19 @@ async fn an_acknowledged_alert_stays_on_every_page_and_a_drill_never_hides_it() 
     // Real first, the drill after it, marked 【訓練】 and not yet acknowledged.
     assert!(panel.find(&real_id).unwrap() < panel.find(&drill_id).unwrap());
     let drill_item = between(panel, &format!("data-alert=\"{drill_id}\""), "</li>");
-    assert!(panel.contains(&format!("class=\"alert-item drill\" data-alert=\"{drill_id}\"")), "{panel}");
+    assert!(
+        panel.contains(&format!("class=\"alert-item drill\" data-alert=\"{drill_id}\"")),
+        "{panel}"
+    );
     assert!(drill_item.contains("【訓練】") && !drill_item.contains("確認済み"));
     // Now the drill has the terminal's screen, and counts.
-    form_post(&app, &tanaka, &format!("/alerts/{drill_id}/seen"), &[("channel", "terminal")]).await;
+    form_post(
+        &app,
+        &tanaka,
+        &format!("/alerts/{drill_id}/seen"),
+        &[("channel", "terminal")],
+    )
+    .await;
     assert_eq!(receipts(&app, &drill_id, "terminal").await, 1);
 
     // Every page: the banner lists both, real first, drill last and marked, without JavaScript.
@@ -1520,7 +1535,10 @@ async fn an_acknowledged_alert_stays_on_every_page_and_a_drill_never_hides_it() 
     // The same, as the fragment the page swaps in live, and in English.
     let (s, fragment) = page(&app, &tanaka, "/alerts/in-force?view=banner&back=/me").await;
     assert_eq!(s, StatusCode::OK);
-    assert!(fragment.contains("避難指示:みどり町一丁目") && fragment.contains("name=\"back\" value=\"&#x2f;me\""), "{fragment}");
+    assert!(
+        fragment.contains("避難指示:みどり町一丁目") && fragment.contains("name=\"back\" value=\"&#x2f;me\""),
+        "{fragment}"
+    );
     let res = reqwest::Client::new()
         .get(app.url("/alerts/in-force?view=terminal"))
         .header("Cookie", format!("{tanaka}; machi_lang=en"))
@@ -1528,7 +1546,10 @@ async fn an_acknowledged_alert_stays_on_every_page_and_a_drill_never_hides_it() 
         .await
         .unwrap();
     let en = res.text().await.unwrap();
-    assert!(en.contains("Acknowledged") && en.contains("Issued ") && en.contains("by みどり市 危機管理課"), "{en}");
+    assert!(
+        en.contains("Acknowledged") && en.contains("Issued ") && en.contains("by みどり市 危機管理課"),
+        "{en}"
+    );
     // Through the API too: still in force for her area.
     let (_, list) = common::get(&app, &bousai, "/areas/13999-1/alerts").await;
     assert!(list.as_array().unwrap().iter().any(|a| a["id"] == real_id.as_str()));
@@ -1580,7 +1601,14 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
 
     // The report shows the CAP values in words and offers 解除 and 取消.
     let (_, report) = page(&app, &bousai, &format!("/alerts/{real_id}/report")).await;
-    for words in ["気象", "直ちに", "極めて重大", "発生を確認", "みどり市 危機管理課", "発信中"] {
+    for words in [
+        "気象",
+        "直ちに",
+        "極めて重大",
+        "発生を確認",
+        "みどり市 危機管理課",
+        "発信中",
+    ] {
         assert!(report.contains(words), "{words} in the report");
     }
     assert!(!report.contains(">Immediate<") && !report.contains(">Extreme<"));
@@ -1597,7 +1625,11 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     assert!(confirm.contains(&reach), "{reach} in {confirm}");
     assert!(stored.targeted_people > 0);
     let res = form_post(&app, &bousai, &format!("/alerts/{real_id}/end"), &[("kind", "lift")]).await;
-    assert_eq!(res.status(), StatusCode::OK, "without confirm=yes: the confirmation again");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "without confirm=yes: the confirmation again"
+    );
     assert!(
         alerts::store::require(&app.kernel.db, &real_id)
             .await
@@ -1640,7 +1672,10 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     assert_eq!(mails[0], mails[1], "the 解除 is e-mailed to the same people");
     // The CAP document keeps the codes and references the original.
     let xml = alerts::store::cap_xml(db, &lift_id).await.unwrap();
-    assert!(xml.contains("<responseType>AllClear</responseType>") && xml.contains("<references>bousai@city.midori.example.jp,evac-2,"));
+    assert!(
+        xml.contains("<responseType>AllClear</responseType>")
+            && xml.contains("<references>bousai@city.midori.example.jp,evac-2,")
+    );
 
     // tanaka's terminal no longer shows the 避難指示; it says 解除.
     let (_, terminal) = page(&app, &tanaka, "/terminal").await;
@@ -1660,7 +1695,14 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res.text().await.unwrap().contains("すでに取り消し・解除されたか"));
-    assert!(alerts::store::get(db, &lift_id).await.unwrap().unwrap().replaced_by.is_none());
+    assert!(
+        alerts::store::get(db, &lift_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .replaced_by
+            .is_none()
+    );
 
     // The drill is cancelled: a CAP Cancel, and it leaves every screen.
     let res = form_post(
@@ -1671,9 +1713,16 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let cancel_id = alerts::store::require(db, &drill_id).await.unwrap().replaced_by.unwrap();
+    let cancel_id = alerts::store::require(db, &drill_id)
+        .await
+        .unwrap()
+        .replaced_by
+        .unwrap();
     let cancel = alerts::store::require(db, &cancel_id).await.unwrap();
-    assert_eq!((cancel.msg_type.as_str(), cancel.status.as_str()), ("Cancel", "Exercise"));
+    assert_eq!(
+        (cancel.msg_type.as_str(), cancel.status.as_str()),
+        ("Cancel", "Exercise")
+    );
     assert_eq!(
         alerts::store::area_codes(db, &cancel_id).await.unwrap(),
         alerts::store::area_codes(db, &drill_id).await.unwrap()
@@ -1702,7 +1751,10 @@ async fn a_real_alert_is_confirmed_with_its_reach_before_it_goes_out() {
     ];
     // The compose form speaks words, the values stay CAP codes.
     let (_, form) = page(&app, &bousai, "/alerts/new").await;
-    assert!(form.contains("<option value=\"Immediate\" selected>直ちに</option>"), "{form}");
+    assert!(
+        form.contains("<option value=\"Immediate\" selected>直ちに</option>"),
+        "{form}"
+    );
     assert!(form.contains(">地象(地震・火山など)</option>"));
 
     let before = alerts::store::recent(&app.kernel.db, 100).await.unwrap().len();
@@ -1716,7 +1768,14 @@ async fn a_real_alert_is_confirmed_with_its_reach_before_it_goes_out() {
     );
     let reach = between(&confirm, "id=\"confirm-reach\">", "</p>").to_string();
     assert!(reach.contains("人・") && reach.contains("世帯 に届きます"), "{reach}");
-    for words in ["実際の緊急情報", "気象", "直ちに", "極めて重大", "みどり市 危機管理課", "name=\"confirm\" value=\"yes\""] {
+    for words in [
+        "実際の緊急情報",
+        "気象",
+        "直ちに",
+        "極めて重大",
+        "みどり市 危機管理課",
+        "name=\"confirm\" value=\"yes\"",
+    ] {
         assert!(confirm.contains(words), "{words} in the confirmation");
     }
     // 「戻って直す」 brings the form back as typed.
@@ -1746,7 +1805,9 @@ async fn a_real_alert_is_confirmed_with_its_reach_before_it_goes_out() {
         "the confirmation said what the alert reached"
     );
     let xml = alerts::store::cap_xml(&app.kernel.db, &id).await.unwrap();
-    assert!(xml.contains("<urgency>Immediate</urgency>") && xml.contains("<senderName>みどり市 危機管理課</senderName>"));
+    assert!(
+        xml.contains("<urgency>Immediate</urgency>") && xml.contains("<senderName>みどり市 危機管理課</senderName>")
+    );
     // A drill goes out at once.
     let mut drill = fields.to_vec();
     drill[0] = ("status", "Exercise");

@@ -204,12 +204,20 @@ fn sse_event(kind: &str, id: &str, data: &serde_json::Value) -> SseEvent {
 }
 
 /// An alert for one viewer's screen: when and by whom it was issued, in their words.
-fn localized<'a>(kind: &str, data: &'a serde_json::Value, lang: kernel::i18n::Lang) -> std::borrow::Cow<'a, serde_json::Value> {
+fn localized<'a>(
+    kind: &str,
+    data: &'a serde_json::Value,
+    lang: kernel::i18n::Lang,
+) -> std::borrow::Cow<'a, serde_json::Value> {
     let sent = data.get("sent_ms").and_then(|v| v.as_i64());
     match (kind, sent) {
         ("alert", Some(ms)) => {
             let mut out = data.clone();
-            let sender = data.get("sender").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let sender = data
+                .get("sender")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
             out["issued"] = kernel::i18n::t(
                 lang,
                 "alerts-issued-by",
@@ -346,7 +354,11 @@ async fn seen(
     };
     // Only what the screen shows now counts as a delivery: an alert in force for the person (their
     // area and groups) and, on a terminal, not queued behind another that has the screen.
-    let screen = if channel == "web" { Screen::Web } else { Screen::Terminal };
+    let screen = if channel == "web" {
+        Screen::Web
+    } else {
+        Screen::Terminal
+    };
     let in_force: Vec<_> = super::screens::in_force_for(&k, &person)
         .await?
         .iter()
@@ -663,7 +675,11 @@ async fn confirm_page(k: &Kernel, v: &Viewer, f: &ComposeForm, alert: &cap::Aler
         .groups
         .iter()
         .map(|g| match g.strip_prefix("association:") {
-            Some(id) => orgs.iter().find(|o| o.id == id).map(|o| o.name.clone()).unwrap_or_else(|| g.clone()),
+            Some(id) => orgs
+                .iter()
+                .find(|o| o.id == id)
+                .map(|o| o.name.clone())
+                .unwrap_or_else(|| g.clone()),
             None => kernel::i18n::t(v.lang, "alerts-group-needs-support", &[]),
         })
         .collect();
@@ -947,12 +963,22 @@ mod tests {
             .chain(Certainty::ALL.iter().map(|c| format!("cap-certainty-{}", c.as_str())))
             .chain(
                 [
-                    "in-force", "expired", "cancelled", "lifted", "updated", "ending", "test",
+                    "in-force",
+                    "expired",
+                    "cancelled",
+                    "lifted",
+                    "updated",
+                    "ending",
+                    "test",
                 ]
                 .iter()
                 .map(|s| format!("alerts-state-{s}")),
             )
-            .chain(["alerts-notice-cancelled", "alerts-notice-lifted"].iter().map(|s| s.to_string()))
+            .chain(
+                ["alerts-notice-cancelled", "alerts-notice-lifted"]
+                    .iter()
+                    .map(|s| s.to_string()),
+            )
             .collect();
         let missing = catalog.keys_missing_for(super::TEMPLATES, &dynamic);
         assert!(missing.is_empty(), "{}", missing.join("\n"));

@@ -128,10 +128,7 @@ pub(crate) async fn fragment(State(k): State<Kernel>, v: Viewer, Query(q): Query
     let list = in_force_for(&k, &person).await?;
     let (template, back) = match q.view.as_deref() {
         Some("terminal") => ("alerts/panel.html", "/terminal".to_string()),
-        _ => (
-            "alerts/banner.html",
-            kernel::web::render::safe_next(q.back.as_deref()),
-        ),
+        _ => ("alerts/banner.html", kernel::web::render::safe_next(q.back.as_deref())),
     };
     let ctx = kernel::web::minijinja::context! {
         lang => v.lang.code(),

@@ -3,10 +3,10 @@
 //! Update with 解除 (the danger is over) — to the same people as the original, after a
 //! confirmation that says how many it reaches.
 
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use kernel::i18n::{Lang, t};
 use kernel::model::policy::{Action, Actor, Resource};
 use kernel::web::Viewer;
@@ -32,7 +32,9 @@ pub(crate) async fn sender_name(k: &Kernel, actor: &Actor) -> Result<Option<Stri
         .find(|g| g.duties.iter().any(|d| d == "alerts"))
         .or_else(|| actor.grants.first());
     let org = match grant {
-        Some(g) => kernel::store::orgs::get(&k.db, &g.organisation_id).await?.map(|o| o.name),
+        Some(g) => kernel::store::orgs::get(&k.db, &g.organisation_id)
+            .await?
+            .map(|o| o.name),
         None => None,
     };
     Ok(match (town, org) {
@@ -129,7 +131,12 @@ pub(crate) async fn state_of(k: &Kernel, a: &StoredAlert) -> Result<AlertState> 
         Some(n) => cap::parse(&store::cap_xml(&k.db, &n.id).await?).ok(),
         None => None,
     };
-    Ok(state_from(a, alert.as_ref(), next.as_ref().map(|n| (n, next_cap.as_ref())), k.now()))
+    Ok(state_from(
+        a,
+        alert.as_ref(),
+        next.as_ref().map(|n| (n, next_cap.as_ref())),
+        k.now(),
+    ))
 }
 
 /// The alerts list: in force, drills, and past ones, newest first; each leads to its report.
@@ -169,7 +176,11 @@ pub(crate) async fn list(State(k): State<Kernel>, v: Viewer) -> Result<Response>
         }
     }
     current.sort_by_key(|r| crate::model::screen::sort_key(r.drill, &r.severity, &r.id));
-    let notice = v.path.split("notice=").nth(1).map(|n| n.split('&').next().unwrap_or(n).to_string());
+    let notice = v
+        .path
+        .split("notice=")
+        .nth(1)
+        .map(|n| n.split('&').next().unwrap_or(n).to_string());
     let ctx = context! {
         current => ser(&current), drills => ser(&drills), past => ser(&past),
         notice => notice.filter(|n| n == "cancelled" || n == "lifted").map(|n| format!("alerts-notice-{n}")),
@@ -308,9 +319,9 @@ fn ending_alert(
             areas: original.infos.iter().flat_map(|i| i.areas.clone()).collect(),
         }],
     };
-    alert.validate().map_err(|e| {
-        Error::invalid_with("cap-invalid", vec![("element", e.element), ("rule", e.rule)])
-    })?;
+    alert
+        .validate()
+        .map_err(|e| Error::invalid_with("cap-invalid", vec![("element", e.element), ("rule", e.rule)]))?;
     Ok(alert)
 }
 

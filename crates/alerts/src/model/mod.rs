@@ -4,5 +4,5 @@ pub mod alert;
 pub mod cap;
 pub mod feed;
 pub mod report;
-pub mod target;
 pub mod screen;
+pub mod target;

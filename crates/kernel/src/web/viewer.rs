@@ -185,7 +185,10 @@ impl FromRequestParts<Kernel> for Viewer {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/event-stream"));
         let mut page_context = Vec::new();
-        if let Some(p) = person.as_ref().filter(|_| !stream && !parts.uri.path().starts_with("/api/")) {
+        if let Some(p) = person
+            .as_ref()
+            .filter(|_| !stream && !parts.uri.path().starts_with("/api/"))
+        {
             for (name, f) in PAGE_CONTEXT.get().map(Vec::as_slice).unwrap_or_default() {
                 page_context.push((*name, f(k.clone(), p.clone()).await?));
             }
