@@ -110,6 +110,12 @@ pub fn email_text(a: &cap::Alert, id: &str) -> (String, String) {
         "【緊急】"
     };
     let title = s.headline.clone().unwrap_or_else(|| s.event.clone());
+    // A headline already marked (【取消】 or 【解除】 from the web) is not marked twice.
+    let mark = if !is_drill(a) && title.starts_with('【') {
+        ""
+    } else {
+        mark
+    };
     let subject = format!("{mark}{title}");
     let mut body = format!("{mark}{title}\n\n");
     if is_drill(a) {
@@ -119,7 +125,13 @@ pub fn email_text(a: &cap::Alert, id: &str) -> (String, String) {
         body.push_str(part);
         body.push_str("\n\n");
     }
-    body.push_str(&format!("発信: {}\n識別子: {id}\n", a.sent.as_str()));
+    // When and by whom, as people write it (12月8日(火) 午前9時 みどり市 危機管理課), not the CAP timestamp.
+    let ms = a.sent.to_unix_ms();
+    let when = kernel::model::clock::human(kernel::i18n::Lang::Ja, ms, kernel::model::clock::jst_year(ms));
+    let by = main_info(a)
+        .and_then(|i| i.sender_name.clone())
+        .unwrap_or_else(|| a.sender.clone());
+    body.push_str(&format!("発表: {when} {by}\n識別子: {id}\n"));
     (subject, body)
 }
 
@@ -180,6 +192,32 @@ mod priority_tests {
         assert_eq!(notices_left(5, 3), 0);
         // 2026-11-23T00:30+09:00 and 23:30+09:00 are the same local day.
         assert_eq!(jst_day_start(1_795_361_400_000), jst_day_start(1_795_444_200_000));
+    }
+
+    fn alert(msg_type: &str, status: &str, headline: &str) -> cap::Alert {
+        cap::parse(&format!(
+            r#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier>
+            <sender>s@example.jp</sender><sent>2026-12-08T09:06:00+09:00</sent><status>{status}</status>
+            <msgType>{msg_type}</msgType><scope>Public</scope><info><category>Met</category><event>大雨</event>
+            <urgency>Immediate</urgency><severity>Extreme</severity><certainty>Observed</certainty>
+            <senderName>みどり市 危機管理課</senderName><headline>{headline}</headline></info></alert>"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn emails_say_when_and_by_whom_in_words_and_mark_once() {
+        let (subject, body) = email_text(&alert("Alert", "Actual", "避難指示"), "01X");
+        assert_eq!(subject, "【緊急】避難指示");
+        assert!(
+            body.contains("発表: 12月8日(火) 午前9時6分 みどり市 危機管理課"),
+            "{body}"
+        );
+        assert!(!body.contains("2026-12-08T"));
+        let (subject, _) = email_text(&alert("Update", "Actual", "【解除】避難指示"), "01Y");
+        assert_eq!(subject, "【解除】避難指示");
+        let (subject, _) = email_text(&alert("Cancel", "Exercise", "【取消】受信訓練"), "01Z");
+        assert_eq!(subject, "【訓練】【取消】受信訓練");
     }
 
     proptest! {

@@ -179,18 +179,22 @@ impl FromRequestParts<Kernel> for Viewer {
             ),
         };
         let large_text = prefs.unwrap_or(false) || super::cookie(headers, LARGE_COOKIE) == Some("1");
-        // Pages only: an event stream or the JSON API never renders the layout.
-        let stream = headers
-            .get(axum::http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/event-stream"));
+        // Pages only: an event stream, a script's fetch (the browser says `Sec-Fetch-Dest: empty`)
+        // or the JSON API never renders the layout, so it need not pay for it.
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let not_a_page = header("accept").is_some_and(|a| a.contains("text/event-stream"))
+            || header("sec-fetch-dest").is_some_and(|d| d != "document");
         let mut page_context = Vec::new();
         if let Some(p) = person
             .as_ref()
-            .filter(|_| !stream && !parts.uri.path().starts_with("/api/"))
+            .filter(|_| !not_a_page && !parts.uri.path().starts_with("/api/"))
         {
             for (name, f) in PAGE_CONTEXT.get().map(Vec::as_slice).unwrap_or_default() {
-                page_context.push((*name, f(k.clone(), p.clone()).await?));
+                // A module that cannot say its part must not take every page down with it.
+                match f(k.clone(), p.clone()).await {
+                    Ok(value) => page_context.push((*name, value)),
+                    Err(e) => tracing::error!(error = %e, part = name, "page context failed"),
+                }
             }
         }
         let v = Viewer {
