@@ -256,7 +256,7 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
     // Closed: answers are refused with the time it closed.
     let (s, closed) = post(&app, &kaicho, &format!("/safety/rounds/{id}/close"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
-    let at = kernel::web::render::format_time(closed["closed_at"].as_i64().unwrap());
+    let at = kernel::web::render::human_time(kernel::i18n::Lang::Ja, closed["closed_at"].as_i64().unwrap());
     let (s, e) = post(&app, &tanaka, &answers, json!({"status": "safe"})).await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert!(e["error"]["message"].as_str().unwrap().contains(&at), "{e}");
@@ -728,6 +728,7 @@ async fn in_one_batch_the_last_answer_of_a_household_wins() {
         round_id: round.id.clone(),
         household_id: hh.clone(),
         person_id: None,
+        proxy_by: None,
         channel: "api".into(),
         answer: Answer {
             status,
