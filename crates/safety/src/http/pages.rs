@@ -393,7 +393,7 @@ fn has(fields: &[(String, String)], name: &str) -> bool {
 }
 
 /// What a form shows already filled in: each member's state and comment, the household's comment.
-#[derive(serde::Serialize, Default)]
+#[derive(Default)]
 struct Prefill {
     states: std::collections::HashMap<String, String>,
     comments: std::collections::HashMap<String, String>,
@@ -462,7 +462,18 @@ async fn answer_page(
     proxy: bool,
     status: StatusCode,
 ) -> Result<Response> {
-    let members = kernel::store::households::members(&k.db, household_id).await?;
+    // Each member with what the form shows already chosen and typed.
+    let members: Vec<_> = kernel::store::households::members(&k.db, household_id)
+        .await?
+        .into_iter()
+        .map(|m| {
+            context! {
+                state => prefill.states.get(&m.person_id).cloned().unwrap_or_default(),
+                comment => prefill.comments.get(&m.person_id).cloned().unwrap_or_default(),
+                person_id => m.person_id, display_name => m.display_name, relation => m.relation,
+            }
+        })
+        .collect();
     let history: Vec<_> = store::history(&k.db, &round.id, household_id)
         .await?
         .into_iter()
@@ -473,8 +484,8 @@ async fn answer_page(
         .collect();
     let states: Vec<_> = MemberStatus::ALL.iter().map(|s| s.as_str()).collect();
     let ctx = context! {
-        round => ser(round), members => ser(&members), states, action, error, history,
-        closed => round.closed_at, prefill => ser(&prefill),
+        round => ser(round), members, states, action, error, history,
+        closed => round.closed_at, comment => prefill.comment,
         for_household => if proxy { Some(household_name(k, household_id).await?) } else { None },
     };
     let mut res = kernel::web::page(v, "safety/answer.html", "safety-answer-title", ctx)?;
@@ -947,6 +958,13 @@ mod tests {
         }
         for s in ["safe", "help"] {
             dynamic.push(format!("safety-status-{s}"));
+            dynamic.push(format!("safety-household-{s}"));
+        }
+        for d in [
+            crate::model::answer::Doubt::Injured,
+            crate::model::answer::Doubt::Unknown,
+        ] {
+            dynamic.push(d.key().to_string());
         }
         for c in ["web", "terminal", "email", "mqtt", "api"] {
             dynamic.push(format!("safety-channel-{c}"));
