@@ -101,7 +101,7 @@ pub fn svg(areas: &[MapArea], title: &str, desc: &str, help_label: &str) -> Stri
             ));
             if let Some(r) = a.rate {
                 out.push_str(&format!(
-                    r##"<tspan x="{x:.1}" dy="17" font-size="15" font-weight="bold">{r}%</tspan>"##
+                    r##"<tspan x="{x:.1}" dy="17" font-size="15" font-weight="bold" class="rate">{r}%</tspan>"##
                 ));
             }
             out.push_str("</text>");
@@ -162,7 +162,7 @@ mod tests {
         assert!(svg.contains("data-area=\"1\"") && svg.contains("#1d5e3a"));
         assert!(svg.contains("二丁目&lt; 10% (助けが必要 2)"), "{svg}");
         assert!(
-            svg.contains(">一丁目</tspan>") && svg.contains(">100%</tspan>"),
+            svg.contains(">一丁目</tspan>") && svg.contains("class=\"rate\">100%</tspan>"),
             "names and figures are written on the map"
         );
         assert_eq!(svg.matches("<path").count(), 2);
