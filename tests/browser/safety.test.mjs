@@ -109,12 +109,12 @@ test("安否確認: the receipt on the terminal, a change, sato answering for he
     sato.waitForURL(new RegExp(`/households/${household}/answer$`)),
     sato.click("#safety-family a.button"),
   ]);
-  assert.match(await sato.textContent("#safety-for"), /田中家 の安否を、家族として代わりに回答します。/);
+  assert.match(await sato.textContent("#safety-for"), /田中家の安否を、家族として代わりに回答します。/);
   await checkA11y(sato, "the answer form for the watched person's household");
   await shot(sato, "safety-answer-for-family-ja");
   await sato.fill("#comment", "母と電話で話しました。病院に行きます。");
   await Promise.all([sato.waitForURL(/\/receipt$/), sato.click("#safety-answer button[value=help]")]);
-  assert.match(await sato.textContent("#safety-done"), /田中家 の回答を受け付けました/);
+  assert.match(await sato.textContent("#safety-done"), /田中家の回答を受け付けました/);
   assert.match(await sato.textContent("#safety-receipt [data-key=by]"), /佐藤 由美さんが代わりに回答/);
   await checkA11y(sato, "the receipt of a proxy answer");
   await shot(sato, "safety-receipt-family-ja");

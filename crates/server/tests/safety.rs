@@ -970,7 +970,7 @@ async fn family_in_the_watch_over_circle_answers_for_the_household_and_officers_
     let (s, html) = page(&app, &web, &form_path).await;
     assert_eq!(s, StatusCode::OK);
     assert!(
-        html.contains("田中家 の安否を、家族として代わりに回答します。"),
+        html.contains("田中家の安否を、家族として代わりに回答します。"),
         "{html}"
     );
     let (s, _, location) = form(

@@ -119,6 +119,34 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn an_area_is_drawn_in_its_own_shape_with_its_holes() {
+        // An L-shaped 町丁目 with a courtyard (a hole) and a detached island: every vertex is drawn.
+        let shape = parse_geometry(&json!({"type": "MultiPolygon", "coordinates": [
+            [[[139.0, 35.0], [139.02, 35.0], [139.02, 35.01], [139.01, 35.01], [139.01, 35.02], [139.0, 35.02], [139.0, 35.0]],
+             [[139.002, 35.002], [139.004, 35.002], [139.004, 35.004], [139.002, 35.004], [139.002, 35.002]]],
+            [[[139.03, 35.0], [139.035, 35.0], [139.032, 35.005], [139.03, 35.0]]]
+        ]}))
+        .unwrap();
+        let out = svg(
+            &[MapArea {
+                code: "L",
+                name: "かぎ町",
+                shape: &shape,
+                rate: Some(60),
+                help: 0,
+            }],
+            "t",
+            "d",
+            "h",
+        );
+        let d = out.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
+        assert_eq!(d.matches('M').count(), 3, "outer ring, hole and island: {d}");
+        assert_eq!(d.matches('L').count(), 6 + 4 + 3, "{d}");
+        assert!(out.contains("fill-rule=\"evenodd\""), "the hole stays a hole");
+        assert!(out.contains(">かぎ町</tspan>"));
+    }
+
+    #[test]
     fn the_legend_steps_match_the_colours() {
         for (from, to) in STEPS {
             assert_eq!(colour(Some(from)), colour(Some(to)), "{from}-{to} is one colour");
