@@ -932,6 +932,16 @@ async fn family_in_the_watch_over_circle_answers_for_the_household_and_officers_
     );
     let (_, view) = get(&app, &kaicho, &format!("/safety/rounds/{id}")).await;
     assert_eq!(view["total"]["safe"], 1, "the proxy answer counts");
+    // tanaka can see in her access log that sato answered for her household.
+    let tanaka_id = app.person_of("tanaka").await;
+    let log = kernel::store::audit::about_person(&app.kernel.db, &tanaka_id, 50)
+        .await
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "safety.proxy_answer" && e.actor_id.as_deref() == Some(sato_id.as_str())),
+        "{log:?}"
+    );
 
     // Officers see who answered: the API, the round page and the export.
     let (s, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;

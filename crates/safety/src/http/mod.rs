@@ -211,9 +211,17 @@ pub struct Answered {
     pub proxy_by: Option<String>,
 }
 
+/// Family answering for a household not their own.
+pub(crate) struct Proxy {
+    /// The family member answering.
+    pub by: String,
+    /// The watched person whose household it is (the subject of the audit entry).
+    pub watched: String,
+}
+
 /// May the actor answer for this household: as one of its members (`None`), or as family in the
-/// watching circle of one of its members (`Some(the actor)`, a proxy answer)? Refused otherwise.
-pub(crate) async fn answering_as(k: &Kernel, actor: &Actor, household_id: &str) -> Result<Option<String>> {
+/// watching circle of one of its members (a proxy answer)? Refused otherwise.
+pub(crate) async fn answering_as(k: &Kernel, actor: &Actor, household_id: &str) -> Result<Option<Proxy>> {
     let household = Resource::Household {
         id: household_id.to_string(),
         representative_id: None,
@@ -230,7 +238,10 @@ pub(crate) async fn answering_as(k: &Kernel, actor: &Actor, household_id: &str) 
                     .as_deref()
                     == Some(household_id)
             {
-                return Ok(Some(me.to_string()));
+                return Ok(Some(Proxy {
+                    by: me.to_string(),
+                    watched: w.person_id,
+                }));
             }
         }
     }
@@ -270,10 +281,11 @@ pub(crate) async fn answer_for(
     input: &AnswerInput,
     lang: Lang,
 ) -> Result<Answered> {
-    let proxy_by = match actor {
+    let proxy = match actor {
         Some(actor) => answering_as(k, actor, household_id).await?,
         None => None,
     };
+    let proxy_by = proxy.as_ref().map(|p| p.by.clone());
     let members: Vec<String> = if input.members.is_empty() {
         Vec::new()
     } else {
@@ -300,14 +312,15 @@ pub(crate) async fn answer_for(
         .await?;
     match recorded {
         Recorded::Stored { id, at } => {
-            if let Some(proxy) = &proxy_by {
+            if let Some(p) = &proxy {
                 kernel::store::audit::append(
                     k,
                     kernel::model::audit::AuditRecord::new(
-                        Some(proxy),
+                        Some(&p.by),
                         "safety.proxy_answer",
                         format!("safety/{round_id}"),
                     )
+                    .subject(&p.watched)
                     .reason(household_id),
                 )
                 .await?;

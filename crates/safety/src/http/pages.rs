@@ -575,9 +575,9 @@ fn household_of(v: &Viewer, named: Option<String>) -> Result<String> {
     }
 }
 
-/// Check the viewer may answer for the household in this round; true when as family (a proxy).
-async fn may_answer(k: &Kernel, v: &Viewer, round: &Round, household: &str) -> Result<bool> {
-    let proxy = super::answering_as(k, &v.actor, household).await?.is_some();
+/// Check the viewer may answer for the household in this round; `Some` when as family (a proxy).
+async fn may_answer(k: &Kernel, v: &Viewer, round: &Round, household: &str) -> Result<Option<super::Proxy>> {
+    let proxy = super::answering_as(k, &v.actor, household).await?;
     if store::target(&k.db, &round.id, household).await?.is_none() {
         return Err(Error::Forbidden);
     }
@@ -601,15 +601,17 @@ async fn show_form(k: Kernel, v: Viewer, id: String, named: Option<String>) -> R
     let round = store::require(&k.db, &id).await?;
     let household = household_of(&v, named.clone())?;
     let proxy = may_answer(&k, &v, &round, &household).await?;
-    if proxy {
-        // Family sees the household's members: a read of personal data.
+    if let Some(p) = &proxy {
+        // Family sees the household's members and answers: a read of personal data.
         kernel::store::audit::append(
             &k,
-            kernel::model::audit::AuditRecord::new(v.person_id(), "safety.proxy_form", format!("safety/{id}"))
+            kernel::model::audit::AuditRecord::new(Some(&p.by), "safety.proxy_form", format!("safety/{id}"))
+                .subject(&p.watched)
                 .reason(&household),
         )
         .await?;
     }
+    let proxy = proxy.is_some();
     // Changing an answer starts from what was recorded.
     let prefill = store::history(&k.db, &round.id, &household)
         .await?
@@ -694,7 +696,7 @@ async fn take_answer(
     let person = v.require_login()?.clone();
     let round = store::require(&k.db, &id).await?;
     let household = household_of(&v, named.clone())?;
-    let proxy = may_answer(&k, &v, &round, &household).await?;
+    let proxy = may_answer(&k, &v, &round, &household).await?.is_some();
     let channel = match fields.iter().find(|(k, _)| k == "channel").map(|(_, v)| v.as_str()) {
         Some("terminal") => "terminal",
         _ => "web",
