@@ -265,7 +265,9 @@ test("an officer starts a safety check; residents answer on the terminal and the
   assert.match(await resident.textContent("#safety-question-round"), /ブラウザから/);
   await checkA11y(resident, "terminal with a safety question");
   await resident.screenshot({ path: `${shots}/${backend}-terminal-safety-ja.png`, fullPage: false });
-  await Promise.all([resident.waitForURL(/\/terminal$/), resident.click("#safety-question button[value=help]")]);
+  await Promise.all([resident.waitForURL(/\/receipt\?back=/), resident.click("#safety-question button[value=help]")]);
+  assert.match(await resident.textContent("#safety-done"), /回答を受け付けました/);
+  await Promise.all([resident.waitForURL(/\/terminal$/), resident.click("#safety-back")]);
   await resident.waitForFunction(() => document.getElementById("safety-question").hidden, null, { timeout: 10_000 });
 
   // The officer's tally updates without a reload.
@@ -277,7 +279,7 @@ test("an officer starts a safety check; residents answer on the terminal and the
   assert.equal((await officer.textContent("#safety-total [data-key=help]")).trim(), "1");
   // …and so does the map: tanaka's 町丁目 is no longer at 0%.
   await officer.waitForFunction(
-    () => document.querySelector('#safety-map g[data-area="13999-1-01"] text').textContent.trim() !== "0%",
+    () => document.querySelector('#safety-map g[data-area="13999-1-01"] tspan.rate').textContent.trim() !== "0%",
     null,
     { timeout: 10_000 },
   );

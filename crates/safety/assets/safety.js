@@ -22,11 +22,12 @@
       if (shape) {
         var path = shape.querySelector("path");
         var label = shape.querySelector("text");
+        var rate = shape.querySelector("tspan.rate");
+        var title = shape.querySelector("title");
         if (path) path.setAttribute("fill", a.fill);
-        if (label) {
-          label.setAttribute("fill", a.ink);
-          label.textContent = a.rate + "%";
-        }
+        if (label) label.setAttribute("fill", a.ink);
+        if (rate) rate.textContent = a.rate + "%";
+        if (title) title.textContent = title.textContent.replace(/ \d+%.*$/, " " + a.rate + "%");
       }
     });
   });

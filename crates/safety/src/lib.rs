@@ -16,7 +16,9 @@ pub fn module() -> kernel::Module {
         messages_en: include_str!("../messages/en.txt"),
         api: http::api,
         pages: http::pages::router,
-        nav: &[("/safety", "nav-safety", kernel::model::policy::Action::FollowUpSafety)],
+        // Everyone logged in: residents answer (for their household, or as family for another's),
+        // officers and staff run the checks.
+        nav: &[("/safety", "nav-safety", kernel::model::policy::Action::AnswerSafety)],
         templates: http::pages::TEMPLATES,
         jobs: jobs::spawn,
         stop: kernel::module::nothing_to_stop,

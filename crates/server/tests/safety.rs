@@ -45,7 +45,8 @@ async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
         .send()
         .await
         .unwrap();
-    (res.status(), res.text().await.unwrap())
+    // Templates escape `/` in attributes; the tests read links as the browser does.
+    (res.status(), res.text().await.unwrap().replace("&#x2f;", "/"))
 }
 
 async fn household_of(app: &TestApp, login: &str) -> String {
@@ -256,7 +257,7 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
     // Closed: answers are refused with the time it closed.
     let (s, closed) = post(&app, &kaicho, &format!("/safety/rounds/{id}/close"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
-    let at = kernel::web::render::format_time(closed["closed_at"].as_i64().unwrap());
+    let at = kernel::web::render::human_time(kernel::i18n::Lang::Ja, closed["closed_at"].as_i64().unwrap());
     let (s, e) = post(&app, &tanaka, &answers, json!({"status": "safe"})).await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert!(e["error"]["message"].as_str().unwrap().contains(&at), "{e}");
@@ -301,8 +302,12 @@ async fn residents_answer_on_the_web_and_officers_watch_the_tally_and_map() {
         ],
     )
     .await;
-    assert_eq!(s, StatusCode::OK, "{html}");
-    assert!(html.contains("id=\"safety-done\""));
+    // Answered: the receipt (after a redirect, so reloading does not answer again).
+    assert_eq!(s, StatusCode::SEE_OTHER, "{html}");
+    let (s, html) = page(&app, &sato, &format!("/safety/{id}/receipt")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("id=\"safety-done\"") && html.contains("回答を受け付けました"));
+    assert!(html.contains("家は無事です"), "the comment is shown back");
     let (s, html, _) = form(
         &app,
         &sato,
@@ -333,11 +338,29 @@ async fn residents_answer_on_the_web_and_officers_watch_the_tally_and_map() {
         &[("status", "help"), ("channel", "terminal"), ("back", "/terminal")],
     )
     .await;
-    assert_eq!((s, location.as_deref()), (StatusCode::SEE_OTHER, Some("/terminal")));
+    let receipt = format!("/safety/{id}/receipt?back=/terminal");
+    assert_eq!(
+        (s, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some(receipt.as_str()))
+    );
     let history = safety::store::history(&app.kernel.db, id, &household_of(&app, "tanaka").await)
         .await
         .unwrap();
     assert_eq!(history[0].channel, "terminal");
+    // The terminal shows what was recorded, a way back to the terminal and a way to change it.
+    let (s, html) = page(&app, &tanaka, &receipt).await;
+    assert_eq!(s, StatusCode::OK);
+    let at = kernel::web::render::human_time(kernel::i18n::Lang::Ja, history[0].answered_at);
+    for seen in [
+        "回答を受け付けました",
+        "助けが必要",
+        "(端末)",
+        at.as_str(),
+        "href=\"/terminal\"",
+        "回答を直す",
+    ] {
+        assert!(html.contains(seen), "{seen} in {html}");
+    }
 
     // A device button answers for its person's household.
     let round_id = id.to_string();
@@ -428,9 +451,26 @@ async fn the_email_link_answers_once_without_logging_in() {
         "a mistake can be corrected: the link is not spent"
     );
     assert!(html.contains("status"));
+    // 全員無事 with someone hurt asks first; the link is not spent by the question.
+    let safety::store::Link::Valid { household_id: hh, .. } =
+        safety::store::peek_link(&app.kernel, first.trim_start_matches("/safety/a/"))
+            .await
+            .unwrap()
+    else {
+        panic!("the link is valid")
+    };
+    let members = kernel::store::households::members(&app.kernel.db, &hh).await.unwrap();
+    let member = format!("member.{}", members[0].person_id);
+    let (s, html, _) = form(&app, &anon, &first, &[("status", "safe"), (&member, "injured")]).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("けがをした人がいます。『助けが必要』として送りますか?"),
+        "{html}"
+    );
     let (s, html, _) = form(&app, &anon, &first, &[("status", "safe")]).await;
     assert_eq!(s, StatusCode::OK, "{html}");
-    assert!(html.contains("id=\"safety-done\""));
+    assert!(html.contains("id=\"safety-done\"") && html.contains("回答を受け付けました"));
+    assert!(html.contains("(メールのリンク)"), "the channel in words: {html}");
     // Used: a page saying so, offering to log in.
     let (s, html, _) = form(&app, &anon, &first, &[("status", "help")]).await;
     assert_eq!(s, StatusCode::GONE);
@@ -728,6 +768,7 @@ async fn in_one_batch_the_last_answer_of_a_household_wins() {
         round_id: round.id.clone(),
         household_id: hh.clone(),
         person_id: None,
+        proxy_by: None,
         channel: "api".into(),
         answer: Answer {
             status,
@@ -811,4 +852,276 @@ async fn a_silent_watched_person_is_escalated_to_their_watch_over_circle_too() {
     .await)
     .unwrap();
     assert_eq!(mailed, 1, "the daughter on tanaka's ladder is told");
+}
+
+/// tanaka's own watch-over circle (she consents by starting it) with sato as family and the
+/// care manager; returns the circle's id.
+async fn tanaka_circle_with_family(app: &TestApp) -> String {
+    let tanaka = app.token_for("tanaka").await;
+    let me = app.person_of("tanaka").await;
+    let (s, circle) = post(app, &tanaka, "/watch/circles", json!({ "person_id": me })).await;
+    assert_eq!(s, StatusCode::CREATED, "{circle}");
+    let circle = circle["id"].as_str().unwrap().to_string();
+    for (login, role) in [("sato", "family"), ("caremgr", "care_manager")] {
+        let person = app.person_of(login).await;
+        let (s, body) = common::put(
+            app,
+            &tanaka,
+            &format!("/watch/circles/{circle}/members/{person}"),
+            json!({ "role": role }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    }
+    circle
+}
+
+#[tokio::test]
+async fn family_in_the_watch_over_circle_answers_for_the_household_and_officers_see_who() {
+    let app = spawn_demo_app().await;
+    let kaicho = app.token_for("kaicho").await;
+    let (_, round) = post(
+        &app,
+        &kaicho,
+        "/safety/rounds",
+        json!({"area": "13999-1", "title": "地震の安否確認"}),
+    )
+    .await;
+    let id = round["id"].as_str().unwrap().to_string();
+    let hh = household_of(&app, "tanaka").await;
+    let answers = format!("/safety/rounds/{id}/households/{hh}/answers");
+    let sato = app.token_for("sato").await;
+    let nothing_changed = || async {
+        assert!(
+            safety::store::history(&app.kernel.db, &id, &hh)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let (_, status) = safety::store::target(&app.kernel.db, &id, &hh).await.unwrap().unwrap();
+        assert_eq!(status, None);
+    };
+
+    // Without a circle, sato is a stranger to tanaka's household: refused, saying why.
+    let (s, e) = post(&app, &sato, &answers, json!({"status": "safe"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(e["error"]["code"], "safety-not-your-household", "{e}");
+    nothing_changed().await;
+
+    // In tanaka's circle: the care manager is no family and is refused too.
+    tanaka_circle_with_family(&app).await;
+    let caremgr = app.token_for("caremgr").await;
+    let (s, e) = post(&app, &caremgr, &answers, json!({"status": "safe"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(e["error"]["code"], "safety-not-your-household", "{e}");
+    nothing_changed().await;
+
+    // sato, family, answers for tanaka's household: recorded as her proxy answer.
+    let sato_id = app.person_of("sato").await;
+    let (s, a) = post(&app, &sato, &answers, json!({"status": "safe"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["proxy_by"], sato_id.as_str());
+    let history = safety::store::history(&app.kernel.db, &id, &hh).await.unwrap();
+    assert_eq!(
+        (
+            history.len(),
+            history[0].proxy_by.as_deref(),
+            history[0].proxy.as_deref()
+        ),
+        (1, Some(sato_id.as_str()), Some("佐藤 由美"))
+    );
+    let (_, view) = get(&app, &kaicho, &format!("/safety/rounds/{id}")).await;
+    assert_eq!(view["total"]["safe"], 1, "the proxy answer counts");
+    // tanaka can see in her access log that sato answered for her household.
+    let tanaka_id = app.person_of("tanaka").await;
+    let log = kernel::store::audit::about_person(&app.kernel.db, &tanaka_id, 50)
+        .await
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "safety.proxy_answer" && e.actor_id.as_deref() == Some(sato_id.as_str())),
+        "{log:?}"
+    );
+
+    // Officers see who answered: the API, the round page and the export.
+    let (s, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
+    assert_eq!(s, StatusCode::OK);
+    let proxies = f["proxy_answers"].as_array().unwrap();
+    assert!(
+        proxies.iter().any(|p| p["household_id"] == hh.as_str()
+            && p["proxy"] == "佐藤 由美"
+            && p["proxy_by"] == sato_id.as_str()
+            && p["status"] == "safe"),
+        "{f}"
+    );
+    let officer = session_cookie(&app, "kaicho").await;
+    let (_, html) = page(&app, &officer, &format!("/safety/{id}")).await;
+    assert!(html.contains("佐藤 由美さんが代わりに回答"), "{html}");
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/safety/rounds/{id}/export.csv")))
+        .bearer_auth(&kaicho)
+        .send()
+        .await
+        .unwrap();
+    let csv = res.text().await.unwrap();
+    assert!(csv.contains("answered_for_by"), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.contains(&hh) && l.contains(",safe,") && l.ends_with("\"佐藤 由美\"")),
+        "{csv}"
+    );
+
+    // On the web: sato's /safety page leads to the answer page for tanaka's household.
+    let web = session_cookie(&app, "sato").await;
+    let (s, html) = page(&app, &web, "/safety").await;
+    assert_eq!(s, StatusCode::OK);
+    let form_path = format!("/safety/{id}/households/{hh}/answer");
+    assert!(html.contains(&form_path) && html.contains("田中家"), "{html}");
+    let (s, html) = page(&app, &web, &form_path).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("田中家の安否を、家族として代わりに回答します。"),
+        "{html}"
+    );
+    let (s, _, location) = form(
+        &app,
+        &web,
+        &form_path,
+        &[("status", "help"), ("comment", "電話がつながりません")],
+    )
+    .await;
+    let receipt = format!("/safety/{id}/households/{hh}/receipt");
+    assert_eq!(
+        (s, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some(receipt.as_str()))
+    );
+    let (s, html) = page(&app, &web, &receipt).await;
+    assert_eq!(s, StatusCode::OK);
+    for seen in [
+        "回答を受け付けました",
+        "田中家",
+        "助けが必要",
+        "佐藤 由美さんが代わりに回答",
+        "電話がつながりません",
+    ] {
+        assert!(html.contains(seen), "{seen} in {html}");
+    }
+    // The care manager gets neither the form nor the receipt.
+    let cm = session_cookie(&app, "caremgr").await;
+    assert_eq!(page(&app, &cm, &form_path).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(page(&app, &cm, &receipt).await.0, StatusCode::FORBIDDEN);
+    let (s, _, _) = form(&app, &cm, &form_path, &[("status", "safe")]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(safety::store::history(&app.kernel.db, &id, &hh).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn all_safe_with_someone_hurt_asks_first_and_the_receipt_shows_what_was_recorded() {
+    let app = spawn_demo_app().await;
+    let kaicho = app.token_for("kaicho").await;
+    let (_, round) = post(
+        &app,
+        &kaicho,
+        "/safety/rounds",
+        json!({"area": "13999-1", "title": "地震の安否確認"}),
+    )
+    .await;
+    let id = round["id"].as_str().unwrap().to_string();
+    let hh = household_of(&app, "tanaka").await;
+    let me = app.person_of("tanaka").await;
+    let tanaka = session_cookie(&app, "tanaka").await;
+    let answer = format!("/safety/{id}/answer");
+    let member = format!("member.{me}");
+    let comment = format!("comment.{me}");
+
+    // 全員無事 with tanaka marked けが: a question, and nothing recorded yet.
+    let (s, html, _) = form(
+        &app,
+        &tanaka,
+        &answer,
+        &[("status", "safe"), (&member, "injured"), (&comment, "足をくじいた")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("けがをした人がいます。『助けが必要』として送りますか?"),
+        "{html}"
+    );
+    assert!(html.contains("『助けが必要』として送る") && html.contains("戻って直す"));
+    assert!(html.contains("value=\"足をくじいた\""), "what was typed rides along");
+    assert!(
+        safety::store::history(&app.kernel.db, &id, &hh)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // 戻って直す: the form again, as it was filled in.
+    let (s, html, _) = form(
+        &app,
+        &tanaka,
+        &answer,
+        &[
+            (&member, "injured"),
+            (&comment, "足をくじいた"),
+            ("confirmed", "1"),
+            ("edit", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("value=\"injured\" checked") && html.contains("value=\"足をくじいた\""),
+        "{html}"
+    );
+    assert!(
+        safety::store::history(&app.kernel.db, &id, &hh)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // 『助けが必要』として送る: recorded, and the receipt says what.
+    let (s, _, location) = form(
+        &app,
+        &tanaka,
+        &answer,
+        &[
+            (&member, "injured"),
+            (&comment, "足をくじいた"),
+            ("confirmed", "1"),
+            ("status", "help"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (s, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some(format!("/safety/{id}/receipt").as_str()))
+    );
+    let history = safety::store::history(&app.kernel.db, &id, &hh).await.unwrap();
+    assert_eq!((history.len(), history[0].status.as_str()), (1, "help"));
+    let (s, html) = page(&app, &tanaka, &format!("/safety/{id}/receipt")).await;
+    assert_eq!(s, StatusCode::OK);
+    let at = kernel::web::render::human_time(kernel::i18n::Lang::Ja, history[0].answered_at);
+    for seen in [
+        "回答を受け付けました",
+        "助けが必要",
+        "けが",
+        "足をくじいた",
+        at.as_str(),
+        "(ウェブ)",
+        "回答を直す",
+    ] {
+        assert!(html.contains(seen), "{seen} in {html}");
+    }
+    assert!(!html.contains("代わりに回答"), "tanaka answered herself");
+    // Changing it starts from what was recorded.
+    let (_, html) = page(&app, &tanaka, &answer).await;
+    assert!(html.contains("value=\"injured\" checked"), "{html}");
+
+    // 全員無事 with nobody hurt needs no question.
+    let (s, _, _) = form(&app, &tanaka, &answer, &[("status", "safe"), (&member, "safe")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &tanaka, &format!("/safety/{id}/receipt")).await;
+    assert!(html.contains("<strong>全員無事</strong>"), "{html}");
 }

@@ -214,8 +214,12 @@ pub fn may(actor: &Actor, action: Action, resource: &Resource) -> bool {
                 || actor.has_role_over(Role::Officer, area_path)
                 || actor.has_role_over(Role::Supporter, area_path)
         }
-        // One member answers for the whole household; nobody answers for another's.
+        // One member answers for the whole household; nobody answers for another's, except the
+        // family in a watching circle around one of its members (asked about that circle).
         (AnswerSafety, Resource::Household { id, .. }) => actor.household_id.as_deref() == Some(id.as_str()),
+        (AnswerSafety, Resource::Circle { role, .. }) => role.as_deref() == Some("family"),
+        // Everyone logged in may open the safety pages (the navigation asks about the town).
+        (AnswerSafety, Resource::Town) => true,
         // Watch-over (見守り). Anyone may propose a circle around a person; it starts only with the
         // person's or their guardian's consent. The welfare desk (the `watch` duty) sees every circle.
         (CreateCircle, Resource::Person { .. }) => true,
@@ -427,6 +431,22 @@ mod tests {
             "policy differs from the matrix:\n{}",
             mismatches.join("\n")
         );
+    }
+
+    #[test]
+    fn only_family_in_the_circle_answer_a_safety_check_for_the_watched_household() {
+        let circle = |role: Option<&str>| Resource::Circle {
+            person_id: "target".into(),
+            role: role.map(Into::into),
+            guardian: false,
+            has_guardian: false,
+        };
+        let neighbour = actor("neighbour");
+        assert!(may(&neighbour, Action::AnswerSafety, &circle(Some("family"))));
+        for role in [None, Some("care_manager"), Some("supporter"), Some("officer")] {
+            assert!(!may(&neighbour, Action::AnswerSafety, &circle(role)), "{role:?}");
+        }
+        assert!(!may(&actor("anonymous"), Action::AnswerSafety, &circle(Some("family"))));
     }
 
     #[test]

@@ -6,9 +6,10 @@ pub mod pages;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kernel::http::Auth;
+use kernel::i18n::Lang;
 use kernel::model::policy::{Action, Actor, Resource, may};
 use kernel::{Error, Kernel, Result};
 use serde::{Deserialize, Serialize};
@@ -206,9 +207,70 @@ pub struct Answered {
     /// What the tally counts (a member hurt or missing counts as 助けが必要).
     pub effective: String,
     pub answered_at: i64,
+    /// The family member who answered for the household (代理回答), when not one of its members.
+    pub proxy_by: Option<String>,
 }
 
-/// Check and record an answer for a household; the policy decides who may.
+/// Family answering for a household not their own.
+pub(crate) struct Proxy {
+    /// The family member answering.
+    pub by: String,
+    /// The watched person whose household it is (the subject of the audit entry).
+    pub watched: String,
+}
+
+/// May the actor answer for this household: as one of its members (`None`), or as family in the
+/// watching circle of one of its members (a proxy answer)? Refused otherwise.
+pub(crate) async fn answering_as(k: &Kernel, actor: &Actor, household_id: &str) -> Result<Option<Proxy>> {
+    let household = Resource::Household {
+        id: household_id.to_string(),
+        representative_id: None,
+        area_path: Vec::new(),
+    };
+    if may(actor, Action::AnswerSafety, &household) {
+        return Ok(None);
+    }
+    if let Some(me) = actor.person_id.as_deref() {
+        for w in watch::family::watched_by(&k.db, me).await? {
+            if may(actor, Action::AnswerSafety, &w.resource())
+                && kernel::store::people::household_of(&k.db, &w.person_id)
+                    .await?
+                    .as_deref()
+                    == Some(household_id)
+            {
+                return Ok(Some(Proxy {
+                    by: me.to_string(),
+                    watched: w.person_id,
+                }));
+            }
+        }
+    }
+    Err(Error::refused("safety-not-your-household", vec![]))
+}
+
+/// Households the actor may answer for as family (not their own): (household id, watched person).
+pub(crate) async fn family_households(k: &Kernel, actor: &Actor) -> Result<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let Some(me) = actor.person_id.as_deref() else {
+        return Ok(out);
+    };
+    for w in watch::family::watched_by(&k.db, me).await? {
+        if !may(actor, Action::AnswerSafety, &w.resource()) {
+            continue;
+        }
+        if let Some(h) = kernel::store::people::household_of(&k.db, &w.person_id).await?
+            && actor.household_id.as_deref() != Some(h.as_str())
+            && !out.iter().any(|(x, _)| x == &h)
+        {
+            out.push((h, w.person_id));
+        }
+    }
+    Ok(out)
+}
+
+/// Check and record an answer for a household; the policy decides who may (a member, or family
+/// answering for it). Without an actor (a device button, an e-mailed link) the caller checked.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn answer_for(
     k: &Kernel,
     actor: Option<&Actor>,
@@ -217,17 +279,13 @@ pub(crate) async fn answer_for(
     person_id: Option<&str>,
     channel: &str,
     input: &AnswerInput,
+    lang: Lang,
 ) -> Result<Answered> {
-    if let Some(actor) = actor {
-        let household = Resource::Household {
-            id: household_id.to_string(),
-            representative_id: None,
-            area_path: Vec::new(),
-        };
-        if !may(actor, Action::AnswerSafety, &household) {
-            return Err(Error::Forbidden);
-        }
-    }
+    let proxy = match actor {
+        Some(actor) => answering_as(k, actor, household_id).await?,
+        None => None,
+    };
+    let proxy_by = proxy.as_ref().map(|p| p.by.clone());
     let members: Vec<String> = if input.members.is_empty() {
         Vec::new()
     } else {
@@ -247,21 +305,38 @@ pub(crate) async fn answer_for(
             round_id: round_id.to_string(),
             household_id: household_id.to_string(),
             person_id: person_id.map(str::to_string),
+            proxy_by: proxy_by.clone(),
             channel: channel.to_string(),
             answer,
         })
         .await?;
     match recorded {
-        Recorded::Stored { id, at } => Ok(Answered {
-            id,
-            household_id: household_id.to_string(),
-            status,
-            effective,
-            answered_at: at,
-        }),
+        Recorded::Stored { id, at } => {
+            if let Some(p) = &proxy {
+                kernel::store::audit::append(
+                    k,
+                    kernel::model::audit::AuditRecord::new(
+                        Some(&p.by),
+                        "safety.proxy_answer",
+                        format!("safety/{round_id}"),
+                    )
+                    .subject(&p.watched)
+                    .reason(household_id),
+                )
+                .await?;
+            }
+            Ok(Answered {
+                id,
+                household_id: household_id.to_string(),
+                status,
+                effective,
+                answered_at: at,
+                proxy_by,
+            })
+        }
         Recorded::Closed(at) => Err(Error::conflict(
             "safety-round-closed",
-            vec![("time", kernel::web::render::format_time(at))],
+            vec![("time", kernel::web::render::human_time(lang, at))],
         )),
         Recorded::NotTargeted => match store::get(&k.db, round_id).await? {
             None => Err(Error::not_found("safety-round-not-found")),
@@ -270,17 +345,24 @@ pub(crate) async fn answer_for(
     }
 }
 
+/// The language an API caller reads (for times inside messages): Accept-Language, Japanese by default.
+fn api_lang(headers: &HeaderMap) -> Lang {
+    Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
 #[utoipa::path(post, path = "/safety/rounds/{id}/households/{household}/answers", tag = "safety",
     request_body = AnswerInput,
     description = "One member answers for the household: `safe` (全員無事) or `help` (助けが必要), optionally each \
-    member's state (`safe`/`injured`/`unknown`/`away`) with a comment. A later answer amends the earlier one.",
+    member's state (`safe`/`injured`/`unknown`/`away`) with a comment. A later answer amends the earlier one. \
+    Family in the watching circle of a household member may answer for it: a proxy answer (`proxy_by`).",
     responses((status = 201, body = Answered), (status = 400, description = "names the malformed field"),
-              (status = 401), (status = 403, description = "not a member of the household, or it is not asked"),
+              (status = 401), (status = 403, description = "`safety-not-your-household`: neither a member nor family in a circle; or the household is not asked"),
               (status = 409, description = "the round closed; says when")))]
 async fn answer(
     State(k): State<Kernel>,
     auth: Auth,
     Path((id, household)): Path<(String, String)>,
+    headers: HeaderMap,
     Json(input): Json<AnswerInput>,
 ) -> Result<Response> {
     let person = auth.person_id()?.to_string();
@@ -289,7 +371,17 @@ async fn answer(
     } else {
         household
     };
-    let done = answer_for(&k, Some(&auth.0), &id, &household, Some(&person), "api", &input).await?;
+    let done = answer_for(
+        &k,
+        Some(&auth.0),
+        &id,
+        &household,
+        Some(&person),
+        "api",
+        &input,
+        api_lang(&headers),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(done)).into_response())
 }
 
@@ -297,6 +389,8 @@ async fn answer(
 pub struct FollowUpView {
     /// Households that asked for help or stay silent with a 要支援者, in the asker's areas.
     pub households: Vec<FollowUp>,
+    /// Households whose latest answer family gave for them (代理回答), in the asker's areas.
+    pub proxy_answers: Vec<store::ProxyAnswer>,
 }
 
 pub(crate) async fn follow_up_for(k: &Kernel, actor: &Actor, round: &Round) -> Result<Vec<FollowUp>> {
@@ -323,8 +417,11 @@ pub(crate) async fn follow_up_for(k: &Kernel, actor: &Actor, round: &Round) -> R
 async fn follow_up(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<Json<FollowUpView>> {
     auth.person_id()?;
     let round = store::require(&k.db, &id).await?;
+    let households = follow_up_for(&k, &auth.0, &round).await?;
+    let s = scope(&k, &auth.0, &round).await?;
     Ok(Json(FollowUpView {
-        households: follow_up_for(&k, &auth.0, &round).await?,
+        households,
+        proxy_answers: store::proxy_answers(&k.db, &round.id, &s.follow_up).await?,
     }))
 }
 
@@ -450,7 +547,7 @@ fn csv_field(s: &str) -> String {
 }
 
 /// The export: per area always; per household only for the areas whose households the asker may list.
-pub(crate) async fn export_for(k: &Kernel, actor: &Actor, round: &Round) -> Result<String> {
+pub(crate) async fn export_for(k: &Kernel, actor: &Actor, round: &Round, lang: Lang) -> Result<String> {
     let s = scope(k, actor, round).await?;
     if s.tally.is_empty() {
         return Err(Error::Forbidden);
@@ -478,21 +575,28 @@ pub(crate) async fn export_for(k: &Kernel, actor: &Actor, round: &Round) -> Resu
         }
     }
     if !listed.is_empty() {
-        out.push_str("section,area_code,area,household_id,household,address,status,answered_at,needs_support\r\n");
+        out.push_str(
+            "section,area_code,area,household_id,household,address,status,answered_at,needs_support,answered_for_by\r\n",
+        );
         for r in store::export_rows(&k.db, &round.id).await? {
             if !listed.contains(&r.area_id) {
                 continue;
             }
             out.push_str(&format!(
-                "household,{},{},{},{},{},{},{},{}\r\n",
+                "household,{},{},{},{},{},{},{},{},{}\r\n",
                 csv_field(&r.code),
                 csv_field(&r.area),
                 csv_field(&r.household_id),
                 csv_field(&r.household),
                 csv_field(r.address.as_deref().unwrap_or("")),
                 r.status.as_deref().unwrap_or("silent"),
-                r.answered_at.map(kernel::web::render::format_time).unwrap_or_default(),
-                r.needs_support
+                csv_field(
+                    &r.answered_at
+                        .map(|at| kernel::web::render::human_time(lang, at))
+                        .unwrap_or_default()
+                ),
+                r.needs_support,
+                csv_field(r.proxy.as_deref().unwrap_or(""))
             ));
         }
         kernel::store::audit::append(
@@ -512,10 +616,18 @@ pub(crate) async fn export_for(k: &Kernel, actor: &Actor, round: &Round) -> Resu
 #[utoipa::path(get, path = "/safety/rounds/{id}/export.csv", tag = "safety",
     description = "Results by area; with the households' names and states only for areas whose households the asker may list.",
     responses((status = 200, content_type = "text/csv"), (status = 403), (status = 404)))]
-async fn export_csv(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<Response> {
+async fn export_csv(
+    State(k): State<Kernel>,
+    auth: Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
     auth.person_id()?;
     let round = store::require(&k.db, &id).await?;
-    Ok(csv_response(&id, export_for(&k, &auth.0, &round).await?))
+    Ok(csv_response(
+        &id,
+        export_for(&k, &auth.0, &round, api_lang(&headers)).await?,
+    ))
 }
 
 /// The export as a download named after the round.
@@ -548,7 +660,18 @@ pub async fn device_answer(k: &Kernel, device: &str, payload: &str) -> Result<bo
         status: status.trim().to_string(),
         ..Default::default()
     };
-    match answer_for(k, None, round, &household, Some(&li.person_id), "mqtt", &input).await {
+    match answer_for(
+        k,
+        None,
+        round,
+        &household,
+        Some(&li.person_id),
+        "mqtt",
+        &input,
+        Lang::Ja,
+    )
+    .await
+    {
         Ok(_) => Ok(true),
         Err(Error::Invalid { .. } | Error::Conflict { .. } | Error::Forbidden | Error::NotFound { .. }) => Ok(false),
         Err(e) => Err(e),

@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,7 +20,7 @@ use kernel::web::render::ser;
 use kernel::{Error, Kernel, Result};
 
 use super::OutcomeInput;
-use crate::model::answer::{AnswerInput, MemberInput, MemberStatus};
+use crate::model::answer::{AnswerInput, Doubt, MemberAnswer, MemberInput, MemberStatus};
 use crate::store::{self, Link, Round};
 
 pub fn router() -> Router<Kernel> {
@@ -32,6 +32,12 @@ pub fn router() -> Router<Kernel> {
         .route("/safety/{id}", get(round_page))
         .route("/safety/{id}/live", get(live))
         .route("/safety/{id}/answer", get(answer_form).post(answer))
+        .route("/safety/{id}/receipt", get(receipt))
+        .route(
+            "/safety/{id}/households/{household}/answer",
+            get(answer_form_for).post(answer_for_household),
+        )
+        .route("/safety/{id}/households/{household}/receipt", get(receipt_for))
         .route("/safety/{id}/visit", post(assign))
         .route("/safety/{id}/outcome", post(outcome))
         .route("/safety/{id}/close", post(close))
@@ -43,6 +49,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("safety/round.html", include_str!("../../templates/round.html")),
     ("safety/answer.html", include_str!("../../templates/answer.html")),
     ("safety/link.html", include_str!("../../templates/link.html")),
+    ("safety/confirm.html", include_str!("../../templates/confirm.html")),
+    ("safety/receipt.html", include_str!("../../templates/receipt.html")),
 ];
 
 const SCRIPT: &str = include_str!("../../assets/safety.js");
@@ -71,7 +79,34 @@ async fn index(State(k): State<Kernel>, v: Viewer) -> Result<Response> {
             startable.push(a);
         }
     }
-    let ctx = context! { rounds => ser(&rounds), areas => ser(&startable), error => Option::<String>::None };
+    // Open checks asking the households of people the viewer watches over as family: they may
+    // answer for them (代理回答).
+    let mut family = Vec::new();
+    let households = super::family_households(&k, &v.actor).await?;
+    let ids: Vec<String> = households.iter().map(|(h, _)| h.clone()).collect();
+    for (round, h) in store::open_for_households(&k.db, &ids).await? {
+        let watched = households
+            .iter()
+            .find(|(x, _)| x == &h)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default();
+        let person = kernel::store::people::get(&k.db, &watched)
+            .await?
+            .map(|p| p.display_name)
+            .unwrap_or_default();
+        let state = store::target(&k.db, &round.id, &h).await?.and_then(|(_, s)| s);
+        family.push(context! {
+            round => ser(&round), household => household_name(&k, &h).await?, person, state,
+            answer => format!("/safety/{}/households/{h}/answer", round.id),
+        });
+    }
+    let own = match v.actor.household_id.as_deref() {
+        Some(h) => store::pending_for_household(&k.db, h).await?,
+        None => Vec::new(),
+    };
+    let ctx = context! {
+        rounds => ser(&rounds), areas => ser(&startable), error => Option::<String>::None, family, own => ser(&own),
+    };
     kernel::web::page(&v, "safety/index.html", "safety-title", ctx)
 }
 
@@ -117,6 +152,11 @@ async fn round_page(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) 
         let area_path = kernel::store::areas::path(&k.db, Some(&round.area_id)).await?;
         v.may(Action::StartSafetyRound, &Resource::Area { area_path })
     };
+    let proxies = if scope.follow_up.is_empty() {
+        Vec::new()
+    } else {
+        store::proxy_answers(&k.db, &round.id, &scope.follow_up).await?
+    };
     let answered = match &v.actor.household_id {
         Some(h) if scope.resident => store::target(&k.db, &round.id, h).await?.and_then(|(_, s)| s),
         _ => None,
@@ -127,25 +167,27 @@ async fn round_page(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) 
         curve => kernel::web::minijinja::Value::from_safe_string(curve),
         follow_up => ser(&follow_up), show_follow_up => !scope.follow_up.is_empty(), visitors,
         resident => scope.resident, answered, may_close, may_export => !scope.tally.is_empty(),
-        outcomes => super::OUTCOMES,
+        outcomes => super::OUTCOMES, proxies => ser(&proxies), legend => map_legend(&v),
     };
     kernel::web::page(&v, "safety/round.html", "safety-round-title", ctx)
 }
 
 async fn map_svg(k: &Kernel, v: &Viewer, areas: &[crate::model::tally::AreaTally]) -> Result<String> {
-    let shapes = alerts::store::town_areas(&k.db).await?;
-    let mut drawn = Vec::new();
-    for a in areas {
-        if let Some(s) = shapes.iter().find(|s| s.id == a.area_id) {
-            drawn.push((a, s));
+    // The 町丁目 as the kernel holds them (their GeoJSON polygons), each drawn in its own shape.
+    let mut shapes = Vec::new();
+    for a in kernel::store::areas::list(&k.db).await? {
+        if let Some(t) = areas.iter().find(|t| t.area_id == a.id)
+            && let Ok(shape) = kernel::model::geometry::parse_geometry(&a.geometry)
+        {
+            shapes.push((t, shape));
         }
     }
-    let map_areas: Vec<crate::model::map::MapArea> = drawn
+    let map_areas: Vec<crate::model::map::MapArea> = shapes
         .iter()
-        .map(|(a, s)| crate::model::map::MapArea {
+        .map(|(a, shape)| crate::model::map::MapArea {
             code: &a.code,
             name: &a.name,
-            shape: &s.shape,
+            shape,
             rate: Some(a.rate),
             help: a.help,
         })
@@ -167,6 +209,26 @@ async fn map_svg(k: &Kernel, v: &Viewer, areas: &[crate::model::tally::AreaTally
         ),
         &t(v.lang, "safety-help", &[]),
     ))
+}
+
+/// The map's legend: each colour step with the answer rates it stands for.
+fn map_legend(v: &Viewer) -> Vec<kernel::web::minijinja::Value> {
+    crate::model::map::STEPS
+        .iter()
+        .map(|(from, to)| {
+            let (fill, _) = crate::model::map::colour(Some(*from));
+            let label = if from == to {
+                t(v.lang, "safety-legend-all", &[("rate", from.to_string())])
+            } else {
+                t(
+                    v.lang,
+                    "safety-legend-range",
+                    &[("from", from.to_string()), ("to", to.to_string())],
+                )
+            };
+            context! { fill, label }
+        })
+        .collect()
 }
 
 async fn curve_svg(k: &Kernel, v: &Viewer, round: &Round, shown: &[String], households: i64) -> Result<String> {
@@ -245,7 +307,10 @@ async fn close(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Re
 async fn export(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
     v.require_login()?;
     let round = store::require(&k.db, &id).await?;
-    Ok(super::csv_response(&id, super::export_for(&k, &v.actor, &round).await?))
+    Ok(super::csv_response(
+        &id,
+        super::export_for(&k, &v.actor, &round, v.lang).await?,
+    ))
 }
 
 // ---- follow-up ----
@@ -323,6 +388,68 @@ fn answer_input(fields: &[(String, String)]) -> AnswerInput {
     }
 }
 
+fn has(fields: &[(String, String)], name: &str) -> bool {
+    fields.iter().any(|(k, _)| k == name)
+}
+
+/// What a form shows already filled in: each member's state and comment, the household's comment.
+#[derive(Default)]
+struct Prefill {
+    states: std::collections::HashMap<String, String>,
+    comments: std::collections::HashMap<String, String>,
+    comment: String,
+}
+
+impl Prefill {
+    fn of(input: &AnswerInput) -> Prefill {
+        Prefill {
+            states: input
+                .members
+                .iter()
+                .map(|m| (m.person_id.clone(), m.status.clone()))
+                .collect(),
+            comments: input
+                .members
+                .iter()
+                .filter_map(|m| m.comment.clone().map(|c| (m.person_id.clone(), c)))
+                .collect(),
+            comment: input.comment.clone().unwrap_or_default(),
+        }
+    }
+
+    fn of_record(r: &store::AnswerRecord) -> Prefill {
+        let members: Vec<MemberAnswer> = serde_json::from_str(&r.members).unwrap_or_default();
+        Prefill {
+            states: members
+                .iter()
+                .map(|m| (m.person_id.clone(), m.status.as_str().to_string()))
+                .collect(),
+            comments: members
+                .iter()
+                .filter_map(|m| m.comment.clone().map(|c| (m.person_id.clone(), c)))
+                .collect(),
+            comment: r.comment.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// Where the answer pages of a household live: one's own under the round, another's (family
+/// answering for it) under the household.
+fn answer_base(round_id: &str, household: Option<&str>) -> String {
+    match household {
+        Some(h) => format!("/safety/{round_id}/households/{h}"),
+        None => format!("/safety/{round_id}"),
+    }
+}
+
+/// The household as shown when family answers for it: its name and the watched person's name.
+async fn household_name(k: &Kernel, household_id: &str) -> Result<String> {
+    Ok(kernel::store::households::get(&k.db, household_id)
+        .await?
+        .map(|h| h.name)
+        .unwrap_or_default())
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn answer_page(
     k: &Kernel,
@@ -331,68 +458,214 @@ async fn answer_page(
     household_id: &str,
     action: &str,
     error: Option<String>,
-    done: bool,
+    prefill: Prefill,
+    proxy: bool,
     status: StatusCode,
 ) -> Result<Response> {
-    let members = kernel::store::households::members(&k.db, household_id).await?;
+    // Each member with what the form shows already chosen and typed.
+    let members: Vec<_> = kernel::store::households::members(&k.db, household_id)
+        .await?
+        .into_iter()
+        .map(|m| {
+            context! {
+                state => prefill.states.get(&m.person_id).cloned().unwrap_or_default(),
+                comment => prefill.comments.get(&m.person_id).cloned().unwrap_or_default(),
+                person_id => m.person_id, display_name => m.display_name, relation => m.relation,
+            }
+        })
+        .collect();
     let history: Vec<_> = store::history(&k.db, &round.id, household_id)
         .await?
         .into_iter()
-        .map(|h| context! { status => h.effective, channel => h.channel, at => h.answered_at, comment => h.comment })
+        .map(|h| {
+            context! { status => h.effective, channel => h.channel, at => h.answered_at, comment => h.comment,
+            proxy => h.proxy }
+        })
         .collect();
     let states: Vec<_> = MemberStatus::ALL.iter().map(|s| s.as_str()).collect();
     let ctx = context! {
-        round => ser(round), members => ser(&members), states, action, error, done, history,
-        closed => round.closed_at,
+        round => ser(round), members, states, action, error, history,
+        closed => round.closed_at, comment => prefill.comment,
+        for_household => if proxy { Some(household_name(k, household_id).await?) } else { None },
     };
     let mut res = kernel::web::page(v, "safety/answer.html", "safety-answer-title", ctx)?;
     *res.status_mut() = status;
     Ok(res)
 }
 
-async fn answer_form(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
-    v.require_login()?;
-    let round = store::require(&k.db, &id).await?;
-    let household = v.actor.household_id.clone().ok_or(Error::Forbidden)?;
-    if store::target(&k.db, &round.id, &household).await?.is_none() {
+/// 「全員無事」 with someone marked hurt or missing: ask before recording (the answer rides along
+/// in hidden fields; nothing is stored until a choice is made).
+async fn confirm_page(
+    k: &Kernel,
+    v: &Viewer,
+    round: &Round,
+    household_id: &str,
+    action: &str,
+    fields: &[(String, String)],
+    doubt: Doubt,
+) -> Result<Response> {
+    let members = kernel::store::households::members(&k.db, household_id).await?;
+    let names: std::collections::HashMap<&str, &str> = members
+        .iter()
+        .map(|m| (m.person_id.as_str(), m.display_name.as_str()))
+        .collect();
+    let input = answer_input(fields);
+    let marked: Vec<_> = input
+        .members
+        .iter()
+        .filter_map(|m| {
+            let s = MemberStatus::parse(&m.status)?;
+            Some(
+                context! { name => names.get(m.person_id.as_str()).copied().unwrap_or_default(), status => s.as_str() },
+            )
+        })
+        .collect();
+    // Everything typed goes back with the choice, except the status the buttons decide.
+    let carried: Vec<_> = fields
+        .iter()
+        .filter(|(k, _)| k.starts_with("member.") || k.starts_with("comment") || k == "channel" || k == "back")
+        .map(|(k, v)| context! { name => k, value => v })
+        .collect();
+    let ctx = context! {
+        round => ser(round), action, carried, marked, question => doubt.key(),
+    };
+    kernel::web::page(v, "safety/confirm.html", "safety-confirm-title", ctx)
+}
+
+/// 「回答を受け付けました」 with what was recorded: the household's state, each member's, when, by
+/// whom (and whether family answered for the household), and how to change it.
+async fn receipt_page(
+    k: &Kernel,
+    v: &Viewer,
+    round: &Round,
+    household_id: &str,
+    change: Option<String>,
+    back: Option<String>,
+) -> Result<Response> {
+    let latest = store::history(&k.db, &round.id, household_id)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::not_found("safety-no-answer-yet"))?;
+    let given: Vec<MemberAnswer> = serde_json::from_str(&latest.members).unwrap_or_default();
+    let members: Vec<_> = kernel::store::households::members(&k.db, household_id)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let g = given.iter().find(|g| g.person_id == m.person_id);
+            context! {
+                name => m.display_name,
+                status => g.map(|g| g.status.as_str()),
+                comment => g.and_then(|g| g.comment.clone()),
+            }
+        })
+        .collect();
+    let ctx = context! {
+        round => ser(round), answer => ser(&latest), members, change, back,
+        household => household_name(k, household_id).await?,
+    };
+    kernel::web::page(v, "safety/receipt.html", "safety-receipt-title", ctx)
+}
+
+/// The household the page is about: the one named (family answering for it) or the viewer's own.
+fn household_of(v: &Viewer, named: Option<String>) -> Result<String> {
+    match named {
+        Some(h) => Ok(h),
+        None => v.actor.household_id.clone().ok_or(Error::Forbidden),
+    }
+}
+
+/// Check the viewer may answer for the household in this round; `Some` when as family (a proxy).
+async fn may_answer(k: &Kernel, v: &Viewer, round: &Round, household: &str) -> Result<Option<super::Proxy>> {
+    let proxy = super::answering_as(k, &v.actor, household).await?;
+    if store::target(&k.db, &round.id, household).await?.is_none() {
         return Err(Error::Forbidden);
     }
+    Ok(proxy)
+}
+
+async fn answer_form(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
+    show_form(k, v, id, None).await
+}
+
+async fn answer_form_for(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path((id, household)): Path<(String, String)>,
+) -> Result<Response> {
+    show_form(k, v, id, Some(household)).await
+}
+
+async fn show_form(k: Kernel, v: Viewer, id: String, named: Option<String>) -> Result<Response> {
+    v.require_login()?;
+    let round = store::require(&k.db, &id).await?;
+    let household = household_of(&v, named.clone())?;
+    let proxy = may_answer(&k, &v, &round, &household).await?;
+    if let Some(p) = &proxy {
+        // Family sees the household's members and answers: a read of personal data.
+        kernel::store::audit::append(
+            &k,
+            kernel::model::audit::AuditRecord::new(Some(&p.by), "safety.proxy_form", format!("safety/{id}"))
+                .subject(&p.watched)
+                .reason(&household),
+        )
+        .await?;
+    }
+    let proxy = proxy.is_some();
+    // Changing an answer starts from what was recorded.
+    let prefill = store::history(&k.db, &round.id, &household)
+        .await?
+        .first()
+        .map(Prefill::of_record)
+        .unwrap_or_default();
+    let action = format!("{}/answer", answer_base(&id, named.as_deref()));
     answer_page(
         &k,
         &v,
         &round,
         &household,
-        &format!("/safety/{id}/answer"),
+        &action,
         None,
-        false,
+        prefill,
+        proxy,
         StatusCode::OK,
     )
     .await
 }
 
 /// Turn a refused answer into the form again with the reason, in the viewer's language.
-async fn refused(k: &Kernel, v: &Viewer, round: &Round, household: &str, action: &str, e: Error) -> Result<Response> {
-    match e {
-        Error::Invalid { key, args } => {
-            let msg = t(v.lang, &key, &args);
-            answer_page(
-                k,
-                v,
-                round,
-                household,
-                action,
-                Some(msg),
-                false,
-                StatusCode::BAD_REQUEST,
-            )
-            .await
-        }
-        Error::Conflict { key, args } => {
-            let msg = t(v.lang, &key, &args);
-            answer_page(k, v, round, household, action, Some(msg), false, StatusCode::CONFLICT).await
-        }
-        e => Err(e),
-    }
+#[allow(clippy::too_many_arguments)]
+async fn refused(
+    k: &Kernel,
+    v: &Viewer,
+    round: &Round,
+    household: &str,
+    action: &str,
+    input: &AnswerInput,
+    proxy: bool,
+    e: Error,
+) -> Result<Response> {
+    let status = match &e {
+        Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+        Error::Conflict { .. } => StatusCode::CONFLICT,
+        _ => return Err(e),
+    };
+    let (Error::Invalid { key, args } | Error::Conflict { key, args }) = e else {
+        return Err(Error::Internal("unreachable".into()));
+    };
+    let msg = t(v.lang, &key, &args);
+    answer_page(
+        k,
+        v,
+        round,
+        household,
+        action,
+        Some(msg),
+        Prefill::of(input),
+        proxy,
+        status,
+    )
+    .await
 }
 
 async fn answer(
@@ -401,22 +674,133 @@ async fn answer(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
+    take_answer(k, v, id, None, fields).await
+}
+
+async fn answer_for_household(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path((id, household)): Path<(String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    take_answer(k, v, id, Some(household), fields).await
+}
+
+async fn take_answer(
+    k: Kernel,
+    v: Viewer,
+    id: String,
+    named: Option<String>,
+    fields: Vec<(String, String)>,
+) -> Result<Response> {
     let person = v.require_login()?.clone();
     let round = store::require(&k.db, &id).await?;
-    let household = v.actor.household_id.clone().ok_or(Error::Forbidden)?;
+    let household = household_of(&v, named.clone())?;
+    let proxy = may_answer(&k, &v, &round, &household).await?.is_some();
     let channel = match fields.iter().find(|(k, _)| k == "channel").map(|(_, v)| v.as_str()) {
         Some("terminal") => "terminal",
         _ => "web",
     };
-    let action = format!("/safety/{id}/answer");
+    let base = answer_base(&id, named.as_deref());
+    let action = format!("{base}/answer");
     let input = answer_input(&fields);
-    match super::answer_for(&k, Some(&v.actor), &id, &household, Some(&person.id), channel, &input).await {
-        Ok(_) => match fields.iter().find(|(k, _)| k == "back").map(|(_, v)| v.as_str()) {
-            Some(back) => Ok(Redirect::to(&kernel::web::render::safe_next(Some(back))).into_response()),
-            None => answer_page(&k, &v, &round, &household, &action, None, true, StatusCode::OK).await,
-        },
-        Err(e) => refused(&k, &v, &round, &household, &action, e).await,
+    if has(&fields, "edit") {
+        return answer_page(
+            &k,
+            &v,
+            &round,
+            &household,
+            &action,
+            None,
+            Prefill::of(&input),
+            proxy,
+            StatusCode::OK,
+        )
+        .await;
     }
+    if !has(&fields, "confirmed") {
+        let members = member_ids(&k, &household).await?;
+        if let Ok(a) = input.check(&members)
+            && let Some(doubt) = a.doubt()
+        {
+            return confirm_page(&k, &v, &round, &household, &action, &fields, doubt).await;
+        }
+    }
+    let done = super::answer_for(
+        &k,
+        Some(&v.actor),
+        &id,
+        &household,
+        Some(&person.id),
+        channel,
+        &input,
+        v.lang,
+    )
+    .await;
+    match done {
+        Ok(_) => {
+            let back = fields
+                .iter()
+                .find(|(k, _)| k == "back")
+                .map(|(_, b)| kernel::web::render::safe_next(Some(b)));
+            let to = match back {
+                Some(b) => format!("{base}/receipt?back={}", kernel::web::render::url_encode(&b)),
+                None => format!("{base}/receipt"),
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(e) => refused(&k, &v, &round, &household, &action, &input, proxy, e).await,
+    }
+}
+
+async fn member_ids(k: &Kernel, household: &str) -> Result<Vec<String>> {
+    Ok(kernel::store::households::members(&k.db, household)
+        .await?
+        .into_iter()
+        .map(|m| m.person_id)
+        .collect())
+}
+
+#[derive(serde::Deserialize)]
+struct ReceiptQuery {
+    back: Option<String>,
+}
+
+async fn receipt(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<ReceiptQuery>,
+) -> Result<Response> {
+    show_receipt(k, v, id, None, q.back).await
+}
+
+async fn receipt_for(
+    State(k): State<Kernel>,
+    v: Viewer,
+    Path((id, household)): Path<(String, String)>,
+    Query(q): Query<ReceiptQuery>,
+) -> Result<Response> {
+    show_receipt(k, v, id, Some(household), q.back).await
+}
+
+async fn show_receipt(
+    k: Kernel,
+    v: Viewer,
+    id: String,
+    named: Option<String>,
+    back: Option<String>,
+) -> Result<Response> {
+    v.require_login()?;
+    let round = store::require(&k.db, &id).await?;
+    let household = household_of(&v, named.clone())?;
+    may_answer(&k, &v, &round, &household).await?;
+    let change = round
+        .closed_at
+        .is_none()
+        .then(|| format!("{}/answer", answer_base(&id, named.as_deref())));
+    let back = back.map(|b| kernel::web::render::safe_next(Some(&b)));
+    receipt_page(&k, &v, &round, &household, change, back).await
 }
 
 /// A link that cannot be used: say why, and offer to log in and answer there.
@@ -429,7 +813,11 @@ fn link_problem(v: &Viewer, link: &Link) -> Result<Response> {
     let message = t(
         v.lang,
         key,
-        &[("time", at.map(kernel::web::render::format_time).unwrap_or_default())],
+        &[(
+            "time",
+            at.map(|at| kernel::web::render::human_time(v.lang, at))
+                .unwrap_or_default(),
+        )],
     );
     let mut res = kernel::web::page(v, "safety/link.html", "safety-link-title", context! { message })?;
     *res.status_mut() = status;
@@ -449,6 +837,7 @@ async fn link_form(State(k): State<Kernel>, v: Viewer, Path(token): Path<String>
                 &household_id,
                 &format!("/safety/a/{token}"),
                 None,
+                Prefill::default(),
                 false,
                 StatusCode::OK,
             )
@@ -474,23 +863,61 @@ async fn link_answer(
         return link_problem(&v, &store::peek_link(&k, &token).await?);
     };
     let round = store::require(&k.db, &round_id).await?;
-    let members: Vec<String> = kernel::store::households::members(&k.db, &household_id)
-        .await?
-        .into_iter()
-        .map(|m| m.person_id)
-        .collect();
-    if let Err(e) = input.check(&members) {
-        let err = Error::invalid_with(e.key, vec![("field", e.field)]);
-        return refused(&k, &v, &round, &household_id, &action, err).await;
+    if has(&fields, "edit") {
+        return answer_page(
+            &k,
+            &v,
+            &round,
+            &household_id,
+            &action,
+            None,
+            Prefill::of(&input),
+            false,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let members = member_ids(&k, &household_id).await?;
+    match input.check(&members) {
+        Err(e) => {
+            let err = Error::invalid_with(e.key, vec![("field", e.field)]);
+            return refused(&k, &v, &round, &household_id, &action, &input, false, err).await;
+        }
+        Ok(a) if !has(&fields, "confirmed") => {
+            if let Some(doubt) = a.doubt() {
+                return confirm_page(&k, &v, &round, &household_id, &action, &fields, doubt).await;
+            }
+        }
+        Ok(_) => {}
     }
     match store::use_link(&k, &token).await? {
         Link::Valid { person_id, .. } => {
-            match super::answer_for(&k, None, &round_id, &household_id, Some(&person_id), "email", &input).await {
-                Ok(_) => answer_page(&k, &v, &round, &household_id, &action, None, true, StatusCode::OK).await,
+            match super::answer_for(
+                &k,
+                None,
+                &round_id,
+                &household_id,
+                Some(&person_id),
+                "email",
+                &input,
+                v.lang,
+            )
+            .await
+            {
+                // The link is spent: changing the answer later is done logged in.
+                Ok(_) => {
+                    let change = round.closed_at.is_none().then(|| {
+                        format!(
+                            "/login?next={}",
+                            kernel::web::render::url_encode(&format!("/safety/{round_id}/answer"))
+                        )
+                    });
+                    receipt_page(&k, &v, &round, &household_id, change, None).await
+                }
                 Err(e) => {
                     // Not stored: the link is given back so the resident can try again.
                     store::unuse_link(&k, &token).await?;
-                    refused(&k, &v, &round, &household_id, &action, e).await
+                    refused(&k, &v, &round, &household_id, &action, &input, false, e).await
                 }
             }
         }
@@ -533,6 +960,13 @@ mod tests {
         }
         for s in ["safe", "help"] {
             dynamic.push(format!("safety-status-{s}"));
+            dynamic.push(format!("safety-household-{s}"));
+        }
+        for d in [
+            crate::model::answer::Doubt::Injured,
+            crate::model::answer::Doubt::Unknown,
+        ] {
+            dynamic.push(d.key().to_string());
         }
         for c in ["web", "terminal", "email", "mqtt", "api"] {
             dynamic.push(format!("safety-channel-{c}"));

@@ -162,7 +162,41 @@ impl AnswerInput {
     }
 }
 
+/// Why 「全員無事」 cannot be recorded as it was pressed: someone is marked hurt or missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doubt {
+    /// A member is marked けが.
+    Injured,
+    /// A member is marked 不明 (and nobody けが).
+    Unknown,
+}
+
+impl Doubt {
+    /// The catalog key of the question asked.
+    pub fn key(self) -> &'static str {
+        match self {
+            Doubt::Injured => "safety-confirm-injured",
+            Doubt::Unknown => "safety-confirm-unknown",
+        }
+    }
+}
+
 impl Answer {
+    /// 「全員無事」 pressed while a member is marked けが or 不明 contradicts itself: the person is
+    /// asked whether to send 「助けが必要」 instead of it being recorded so silently.
+    pub fn doubt(&self) -> Option<Doubt> {
+        if self.status != HouseholdStatus::Safe {
+            return None;
+        }
+        if self.members.iter().any(|m| m.status == MemberStatus::Injured) {
+            Some(Doubt::Injured)
+        } else if self.members.iter().any(|m| m.status == MemberStatus::Unknown) {
+            Some(Doubt::Unknown)
+        } else {
+            None
+        }
+    }
+
     /// What the tally counts: 「助けが必要」, or any member hurt or unaccounted for.
     pub fn effective(&self) -> HouseholdStatus {
         let worrying = self
@@ -214,6 +248,43 @@ mod tests {
             comment: None,
         };
         assert_eq!(away.check(&members()).unwrap().effective(), HouseholdStatus::Safe);
+    }
+
+    #[test]
+    fn all_safe_with_someone_hurt_or_missing_is_asked_about_first() {
+        let answer = |status: HouseholdStatus, states: &[MemberStatus]| Answer {
+            status,
+            members: states
+                .iter()
+                .enumerate()
+                .map(|(i, s)| MemberAnswer {
+                    person_id: format!("p{i}"),
+                    status: *s,
+                    comment: None,
+                })
+                .collect(),
+            comment: None,
+        };
+        use HouseholdStatus::{Help, Safe};
+        use MemberStatus::{Away, Injured, Unknown};
+        assert_eq!(
+            answer(Safe, &[MemberStatus::Safe, Injured]).doubt(),
+            Some(Doubt::Injured)
+        );
+        assert_eq!(
+            answer(Safe, &[Unknown, Injured]).doubt(),
+            Some(Doubt::Injured),
+            "hurt is said first"
+        );
+        assert_eq!(answer(Safe, &[Unknown]).doubt(), Some(Doubt::Unknown));
+        assert_eq!(answer(Safe, &[Away, MemberStatus::Safe]).doubt(), None);
+        assert_eq!(answer(Safe, &[]).doubt(), None);
+        assert_eq!(
+            answer(Help, &[Injured]).doubt(),
+            None,
+            "「助けが必要」 needs no question"
+        );
+        assert_eq!(Doubt::Injured.key(), "safety-confirm-injured");
     }
 
     #[test]

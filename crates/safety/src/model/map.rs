@@ -12,6 +12,9 @@ pub struct MapArea<'a> {
     pub help: i64,
 }
 
+/// The colour steps as answer-rate ranges (percent, both ends included), lowest first.
+pub const STEPS: [(i64, i64); 5] = [(0, 24), (25, 49), (50, 74), (75, 99), (100, 100)];
+
 /// A colour-blind-safe sequential scale from light (few answered) to dark green (all answered);
 /// text stays readable on each (dark text on light steps, white on dark).
 pub fn colour(rate: Option<i64>) -> (&'static str, &'static str) {
@@ -88,16 +91,20 @@ pub fn svg(areas: &[MapArea], title: &str, desc: &str, help_label: &str) -> Stri
             code = esc(a.code),
             label = esc(&label),
         ));
+        // The area's name and figure written on it, so the map reads without hovering.
         if let Some(c) = a.shape.label_point() {
+            let (x, y) = (px(c.lon), py(c.lat));
             out.push_str(&format!(
-                r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="14" fill="{ink}">{}</text>"##,
-                px(c.lon),
-                py(c.lat),
-                esc(&match a.rate {
-                    Some(r) => format!("{r}%"),
-                    None => String::new(),
-                })
+                r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="13" fill="{ink}"><tspan x="{x:.1}">{}</tspan>"##,
+                y - 4.0,
+                esc(a.name)
             ));
+            if let Some(r) = a.rate {
+                out.push_str(&format!(
+                    r##"<tspan x="{x:.1}" dy="17" font-size="15" font-weight="bold" class="rate">{r}%</tspan>"##
+                ));
+            }
+            out.push_str("</text>");
         }
         out.push_str("</g>");
     }
@@ -110,6 +117,45 @@ mod tests {
     use super::*;
     use kernel::model::geometry::parse_geometry;
     use serde_json::json;
+
+    #[test]
+    fn an_area_is_drawn_in_its_own_shape_with_its_holes() {
+        // An L-shaped 町丁目 with a courtyard (a hole) and a detached island: every vertex is drawn.
+        let shape = parse_geometry(&json!({"type": "MultiPolygon", "coordinates": [
+            [[[139.0, 35.0], [139.02, 35.0], [139.02, 35.01], [139.01, 35.01], [139.01, 35.02], [139.0, 35.02], [139.0, 35.0]],
+             [[139.002, 35.002], [139.004, 35.002], [139.004, 35.004], [139.002, 35.004], [139.002, 35.002]]],
+            [[[139.03, 35.0], [139.035, 35.0], [139.032, 35.005], [139.03, 35.0]]]
+        ]}))
+        .unwrap();
+        let out = svg(
+            &[MapArea {
+                code: "L",
+                name: "かぎ町",
+                shape: &shape,
+                rate: Some(60),
+                help: 0,
+            }],
+            "t",
+            "d",
+            "h",
+        );
+        let d = out.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
+        assert_eq!(d.matches('M').count(), 3, "outer ring, hole and island: {d}");
+        assert_eq!(d.matches('L').count(), 6 + 4 + 3, "{d}");
+        assert!(out.contains("fill-rule=\"evenodd\""), "the hole stays a hole");
+        assert!(out.contains(">かぎ町</tspan>"));
+    }
+
+    #[test]
+    fn the_legend_steps_match_the_colours() {
+        for (from, to) in STEPS {
+            assert_eq!(colour(Some(from)), colour(Some(to)), "{from}-{to} is one colour");
+        }
+        for w in STEPS.windows(2) {
+            assert_eq!(w[0].1 + 1, w[1].0, "no gap between steps");
+            assert_ne!(colour(Some(w[0].1)), colour(Some(w[1].0)));
+        }
+    }
 
     #[test]
     fn every_area_is_drawn_with_its_colour_and_label() {
@@ -143,6 +189,10 @@ mod tests {
         );
         assert!(svg.contains("data-area=\"1\"") && svg.contains("#1d5e3a"));
         assert!(svg.contains("二丁目&lt; 10% (助けが必要 2)"), "{svg}");
+        assert!(
+            svg.contains(">一丁目</tspan>") && svg.contains("class=\"rate\">100%</tspan>"),
+            "names and figures are written on the map"
+        );
         assert_eq!(svg.matches("<path").count(), 2);
         assert!(!svg.contains("NaN"));
     }

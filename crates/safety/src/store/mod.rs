@@ -16,6 +16,7 @@ pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[
     kernel::migration!("0001_safety"),
     kernel::migration!("0002_latest_answer"),
     kernel::migration!("0003_announced"),
+    kernel::migration!("0004_proxy"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
@@ -311,6 +312,8 @@ pub struct NewAnswer {
     pub round_id: String,
     pub household_id: String,
     pub person_id: Option<String>,
+    /// A family member answering for a household not their own (代理回答).
+    pub proxy_by: Option<String>,
     pub channel: String,
     pub answer: Answer,
 }
@@ -346,15 +349,15 @@ pub async fn record(k: &Kernel, answers: &[NewAnswer]) -> Result<Vec<Recorded>> 
     for (chunk, start) in answers.chunks(256).zip((0..).step_by(256)) {
         let padded = kernel::store::padded_len(chunk.len());
         let sql = format!(
-            "WITH v (id, round_id, household_id, person_id, channel, status, effective, members, comment, answered_at, n) \
-             AS (VALUES {}) \
+            "WITH v (id, round_id, household_id, person_id, channel, status, effective, members, comment, answered_at, n, \
+             proxy_by) AS (VALUES {}) \
              INSERT INTO safety_answers (id, round_id, household_id, person_id, channel, status, effective, members, \
-             comment, answered_at) \
+             comment, answered_at, proxy_by) \
              SELECT v.id, v.round_id, v.household_id, v.person_id, v.channel, v.status, v.effective, v.members, \
-             v.comment, v.answered_at FROM v WHERE EXISTS (SELECT 1 FROM safety_targets t JOIN safety_rounds r \
+             v.comment, v.answered_at, v.proxy_by FROM v WHERE EXISTS (SELECT 1 FROM safety_targets t JOIN safety_rounds r \
              ON r.id = t.round_id WHERE t.round_id = v.round_id AND t.household_id = v.household_id \
              AND r.closed_at IS NULL) ORDER BY v.n RETURNING id",
-            kernel::store::values_placeholders(padded, 11)
+            kernel::store::values_placeholders(padded, 12)
         );
         let returned: Vec<String> = on_db!(&k.db, |p| {
             let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.as_str()));
@@ -370,7 +373,8 @@ pub async fn record(k: &Kernel, answers: &[NewAnswer]) -> Result<Vec<Recorded>> 
                     .bind(&members[start + i])
                     .bind(&a.answer.comment)
                     .bind(now)
-                    .bind(i as i64);
+                    .bind(i as i64)
+                    .bind(&a.proxy_by);
             }
             for i in chunk.len()..padded {
                 q = q
@@ -384,7 +388,8 @@ pub async fn record(k: &Kernel, answers: &[NewAnswer]) -> Result<Vec<Recorded>> 
                     .bind("")
                     .bind(None::<String>)
                     .bind(now)
-                    .bind(i as i64);
+                    .bind(i as i64)
+                    .bind(None::<String>);
             }
             q.fetch_all(p).await
         })?;
@@ -430,13 +435,20 @@ pub struct AnswerRecord {
     pub members: String,
     pub comment: Option<String>,
     pub answered_at: i64,
+    /// Who answered, by name.
+    pub person: Option<String>,
+    /// The family member who answered for the household, if one did (代理回答).
+    pub proxy_by: Option<String>,
+    pub proxy: Option<String>,
 }
 
 /// A household's answers in a round, latest first.
 pub async fn history(db: &Db, round_id: &str, household_id: &str) -> Result<Vec<AnswerRecord>> {
     Ok(on_db!(db, |p| sqlx::query_as::<_, AnswerRecord>(
-        "SELECT id, person_id, channel, status, effective, members, comment, answered_at FROM safety_answers \
-         WHERE round_id = $1 AND household_id = $2 ORDER BY answered_at DESC, id DESC"
+        "SELECT s.id, s.person_id, s.channel, s.status, s.effective, s.members, s.comment, s.answered_at, \
+         pe.display_name AS person, s.proxy_by, pp.display_name AS proxy FROM safety_answers s \
+         LEFT JOIN people pe ON pe.id = s.person_id LEFT JOIN people pp ON pp.id = s.proxy_by \
+         WHERE s.round_id = $1 AND s.household_id = $2 ORDER BY s.answered_at DESC, s.id DESC"
     )
     .bind(round_id)
     .bind(household_id)
@@ -496,6 +508,8 @@ pub struct FollowUp {
     pub visitor: Option<String>,
     pub outcome: Option<String>,
     pub escalated_at: Option<i64>,
+    /// The family member who gave the latest answer for the household, by name (代理回答).
+    pub proxy: Option<String>,
 }
 
 /// 「助けが必要」 households, and silent ones with a 要支援者, in the given areas.
@@ -505,7 +519,10 @@ pub async fn follow_up(db: &Db, round_id: &str, areas: &[String]) -> Result<Vec<
          (t.needs_support = TRUE) AS needs_support, t.answered_at, \
          (SELECT s.comment FROM safety_answers s WHERE s.round_id = t.round_id AND s.household_id = t.household_id \
           ORDER BY s.answered_at DESC, s.id DESC LIMIT 1) AS comment, \
-         v.visitor_id, pv.display_name AS visitor, v.outcome, t.escalated_at \
+         v.visitor_id, pv.display_name AS visitor, v.outcome, t.escalated_at, \
+         (SELECT pp.display_name FROM safety_answers s LEFT JOIN people pp ON pp.id = s.proxy_by \
+          WHERE s.round_id = t.round_id AND s.household_id = t.household_id \
+          ORDER BY s.answered_at DESC, s.id DESC LIMIT 1) AS proxy \
          FROM safety_targets t JOIN households h ON h.id = t.household_id JOIN areas a ON a.id = t.area_id \
          LEFT JOIN safety_visits v ON v.round_id = t.round_id AND v.household_id = t.household_id \
          LEFT JOIN people pv ON pv.id = v.visitor_id \
@@ -831,17 +848,66 @@ pub struct ExportRow {
     pub status: Option<String>,
     pub answered_at: Option<i64>,
     pub needs_support: bool,
+    /// The family member who gave the latest answer, by name (代理回答).
+    pub proxy: Option<String>,
 }
 
 pub async fn export_rows(db: &Db, round_id: &str) -> Result<Vec<ExportRow>> {
     Ok(on_db!(db, |p| {
         sqlx::query_as::<_, ExportRow>(
         "SELECT t.area_id, a.code, a.name AS area, t.household_id, h.name AS household, h.address, t.status, \
-         t.answered_at, (t.needs_support = TRUE) AS needs_support FROM safety_targets t JOIN areas a ON a.id = t.area_id \
+         t.answered_at, (t.needs_support = TRUE) AS needs_support, \
+         (SELECT pp.display_name FROM safety_answers s LEFT JOIN people pp ON pp.id = s.proxy_by \
+          WHERE s.round_id = t.round_id AND s.household_id = t.household_id \
+          ORDER BY s.answered_at DESC, s.id DESC LIMIT 1) AS proxy FROM safety_targets t JOIN areas a ON a.id = t.area_id \
          JOIN households h ON h.id = t.household_id WHERE t.round_id = $1 ORDER BY a.code, h.address, h.name"
     )
     .bind(round_id)
     .fetch_all(p)
     .await
     })?)
+}
+
+/// A household whose latest answer a family member gave for it (代理回答), for officers.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ProxyAnswer {
+    pub household_id: String,
+    pub household: String,
+    pub area_id: String,
+    /// What the tally counts: `safe` or `help`.
+    pub status: String,
+    pub proxy_by: String,
+    /// The family member, by name.
+    pub proxy: String,
+    pub answered_at: i64,
+}
+
+/// Households of the given areas whose latest answer was given by family for them.
+pub async fn proxy_answers(db: &Db, round_id: &str, areas: &[String]) -> Result<Vec<ProxyAnswer>> {
+    let rows: Vec<ProxyAnswer> = on_db!(db, |p| sqlx::query_as::<_, ProxyAnswer>(
+        "SELECT t.household_id, h.name AS household, t.area_id, s.effective AS status, s.proxy_by, \
+         pp.display_name AS proxy, s.answered_at FROM safety_targets t \
+         JOIN households h ON h.id = t.household_id \
+         JOIN safety_answers s ON s.id = (SELECT s2.id FROM safety_answers s2 WHERE s2.round_id = t.round_id \
+              AND s2.household_id = t.household_id ORDER BY s2.answered_at DESC, s2.id DESC LIMIT 1) \
+         JOIN people pp ON pp.id = s.proxy_by \
+         WHERE t.round_id = $1 ORDER BY s.answered_at DESC"
+    )
+    .bind(round_id)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows.into_iter().filter(|r| areas.contains(&r.area_id)).collect())
+}
+
+/// Open rounds asking any of these households, with the household: (round, household id).
+pub async fn open_for_households(db: &Db, households: &[String]) -> Result<Vec<(Round, String)>> {
+    let mut out = Vec::new();
+    for r in open(db).await? {
+        for h in households {
+            if target(db, &r.id, h).await?.is_some() {
+                out.push((r.clone(), h.clone()));
+            }
+        }
+    }
+    Ok(out)
 }
