@@ -1059,7 +1059,9 @@ pub struct Message {
     pub to_person_id: String,
     pub from_person_id: String,
     pub from_name: String,
-    pub body: String,
+    /// Absent where the reader may not see it: a held or refused message, read by the person it
+    /// was sent to (a scam's text and phone number must not reach them before the family looks).
+    pub body: Option<String>,
     pub sent_at: i64,
     /// `delivered`, `held` (waiting for the guardian), `approved` (then delivered), `rejected`.
     pub state: String,
