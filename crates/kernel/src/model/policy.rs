@@ -246,8 +246,7 @@ pub fn may(actor: &Actor, action: Action, resource: &Resource) -> bool {
             },
         ) => {
             // Held messages are decided by the family from the start; a named guardian takes it over.
-            *guardian
-                || (!*has_guardian && (role.as_deref() == Some("family") || actor.is_staff_with_duty("watch")))
+            *guardian || (!*has_guardian && (role.as_deref() == Some("family") || actor.is_staff_with_duty("watch")))
         }
         // Privacy training of supporters and volunteers is recorded by the welfare desk.
         (RecordTraining, _) => admin || actor.is_staff_with_duty("watch"),
@@ -462,14 +461,41 @@ mod tests {
             has_guardian,
         };
         let family = actor("neighbour");
-        assert!(may(&family, Action::ApproveContacts, &circle(Some("family"), false, false)));
-        assert!(!may(&family, Action::ApproveContacts, &circle(Some("family"), false, true)));
-        assert!(may(&family, Action::ApproveContacts, &circle(Some("family"), true, true)));
+        assert!(may(
+            &family,
+            Action::ApproveContacts,
+            &circle(Some("family"), false, false)
+        ));
+        assert!(!may(
+            &family,
+            Action::ApproveContacts,
+            &circle(Some("family"), false, true)
+        ));
+        assert!(may(
+            &family,
+            Action::ApproveContacts,
+            &circle(Some("family"), true, true)
+        ));
         for role in ["care_manager", "supporter", "listening_volunteer", "officer"] {
-            assert!(!may(&family, Action::ApproveContacts, &circle(Some(role), false, false)), "{role}");
+            assert!(
+                !may(&family, Action::ApproveContacts, &circle(Some(role), false, false)),
+                "{role}"
+            );
         }
-        assert!(!may(&actor("self"), Action::ApproveContacts, &circle(None, false, false)));
-        assert!(may(&actor("welfare_staff"), Action::ApproveContacts, &circle(None, false, false)));
-        assert!(!may(&actor("welfare_staff"), Action::ApproveContacts, &circle(None, false, true)));
+        assert!(!may(
+            &actor("self"),
+            Action::ApproveContacts,
+            &circle(None, false, false)
+        ));
+        assert!(may(
+            &actor("welfare_staff"),
+            Action::ApproveContacts,
+            &circle(None, false, false)
+        ));
+        assert!(!may(
+            &actor("welfare_staff"),
+            Action::ApproveContacts,
+            &circle(None, false, true)
+        ));
     }
 }

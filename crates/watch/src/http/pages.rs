@@ -867,7 +867,13 @@ async fn mine(State(k): State<Kernel>, v: Viewer) -> Result<Json<serde_json::Val
             .await?
             .into_iter()
             .filter(|m| m.state == "held")
-            .map(|m| t(v.lang, "watch-terminal-waiting", &[("name", m.from_name), ("time", when(m.sent_at))]))
+            .map(|m| {
+                t(
+                    v.lang,
+                    "watch-terminal-waiting",
+                    &[("name", m.from_name), ("time", when(m.sent_at))],
+                )
+            })
             .collect()
     } else {
         Vec::new()
@@ -931,7 +937,12 @@ async fn answer(State(k): State<Kernel>, v: Viewer, Form(f): Form<AnswerForm>) -
             super::decline_for(&k, &v.actor, &circle.id).await?;
             "declined"
         }
-        _ => return Err(Error::invalid_with("watch-answer-invalid", vec![("field", "answer".into())])),
+        _ => {
+            return Err(Error::invalid_with(
+                "watch-answer-invalid",
+                vec![("field", "answer".into())],
+            ));
+        }
     };
     let to = kernel::web::render::safe_next(f.back.as_deref().or(Some("/terminal")));
     let sep = if to.contains('?') { '&' } else { '?' };

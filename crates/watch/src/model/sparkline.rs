@@ -89,8 +89,8 @@ pub fn svg(counts: &[u32], now: i64, words: &Words) -> String {
         // A tick where a local hour divisible by six begins inside this bucket.
         let at = start + i as i64 * 3_600_000;
         let local = at + LOCAL_OFFSET_MS;
-        let boundary = local.div_euclid(3_600_000) * 3_600_000
-            + if local.rem_euclid(3_600_000) == 0 { 0 } else { 3_600_000 };
+        let boundary =
+            local.div_euclid(3_600_000) * 3_600_000 + if local.rem_euclid(3_600_000) == 0 { 0 } else { 3_600_000 };
         if boundary.div_euclid(3_600_000).rem_euclid(24) % 6 == 0 {
             let tx = LEFT + i * SLOT + ((boundary - local) * SLOT as i64 / 3_600_000) as usize;
             out.push_str(&format!(
@@ -142,7 +142,13 @@ mod tests {
         // 2026-11-23 09:00 JST.
         let now = 1_795_392_000_000;
         let b = buckets(&[], now, 48);
-        let tick = |ms: i64| if is_midnight(ms) { "日付".to_string() } else { "時".to_string() };
+        let tick = |ms: i64| {
+            if is_midnight(ms) {
+                "日付".to_string()
+            } else {
+                "時".to_string()
+            }
+        };
         let s = svg(
             &b,
             now,
@@ -152,8 +158,24 @@ mod tests {
                 tick: &tick,
             },
         );
-        let width: usize = s.split("width=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
-        let height: usize = s.split("height=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+        let width: usize = s
+            .split("width=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let height: usize = s
+            .split("height=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(width >= 600 && height >= 120, "{width}×{height}");
         // 48 hours from 09:00 two days ago: 12, 18, 0, 6, 12, 18, 0, 6 — two midnights.
         assert_eq!(s.matches("<text").count(), 2 + 8, "{s}");
