@@ -34,7 +34,9 @@ pub const DEMO_WATCHED: &str = "tanaka";
 pub const DEMO_CIRCLE: &[(&str, &str, Option<i64>)] = &[
     ("sato", "family", Some(1)),
     ("caremgr", "care_manager", Some(2)),
-    ("supporter", "supporter", Some(3)),
+    // Off the ladder: calling a visitor needs a privacy training on record, which the demo
+    // leaves for the welfare desk to enter (the browser tests walk that gate).
+    ("supporter", "supporter", None),
 ];
 pub const DEMO_DEVICES: &[(&str, &str)] = &[("bulb-0001", "bulb")];
 

@@ -1353,7 +1353,7 @@ async fn the_demo_town_ships_tanakas_circle_as_a_living_example() {
         vec![
             ("佐藤 由美".into(), "family".into(), Some(1)),
             ("中村 恵子".into(), "care_manager".into(), Some(2)),
-            ("伊藤 翔太".into(), "supporter".into(), Some(3)),
+            ("伊藤 翔太".into(), "supporter".into(), None),
         ]
     );
     assert_eq!(watch::store::rules(&k.db, &c.id).await.unwrap().len(), 2);

@@ -1,5 +1,5 @@
 //! The demo town's watch-over circle, so a newcomer sees a living example: tanaka watched with
-//! her consent, her daughter sato, her care manager and a trained supporter on the ladder, her
+//! her consent, her daughter sato and her care manager on the ladder, a supporter beside them, her
 //! smart bulb, the default rules, and two days of signals (the bulb going on and off, 「元気です」
 //! each morning, the terminal in use). Who is in it is data in `kernel::demo`.
 
@@ -43,25 +43,7 @@ pub async fn load(k: &Kernel) -> Result<bool> {
     for rule in crate::model::rule::defaults() {
         store::add_rule(k, &circle.id, &rule, &creator).await?;
     }
-    let now = k.now();
-    let desk = kernel::store::orgs::duty_staff(&k.db, "watch")
-        .await?
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| creator.clone());
     for (id, role, ladder) in &members {
-        if crate::model::CircleRole::parse(role).is_some_and(crate::model::CircleRole::needs_training) {
-            // Visitors on the ladder have their privacy training on record (the welfare desk's).
-            store::record_training(
-                k,
-                id,
-                "みどり市社会福祉協議会",
-                &crate::model::local_date(now - 30 * DAY_MS),
-                &crate::model::local_date(now + 335 * DAY_MS),
-                &desk,
-            )
-            .await?;
-        }
         store::put_member(k, &circle.id, id, role, *ladder, &creator).await?;
     }
     let mut tokens = Vec::new();
@@ -70,6 +52,7 @@ pub async fn load(k: &Kernel) -> Result<bool> {
     }
     // Two days of signals up to now: this morning's 「元気です」 is among them once it is past 7:30,
     // so the demo does not start with a missed check-in.
+    let now = k.now();
     let mut signals = Vec::new();
     let today = local_midnight(now);
     for day in [today - 2 * DAY_MS, today - DAY_MS, today] {
