@@ -826,7 +826,7 @@ async fn send_message(State(k): State<Kernel>, v: Viewer, Form(f): Form<MessageF
                 &v,
                 "watch/message.html",
                 "watch-message-title",
-                context! { f => ser(&serde_json::json!({})), error => Option::<String>::None, sent => Some(t(v.lang, key, &[])), held => sent.state == "held" },
+                context! { f => ser(&serde_json::json!({})), error => Option::<String>::None, sent => Some(t(v.lang, key, &[]))},
             )
         }
         Err(e) => match message_of(&v, &e) {
