@@ -428,6 +428,10 @@ async fn load_demo(k: &Kernel, residents: usize) -> Result<(), Error> {
         }
     })
     .await?;
+    // A living example of watch-over: tanaka's circle with her family, care manager and supporter.
+    if watch::demo::load(k).await? {
+        eprintln!("machi: demo watch-over circle of {} loaded", kernel::demo::DEMO_WATCHED);
+    }
     eprintln!(
         "machi: demo town loaded in {:.1} s: {} areas, {} organisations, {} households, {} people, {} logins",
         started.elapsed().as_secs_f64(),

@@ -470,10 +470,12 @@ async fn an_mqtt_signal_from_mosquitto_resets_the_timer() {
         watch::store::open_escalations(&k.db).await.unwrap().is_empty(),
         "the signal reset the timer"
     );
-    // 91 minutes after the kettle: called.
+    // 91 minutes after the kettle: called (for the hourly rule; by now, 11:51, the default
+    // 「元気です」 by 10:00 rule has also called, for its own reason).
     app.clock.advance(71 * 60_000);
     watch::jobs::tick(k).await.unwrap();
-    assert_eq!(watch::store::open_escalations(&k.db).await.unwrap().len(), 1);
+    let open = watch::store::open_escalations(&k.db).await.unwrap();
+    assert_eq!(open.iter().filter(|e| e.reason == "period").count(), 1, "{open:?}");
 }
 
 #[tokio::test]
@@ -547,7 +549,7 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED);
-    assert!(m.get("state").is_none(), "the sender is not told it was held: {m}");
+    assert_eq!(m["state"], "held", "the sender is told it waits for the family: {m}");
     let msg = m["id"].as_str().unwrap().to_string();
     let stored = watch::store::get_message(&app.kernel.db, &msg).await.unwrap().unwrap();
     assert_eq!(stored.state, "held");
@@ -572,6 +574,9 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
     assert_eq!(mine["messages"].as_array().unwrap().len(), 0);
     let (_, view) = get(&app, &tanaka, &format!("/watch/circles/{circle}")).await;
     assert_eq!(view["held_messages"][0]["state"], "held");
+    assert!(view["held_messages"][0]["body"].is_null(), "not the text: {view}");
+    let (_, view) = get(&app, &sato, &format!("/watch/circles/{circle}")).await;
+    assert_eq!(view["held_messages"][0]["body"], "還付金があります。ATMへ");
     // Only the guardian decides.
     let (s, _) = post(
         &app,
@@ -1002,4 +1007,401 @@ async fn a_burst_of_signals_is_seen_by_the_circle_page_and_the_sweep_once_answer
     let t = watch::jobs::tick(k).await.unwrap();
     assert_eq!(t.opened, 0, "{t:?}");
     assert!(watch::store::open_escalations(&k.db).await.unwrap().is_empty());
+}
+
+/// A page as a logged-in person sees it (status and HTML).
+async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+    let res = reqwest::Client::new()
+        .get(app.url(path))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+/// A form posted as a logged-in person (redirects not followed): status, Location, HTML.
+async fn form(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let csrf = "a".repeat(64);
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url(path))
+        .header("Cookie", cookie)
+        .form(&all)
+        .send()
+        .await
+        .unwrap();
+    let to = res
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (res.status(), to, res.text().await.unwrap())
+}
+
+const SCAM: &str = "還付金があります。今日中に 03-5555-0199 へお電話ください";
+
+#[tokio::test]
+async fn a_held_scam_is_hidden_from_the_watched_person_and_her_family_decides_without_a_guardian() {
+    let app = spawn_demo_app().await;
+    let (circle, sato, tanaka) = tanakas_circle(&app).await;
+    let k = &app.kernel;
+    let tanaka_id = app.person_of("tanaka").await;
+    let sato_id = app.person_of("sato").await;
+    assert!(
+        watch::store::require(&k.db, &circle)
+            .await
+            .unwrap()
+            .guardian_id
+            .is_none(),
+        "no guardian named"
+    );
+
+    // A stranger sends the scam from the message page: told it waits for the family, not 「送りました」.
+    let shop = session_cookie(&app, "shop").await;
+    let (s, _, html) = form(
+        &app,
+        &shop,
+        "/watch/messages/new",
+        &[("name", "田中 ハナ"), ("birth_date", "1938-04-12"), ("body", SCAM)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("ご家族の確認を待っています"), "{html}");
+    assert!(!html.contains("送りました"));
+    let held = watch::store::messages_to(&k.db, &tanaka_id, false, 10).await.unwrap();
+    assert_eq!((held.len(), held[0].state.as_str()), (1, "held"));
+    let msg = held[0].id.clone();
+
+    // The family is told at once: on the screen (notice) and by e-mail through the outbox.
+    let notices = watch::store::notices(&k.db, &sato_id, 10).await.unwrap();
+    assert!(notices.iter().any(|n| n.subject.contains("保留")), "{notices:?}");
+    let mailed: i64 = kernel::on_db!(&k.db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE $1 AND channel = 'email'"
+    )
+    .bind(format!("watch:message:{msg}%"))
+    .fetch_one(p)
+    .await)
+    .unwrap();
+    assert_eq!(mailed, 1, "sato is e-mailed");
+
+    // tanaka: not the text, not the number — only who wrote and that her family is checking.
+    let (_, view) = get(&app, &tanaka, &format!("/watch/circles/{circle}")).await;
+    assert_eq!(view["held_messages"][0]["from_name"], "井上 勇");
+    assert!(view["held_messages"][0]["body"].is_null(), "{view}");
+    assert!(!view.to_string().contains("03-5555-0199"));
+    let hana = session_cookie(&app, "tanaka").await;
+    let (_, mine) = page(&app, &hana, "/watch/mine").await;
+    assert!(!mine.contains("還付金") && !mine.contains("03-5555-0199"), "{mine}");
+    let mine: Value = serde_json::from_str(&mine).unwrap();
+    assert_eq!(mine["messages"].as_array().unwrap().len(), 0);
+    let waiting = mine["waiting"][0].as_str().unwrap();
+    assert!(
+        waiting.contains("井上 勇さんから連絡がありました") && waiting.contains("ご家族が確認しています"),
+        "{waiting}"
+    );
+    for path in [
+        format!("/watch/{circle}"),
+        "/watch".into(),
+        "/terminal".into(),
+        "/me".into(),
+    ] {
+        let (s, html) = page(&app, &hana, &path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(
+            !html.contains("還付金") && !html.contains("03-5555-0199"),
+            "{path} shows the scam"
+        );
+    }
+    let (_, html) = page(&app, &hana, &format!("/watch/{circle}")).await;
+    assert!(html.contains("井上 勇さんからの連絡が届いています。ご家族が確認してからお見せします。"));
+    assert!(!html.contains("/decision"), "the person has no decision buttons");
+    let (s, _) = post(
+        &app,
+        &tanaka,
+        &format!("/watch/messages/{msg}/decision"),
+        json!({"approve": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // sato (family, no guardian named) reads it and refuses it from the circle page.
+    let daughter = session_cookie(&app, "sato").await;
+    let (_, html) = page(&app, &daughter, &format!("/watch/{circle}")).await;
+    assert!(html.contains(SCAM), "the family reads the text");
+    assert!(html.contains(&format!("/watch/messages/{msg}/decision")));
+    let (s, to, _) = form(
+        &app,
+        &daughter,
+        &format!("/watch/messages/{msg}/decision"),
+        &[("decision", "reject")],
+    )
+    .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, format!("/watch/{circle}?done=message").as_str())
+    );
+    let m = watch::store::get_message(&k.db, &msg).await.unwrap().unwrap();
+    assert_eq!(m.state, "rejected");
+    let (_, html) = page(&app, &daughter, &format!("/watch/{circle}?done=message")).await;
+    assert!(html.contains("保留中の連絡を処理しました") && html.contains("届けませんでした"));
+    // Refused: tanaka still never sees it.
+    let (_, view) = get(&app, &tanaka, &format!("/watch/circles/{circle}")).await;
+    assert!(view["held_messages"][0]["body"].is_null());
+    let (_, mine) = page(&app, &hana, "/watch/mine").await;
+    assert!(!mine.contains("03-5555-0199"));
+
+    // A member of the circle writes: delivered at once, and the sender reads 「送りました」.
+    let (s, _, html) = form(
+        &app,
+        &daughter,
+        "/watch/messages/new",
+        &[
+            ("name", "田中 ハナ"),
+            ("birth_date", "1938-04-12"),
+            ("body", "夕方に寄ります"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("送りました") && !html.contains("ご家族の確認を待っています"));
+
+    // Once tanaka names a guardian, it is the guardian's to decide; the welfare desk no longer may.
+    let (s, m) = post(&app, &sato, "/watch/messages", json!({"to": tanaka_id, "body": "x"})).await;
+    assert_eq!((s, m["state"].as_str()), (StatusCode::CREATED, Some("delivered")));
+    let fukushi = app.token_for("fukushi").await;
+    let (s, m) = post(
+        &app,
+        &fukushi,
+        "/watch/messages",
+        json!({"to": tanaka_id, "body": SCAM}),
+    )
+    .await;
+    assert_eq!((s, m["state"].as_str()), (StatusCode::CREATED, Some("held")));
+    let second = m["id"].as_str().unwrap().to_string();
+    let (s, _) = api(
+        &app,
+        &tanaka,
+        reqwest::Method::PATCH,
+        &format!("/watch/circles/{circle}"),
+        Some(json!({"guardian_id": sato_id})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = post(
+        &app,
+        &fukushi,
+        &format!("/watch/messages/{second}/decision"),
+        json!({"approve": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(
+        watch::store::get_message(&k.db, &second).await.unwrap().unwrap().state,
+        "held"
+    );
+    let (s, _) = post(
+        &app,
+        &sato,
+        &format!("/watch/messages/{second}/decision"),
+        json!({"approve": false}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_new_circle_starts_with_the_default_rules_and_the_person_answers_on_the_terminal() {
+    let app = spawn_demo_app().await;
+    let k = &app.kernel;
+    // The care manager proposes a circle around 鈴木 茂 (kaicho's login).
+    let care = app.token_for("caremgr").await;
+    let (s, c) = post(
+        &app,
+        &care,
+        "/watch/circles",
+        json!({"name": "鈴木 茂", "birth_date": "1952-03-25", "role": "care_manager"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let circle = c["id"].as_str().unwrap().to_string();
+    let (_, view) = get(&app, &care, &format!("/watch/circles/{circle}")).await;
+    let rules = view["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 2, "{view}");
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["kind"] == "daily" && r["due_minute"] == 600 && r["source"] == "checkin")
+    );
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["kind"] == "period" && r["period_minutes"] == 1440 && r["source"] == "any")
+    );
+    let cm = session_cookie(&app, "caremgr").await;
+    let (_, html) = page(&app, &cm, &format!("/watch/{circle}")).await;
+    assert!(html.contains("毎日 10:00 までに「元気です」(猶予 60 分)"), "shown");
+    assert!(html.contains("24時間に1回は合図があること"));
+    assert!(
+        html.contains(&format!("/watch/{circle}/rules/")),
+        "and can be removed (changed)"
+    );
+
+    // 鈴木さん's terminal asks him, with two big buttons posting without script.
+    let shigeru = session_cookie(&app, "kaicho").await;
+    let (_, terminal) = page(&app, &shigeru, "/terminal").await;
+    assert!(terminal.contains("id=\"watch-consent-question\""));
+    assert!(terminal.contains("はい、見守ってもらう") && terminal.contains(">いいえ<"));
+    assert!(terminal.contains("action=\"/watch/answer\""));
+    let (_, mine) = page(&app, &shigeru, "/watch/mine").await;
+    let mine: Value = serde_json::from_str(&mine).unwrap();
+    assert_eq!(mine["watched"], false);
+    assert_eq!(
+        mine["consent_question"],
+        "中村 恵子さんが、あなたの見守りを始めたいと言っています。"
+    );
+    // A wrong answer is named, and nothing changes.
+    let (s, _, _) = form(
+        &app,
+        &shigeru,
+        "/watch/answer",
+        &[("answer", "maybe"), ("back", "/terminal")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        watch::store::require(&k.db, &circle)
+            .await
+            .unwrap()
+            .consent_id
+            .is_none()
+    );
+    let (s, to, _) = form(
+        &app,
+        &shigeru,
+        "/watch/answer",
+        &[("answer", "yes"), ("back", "/terminal")],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/terminal?done=consent"));
+    assert!(watch::store::watching(&k.db, &circle).await.unwrap());
+    let (_, mine) = page(&app, &shigeru, "/watch/mine").await;
+    let mine: Value = serde_json::from_str(&mine).unwrap();
+    assert_eq!(
+        (mine["watched"].as_bool(), mine["consent_question"].is_null()),
+        (Some(true), true)
+    );
+    let (_, terminal) = page(&app, &shigeru, "/terminal?done=consent").await;
+    assert!(terminal.contains("見守りが始まりました。"));
+    // Nothing left to answer.
+    let (s, _, _) = form(&app, &shigeru, "/watch/answer", &[("answer", "no")]).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(watch::store::watching(&k.db, &circle).await.unwrap());
+
+    // Someone else says no: the proposed circle closes and whoever proposed it is told.
+    let sato = app.token_for("sato").await;
+    let (s, c) = post(
+        &app,
+        &sato,
+        "/watch/circles",
+        json!({"name": "井上 勇", "birth_date": "1960-09-03", "role": "family"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let other = c["id"].as_str().unwrap().to_string();
+    let isamu = session_cookie(&app, "shop").await;
+    let (s, to, _) = form(
+        &app,
+        &isamu,
+        "/watch/answer",
+        &[("answer", "no"), ("back", "/terminal")],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/terminal?done=declined"));
+    let closed = watch::store::require(&k.db, &other).await.unwrap();
+    assert!(closed.closed_at.is_some() && closed.consent_id.is_none());
+    let told = watch::store::notices(&k.db, &app.person_of("sato").await, 10)
+        .await
+        .unwrap();
+    assert!(
+        told.iter().any(|n| n.subject.contains("見守りを希望されませんでした")),
+        "{told:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_town_ships_tanakas_circle_as_a_living_example() {
+    let app = spawn_demo_app().await;
+    let k = &app.kernel;
+    assert!(watch::demo::load(k).await.unwrap());
+    assert!(!watch::demo::load(k).await.unwrap(), "loaded once");
+    let tanaka_id = app.person_of("tanaka").await;
+    let c = watch::store::of_person(&k.db, &tanaka_id).await.unwrap().unwrap();
+    assert!(watch::store::watching(&k.db, &c.id).await.unwrap(), "consented");
+    let members: Vec<(String, String, Option<i64>)> = watch::store::members(&k.db, &c.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.display_name, m.role, m.ladder))
+        .collect();
+    assert_eq!(
+        members,
+        vec![
+            ("佐藤 由美".into(), "family".into(), Some(1)),
+            ("中村 恵子".into(), "care_manager".into(), Some(2)),
+            ("伊藤 翔太".into(), "supporter".into(), None),
+        ]
+    );
+    assert_eq!(watch::store::rules(&k.db, &c.id).await.unwrap().len(), 2);
+    let devices = watch::store::devices(&k.db, &c.id).await.unwrap();
+    assert_eq!(
+        (devices.len(), devices[0].id.as_str(), devices[0].kind.as_str()),
+        (1, "bulb-0001", "bulb")
+    );
+    let recent = watch::store::signals::recent(k, &tanaka_id, app.clock.now_ms() - 48 * 3_600_000, 500)
+        .await
+        .unwrap();
+    assert!(recent.len() >= 12, "two days of signals: {}", recent.len());
+    assert!(recent.iter().any(|s| s.source == "bulb") && recent.iter().any(|s| s.source == "checkin"));
+    // A calm example: nothing is missed, so nobody is called.
+    watch::jobs::tick(k).await.unwrap();
+    assert!(watch::store::open_escalations(&k.db).await.unwrap().is_empty());
+
+    // sato's page: the people by name, the bulb in words, a readable timeline.
+    let cookie = session_cookie(&app, "sato").await;
+    let (s, html) = page(&app, &cookie, &format!("/watch/{}", c.id)).await;
+    assert_eq!(s, StatusCode::OK);
+    for words in [
+        "佐藤 由美",
+        "中村 恵子",
+        "伊藤 翔太",
+        "電球 1",
+        "最後の合図",
+        "消灯",
+        "毎日 10:00 までに「元気です」",
+    ] {
+        assert!(html.contains(words), "{words}");
+    }
+    assert!(!html.contains("bulb-0001"), "no raw device id");
+    let svg = &html[html.find("<svg class=\"sparkline\"").unwrap()..];
+    let attr = |name: &str| -> usize {
+        svg.split(&format!(" {name}=\""))
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(attr("width") >= 600 && attr("height") >= 120);
+    assert!(svg.contains("<title id=\"spark-title\">48時間の合図(1時間ごと)</title>"));
+    assert!(svg.contains("<desc id=\"spark-desc\">48時間のうち"));
+    assert!(svg.contains(">6時<") && svg.contains(">12時<"), "hours on the axis");
+    // Dates as people write them; no ISO timestamps.
+    assert!(!html.contains("2026-11-"), "no ISO dates");
 }

@@ -1,4 +1,5 @@
-// Watch-over on the in-home terminal: shows 「元気です」 when the person is watched, the messages
+// Watch-over on the in-home terminal: asks the person's consent when a circle was proposed, shows
+// 「元気です」 when the person is watched, who wrote a message their family is checking, the messages
 // delivered to them (new ones announced by the terminal's event stream), and tells the server when
 // the person touches the terminal — a sign of life — at most every ten minutes.
 (function () {
@@ -17,16 +18,35 @@
       body: "csrf=" + encodeURIComponent(box.dataset.csrf)
     }).catch(function () { /* best effort */ });
   }
+  // After answering the consent question (a plain form post), say what happened.
+  var done = new URLSearchParams(window.location.search).get("done");
+  if (done === "consent" || done === "declined") {
+    box.hidden = false;
+    document.getElementById("watch-done-" + done).hidden = false;
+  }
+  function fill(list, items, make) {
+    list.textContent = "";
+    items.forEach(function (item) { list.appendChild(make(item)); });
+  }
   function load() {
     fetch(box.dataset.mine, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (m) {
-        if (!m || !m.watched) return;
-        box.hidden = false;
+        if (!m) return;
+        var asking = !!m.consent_question;
+        if (m.watched || asking) box.hidden = false;
+        document.getElementById("watch-consent-question").hidden = !asking;
+        if (asking) document.getElementById("watch-consent-text").textContent = m.consent_question;
+        document.getElementById("watch-watched").hidden = !m.watched;
+        if (!m.watched) return;
         document.getElementById("watch-checked").hidden = !m.checked_in_today;
-        var list = document.getElementById("watch-messages");
-        list.textContent = "";
-        m.messages.forEach(function (msg) {
+        fill(document.getElementById("watch-waiting"), m.waiting, function (text) {
+          var li = document.createElement("li");
+          li.textContent = text;
+          return li;
+        });
+        document.getElementById("watch-waiting-title").hidden = !m.waiting.length;
+        fill(document.getElementById("watch-messages"), m.messages, function (msg) {
           var li = document.createElement("li");
           var who = document.createElement("strong");
           who.textContent = msg.from + " (" + msg.sent_at + ")";
@@ -34,7 +54,7 @@
           p.textContent = msg.body;
           li.appendChild(who);
           li.appendChild(p);
-          list.appendChild(li);
+          return li;
         });
         document.getElementById("watch-messages-title").hidden = !m.messages.length;
       })

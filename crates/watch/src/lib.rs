@@ -4,6 +4,7 @@
 //! ladder when a check-in is missed, the training gate for visitors, listening schedules, and
 //! the contact allow-list that holds messages from strangers for the guardian.
 
+pub mod demo;
 pub mod family;
 pub mod http;
 pub mod jobs;

@@ -150,7 +150,8 @@ pub enum Resource {
         role: Option<String>,
         /// The asker is the circle's named guardian.
         guardian: bool,
-        /// The circle has a named guardian (without one, the welfare desk approves contacts).
+        /// The circle has a named guardian (without one, the family members and the welfare desk
+        /// approve contacts and decide held messages).
         has_guardian: bool,
     },
     /// A request for mutual aid (共助) and the supporter whose offer was accepted.
@@ -242,9 +243,15 @@ pub fn may(actor: &Actor, action: Action, resource: &Resource) -> bool {
         (
             ApproveContacts,
             Resource::Circle {
-                guardian, has_guardian, ..
+                role,
+                guardian,
+                has_guardian,
+                ..
             },
-        ) => *guardian || (!*has_guardian && actor.is_staff_with_duty("watch")),
+        ) => {
+            // Held messages are decided by the family from the start; a named guardian takes it over.
+            *guardian || (!*has_guardian && (role.as_deref() == Some("family") || actor.is_staff_with_duty("watch")))
+        }
         // Privacy training of supporters and volunteers is recorded by the welfare desk.
         (RecordTraining, _) => admin || actor.is_staff_with_duty("watch"),
         (SendMessage, Resource::Person { id, .. }) => !actor.is_person(id),
@@ -461,5 +468,54 @@ mod tests {
         assert!(!may(&o, Action::ReadPerson, &in_c3));
         assert!(!may(&o, Action::ListPeople, &Resource::Town));
         assert!(may(&actor("officer_d2"), Action::ReadPerson, &in_c3));
+    }
+
+    /// Held messages to a watched person: the family decides until a guardian is named, then the
+    /// guardian alone (with the welfare desk only while there is none); the person never does.
+    #[test]
+    fn family_decide_held_messages_until_a_guardian_is_named() {
+        let circle = |role: Option<&str>, guardian: bool, has_guardian: bool| Resource::Circle {
+            person_id: "target".into(),
+            role: role.map(Into::into),
+            guardian,
+            has_guardian,
+        };
+        let family = actor("neighbour");
+        assert!(may(
+            &family,
+            Action::ApproveContacts,
+            &circle(Some("family"), false, false)
+        ));
+        assert!(!may(
+            &family,
+            Action::ApproveContacts,
+            &circle(Some("family"), false, true)
+        ));
+        assert!(may(
+            &family,
+            Action::ApproveContacts,
+            &circle(Some("family"), true, true)
+        ));
+        for role in ["care_manager", "supporter", "listening_volunteer", "officer"] {
+            assert!(
+                !may(&family, Action::ApproveContacts, &circle(Some(role), false, false)),
+                "{role}"
+            );
+        }
+        assert!(!may(
+            &actor("self"),
+            Action::ApproveContacts,
+            &circle(None, false, false)
+        ));
+        assert!(may(
+            &actor("welfare_staff"),
+            Action::ApproveContacts,
+            &circle(None, false, false)
+        ));
+        assert!(!may(
+            &actor("welfare_staff"),
+            Action::ApproveContacts,
+            &circle(None, false, true)
+        ));
     }
 }

@@ -218,6 +218,10 @@ pub(crate) async fn create_for(k: &Kernel, actor: &Actor, input: &CircleInput) -
         )
     };
     let circle = store::create_circle(k, &person, &me, role).await?;
+    // A circle watches from its first day: the default rules (shown on its page, changeable).
+    for rule in crate::model::rule::defaults() {
+        store::add_rule(k, &circle.id, &rule, &me).await?;
+    }
     // The person's own circle starts with their consent; anyone else's waits for it.
     let circle = if own {
         store::record_consent(k, &circle, &me).await?
@@ -326,7 +330,8 @@ pub(crate) async fn view_for(k: &Kernel, actor: &Actor, a: &Access) -> Result<Ci
     } else {
         (None, None)
     };
-    let sees_messages = a.is_person(actor) || a.may(actor, Action::ApproveContacts);
+    let decides = a.may(actor, Action::ApproveContacts);
+    let sees_messages = a.is_person(actor) || decides;
     let view = CircleView {
         person_name: crate::jobs::person_name(k, &c.person_id).await?,
         as_role: a.role.clone(),
@@ -339,7 +344,17 @@ pub(crate) async fn view_for(k: &Kernel, actor: &Actor, a: &Access) -> Result<Ci
         schedules: store::schedules(&k.db, &c.id).await?,
         contacts: store::contacts(&k.db, &c.id).await?,
         held_messages: if sees_messages {
-            store::messages_to(&k.db, &c.person_id, false, 50).await?
+            let mut list = store::messages_to(&k.db, &c.person_id, false, 50).await?;
+            // The person learns who wrote and that the family is checking, never the text itself
+            // until it is let through.
+            if !decides {
+                for m in &mut list {
+                    if m.state != "approved" {
+                        m.body = None;
+                    }
+                }
+            }
+            list
         } else {
             Vec::new()
         },
@@ -496,6 +511,28 @@ pub(crate) async fn consent_for(k: &Kernel, actor: &Actor, circle_id: &str) -> R
     )
     .await?;
     Ok(c)
+}
+
+/// The person (or their guardian) says no to a proposed circle: it is closed before it ever
+/// watched, and its members are told (on their screens and by e-mail).
+pub(crate) async fn decline_for(k: &Kernel, actor: &Actor, circle_id: &str) -> Result<()> {
+    let a = access(k, actor, circle_id).await?;
+    a.require(actor, Action::ConsentCircle)?;
+    if a.circle.consent_id.is_some() {
+        return Err(Error::conflict("watch-nothing-to-answer", vec![]));
+    }
+    if !store::close_circle(k, &a.circle.id).await? {
+        return Ok(());
+    }
+    audit_change(k, actor, &a, "watch.consent", "declined").await?;
+    let name = crate::jobs::person_name(k, &a.circle.person_id).await?;
+    let members: Vec<String> = store::members(&k.db, &a.circle.id)
+        .await?
+        .into_iter()
+        .map(|m| m.person_id)
+        .collect();
+    let (subject, body) = crate::model::notice::declined_notice(&name);
+    crate::jobs::notify(k, &members, &subject, &body, &format!("watch:{}:declined", a.circle.id)).await
 }
 
 #[utoipa::path(post, path = "/watch/circles/{id}/consent", tag = "watch",
@@ -1210,12 +1247,24 @@ pub(crate) async fn contact_for(k: &Kernel, actor: &Actor, a: &Access, contact: 
     crate::jobs::notify(k, &to, &subject, &body, &key).await
 }
 
-/// Who approves the person's contacts: the named guardian, or else the welfare desk.
+/// Who approves the person's contacts and decides held messages: the named guardian, or else
+/// the family members of the circle (and the welfare desk, which also may, and is told when the
+/// circle has no family).
 pub(crate) async fn guardians(k: &Kernel, c: &Circle) -> Result<Vec<String>> {
-    Ok(match &c.guardian_id {
-        Some(g) => vec![g.clone()],
-        None => kernel::store::orgs::duty_staff(&k.db, "watch").await?,
-    })
+    if let Some(g) = &c.guardian_id {
+        return Ok(vec![g.clone()]);
+    }
+    let family: Vec<String> = store::members(&k.db, &c.id)
+        .await?
+        .into_iter()
+        .filter(|m| m.role == "family")
+        .map(|m| m.person_id)
+        .collect();
+    if family.is_empty() {
+        kernel::store::orgs::duty_staff(&k.db, "watch").await
+    } else {
+        Ok(family)
+    }
 }
 
 #[utoipa::path(put, path = "/watch/circles/{id}/contacts/{person}", tag = "watch",
@@ -1253,11 +1302,13 @@ pub struct MessageInput {
     pub body: String,
 }
 
-/// What the sender learns: that it was sent. Whether it was held for a guardian is not said —
-/// that would tell a stranger the person is watched.
+/// What the sender learns: delivered, or waiting for the family's check. A sender must not be
+/// told 「送りました」 for a message the person will not see (they would think it was read).
 #[derive(Serialize, ToSchema)]
 pub struct Sent {
     pub id: String,
+    /// `delivered`, or `held` (waiting for the person's family or guardian to check it).
+    pub state: String,
 }
 
 pub(crate) async fn send_for(k: &Kernel, actor: &Actor, input: &MessageInput) -> Result<Sent> {
@@ -1307,7 +1358,10 @@ pub(crate) async fn send_for(k: &Kernel, actor: &Actor, input: &MessageInput) ->
             data: serde_json::json!({ "id": id }),
         });
     }
-    Ok(Sent { id })
+    Ok(Sent {
+        id,
+        state: state.into(),
+    })
 }
 
 #[utoipa::path(post, path = "/watch/messages", tag = "watch", request_body = MessageInput,

@@ -28,6 +28,7 @@ pub fn router() -> Router<Kernel> {
         .route("/watch", get(index).post(create))
         .route("/watch/mine", get(mine))
         .route("/watch/checkin", post(checkin))
+        .route("/watch/answer", post(answer))
         .route("/watch/used", post(used))
         .route("/watch/static/watch.js", get(script))
         .route("/watch/trainings", post(training))
@@ -111,6 +112,7 @@ fn done_text(v: &Viewer, done: Option<&str>) -> Option<String> {
         "message" => "watch-done-message",
         "training" => "watch-done-training",
         "checkin" => "watch-done-checkin",
+        "declined" => "watch-done-declined",
         _ => return None,
     };
     Some(t(v.lang, key, &[]))
@@ -266,13 +268,30 @@ async fn render_circle(
     let times: Vec<i64> = recent.iter().map(|s| s.at).collect();
     let buckets = crate::model::sparkline::buckets(&times, now, 48);
     let hours_with = buckets.iter().filter(|c| **c > 0).count();
+    let tick = |ms: i64| {
+        if crate::model::sparkline::is_midnight(ms) {
+            kernel::web::render::human_date(v.lang, ms)
+        } else {
+            let hour = (crate::model::local_minute(ms) / 60).to_string();
+            t(v.lang, "watch-hour", &[("hour", hour)])
+        }
+    };
     let sparkline = crate::model::sparkline::svg(
         &buckets,
-        &t(
-            v.lang,
-            "watch-sparkline-label",
-            &[("hours", hours_with.to_string()), ("signals", times.len().to_string())],
-        ),
+        now,
+        &crate::model::sparkline::Words {
+            title: &t(v.lang, "watch-timeline", &[]),
+            desc: &t(
+                v.lang,
+                "watch-sparkline-label",
+                &[
+                    ("hours", hours_with.to_string()),
+                    ("silent", (48 - hours_with).to_string()),
+                    ("signals", times.len().to_string()),
+                ],
+            ),
+            tick: &tick,
+        },
     );
     let mut escalations = Vec::new();
     for e in &view.escalations {
@@ -293,8 +312,10 @@ async fn render_circle(
         .map(|r| {
             let mut args = crate::model::rule::describe(&r.rule());
             for (k, val) in args.iter_mut() {
-                if *k == "source" {
-                    *val = t(v.lang, &format!("watch-source-{val}"), &[]);
+                match *k {
+                    "source" => *val = t(v.lang, &format!("watch-source-{val}"), &[]),
+                    "period" | "limit" => *val = duration(v, val.parse().unwrap_or(0)),
+                    _ => {}
                 }
             }
             if !args.iter().any(|(k, _)| *k == "window") {
@@ -332,10 +353,34 @@ async fn render_circle(
         });
     }
     let is_person = a.is_person(&v.actor);
+    // Devices as people name them: the kind and its number among that kind (電球 1), the last
+    // signal in words.
+    let mut seen: Vec<&str> = Vec::new();
+    let devices: Vec<_> = view
+        .devices
+        .iter()
+        .map(|d| {
+            seen.push(d.kind.as_str());
+            let n = seen.iter().filter(|k| **k == d.kind).count();
+            context! {
+                name => t(v.lang, "watch-device-name", &[("kind", t(v.lang, &format!("watch-source-{}", d.kind), &[])), ("n", n.to_string())]),
+                id => d.id.clone(),
+                last_at => d.last_at,
+                last_value => d.last_value.as_deref().map(|x| value_words(v, x)),
+                on_since => d.on_since,
+            }
+        })
+        .collect();
+    let recent: Vec<_> = recent
+        .iter()
+        .take(10)
+        .map(|s| context! { at => s.at, source => s.source.clone(), value => value_words(v, &s.value) })
+        .collect();
     let ctx = context! {
         c => ser(&view),
+        devices,
         sparkline,
-        recent => ser(&recent.iter().take(10).collect::<Vec<_>>()),
+        recent,
         escalations,
         rules,
         schedules,
@@ -359,6 +404,25 @@ async fn render_circle(
         notice,
     };
     kernel::web::page(v, "watch/circle.html", "watch-circle-title", ctx)
+}
+
+/// 「24時間」 or 「90分」 for a number of minutes.
+fn duration(v: &Viewer, minutes: u32) -> String {
+    if minutes >= 60 && minutes.is_multiple_of(60) {
+        t(v.lang, "watch-hours", &[("n", (minutes / 60).to_string())])
+    } else {
+        t(v.lang, "watch-minutes", &[("n", minutes.to_string())])
+    }
+}
+
+/// A signal's value in words (「点灯」 for `on`); a value the catalog does not know is not shown.
+fn value_words(v: &Viewer, value: &str) -> String {
+    match value {
+        "on" | "off" | "open" | "close" | "closed" | "genki" | "use" | "motion" => {
+            t(v.lang, &format!("watch-value-{value}"), &[])
+        }
+        _ => String::new(),
+    }
 }
 
 async fn consent(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
@@ -752,12 +816,19 @@ async fn send_message(State(k): State<Kernel>, v: Viewer, Form(f): Form<MessageF
     .await;
     let form = serde_json::json!({ "name": f.name, "birth_date": f.birth_date, "body": f.body });
     match r {
-        Ok(_) => kernel::web::page(
-            &v,
-            "watch/message.html",
-            "watch-message-title",
-            context! { f => ser(&serde_json::json!({})), error => Option::<String>::None, sent => Some(t(v.lang, "watch-message-sent", &[])) },
-        ),
+        Ok(sent) => {
+            let key = if sent.state == "held" {
+                "watch-message-waiting"
+            } else {
+                "watch-message-sent"
+            };
+            kernel::web::page(
+                &v,
+                "watch/message.html",
+                "watch-message-title",
+                context! { f => ser(&serde_json::json!({})), error => Option::<String>::None, sent => Some(t(v.lang, key, &[]))},
+            )
+        }
         Err(e) => match message_of(&v, &e) {
             Some(msg) => {
                 let mut res = kernel::web::page(
@@ -784,17 +855,42 @@ async fn mine(State(k): State<Kernel>, v: Viewer) -> Result<Json<serde_json::Val
     let watched = circle.as_ref().is_some_and(|c| c.consent_id.is_some());
     let pending_consent = circle.as_ref().filter(|c| c.consent_id.is_none()).map(|c| c.id.clone());
     let (_, last_checkin) = store::signals::state(&k, &me.id).await?;
+    let when = |ms| kernel::web::render::human_time(v.lang, ms);
     let messages: Vec<_> = store::messages_to(&k.db, &me.id, true, 5)
         .await?
         .into_iter()
-        .map(|m| serde_json::json!({ "id": m.id, "from": m.from_name, "body": m.body, "sent_at": kernel::web::render::format_time(m.sent_at) }))
+        .map(|m| serde_json::json!({ "id": m.id, "from": m.from_name, "body": m.body, "sent_at": when(m.sent_at) }))
         .collect();
+    // Held messages: only who wrote and that the family is checking — never the text.
+    let waiting: Vec<_> = if watched {
+        store::messages_to(&k.db, &me.id, false, 20)
+            .await?
+            .into_iter()
+            .filter(|m| m.state == "held")
+            .map(|m| {
+                t(
+                    v.lang,
+                    "watch-terminal-waiting",
+                    &[("name", m.from_name), ("time", when(m.sent_at))],
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Who asked to watch over the person, for the consent question.
+    let asked_by = match &circle {
+        Some(c) if c.consent_id.is_none() => Some(crate::jobs::person_name(&k, &c.created_by).await?),
+        _ => None,
+    };
     let today = last_checkin.is_some_and(|t| t >= crate::model::local_midnight(k.now()));
     Ok(Json(serde_json::json!({
         "watched": watched,
         "pending_consent": pending_consent,
+        "consent_question": asked_by.map(|name| t(v.lang, "watch-terminal-consent-question", &[("name", name)])),
         "checked_in_today": today,
         "messages": messages,
+        "waiting": waiting,
     })))
 }
 
@@ -813,6 +909,44 @@ async fn checkin(State(k): State<Kernel>, v: Viewer, Form(f): Form<BackForm>) ->
     let to = kernel::web::render::safe_next(f.back.as_deref().or(Some("/terminal")));
     let sep = if to.contains('?') { '&' } else { '?' };
     Ok(Redirect::to(&format!("{to}{sep}done=checkin")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct AnswerForm {
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    back: Option<String>,
+}
+
+/// The person's own answer to 「見守ってもらいますか」 (from the terminal's two big buttons, or any
+/// page): yes records the consent and watching begins; no closes the proposed circle, and those
+/// who proposed it are told.
+async fn answer(State(k): State<Kernel>, v: Viewer, Form(f): Form<AnswerForm>) -> Result<Response> {
+    let me = v.require_login()?.clone();
+    let circle = store::of_person(&k.db, &me.id)
+        .await?
+        .filter(|c| c.consent_id.is_none())
+        .ok_or_else(|| Error::conflict("watch-nothing-to-answer", vec![]))?;
+    let done = match f.answer.as_str() {
+        "yes" => {
+            super::consent_for(&k, &v.actor, &circle.id).await?;
+            "consent"
+        }
+        "no" => {
+            super::decline_for(&k, &v.actor, &circle.id).await?;
+            "declined"
+        }
+        _ => {
+            return Err(Error::invalid_with(
+                "watch-answer-invalid",
+                vec![("field", "answer".into())],
+            ));
+        }
+    };
+    let to = kernel::web::render::safe_next(f.back.as_deref().or(Some("/terminal")));
+    let sep = if to.contains('?') { '&' } else { '?' };
+    Ok(Redirect::to(&format!("{to}{sep}done={done}")).into_response())
 }
 
 /// The terminal was used: a sign of life (sent by the terminal page as it is used).
@@ -874,6 +1008,9 @@ mod tests {
         for s in ["held", "rejected", "approved", "delivered"] {
             dynamic.push(format!("watch-state-{s}"));
         }
+        for x in ["on", "off", "open", "close", "closed", "genki", "use", "motion"] {
+            dynamic.push(format!("watch-value-{x}"));
+        }
         for b in ["connected", "unreachable", "not_configured"] {
             dynamic.push(format!("watch-broker-{b}"));
         }
@@ -885,7 +1022,7 @@ mod tests {
         }
         for d in [
             "consent", "member", "rule", "settings", "schedule", "contacts", "visiting", "outcome", "log", "message",
-            "training", "checkin",
+            "training", "checkin", "declined",
         ] {
             dynamic.push(format!("watch-done-{d}"));
         }

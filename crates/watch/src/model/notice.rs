@@ -82,3 +82,14 @@ pub fn held_notice(name: &str, sender: &str, link: &str) -> (String, String) {
         ),
     )
 }
+
+/// The person said no to a proposed circle (told to its members).
+pub fn declined_notice(name: &str) -> (String, String) {
+    (
+        format!("【見守り】{name}さんは見守りを希望されませんでした"),
+        format!(
+            "{name}さんに見守りの輪への同意をおたずねしたところ、「いいえ」とお答えがありました。\
+             輪は閉じました。お話しのうえで、あらためて始めることができます。\n"
+        ),
+    )
+}

@@ -149,6 +149,28 @@ impl RuleInput {
     }
 }
 
+/// The rules a new circle starts with, so it watches from the first day: 「元気です」 every day by
+/// 10:00 (called an hour later), and some sign of life (any signal) at least once in 24 hours.
+pub fn defaults() -> Vec<Rule> {
+    let daily = RuleInput {
+        kind: "daily".into(),
+        due: Some("10:00".into()),
+        grace_minutes: Some(60),
+        ..Default::default()
+    };
+    let any = RuleInput {
+        kind: "period".into(),
+        source: Some("any".into()),
+        period_minutes: Some(24 * 60),
+        grace_minutes: Some(60),
+        ..Default::default()
+    };
+    [daily, any]
+        .iter()
+        .map(|r| r.check().expect("the default rules are valid"))
+        .collect()
+}
+
 /// Has a `period` rule missed, its last signal (or the circle's start) at `last`?
 pub fn period_missed(rule: &Rule, last: i64, now: i64) -> bool {
     let p = rule.period_minutes.unwrap_or(0) as i64;

@@ -1039,12 +1039,15 @@ pub async fn remove_contact(db: &Db, circle_id: &str, contact: &str) -> Result<b
     Ok(n > 0)
 }
 
-/// May `sender` reach the circle's person directly: on the allow-list, or the named guardian.
-/// Circle membership alone lets nobody through (a member someone else added could be anyone).
+/// May `sender` reach the circle's person directly: on the allow-list, the named guardian, or —
+/// with no guardian named — a family member (those who decide held messages anyway). Other
+/// membership lets nobody through (a member someone else added could be anyone).
 pub async fn allowed(db: &Db, circle_id: &str, sender: &str) -> Result<bool> {
     let n: i64 = on_db!(db, |p| sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM watch_contacts WHERE circle_id = $1 AND contact_id = $2) + \
-         (SELECT COUNT(*) FROM watch_circles WHERE id = $1 AND guardian_id = $2)"
+         (SELECT COUNT(*) FROM watch_circles WHERE id = $1 AND guardian_id = $2) + \
+         (SELECT COUNT(*) FROM watch_circles c JOIN watch_members m ON m.circle_id = c.id \
+          WHERE c.id = $1 AND c.guardian_id IS NULL AND m.person_id = $2 AND m.role = 'family')"
     )
     .bind(circle_id)
     .bind(sender)
@@ -1059,7 +1062,9 @@ pub struct Message {
     pub to_person_id: String,
     pub from_person_id: String,
     pub from_name: String,
-    pub body: String,
+    /// Absent where the reader may not see it: a held or refused message, read by the person it
+    /// was sent to (a scam's text and phone number must not reach them before the family looks).
+    pub body: Option<String>,
     pub sent_at: i64,
     /// `delivered`, `held` (waiting for the guardian), `approved` (then delivered), `rejected`.
     pub state: String,
