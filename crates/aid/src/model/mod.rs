@@ -1,6 +1,7 @@
 //! Pure logic of mutual aid (共助): what a request may say (category, time, place, fee), the
 //! ranking of supporters (`matching`), and the lifecycle of an activity (`lifecycle`). No I/O.
 
+pub mod availability;
 pub mod lifecycle;
 pub mod matching;
 pub mod notice;
