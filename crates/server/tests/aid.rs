@@ -414,6 +414,23 @@ async fn the_coordinator_sees_an_old_unmatched_request_and_suggests_someone() {
         html.contains(&format!("/aid/requests/{id}")),
         "the queue page lists the request"
     );
+    // A certification for someone unknown says so and keeps what was typed.
+    let web = Browser::new(&app, "kyodo").await;
+    let (s, html) = web
+        .post(
+            &app,
+            "/aid/coordinator/certify",
+            &[
+                ("name", "山本 まだいない"),
+                ("birth_date", "1980-01-01"),
+                ("issued_by", "みどり市ファミリー・サポート・センター"),
+                ("valid_until", "2027-03-31"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("氏名と生年月日が一致する方が見つかりません"), "{html}");
+    assert!(html.contains("value=\"山本 まだいない\"") && html.contains("value=\"2027-03-31\""));
     let (_, v) = get(&app, &tanaka, &format!("/aid/requests/{id}")).await;
     assert_eq!(v["coordinator_suggested"], supporter_id.as_str());
     assert_eq!(v["offers"][0]["supporter_id"], supporter_id.as_str());

@@ -702,12 +702,13 @@ fn form_pairs(raw: &[u8]) -> Vec<(String, String)> {
 
 async fn coordinator(State(k): State<Kernel>, v: Viewer, Query(q): Query<Done>) -> Result<Response> {
     v.require_login()?;
-    render_coordinator(&k, &v, None, done_text(&v, q.done.as_deref()), StatusCode::OK).await
+    render_coordinator(&k, &v, None, None, done_text(&v, q.done.as_deref()), StatusCode::OK).await
 }
 
 async fn render_coordinator(
     k: &Kernel,
     v: &Viewer,
+    typed: Option<&CertifyForm>,
     error: Option<String>,
     notice: Option<String>,
     status: StatusCode,
@@ -718,6 +719,7 @@ async fn render_coordinator(
         queue => ser(&queue),
         reports => ser(&reports),
         after_hours => k.config.aid.coordinator_after_hours,
+        c => typed.map(ser),
         error,
         notice,
     };
@@ -726,7 +728,7 @@ async fn render_coordinator(
     Ok(res)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, serde::Serialize)]
 struct CertifyForm {
     #[serde(default)]
     name: String,
@@ -758,7 +760,7 @@ async fn certify(State(k): State<Kernel>, v: Viewer, Form(f): Form<CertifyForm>)
     match r {
         Ok(_) => Ok(Redirect::to("/aid/coordinator?done=certify").into_response()),
         Err(e) => match message_of(&v, &e) {
-            Some(msg) => render_coordinator(&k, &v, Some(msg), None, status_of(&e)).await,
+            Some(msg) => render_coordinator(&k, &v, Some(&f), Some(msg), None, status_of(&e)).await,
             None => Err(e),
         },
     }
