@@ -476,10 +476,7 @@ impl Browser {
             .await
             .unwrap();
         let status = res.status();
-        let location = res
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_string());
+        let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
         match location {
             Some(l) => (status, l),
             None => (status, res.text().await.unwrap()),
@@ -503,7 +500,10 @@ async fn the_offer_page_edits_the_week_as_a_grid_of_days_and_times_of_day() {
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("id=\"aid-week\"") && html.contains("土曜 午前"), "{html}");
     assert!(html.contains("0時〜12時") && html.contains("12時〜17時") && html.contains("17時〜24時"));
-    assert!(!html.contains("0=月") && !html.contains("5:09"), "no codes where a person reads");
+    assert!(
+        !html.contains("0=月") && !html.contains("5:09"),
+        "no codes where a person reads"
+    );
 
     // 土曜・午前, and 日曜 午前 and 午後 (joined into one slot).
     let (s, to) = web
@@ -565,7 +565,10 @@ async fn the_offer_page_edits_the_week_as_a_grid_of_days_and_times_of_day() {
     assert!(html.contains("class=\"error-summary\""));
     assert!(html.contains("value=\"草むしり\"") && html.contains("value=\"50\"") && html.contains("value=\"日本語\""));
     assert!(html.contains("value=\"garden\" checked"), "the category stays ticked");
-    assert!(ticked(&html, "d1p1") && !ticked(&html, "d2p2"), "the typed grid, not the saved one");
+    assert!(
+        ticked(&html, "d1p1") && !ticked(&html, "d2p2"),
+        "the typed grid, not the saved one"
+    );
     let (_, p) = get(&app, &supporter, "/aid/supporters/me").await;
     assert_eq!(p["availability"], "2:18:00-21:00", "nothing changed: {p}");
     assert_eq!(p["categories"], "shopping");
@@ -615,6 +618,10 @@ async fn the_ask_form_keeps_what_was_typed_after_a_mistake() {
     assert!(html.contains("米10kgを買ってきてほしいです。"));
     assert!(html.contains("value=\"家の玄関(呼び鈴を長めに)\""));
     assert!(html.contains("value=\"900\""));
+    assert!(
+        html.contains("<p class=\"field-error\" id=\"aid-field-error\">謝礼は"),
+        "said at the field too"
+    );
     assert!(html.contains(&format!("<option value=\"{}\" selected>", area.code)));
     assert!(html.contains("11月28日(土)"), "the time in words: {html}");
     assert!(!html.contains("2026-11-28 10:00"));
@@ -677,20 +684,35 @@ async fn the_meeting_place_is_for_the_accepted_supporter_only() {
             &[("action", "invite"), ("supporter_id", &supporter_id)],
         )
         .await;
-    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, format!("{path}?done=invite").as_str()));
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, format!("{path}?done=invite").as_str())
+    );
     let (_, html) = tanaka_web.page(&app, &path).await;
     assert_eq!(html.matches("この人に頼む").count(), 1, "only the one not asked yet");
     assert!(html.contains("この人の返事を待っています"));
     // Both may offer (the other through a broadcast); nobody sees the place yet.
-    post(&app, &tanaka, &format!("{path}/audience"), json!({"audience": "nearby"})).await;
+    post(
+        &app,
+        &tanaka,
+        &format!("{path}/audience"),
+        json!({"audience": "nearby"}),
+    )
+    .await;
     for token in [&supporter, &other] {
         let (s, e) = post(&app, token, &format!("{path}/offer"), json!({})).await;
         assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
     }
     let (_, html) = supporter_web.page(&app, &path).await;
-    assert!(!html.contains(place) && !html.contains("aid-contact"), "not before acceptance");
+    assert!(
+        !html.contains(place) && !html.contains("aid-contact"),
+        "not before acceptance"
+    );
     let (_, html) = tanaka_web.page(&app, &path).await;
-    assert!(html.contains("この人から申し出がありました"), "the suggestion points to the offer");
+    assert!(
+        html.contains("この人から申し出がありました"),
+        "the suggestion points to the offer"
+    );
     assert!(html.contains("この人に決める"));
 
     let (s, _) = tanaka_web
@@ -705,14 +727,28 @@ async fn the_meeting_place_is_for_the_accepted_supporter_only() {
     // The accepted supporter reads where to meet and how to reach her.
     let (s, html) = supporter_web.page(&app, &path).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains("待ち合わせ場所と連絡先") && html.contains(place), "{html}");
-    assert!(html.contains("田中 ハナ") && html.contains("tel:"), "her name and phone");
+    assert!(
+        html.contains("待ち合わせ場所と連絡先") && html.contains(place),
+        "{html}"
+    );
+    assert!(
+        html.contains("田中 ハナ") && html.contains("tel:"),
+        "her name and phone"
+    );
     let (_, v) = get(&app, &supporter, &path).await;
     assert_eq!(v["contact"]["place"], place, "{v}");
     assert!(v["contact"]["address"].is_string(), "{v}");
     // The requester sees the supporter's contact, not her own place as "where to meet".
     let (_, v) = get(&app, &tanaka, &path).await;
-    assert!(v["contact"]["place"].is_null() && v["contact"]["name"] == "伊藤 翔太", "{v}");
+    assert!(
+        v["contact"]["place"].is_null() && v["contact"]["name"] == "伊藤 翔太",
+        "{v}"
+    );
+    let (_, html) = tanaka_web.page(&app, &path).await;
+    assert!(
+        html.contains("id=\"aid-own-place\">みどり町一丁目の集会所の前"),
+        "she reads back what she gave"
+    );
 
     // Another supporter is refused: the page and the API say so, nothing of the place, nothing changed.
     let (s, html) = other_web.page(&app, &path).await;
@@ -724,17 +760,28 @@ async fn the_meeting_place_is_for_the_accepted_supporter_only() {
     let (s, e) = post(&app, &other, &format!("{path}/offer"), json!({})).await;
     assert!(s == StatusCode::FORBIDDEN || s == StatusCode::CONFLICT, "{s} {e}");
     let (_, v) = get(&app, &tanaka, &path).await;
-    assert_eq!((v["state"].as_str(), v["supporter_id"].as_str()), (Some("accepted"), Some(supporter_id.as_str())));
+    assert_eq!(
+        (v["state"].as_str(), v["supporter_id"].as_str()),
+        (Some("accepted"), Some(supporter_id.as_str()))
+    );
 
     // The fee and report forms keep what was typed after a mistake; nothing is recorded.
     let (s, html) = supporter_web
-        .post(&app, &format!("{path}/do"), &[("action", "fee"), ("fee_per_hour", "5000")])
+        .post(
+            &app,
+            &format!("{path}/do"),
+            &[("action", "fee"), ("fee_per_hour", "5000")],
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(html.contains("謝礼は 1時間 500〜700 円の間にしてください"), "{html}");
     assert!(html.contains("id=\"aid-fee-change\" open") && html.contains("value=\"5000\""));
     let (s, html) = supporter_web
-        .post(&app, &format!("{path}/do"), &[("action", "report"), ("reason", " "), ("block", "1")])
+        .post(
+            &app,
+            &format!("{path}/do"),
+            &[("action", "report"), ("reason", " "), ("block", "1")],
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(html.contains("何があったかを 1〜1000 文字で書いてください"), "{html}");

@@ -138,7 +138,11 @@ impl AskForm {
             lon: None,
             description: self.description.clone(),
             place: Some(self.place.clone()),
-            fee_per_hour: if free { None } else { self.fee_per_hour.trim().parse().ok() },
+            fee_per_hour: if free {
+                None
+            } else {
+                self.fee_per_hour.trim().parse().ok()
+            },
             free,
         }
     }
@@ -259,7 +263,15 @@ async fn create(State(k): State<Kernel>, v: Viewer, Form(f): Form<AskForm>) -> R
                     "date" | "start" | "duration_minutes" => 2,
                     _ => 3,
                 };
-                render_ask(&k, &v, &f, Some(step), Some(FormError { message, field }), status_of(&e)).await
+                render_ask(
+                    &k,
+                    &v,
+                    &f,
+                    Some(step),
+                    Some(FormError { message, field }),
+                    status_of(&e),
+                )
+                .await
             }
             None => Err(e),
         },
@@ -275,7 +287,16 @@ async fn request_page(
     Query(q): Query<Done>,
 ) -> Result<Response> {
     v.require_login()?;
-    render_request(&k, &v, &id, None, done_text(&v, q.done.as_deref()), None, StatusCode::OK).await
+    render_request(
+        &k,
+        &v,
+        &id,
+        None,
+        done_text(&v, q.done.as_deref()),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn render_request(
@@ -327,6 +348,8 @@ async fn render_request(
         suggestions => ser(&suggestions),
         asked,
         map,
+        // The requester reads back the meeting place she gave.
+        own_place => r.place.clone().filter(|_| view.party == "requester"),
         typed => typed.map(ser),
         coordinator,
         may_offer => view.party == "other" && matches!(state, St::Open | St::Offered) && !offered,
@@ -520,7 +543,12 @@ struct ProfileForm {
 impl ProfileForm {
     /// The form as the saved profile fills it.
     fn of(p: &store::Supporter) -> ProfileForm {
-        let list = |s: &str| s.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect::<Vec<_>>();
+        let list = |s: &str| {
+            s.split(',')
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
         let slots: Vec<Slot> = p.availability.split(',').filter_map(Slot::parse).collect();
         ProfileForm {
             categories: list(&p.categories),
@@ -551,7 +579,10 @@ fn week_words(lang: kernel::i18n::Lang, grid: &Grid) -> String {
             t(
                 lang,
                 "aid-week-day",
-                &[("day", t(lang, &format!("aid-weekday-{d}"), &[])), ("parts", ps.join(sep))],
+                &[
+                    ("day", t(lang, &format!("aid-weekday-{d}"), &[])),
+                    ("parts", ps.join(sep)),
+                ],
             )
         })
         .collect();
@@ -614,7 +645,7 @@ async fn render_offer(
         radius_km => form.map(|f| f.radius_km.clone()).unwrap_or_else(|| "2".into()),
         days,
         parts => availability::PARTS.iter().map(|(p, a, b)| context! {
-            name => t(v.lang, &format!("aid-part-{p}"), &[]),
+            name => t(v.lang, &format!("aid-grid-{p}"), &[]),
             hours => t(v.lang, "aid-part-hours", &[("from", (a / 60).to_string()), ("to", (b / 60).to_string())]),
         }).collect::<Vec<_>>(),
         saved_week => saved.as_ref().map(|f| week_words(v.lang, &f.grid)),
@@ -808,6 +839,7 @@ mod tests {
         }
         for p in ["morning", "afternoon", "evening"] {
             dynamic.push(format!("aid-part-{p}"));
+            dynamic.push(format!("aid-grid-{p}"));
         }
         for m in ["cash", "bank_transfer", "external"] {
             dynamic.push(format!("aid-method-{m}"));

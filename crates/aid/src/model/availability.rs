@@ -11,7 +11,10 @@ pub const PARTS: [(&str, u32, u32); 3] = [("morning", 0, 720), ("afternoon", 720
 
 /// The part of the day a minute falls in (0 morning, 1 afternoon, 2 evening).
 pub fn part_of(minute: u32) -> usize {
-    PARTS.iter().position(|(_, a, b)| (*a..*b).contains(&minute)).unwrap_or(2)
+    PARTS
+        .iter()
+        .position(|(_, a, b)| (*a..*b).contains(&minute))
+        .unwrap_or(2)
 }
 
 /// Ticked cells: `grid[weekday][part]`, weekday 0 = Monday.
@@ -100,7 +103,10 @@ mod tests {
         g[6] = [true, true, true];
         g[2] = [true, false, true];
         let texts: Vec<String> = slots_of(&g).iter().map(Slot::text).collect();
-        assert_eq!(texts, vec!["0:00:00-17:00", "2:00:00-12:00", "2:17:00-24:00", "6:00:00-24:00"]);
+        assert_eq!(
+            texts,
+            vec!["0:00:00-17:00", "2:00:00-12:00", "2:17:00-24:00", "6:00:00-24:00"]
+        );
         // The text parses back (24:00 is the end of the day).
         let parsed: Vec<Slot> = texts.iter().filter_map(|t| Slot::parse(t)).collect();
         assert_eq!(grid_of(&parsed), g);
@@ -108,7 +114,10 @@ mod tests {
 
     #[test]
     fn api_slots_tick_the_parts_they_overlap() {
-        let slots = [Slot::parse("5:08:00-12:00").unwrap(), Slot::parse("1:11:00-13:00").unwrap()];
+        let slots = [
+            Slot::parse("5:08:00-12:00").unwrap(),
+            Slot::parse("1:11:00-13:00").unwrap(),
+        ];
         let g = grid_of(&slots);
         assert_eq!(g[5], [true, false, false]);
         assert_eq!(g[1], [true, true, false]);

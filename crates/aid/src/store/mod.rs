@@ -10,7 +10,8 @@ use kernel::{Error, Kernel, Result, in_tx, on_db};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[kernel::migration!("0001_aid"), kernel::migration!("0002_place")];
+pub static MIGRATIONS: &[kernel::store::migrate::Migration] =
+    &[kernel::migration!("0001_aid"), kernel::migration!("0002_place")];
 
 /// Tell every node's index that supporters, certifications or reviews changed.
 pub async fn bump_index(db: &Db) -> Result<()> {
