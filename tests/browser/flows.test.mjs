@@ -515,7 +515,8 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
   const notice = (page) => page.textContent("#aid-notice");
 
   // 1. 翔太 and 恵子 offer help: childcare and shopping, Saturday mornings within 5 km, insured.
-  const offerHelp = async (login, slots) => {
+  // `cells` are the week grid's boxes: d5p0 = 土曜・午前 (p0 午前, p1 午後, p2 夜).
+  const offerHelp = async (login, cells) => {
     const page = await person();
     await logIn(page, login);
     await Promise.all([page.waitForURL(/\/aid$/), page.locator("nav.site-nav a", { hasText: "助け合い" }).click()]);
@@ -524,20 +525,21 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
     for (const c of ["childcare", "shopping"]) await page.check(`#aid-profile input[name=categories][value=${c}]`);
     await page.fill("#skills", "車の運転、買い物");
     await page.fill("#radius", "5");
-    await page.fill("#slots", slots.join("\n"));
+    for (const c of cells) await page.check(`#aid-week input[name=${c}]`);
     await page.check("#aid-profile input[name=insured]");
     await page.check("#aid-profile input[name=insured_categories][value=childcare]");
     await submit(page, /\/aid\/offer\?done=profile$/, "#aid-profile button[type=submit]");
     assert.match(await notice(page), /登録しました/);
     assert.equal(Number(await page.inputValue("#radius")), 5);
-    assert.equal(await page.inputValue("#slots"), slots.join("\n"));
+    for (const c of cells) assert.ok(await page.isChecked(`#aid-week input[name=${c}]`), `${c} kept`);
     return page;
   };
   // 翔太 is also free all day today; 恵子 has the same Saturday mornings, so trust alone orders them.
-  const supporter = await offerHelp("supporter", ["5:08:00-12:00", `${weekday(Date.now() + 120_000)}:00:00-24:00`]);
+  const today = weekday(Date.now() + 120_000);
+  const supporter = await offerHelp("supporter", ["d5p0", `d${today}p0`, `d${today}p1`, `d${today}p2`]);
   await checkA11y(supporter, "/aid/offer (supporter, registered)");
   await shot(supporter, "aid-offer-supporter-ja");
-  const stranger = await offerHelp("caremgr", ["5:08:00-12:00"]);
+  const stranger = await offerHelp("caremgr", ["d5p0"]);
   await stranger.context().close();
 
   // 2. The coordinator (市民協働課, the aid duty) records both childcare supporter courses.
@@ -611,7 +613,7 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
   const accept = async (path) => {
     await parent.goto(town.base + path);
     const card = parent.locator("#aid-offers li", { hasText: SUPPORTER.name });
-    await submit(parent, /done=accept$/, card.locator("button", { hasText: "この人にお願いする" }));
+    await submit(parent, /done=accept$/, card.locator("button", { hasText: "この人に決める" }));
     assert.match(await notice(parent), /お願いする人が決まりました/);
     assert.match(await parent.textContent("#aid-state"), /お願い済み/);
     assert.match(await parent.textContent("#aid-supporter"), /伊藤 翔太\s*ボランティア保険の対象/);
@@ -650,7 +652,8 @@ test("共助: a Saturday pick-up — the acquainted certified supporter first wi
     minutes: 90,
     description: "土曜の朝、保育園のお迎えと、家まで送ってほしいです。車の運転ができる方だと助かります。",
   });
-  assert.match(await parent.textContent("h1"), new RegExp(`子どもの預かり・送迎 — ${saturday} 09:30`));
+  const [, satMonth, satDay] = saturday.split("-").map(Number);
+  assert.match(await parent.textContent("h1"), new RegExp(`子どもの預かり・送迎 — ${satMonth}月${satDay}日\\(土\\) 午前9時30分`));
   assert.match(await parent.textContent("#aid-fee"), /1時間 600 円/);
   const suggestions = parent.locator("#aid-suggestions > li");
   assert.equal(await suggestions.count(), 2, await parent.textContent("#aid-suggestions"));

@@ -414,7 +414,378 @@ async fn the_coordinator_sees_an_old_unmatched_request_and_suggests_someone() {
         html.contains(&format!("/aid/requests/{id}")),
         "the queue page lists the request"
     );
+    // A certification for someone unknown says so and keeps what was typed.
+    let web = Browser::new(&app, "kyodo").await;
+    let (s, html) = web
+        .post(
+            &app,
+            "/aid/coordinator/certify",
+            &[
+                ("name", "山本 まだいない"),
+                ("birth_date", "1980-01-01"),
+                ("issued_by", "みどり市ファミリー・サポート・センター"),
+                ("valid_until", "2027-03-31"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("氏名と生年月日が一致する方が見つかりません"), "{html}");
+    assert!(html.contains("value=\"山本 まだいない\"") && html.contains("value=\"2027-03-31\""));
     let (_, v) = get(&app, &tanaka, &format!("/aid/requests/{id}")).await;
     assert_eq!(v["coordinator_suggested"], supporter_id.as_str());
     assert_eq!(v["offers"][0]["supporter_id"], supporter_id.as_str());
+}
+
+/// A logged-in browser without JavaScript: pages and forms with the session cookie.
+struct Browser {
+    cookie: String,
+    client: reqwest::Client,
+}
+
+impl Browser {
+    async fn new(app: &TestApp, login: &str) -> Browser {
+        Browser {
+            cookie: session_cookie(app, login).await,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+    async fn page(&self, app: &TestApp, path: &str) -> (StatusCode, String) {
+        let res = self
+            .client
+            .get(app.url(path))
+            .header("Cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.text().await.unwrap())
+    }
+    /// Post a form; the status, the page (or where it went) as text.
+    async fn post(&self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let csrf = "a".repeat(64);
+        let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        let res = self
+            .client
+            .post(app.url(path))
+            .header("Cookie", &self.cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        match location {
+            Some(l) => (status, l),
+            None => (status, res.text().await.unwrap()),
+        }
+    }
+}
+
+/// Checked boxes as the page writes them.
+fn ticked(html: &str, name: &str) -> bool {
+    html.contains(&format!("name=\"{name}\" value=\"1\" checked"))
+}
+
+#[tokio::test]
+async fn the_offer_page_edits_the_week_as_a_grid_of_days_and_times_of_day() {
+    let app = spawn_demo_app().await;
+    let supporter = app.token_for("supporter").await;
+    let web = Browser::new(&app, "supporter").await;
+
+    // The empty page: a table of days × 午前・午後・夜, never 「5:09:00-12:00」 nor 0 = 月.
+    let (s, html) = web.page(&app, "/aid/offer").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("id=\"aid-week\"") && html.contains("土曜 午前"), "{html}");
+    assert!(html.contains("0時〜12時") && html.contains("12時〜17時") && html.contains("17時〜24時"));
+    assert!(
+        !html.contains("0=月") && !html.contains("5:09"),
+        "no codes where a person reads"
+    );
+
+    // 土曜・午前, and 日曜 午前 and 午後 (joined into one slot).
+    let (s, to) = web
+        .post(
+            &app,
+            "/aid/offer",
+            &[
+                ("categories", "shopping"),
+                ("radius_km", "3"),
+                ("d5p0", "1"),
+                ("d6p0", "1"),
+                ("d6p1", "1"),
+            ],
+        )
+        .await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/aid/offer?done=profile"));
+    let (_, p) = get(&app, &supporter, "/aid/supporters/me").await;
+    assert_eq!(p["availability"], "5:00:00-12:00,6:00:00-17:00", "the API's slots: {p}");
+    let (_, html) = web.page(&app, &to).await;
+    assert!(html.contains("登録しました"));
+    assert!(ticked(&html, "d5p0") && ticked(&html, "d6p0") && ticked(&html, "d6p1"));
+    assert!(!ticked(&html, "d5p1") && !ticked(&html, "d0p0"));
+    assert!(
+        html.contains("いま登録している手伝える時間: 土曜 午前、日曜 午前・午後"),
+        "kept, in words: {html}"
+    );
+    assert!(!html.contains("5:00:00"), "no slot codes on the page");
+
+    // The JSON API keeps its slot format; the page shows those slots in the grid.
+    let (s, p) = api(
+        &app,
+        &supporter,
+        reqwest::Method::PUT,
+        "/aid/supporters/me",
+        Some(json!({"categories": ["shopping"], "radius_m": 3000, "availability": ["2:18:00-21:00"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    let (_, html) = web.page(&app, "/aid/offer").await;
+    assert!(ticked(&html, "d2p2") && !ticked(&html, "d5p0"), "水曜 夜");
+    assert!(html.contains("水曜 夜"));
+
+    // A mistake (too far) keeps everything typed, says what is wrong, and changes nothing.
+    let (s, html) = web
+        .post(
+            &app,
+            "/aid/offer",
+            &[
+                ("categories", "garden"),
+                ("skills", "草むしり"),
+                ("radius_km", "50"),
+                ("d1p1", "1"),
+                ("languages", "日本語"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("行ける範囲は 0.1〜20 km にしてください"), "{html}");
+    assert!(html.contains("class=\"error-summary\""));
+    assert!(html.contains("value=\"草むしり\"") && html.contains("value=\"50\"") && html.contains("value=\"日本語\""));
+    assert!(html.contains("value=\"garden\" checked"), "the category stays ticked");
+    assert!(
+        ticked(&html, "d1p1") && !ticked(&html, "d2p2"),
+        "the typed grid, not the saved one"
+    );
+    let (_, p) = get(&app, &supporter, "/aid/supporters/me").await;
+    assert_eq!(p["availability"], "2:18:00-21:00", "nothing changed: {p}");
+    assert_eq!(p["categories"], "shopping");
+}
+
+#[tokio::test]
+async fn the_ask_form_keeps_what_was_typed_after_a_mistake() {
+    let app = spawn_demo_app().await;
+    let parent = app.token_for("kosodate").await;
+    let web = Browser::new(&app, "kosodate").await;
+    let area = kernel::store::areas::list(&app.kernel.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.level.as_str() == "chome")
+        .unwrap();
+
+    // Step 2 with a day already past: said at once, the typed day and time kept.
+    let (s, html) = web
+        .page(
+            &app,
+            "/aid/ask?category=shopping&date=2026-11-01&start=10:30&duration_minutes=90",
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("過ぎた日時には頼めません"), "{html}");
+    assert!(html.contains("3つのうち 2 つめ"));
+    assert!(html.contains("value=\"2026-11-01\"") && html.contains("value=\"10:30\""));
+    assert!(html.contains("<option value=\"90\" selected>"));
+    assert!(html.contains("id=\"date\"") && html.contains("aria-invalid=\"true\""));
+
+    // Step 3 with a fee outside the town's range: everything typed is still there.
+    let fields = [
+        ("category", "shopping"),
+        ("date", "2026-11-28"),
+        ("start", "10:00"),
+        ("duration_minutes", "60"),
+        ("description", "米10kgを買ってきてほしいです。"),
+        ("area", area.code.as_str()),
+        ("place", "家の玄関(呼び鈴を長めに)"),
+        ("fee_per_hour", "900"),
+    ];
+    let (s, html) = web.post(&app, "/aid/ask", &fields).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("謝礼は 1時間 500〜700 円の間にしてください"), "{html}");
+    assert!(html.contains("3つのうち 3 つめ"));
+    assert!(html.contains("米10kgを買ってきてほしいです。"));
+    assert!(html.contains("value=\"家の玄関(呼び鈴を長めに)\""));
+    assert!(html.contains("value=\"900\""));
+    assert!(
+        html.contains("<p class=\"field-error\" id=\"aid-field-error\">謝礼は"),
+        "said at the field too"
+    );
+    assert!(html.contains(&format!("<option value=\"{}\" selected>", area.code)));
+    assert!(html.contains("11月28日(土)"), "the time in words: {html}");
+    assert!(!html.contains("2026-11-28 10:00"));
+    let (_, mine) = get(&app, &parent, "/aid/requests").await;
+    assert_eq!(mine["asked"].as_array().unwrap().len(), 0, "nothing was asked: {mine}");
+
+    // The same with a day past at the last step: back to step 2, the details carried along.
+    let mut past = fields;
+    past[1] = ("date", "2026-11-02");
+    past[7] = ("fee_per_hour", "600");
+    let (s, html) = web.post(&app, "/aid/ask", &past).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("3つのうち 2 つめ") && html.contains("過ぎた日時には頼めません"));
+    assert!(html.contains("name=\"description\" value=\"米10kgを買ってきてほしいです。\""));
+    assert!(html.contains("name=\"place\" value=\"家の玄関(呼び鈴を長めに)\""));
+
+    // Corrected, it is asked.
+    let mut good = fields;
+    good[7] = ("fee_per_hour", "600");
+    let (s, to) = web.post(&app, "/aid/ask", &good).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    assert!(to.ends_with("?done=created"), "{to}");
+}
+
+#[tokio::test]
+async fn the_meeting_place_is_for_the_accepted_supporter_only() {
+    let app = spawn_demo_app().await;
+    let tanaka = app.token_for("tanaka").await;
+    let supporter = app.token_for("supporter").await;
+    let other = app.token_for("caremgr").await;
+    let supporter_id = app.person_of("supporter").await;
+    profile(&app, &supporter).await;
+    profile(&app, &other).await;
+    let place = "みどり町一丁目の集会所の前";
+    let (s, r) = post(
+        &app,
+        &tanaka,
+        "/aid/requests",
+        json!({"category": "shopping", "date": "2026-11-28", "start": "10:00", "duration_minutes": 60,
+               "description": "米10kgを買ってきてほしい", "place": place, "fee_per_hour": 600}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert!(r.get("place").is_none(), "the place is not in the public request: {r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    let path = format!("/aid/requests/{id}");
+    let tanaka_web = Browser::new(&app, "tanaka").await;
+    let supporter_web = Browser::new(&app, "supporter").await;
+    let other_web = Browser::new(&app, "caremgr").await;
+
+    // One button per suggested person: 「この人に頼む」; after it, the card says she waits.
+    let (_, html) = tanaka_web.page(&app, &path).await;
+    assert_eq!(html.matches("この人に頼む").count(), 2, "two suggested: {html}");
+    assert!(!html.contains("この人にお願いする"));
+    assert!(html.contains("11月28日(土)"), "the time in words");
+    let (s, to) = tanaka_web
+        .post(
+            &app,
+            &format!("{path}/do"),
+            &[("action", "invite"), ("supporter_id", &supporter_id)],
+        )
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, format!("{path}?done=invite").as_str())
+    );
+    let (_, html) = tanaka_web.page(&app, &path).await;
+    assert_eq!(html.matches("この人に頼む").count(), 1, "only the one not asked yet");
+    assert!(html.contains("この人の返事を待っています"));
+    // Both may offer (the other through a broadcast); nobody sees the place yet.
+    post(
+        &app,
+        &tanaka,
+        &format!("{path}/audience"),
+        json!({"audience": "nearby"}),
+    )
+    .await;
+    for token in [&supporter, &other] {
+        let (s, e) = post(&app, token, &format!("{path}/offer"), json!({})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    }
+    let (_, html) = supporter_web.page(&app, &path).await;
+    assert!(
+        !html.contains(place) && !html.contains("aid-contact"),
+        "not before acceptance"
+    );
+    let (_, html) = tanaka_web.page(&app, &path).await;
+    assert!(
+        html.contains("この人から申し出がありました"),
+        "the suggestion points to the offer"
+    );
+    assert!(html.contains("この人に決める"));
+
+    let (s, _) = tanaka_web
+        .post(
+            &app,
+            &format!("{path}/do"),
+            &[("action", "accept"), ("supporter_id", &supporter_id)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+
+    // The accepted supporter reads where to meet and how to reach her.
+    let (s, html) = supporter_web.page(&app, &path).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("待ち合わせ場所と連絡先") && html.contains(place),
+        "{html}"
+    );
+    assert!(
+        html.contains("田中 ハナ") && html.contains("tel:"),
+        "her name and phone"
+    );
+    let (_, v) = get(&app, &supporter, &path).await;
+    assert_eq!(v["contact"]["place"], place, "{v}");
+    assert!(v["contact"]["address"].is_string(), "{v}");
+    // The requester sees the supporter's contact, not her own place as "where to meet".
+    let (_, v) = get(&app, &tanaka, &path).await;
+    assert!(
+        v["contact"]["place"].is_null() && v["contact"]["name"] == "伊藤 翔太",
+        "{v}"
+    );
+    let (_, html) = tanaka_web.page(&app, &path).await;
+    assert!(
+        html.contains("id=\"aid-own-place\">みどり町一丁目の集会所の前"),
+        "she reads back what she gave"
+    );
+
+    // Another supporter is refused: the page and the API say so, nothing of the place, nothing changed.
+    let (s, html) = other_web.page(&app, &path).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(!html.contains(place) && !html.contains("集会所"));
+    let (s, e) = get(&app, &other, &path).await;
+    assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, "forbidden"));
+    assert!(!e.to_string().contains(place));
+    let (s, e) = post(&app, &other, &format!("{path}/offer"), json!({})).await;
+    assert!(s == StatusCode::FORBIDDEN || s == StatusCode::CONFLICT, "{s} {e}");
+    let (_, v) = get(&app, &tanaka, &path).await;
+    assert_eq!(
+        (v["state"].as_str(), v["supporter_id"].as_str()),
+        (Some("accepted"), Some(supporter_id.as_str()))
+    );
+
+    // The fee and report forms keep what was typed after a mistake; nothing is recorded.
+    let (s, html) = supporter_web
+        .post(
+            &app,
+            &format!("{path}/do"),
+            &[("action", "fee"), ("fee_per_hour", "5000")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("謝礼は 1時間 500〜700 円の間にしてください"), "{html}");
+    assert!(html.contains("id=\"aid-fee-change\" open") && html.contains("value=\"5000\""));
+    let (s, html) = supporter_web
+        .post(
+            &app,
+            &format!("{path}/do"),
+            &[("action", "report"), ("reason", " "), ("block", "1")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("何があったかを 1〜1000 文字で書いてください"), "{html}");
+    assert!(html.contains("id=\"aid-report\" open") && html.contains("name=\"block\" value=\"1\" checked"));
+    let (_, v) = get(&app, &tanaka, &path).await;
+    assert!(v["fee_proposed"].is_null() && v["fee_agreed"] == 600, "{v}");
 }

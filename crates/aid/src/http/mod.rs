@@ -58,7 +58,7 @@ pub(crate) fn fees(k: &Kernel) -> FeeRule {
     }
 }
 
-fn invalid(e: crate::model::InputError) -> Error {
+pub(crate) fn invalid(e: crate::model::InputError) -> Error {
     let mut args = e.args;
     args.push(("field", e.field.to_string()));
     Error::invalid_with(e.key, args)
@@ -113,6 +113,7 @@ pub struct ProfileInput {
     #[serde(default)]
     pub lon: Option<f64>,
     /// Weekly slots `weekday:HH:MM-HH:MM` (0 = Monday), e.g. `5:09:00-12:00` for Saturday morning.
+    /// The web page edits them as a grid of 午前 (0–12時), 午後 (12–17時) and 夜 (17–24時).
     pub availability: Vec<String>,
     /// Enrolled in volunteer-activity insurance, and the categories it covers.
     #[serde(default)]
@@ -315,6 +316,10 @@ pub struct Contact {
     pub email: Option<String>,
     /// The exact place (for the supporter): `lat,lon`, when the requester gave a point.
     pub point: Option<String>,
+    /// Where to meet, in the requester's words (for the supporter).
+    pub place: Option<String>,
+    /// The requester's address as registered (for the supporter).
+    pub address: Option<String>,
 }
 
 pub(crate) async fn create_for(k: &Kernel, actor: &Actor, input: &RequestInput) -> Result<Request> {
@@ -477,6 +482,8 @@ pub(crate) async fn view_for(k: &Kernel, actor: &Actor, r: Request) -> Result<Re
             phone: o.phone,
             email: o.email,
             point: (p == Party::Supporter && r.exact_point != 0).then(|| format!("{:.5},{:.5}", r.lat, r.lon)),
+            place: r.place.clone().filter(|_| p == Party::Supporter),
+            address: o.address.filter(|_| p == Party::Supporter),
         })
     } else {
         None

@@ -17,7 +17,9 @@ use kernel::{Error, Kernel, Result};
 use serde::Deserialize;
 
 use super::{CertificationInput, ProfileInput, ReportInput, ReviewInput, SettleInput};
+use crate::model::availability::{self, Grid};
 use crate::model::lifecycle::{self, State as St};
+use crate::model::matching::Slot;
 use crate::model::{Category, RequestInput};
 use crate::store;
 
@@ -116,41 +118,122 @@ struct AskForm {
     #[serde(default)]
     area: String,
     #[serde(default)]
+    place: String,
+    #[serde(default)]
     fee_per_hour: String,
     #[serde(default)]
     free: String,
 }
 
+impl AskForm {
+    fn input(&self) -> RequestInput {
+        let free = self.free == "1";
+        RequestInput {
+            category: self.category.clone(),
+            date: self.date.clone(),
+            start: self.start.clone(),
+            duration_minutes: self.duration_minutes.trim().parse().unwrap_or(0),
+            area: Some(self.area.clone()).filter(|a| !a.trim().is_empty()),
+            lat: None,
+            lon: None,
+            description: self.description.clone(),
+            place: Some(self.place.clone()),
+            fee_per_hour: if free {
+                None
+            } else {
+                self.fee_per_hour.trim().parse().ok()
+            },
+            free,
+        }
+    }
+}
+
+/// The field an input error names (`field` in its arguments), for marking it on the form.
+fn field_of(e: &Error) -> String {
+    match e {
+        Error::Invalid { args, .. } | Error::Conflict { args, .. } | Error::Refused { args, .. } => args
+            .iter()
+            .find(|(k, _)| *k == "field")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// A refusal for the form: the message and the field it is about.
+struct FormError {
+    message: String,
+    field: String,
+}
+
 async fn ask(State(k): State<Kernel>, v: Viewer, Query(f): Query<AskForm>) -> Result<Response> {
     v.require_login()?;
-    render_ask(&k, &v, &f, None, StatusCode::OK).await
+    // The second step is checked before the third is shown, so a day in the past is said at once.
+    if Category::parse(&f.category).is_some()
+        && !f.date.is_empty()
+        && !f.start.is_empty()
+        && !f.duration_minutes.is_empty()
+        && let Err(e) = f.input().check_when(k.now())
+    {
+        let e = super::invalid(e);
+        let err = FormError {
+            message: message_of(&v, &e).unwrap_or_default(),
+            field: field_of(&e),
+        };
+        return render_ask(&k, &v, &f, Some(2), Some(err), StatusCode::BAD_REQUEST).await;
+    }
+    render_ask(&k, &v, &f, None, None, StatusCode::OK).await
 }
 
 async fn render_ask(
     k: &Kernel,
     v: &Viewer,
     f: &AskForm,
-    error: Option<String>,
+    step: Option<u8>,
+    error: Option<FormError>,
     status: StatusCode,
 ) -> Result<Response> {
-    let step = if Category::parse(&f.category).is_none() {
+    let step = step.unwrap_or(if Category::parse(&f.category).is_none() {
         1
     } else if f.date.is_empty() || f.start.is_empty() || f.duration_minutes.is_empty() {
         2
     } else {
         3
-    };
+    });
     let me = v.require_login()?;
+    // What was chosen before wins over where the person lives.
+    let chosen = |code: &str, id: &str| {
+        if f.area.trim().is_empty() {
+            me.area_id.as_deref() == Some(id)
+        } else {
+            f.area == code
+        }
+    };
     let areas: Vec<_> = kernel::store::areas::list(&k.db)
         .await?
         .into_iter()
         .filter(|a| a.level.as_str() == "chome")
-        .map(|a| context! { code => a.code, name => a.name, mine => me.area_id.as_deref() == Some(a.id.as_str()) })
+        .map(|a| context! { selected => chosen(&a.code, &a.id), code => a.code, name => a.name })
         .collect();
     let cfg = &k.config.aid;
     let today = kernel::model::clock::to_rfc3339_jst(k.now())[..10].to_string();
+    let starts = crate::model::local_ms(&f.date, &f.start).map(|ms| kernel::web::render::human_time(v.lang, ms));
+    // Back to the second step, keeping the third's fields.
+    let change_when = format!(
+        "/aid/ask?{}",
+        serde_urlencoded::to_string([
+            ("category", &f.category),
+            ("description", &f.description),
+            ("area", &f.area),
+            ("place", &f.place),
+            ("fee_per_hour", &f.fee_per_hour),
+            ("free", &f.free),
+        ])
+        .unwrap_or_default()
+    );
     let ctx = context! {
         step,
+        change_when,
         f => ser(f),
         categories => Category::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         areas,
@@ -158,7 +241,9 @@ async fn render_ask(
         fee_max => cfg.fee_max_per_hour,
         fee_default => cfg.fee_default_per_hour,
         today,
-        error,
+        starts,
+        error => error.as_ref().map(|e| e.message.clone()),
+        error_field => error.map(|e| e.field).unwrap_or_default(),
     };
     let mut res = kernel::web::page(v, "aid/ask.html", "aid-ask-title", ctx)?;
     *res.status_mut() = status;
@@ -167,23 +252,27 @@ async fn render_ask(
 
 async fn create(State(k): State<Kernel>, v: Viewer, Form(f): Form<AskForm>) -> Result<Response> {
     v.require_login()?;
-    let free = f.free == "1";
-    let input = RequestInput {
-        category: f.category.clone(),
-        date: f.date.clone(),
-        start: f.start.clone(),
-        duration_minutes: f.duration_minutes.trim().parse().unwrap_or(0),
-        area: Some(f.area.clone()).filter(|a| !a.trim().is_empty()),
-        lat: None,
-        lon: None,
-        description: f.description.clone(),
-        fee_per_hour: if free { None } else { f.fee_per_hour.trim().parse().ok() },
-        free,
-    };
-    match super::create_for(&k, &v.actor, &input).await {
+    match super::create_for(&k, &v.actor, &f.input()).await {
         Ok(r) => Ok(Redirect::to(&format!("/aid/requests/{}?done=created", r.id)).into_response()),
         Err(e) => match message_of(&v, &e) {
-            Some(msg) => render_ask(&k, &v, &f, Some(msg), status_of(&e)).await,
+            Some(message) => {
+                // Back to the step the mistake is on, with everything typed.
+                let field = field_of(&e);
+                let step = match field.as_str() {
+                    "category" => 1,
+                    "date" | "start" | "duration_minutes" => 2,
+                    _ => 3,
+                };
+                render_ask(
+                    &k,
+                    &v,
+                    &f,
+                    Some(step),
+                    Some(FormError { message, field }),
+                    status_of(&e),
+                )
+                .await
+            }
             None => Err(e),
         },
     }
@@ -198,7 +287,16 @@ async fn request_page(
     Query(q): Query<Done>,
 ) -> Result<Response> {
     v.require_login()?;
-    render_request(&k, &v, &id, None, done_text(&v, q.done.as_deref()), StatusCode::OK).await
+    render_request(
+        &k,
+        &v,
+        &id,
+        None,
+        done_text(&v, q.done.as_deref()),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn render_request(
@@ -207,6 +305,7 @@ async fn render_request(
     id: &str,
     error: Option<String>,
     notice: Option<String>,
+    typed: Option<&ActForm>,
     status: StatusCode,
 ) -> Result<Response> {
     let r = store::require(&k.db, id).await?;
@@ -224,11 +323,34 @@ async fn render_request(
     let started = k.now() >= r.starts_at;
     let offered = view.offers.iter().any(|o| o.supporter_id == me)
         || store::offers(&k.db, &r.id).await?.iter().any(|o| o.supporter_id == me);
+    // Each suggested person has one next step: ask them, or wait for them, or decide on their offer.
+    let mut asked = Vec::new();
+    for s in &suggestions {
+        let id = &s.suggestion.person_id;
+        if view.offers.iter().any(|o| &o.supporter_id == id) {
+            asked.push("offered");
+        } else if store::invited(&k.db, &r.id, id).await? {
+            asked.push("invited");
+        } else {
+            asked.push("");
+        }
+    }
+    let map = view
+        .contact
+        .as_ref()
+        .and_then(|c| c.point.as_deref())
+        .and_then(|p| p.split_once(','))
+        .map(|(lat, lon)| format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"));
     let ctx = context! {
         r => ser(&view),
-        when => kernel::web::render::format_time(r.starts_at),
+        when => kernel::web::render::human_time(v.lang, r.starts_at),
         category => t(v.lang, &format!("aid-category-{}", r.category), &[]),
         suggestions => ser(&suggestions),
+        asked,
+        map,
+        // The requester reads back the meeting place she gave.
+        own_place => r.place.clone().filter(|_| view.party == "requester"),
+        typed => typed.map(ser),
         coordinator,
         may_offer => view.party == "other" && matches!(state, St::Open | St::Offered) && !offered,
         offered,
@@ -253,7 +375,7 @@ async fn render_request(
     Ok(res)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, serde::Serialize)]
 struct ActForm {
     #[serde(default)]
     action: String,
@@ -356,7 +478,7 @@ async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
     match result {
         Ok(done) => Ok(Redirect::to(&format!("/aid/requests/{id}?done={done}")).into_response()),
         Err(e) => match message_of(&v, &e) {
-            Some(msg) => render_request(&k, &v, &id, Some(msg), None, status_of(&e)).await,
+            Some(msg) => render_request(&k, &v, &id, Some(msg), None, Some(&f), status_of(&e)).await,
             None => Err(e),
         },
     }
@@ -390,16 +512,16 @@ async fn receipt(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> 
     let ctx = context! {
         r => ser(&view),
         s => ser(&s),
-        when => kernel::web::render::format_time(r.starts_at),
+        when => kernel::web::render::human_time(v.lang, r.starts_at),
         category => t(v.lang, &format!("aid-category-{}", r.category), &[]),
-        paid_at => kernel::web::render::format_time(s.recorded_at),
+        paid_at => kernel::web::render::human_time(v.lang, s.recorded_at),
     };
     kernel::web::page(&v, "aid/receipt.html", "aid-receipt-title", ctx)
 }
 
 // ---- offering help ----
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, serde::Serialize)]
 struct ProfileForm {
     #[serde(default)]
     categories: Vec<String>,
@@ -407,8 +529,9 @@ struct ProfileForm {
     skills: String,
     #[serde(default)]
     radius_km: String,
-    #[serde(default)]
-    slots: String,
+    /// The ticked cells of the week (`d5p0` for Saturday morning).
+    #[serde(skip)]
+    grid: Grid,
     #[serde(default)]
     insured: String,
     #[serde(default)]
@@ -417,15 +540,65 @@ struct ProfileForm {
     languages: String,
 }
 
+impl ProfileForm {
+    /// The form as the saved profile fills it.
+    fn of(p: &store::Supporter) -> ProfileForm {
+        let list = |s: &str| {
+            s.split(',')
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        let slots: Vec<Slot> = p.availability.split(',').filter_map(Slot::parse).collect();
+        ProfileForm {
+            categories: list(&p.categories),
+            skills: list(&p.skills).join("、"),
+            radius_km: format!("{}", p.radius_m as f64 / 1000.0),
+            grid: availability::grid_of(&slots),
+            insured: if p.insured != 0 { "1".into() } else { String::new() },
+            insured_categories: list(&p.insured_categories),
+            languages: list(&p.languages).join("、"),
+        }
+    }
+}
+
+/// The week in words, 「土曜 午前・午後、日曜 夜」, for reading back what is saved.
+fn week_words(lang: kernel::i18n::Lang, grid: &Grid) -> String {
+    let days: Vec<String> = grid
+        .iter()
+        .enumerate()
+        .filter(|(_, parts)| parts.iter().any(|x| *x))
+        .map(|(d, parts)| {
+            let ps: Vec<String> = parts
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| **x)
+                .map(|(i, _)| t(lang, &format!("aid-part-{}", availability::PARTS[i].0), &[]))
+                .collect();
+            let sep = if lang == kernel::i18n::Lang::Ja { "・" } else { ", " };
+            t(
+                lang,
+                "aid-week-day",
+                &[
+                    ("day", t(lang, &format!("aid-weekday-{d}"), &[])),
+                    ("parts", ps.join(sep)),
+                ],
+            )
+        })
+        .collect();
+    days.join(if lang == kernel::i18n::Lang::Ja { "、" } else { "; " })
+}
+
 async fn offer_page(State(k): State<Kernel>, v: Viewer, Query(q): Query<Done>) -> Result<Response> {
     v.require_login()?;
-    render_offer(&k, &v, None, done_text(&v, q.done.as_deref()), StatusCode::OK).await
+    render_offer(&k, &v, None, None, done_text(&v, q.done.as_deref()), StatusCode::OK).await
 }
 
 async fn render_offer(
     k: &Kernel,
     v: &Viewer,
-    error: Option<String>,
+    typed: Option<&ProfileForm>,
+    error: Option<FormError>,
     notice: Option<String>,
     status: StatusCode,
 ) -> Result<Response> {
@@ -433,16 +606,54 @@ async fn render_offer(
     let profile = store::supporter(&k.db, &me.id).await?;
     let certifications = store::certifications(&k.db, &me.id).await?;
     let mine = super::mine_for(k, &v.actor).await?;
+    // What was typed, after a mistake; else what is saved.
+    let saved = profile.as_ref().map(ProfileForm::of);
+    let form = typed.or(saved.as_ref());
+    let grid = form.map(|f| f.grid).unwrap_or_default();
+    let days: Vec<_> = (0..7)
+        .map(|d| {
+            context! {
+                name => t(v.lang, &format!("aid-weekday-{d}"), &[]),
+                cells => (0..3).map(|p| context! {
+                    name => availability::cell_name(d, p),
+                    checked => grid[d][p],
+                    label => t(v.lang, "aid-grid-cell", &[
+                        ("day", t(v.lang, &format!("aid-weekday-{d}"), &[])),
+                        ("part", t(v.lang, &format!("aid-part-{}", availability::PARTS[p].0), &[])),
+                    ]),
+                }).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    let certifications: Vec<_> = certifications
+        .iter()
+        .map(|c| {
+            context! {
+                kind => c.kind.clone(),
+                issued_by => c.issued_by.clone(),
+                until => crate::model::local_ms(&c.valid_until, "00:00")
+                    .map(|ms| kernel::web::render::human_date(v.lang, ms))
+                    .unwrap_or_else(|| c.valid_until.clone()),
+            }
+        })
+        .collect();
     let ctx = context! {
-        p => ser(&profile),
-        has => profile.as_ref().map(|p| p.categories.split(',').map(str::to_string).collect::<Vec<_>>()).unwrap_or_default(),
-        insured_has => profile.as_ref().map(|p| p.insured_categories.split(',').map(str::to_string).collect::<Vec<_>>()).unwrap_or_default(),
-        slots => profile.as_ref().map(|p| p.availability.replace(',', "\n")).unwrap_or_default(),
-        radius_km => profile.as_ref().map(|p| p.radius_m as f64 / 1000.0).unwrap_or(2.0),
+        registered => profile.is_some(),
+        f => form.map(ser),
+        has => form.map(|f| f.categories.clone()).unwrap_or_default(),
+        insured_has => form.map(|f| f.insured_categories.clone()).unwrap_or_default(),
+        radius_km => form.map(|f| f.radius_km.clone()).unwrap_or_else(|| "2".into()),
+        days,
+        parts => availability::PARTS.iter().map(|(p, a, b)| context! {
+            name => t(v.lang, &format!("aid-grid-{p}"), &[]),
+            hours => t(v.lang, "aid-part-hours", &[("from", (a / 60).to_string()), ("to", (b / 60).to_string())]),
+        }).collect::<Vec<_>>(),
+        saved_week => saved.as_ref().map(|f| week_words(v.lang, &f.grid)),
         categories => Category::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        certifications => ser(&certifications),
+        certifications,
         open => ser(&mine.open_to_me),
-        error,
+        error => error.as_ref().map(|e| e.message.clone()),
+        error_field => error.map(|e| e.field).unwrap_or_default(),
         notice,
     };
     let mut res = kernel::web::page(v, "aid/offer.html", "aid-offer-title", ctx)?;
@@ -464,10 +675,13 @@ async fn save_profile(
             "insured_categories" => f.insured_categories.push(value),
             "skills" => f.skills = value,
             "radius_km" => f.radius_km = value,
-            "slots" => f.slots = value,
             "insured" => f.insured = value,
             "languages" => f.languages = value,
-            _ => {}
+            cell => {
+                if let Some((d, p)) = availability::parse_cell(cell) {
+                    f.grid[d][p] = value == "1";
+                }
+            }
         }
     }
     let split = |s: &str| {
@@ -485,21 +699,27 @@ async fn save_profile(
         .map(|km| (km * 1000.0).round() as i64)
         .unwrap_or(0);
     let input = ProfileInput {
-        categories: f.categories,
+        categories: f.categories.clone(),
         skills: split(&f.skills),
         radius_m,
         lat: None,
         lon: None,
-        availability: split(&f.slots),
+        availability: availability::slots_of(&f.grid).iter().map(Slot::text).collect(),
         insured: f.insured == "1",
-        insured_categories: f.insured_categories,
+        insured_categories: f.insured_categories.clone(),
         languages: split(&f.languages),
         active: true,
     };
     match super::put_profile_for(&k, &v.actor, &input).await {
         Ok(_) => Ok(Redirect::to("/aid/offer?done=profile").into_response()),
         Err(e) => match message_of(&v, &e) {
-            Some(msg) => render_offer(&k, &v, Some(msg), None, status_of(&e)).await,
+            Some(message) => {
+                let err = FormError {
+                    message,
+                    field: field_of(&e),
+                };
+                render_offer(&k, &v, Some(&f), Some(err), None, status_of(&e)).await
+            }
             None => Err(e),
         },
     }
@@ -513,12 +733,13 @@ fn form_pairs(raw: &[u8]) -> Vec<(String, String)> {
 
 async fn coordinator(State(k): State<Kernel>, v: Viewer, Query(q): Query<Done>) -> Result<Response> {
     v.require_login()?;
-    render_coordinator(&k, &v, None, done_text(&v, q.done.as_deref()), StatusCode::OK).await
+    render_coordinator(&k, &v, None, None, done_text(&v, q.done.as_deref()), StatusCode::OK).await
 }
 
 async fn render_coordinator(
     k: &Kernel,
     v: &Viewer,
+    typed: Option<&CertifyForm>,
     error: Option<String>,
     notice: Option<String>,
     status: StatusCode,
@@ -529,6 +750,7 @@ async fn render_coordinator(
         queue => ser(&queue),
         reports => ser(&reports),
         after_hours => k.config.aid.coordinator_after_hours,
+        c => typed.map(ser),
         error,
         notice,
     };
@@ -537,7 +759,7 @@ async fn render_coordinator(
     Ok(res)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, serde::Serialize)]
 struct CertifyForm {
     #[serde(default)]
     name: String,
@@ -569,7 +791,7 @@ async fn certify(State(k): State<Kernel>, v: Viewer, Form(f): Form<CertifyForm>)
     match r {
         Ok(_) => Ok(Redirect::to("/aid/coordinator?done=certify").into_response()),
         Err(e) => match message_of(&v, &e) {
-            Some(msg) => render_coordinator(&k, &v, Some(msg), None, status_of(&e)).await,
+            Some(msg) => render_coordinator(&k, &v, Some(&f), Some(msg), None, status_of(&e)).await,
             None => Err(e),
         },
     }
@@ -617,6 +839,7 @@ mod tests {
         }
         for p in ["morning", "afternoon", "evening"] {
             dynamic.push(format!("aid-part-{p}"));
+            dynamic.push(format!("aid-grid-{p}"));
         }
         for m in ["cash", "bank_transfer", "external"] {
             dynamic.push(format!("aid-method-{m}"));

@@ -330,11 +330,8 @@ pub fn reasons(s: &Suggestion, weekday: u32, start_minute: u32) -> Vec<Reason> {
         });
     }
     if s.available {
-        let part = match start_minute {
-            0..720 => "morning",
-            720..1020 => "afternoon",
-            _ => "evening",
-        };
+        // The same parts as the availability grid on the supporter's page.
+        let part = super::availability::PARTS[super::availability::part_of(start_minute)].0;
         out.push(Reason {
             key: "aid-why-available",
             args: vec![("day", weekday.to_string()), ("part", part.to_string())],

@@ -1,6 +1,7 @@
 //! Pure logic of mutual aid (共助): what a request may say (category, time, place, fee), the
 //! ranking of supporters (`matching`), and the lifecycle of an activity (`lifecycle`). No I/O.
 
+pub mod availability;
 pub mod lifecycle;
 pub mod matching;
 pub mod notice;
@@ -65,6 +66,9 @@ pub struct RequestInput {
     #[serde(default)]
     pub lon: Option<f64>,
     pub description: String,
+    /// Where to meet, in words (e.g. 「みどり保育園の門の前」): only the accepted supporter reads it.
+    #[serde(default)]
+    pub place: Option<String>,
     /// Yen per hour; 0 with `free` for help without a fee.
     #[serde(default)]
     pub fee_per_hour: Option<i64>,
@@ -80,6 +84,7 @@ pub struct CheckedRequest {
     pub duration_minutes: i64,
     pub description: String,
     pub fee_per_hour: i64,
+    pub place: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -146,8 +151,8 @@ pub fn local_weekday_minute(ms: i64) -> (u32, u32) {
 }
 
 impl RequestInput {
-    pub fn check(&self, now: i64, fees: FeeRule) -> Result<CheckedRequest, InputError> {
-        let category = Category::parse(&self.category).ok_or(err("aid-category-invalid", "category"))?;
+    /// The time alone (the ask page's second step): when it starts, in ms.
+    pub fn check_when(&self, now: i64) -> Result<i64, InputError> {
         let starts_at = local_ms(&self.date, &self.start).ok_or(err("aid-time-invalid", "date"))?;
         if starts_at < now {
             return Err(err("aid-time-past", "date"));
@@ -158,9 +163,19 @@ impl RequestInput {
         if !(15..=12 * 60).contains(&self.duration_minutes) {
             return Err(err("aid-duration-invalid", "duration_minutes"));
         }
+        Ok(starts_at)
+    }
+
+    pub fn check(&self, now: i64, fees: FeeRule) -> Result<CheckedRequest, InputError> {
+        let category = Category::parse(&self.category).ok_or(err("aid-category-invalid", "category"))?;
+        let starts_at = self.check_when(now)?;
         let description = self.description.trim();
         if description.is_empty() || description.chars().count() > 2000 {
             return Err(err("aid-description-invalid", "description"));
+        }
+        let place = self.place.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        if place.is_some_and(|p| p.chars().count() > 200) {
+            return Err(err("aid-place-too-long", "place"));
         }
         let fee_per_hour = if self.free {
             0
@@ -175,6 +190,7 @@ impl RequestInput {
             duration_minutes: self.duration_minutes,
             description: description.to_string(),
             fee_per_hour,
+            place: place.map(str::to_string),
         })
     }
 }

@@ -10,7 +10,8 @@ use kernel::{Error, Kernel, Result, in_tx, on_db};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[kernel::migration!("0001_aid")];
+pub static MIGRATIONS: &[kernel::store::migrate::Migration] =
+    &[kernel::migration!("0001_aid"), kernel::migration!("0002_place")];
 
 /// Tell every node's index that supporters, certifications or reviews changed.
 pub async fn bump_index(db: &Db) -> Result<()> {
@@ -182,11 +183,14 @@ pub struct Request {
     pub closed_at: Option<i64>,
     pub coordinator_suggested: Option<String>,
     pub coordinator_id: Option<String>,
+    /// The meeting place in the requester's words: only the accepted supporter reads it (in `contact`).
+    #[serde(skip)]
+    pub place: Option<String>,
 }
 
 const REQUEST: &str = "id, requester_id, category, starts_at, duration_minutes, area_id, lat, lon, exact_point, description, \
     fee_per_hour, audience, state, created_at, supporter_id, accepted_at, fee_agreed, fee_proposed, fee_proposed_by, \
-    covered, done_at, closed_at, coordinator_suggested, coordinator_id";
+    covered, done_at, closed_at, coordinator_suggested, coordinator_id, place";
 
 pub struct NewRequest<'a> {
     pub requester_id: &'a str,
@@ -202,7 +206,7 @@ pub async fn create_request(k: &Kernel, n: NewRequest<'_>) -> Result<Request> {
     on_db!(&k.db, |p| {
         sqlx::query(
         "INSERT INTO aid_requests (id, requester_id, category, starts_at, duration_minutes, area_id, lat, lon, exact_point, \
-         description, fee_per_hour, audience, state, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'invited','open',$12)"
+         description, fee_per_hour, audience, state, created_at, place) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'invited','open',$12,$13)"
     )
     .bind(&id)
     .bind(n.requester_id)
@@ -216,6 +220,7 @@ pub async fn create_request(k: &Kernel, n: NewRequest<'_>) -> Result<Request> {
     .bind(&n.checked.description)
     .bind(n.checked.fee_per_hour)
     .bind(k.now())
+    .bind(n.checked.place.as_deref())
     .execute(p)
     .await
     .map(|_| ())
