@@ -359,7 +359,7 @@ async fn seen(
     } else {
         Screen::Terminal
     };
-    let in_force: Vec<_> = super::screens::in_force_for(&k, &person)
+    let in_force: Vec<_> = super::screens::in_force_for(&k, &person, v.lang)
         .await?
         .iter()
         .map(|a| a.on_screen())

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
+use kernel::i18n::{Lang, t};
 use kernel::model::person::Person;
 use kernel::web::Viewer;
 use kernel::{Error, Kernel, Result};
@@ -35,6 +36,8 @@ pub struct InForce {
     pub sent_ms: i64,
     /// Who issued it: the CAP `senderName`, else the sender's address.
     pub sender: String,
+    /// When and by whom, in the viewer's words (12月8日(火) 午前9時 みどり市 危機管理課 発表).
+    pub issued: String,
     pub acked: bool,
     /// A minor notice: listed calmly, never interrupting.
     pub ordinary: bool,
@@ -63,7 +66,7 @@ pub fn sender_of(alert: &cap::Alert) -> String {
 
 /// Every alert in force for the person's area and meant for them (their groups), in the order
 /// screens show them: real ones by severity, drills last.
-pub async fn in_force_for(k: &Kernel, person: &Person) -> Result<Vec<InForce>> {
+pub async fn in_force_for(k: &Kernel, person: &Person, lang: Lang) -> Result<Vec<InForce>> {
     let Some(area) = &person.area_id else {
         return Ok(Vec::new());
     };
@@ -85,6 +88,14 @@ pub async fn in_force_for(k: &Kernel, person: &Person) -> Result<Vec<InForce>> {
             drill: crate::model::alert::is_drill(&alert),
             ordinary: priority(&alert) == crate::model::alert::Priority::Ordinary,
             lifted: main_info(&alert).is_some_and(|i| i.response_types.contains(&cap::ResponseType::AllClear)),
+            issued: t(
+                lang,
+                "alerts-issued-by",
+                &[
+                    ("when", kernel::web::render::human_time(lang, stored.sent_ms)),
+                    ("sender", sender_of(&alert)),
+                ],
+            ),
             sender: sender_of(&alert),
             acked: acked.contains(&stored.id),
             id: stored.id,
@@ -108,9 +119,10 @@ pub async fn in_force_for(k: &Kernel, person: &Person) -> Result<Vec<InForce>> {
 pub fn in_force_context(
     k: Kernel,
     person: Person,
+    lang: Lang,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<serde_json::Value>> + Send>> {
     Box::pin(async move {
-        let list = in_force_for(&k, &person).await?;
+        let list = in_force_for(&k, &person, lang).await?;
         serde_json::to_value(list).map_err(|e| Error::Internal(e.to_string()))
     })
 }
@@ -125,7 +137,7 @@ pub(crate) struct FragmentQuery {
 /// alert arrived, was cancelled or lifted.
 pub(crate) async fn fragment(State(k): State<Kernel>, v: Viewer, Query(q): Query<FragmentQuery>) -> Result<Response> {
     let person = v.require_login()?.clone();
-    let list = in_force_for(&k, &person).await?;
+    let list = in_force_for(&k, &person, v.lang).await?;
     let (template, back) = match q.view.as_deref() {
         Some("terminal") => ("alerts/panel.html", "/terminal".to_string()),
         _ => ("alerts/banner.html", kernel::web::render::safe_next(q.back.as_deref())),

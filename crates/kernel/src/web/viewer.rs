@@ -33,8 +33,10 @@ pub struct Viewer {
 }
 
 /// A module's part of every page for a logged-in person: (template variable, how to compute it).
+/// Given the viewer's language, so that what it returns is ready to show whatever the page's own
+/// variables are called (a page may name a variable `when`, say).
 pub type PageContextFn =
-    fn(Kernel, Person) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<serde_json::Value>> + Send>>;
+    fn(Kernel, Person, Lang) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<serde_json::Value>> + Send>>;
 
 static PAGE_CONTEXT: std::sync::OnceLock<Vec<(&'static str, PageContextFn)>> = std::sync::OnceLock::new();
 
@@ -191,7 +193,7 @@ impl FromRequestParts<Kernel> for Viewer {
         {
             for (name, f) in PAGE_CONTEXT.get().map(Vec::as_slice).unwrap_or_default() {
                 // A module that cannot say its part must not take every page down with it.
-                match f(k.clone(), p.clone()).await {
+                match f(k.clone(), p.clone(), lang).await {
                     Ok(value) => page_context.push((*name, value)),
                     Err(e) => tracing::error!(error = %e, part = name, "page context failed"),
                 }
