@@ -84,6 +84,7 @@ pub fn app(k: Kernel) -> Router {
     let max_body = k.config.max_body_bytes;
     let metrics = metrics::Metrics::default();
     let secure_cookies = kernel::web::csrf::SecureCookies(k.config.secure_cookies());
+    let kernel = k.clone();
     let pages = modules().iter().fold(Router::new(), |r, m| r.merge((m.pages)()));
 
     let routes = Router::new()
@@ -106,6 +107,7 @@ pub fn app(k: Kernel) -> Router {
     let around = envelope::Envelope::new(
         // The limit the body extractors read (an extension of the request).
         DefaultBodyLimit::max(max_body).layer(routes),
+        kernel,
         metrics,
         max_body,
         secure_cookies,

@@ -53,6 +53,7 @@ pub fn router() -> OpenApiRouter<Kernel> {
         .routes(routes!(revoke_my_token))
         .routes(routes!(audit_log))
         .routes(routes!(audit_verify))
+        .merge(super::residence::api())
 }
 
 /// Record a read or change of someone's personal data, unless they are reading their own.
