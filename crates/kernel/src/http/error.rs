@@ -152,10 +152,12 @@ impl ErrorContext {
                 *req.uri_mut() = s.uri.clone();
                 *req.headers_mut() = s.headers.clone();
                 let (mut parts, _) = req.into_parts();
-                <crate::web::Viewer as axum::extract::FromRequestParts<crate::Kernel>>::from_request_parts(&mut parts, k)
-                    .await
-                    .ok()
-                    .filter(|v| v.person.is_some())
+                <crate::web::Viewer as axum::extract::FromRequestParts<crate::Kernel>>::from_request_parts(
+                    &mut parts, k,
+                )
+                .await
+                .ok()
+                .filter(|v| v.person.is_some())
             }
             _ => None,
         };

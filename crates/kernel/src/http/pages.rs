@@ -479,10 +479,13 @@ pub(crate) async fn render_me(
         .iter()
         .map(|a| context! { id => a.id.clone(), name => a.name.clone() })
         .collect();
-    let household_name = form
-        .household_name
-        .clone()
-        .unwrap_or_else(|| t(v.lang, "household-default-name", &[("name", person.display_name.clone())]));
+    let household_name = form.household_name.clone().unwrap_or_else(|| {
+        t(
+            v.lang,
+            "household-default-name",
+            &[("name", person.display_name.clone())],
+        )
+    });
     let mut res = page(
         v,
         "me.html",

@@ -162,7 +162,10 @@ fn contact_kind(kind: &str) -> Result<Contact> {
     match kind {
         "email" => Ok(Contact::Email),
         "phone" => Ok(Contact::Phone),
-        other => Err(Error::invalid_with("contact-kind-unknown", vec![("kind", other.to_string())])),
+        other => Err(Error::invalid_with(
+            "contact-kind-unknown",
+            vec![("kind", other.to_string())],
+        )),
     }
 }
 
@@ -334,7 +337,10 @@ async fn create_household(
 ) -> Result<(StatusCode, Json<HouseholdWithMembers>)> {
     let person = api_person(&k, &auth).await?;
     let h = residence::create_household(&k, &person, &input.name).await?;
-    Ok((StatusCode::CREATED, Json(store::households::with_members(&k.db, &h.id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(store::households::with_members(&k.db, &h.id).await?),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -379,7 +385,11 @@ struct ContactInput {
 #[utoipa::path(put, path = "/me/contacts", tag = "me", request_body = ContactInput,
     description = "Add, change or remove the e-mail address or phone number. A value needs `consent: true`, recorded as a consent record for its purpose.",
     responses((status = 200, body = Person), (status = 400, description = "no consent, a malformed value"), (status = 401)))]
-async fn put_contact(State(k): State<Kernel>, auth: Auth, ApiJson(input): ApiJson<ContactInput>) -> Result<Json<Person>> {
+async fn put_contact(
+    State(k): State<Kernel>,
+    auth: Auth,
+    ApiJson(input): ApiJson<ContactInput>,
+) -> Result<Json<Person>> {
     let person = api_person(&k, &auth).await?;
     let kind = contact_kind(&input.kind)?;
     Ok(Json(

@@ -272,7 +272,10 @@ mod tests {
     #[test]
     fn phone_numbers() {
         assert_eq!(normalize_phone(" 042-555-0101 ").as_deref(), Some("042-555-0101"));
-        assert_eq!(normalize_phone("０４２－５５５－０１０１").as_deref(), Some("042-555-0101"));
+        assert_eq!(
+            normalize_phone("０４２－５５５－０１０１").as_deref(),
+            Some("042-555-0101")
+        );
         assert_eq!(normalize_phone("+81 42 555 0101").as_deref(), Some("+81 42 555 0101"));
         assert_eq!(normalize_phone("call me"), None);
         assert_eq!(normalize_phone("123"), None);
@@ -284,7 +287,10 @@ mod tests {
             let ring = vec![
                 Point { lon: w, lat: s },
                 Point { lon: w + 1.0, lat: s },
-                Point { lon: w + 1.0, lat: s + 1.0 },
+                Point {
+                    lon: w + 1.0,
+                    lat: s + 1.0,
+                },
                 Point { lon: w, lat: s + 1.0 },
                 Point { lon: w, lat: s },
             ];

@@ -138,12 +138,14 @@ pub struct NamedEntry {
 }
 
 pub async fn about_person_named(db: &Db, person_id: &str, limit: i64) -> Result<Vec<NamedEntry>> {
-    Ok(on_db!(db, |p| sqlx::query_as::<_, NamedEntry>(
+    Ok(on_db!(db, |p| {
+        sqlx::query_as::<_, NamedEntry>(
         "SELECT a.seq, a.at, a.actor_id, pe.display_name AS actor_name, a.action, a.resource, a.reason FROM audit_log a \
          LEFT JOIN people pe ON pe.id = a.actor_id WHERE a.subject_id = $1 ORDER BY a.seq DESC LIMIT $2"
     )
     .bind(person_id)
     .bind(limit)
     .fetch_all(p)
-    .await)?)
+    .await
+    })?)
 }

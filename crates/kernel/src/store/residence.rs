@@ -63,7 +63,10 @@ pub async fn set_area(k: &Kernel, person: &Person, area: &str, address: Option<&
         .await?
         .ok_or_else(|| Error::invalid_with("address-area-unknown", vec![("area", area.to_string())]))?;
     if area.level != AreaLevel::Chome {
-        return Err(Error::invalid_with("address-area-not-chome", vec![("area", area.name.clone())]));
+        return Err(Error::invalid_with(
+            "address-area-not-chome",
+            vec![("area", area.name.clone())],
+        ));
     }
     let address = address.map(str::trim).filter(|a| !a.is_empty());
     let input = PersonInput {
@@ -82,12 +85,14 @@ pub async fn set_area(k: &Kernel, person: &Person, area: &str, address: Option<&
         && let Some(h) = households::get(&k.db, &h).await?
         && (h.area_id.is_none() || h.representative_id.as_deref() == Some(person.id.as_str()))
     {
-        on_db!(&k.db, |p| sqlx::query("UPDATE households SET area_id = $2 WHERE id = $1")
-            .bind(&h.id)
-            .bind(&area.id)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
+        on_db!(&k.db, |p| sqlx::query(
+            "UPDATE households SET area_id = $2 WHERE id = $1"
+        )
+        .bind(&h.id)
+        .bind(&area.id)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     audit::append(
         k,
@@ -99,11 +104,12 @@ pub async fn set_area(k: &Kernel, person: &Person, area: &str, address: Option<&
 
 /// The household's join code, made on first use.
 pub async fn join_code(k: &Kernel, household_id: &str) -> Result<String> {
-    let existing: Option<Option<String>> =
-        on_db!(&k.db, |p| sqlx::query_scalar("SELECT join_code FROM households WHERE id = $1")
-            .bind(household_id)
-            .fetch_optional(p)
-            .await)?;
+    let existing: Option<Option<String>> = on_db!(&k.db, |p| sqlx::query_scalar(
+        "SELECT join_code FROM households WHERE id = $1"
+    )
+    .bind(household_id)
+    .fetch_optional(p)
+    .await)?;
     match existing {
         None => return Err(Error::not_found("household-not-found")),
         Some(Some(code)) => return Ok(code),
@@ -134,10 +140,12 @@ pub async fn join_code(k: &Kernel, household_id: &str) -> Result<String> {
 pub async fn join_household(k: &Kernel, person: &Person, typed_code: &str) -> Result<Household> {
     let code = residence::normalize_join_code(typed_code)
         .ok_or_else(|| Error::invalid_with("household-code-unknown", vec![("code", typed_code.trim().to_string())]))?;
-    let id: Option<Id> = on_db!(&k.db, |p| sqlx::query_scalar("SELECT id FROM households WHERE join_code = $1")
-        .bind(&code)
-        .fetch_optional(p)
-        .await)?;
+    let id: Option<Id> = on_db!(&k.db, |p| sqlx::query_scalar(
+        "SELECT id FROM households WHERE join_code = $1"
+    )
+    .bind(&code)
+    .fetch_optional(p)
+    .await)?;
     let Some(id) = id else {
         return Err(Error::invalid_with(
             "household-code-unknown",
@@ -295,13 +303,7 @@ pub async fn set_contact(k: &Kernel, person: &Person, kind: Contact, value: &str
     }
     audit::append(
         k,
-        AuditRecord::new(
-            Some(&person.id),
-            "residence.contact",
-            format!("person/{}", person.id),
-        )
-        
-        .reason(kind.scope()),
+        AuditRecord::new(Some(&person.id), "residence.contact", format!("person/{}", person.id)).reason(kind.scope()),
     )
     .await?;
     Ok(updated)

@@ -160,14 +160,24 @@ mod tests {
             .map(|a| a.as_str().to_string())
             .collect();
         actions.extend(literal_audit_actions());
-        assert!(actions.iter().any(|a| a == "watch.read"), "the source scan found the modules' actions");
+        assert!(
+            actions.iter().any(|a| a == "watch.read"),
+            "the source scan found the modules' actions"
+        );
         let missing: Vec<String> = actions
             .iter()
             .map(|a| action_key(a))
             .filter(|k| catalog.text(Lang::Ja, k, &[]) == *k || catalog.text(Lang::En, k, &[]) == *k)
             .collect();
         assert!(missing.is_empty(), "audit actions without a sentence: {missing:?}");
-        for k in ["audit-generic", "audit-who-you", "audit-who-org", "audit-who-person", "audit-who-system", "audit-who-deleted"] {
+        for k in [
+            "audit-generic",
+            "audit-who-you",
+            "audit-who-org",
+            "audit-who-person",
+            "audit-who-system",
+            "audit-who-deleted",
+        ] {
             assert_ne!(catalog.text(Lang::En, k, &[]), k);
         }
     }
