@@ -918,7 +918,7 @@ async fn a_new_resident_sets_area_household_and_contacts_from_my_page() {
     let me = b.get("/me").await;
     assert!(me.body.contains("<td>メールアドレス</td>"), "the scope in words");
     assert!(!me.body.contains("id=\"reach-warning\""));
-    assert!(b.get("/terminal").await.body.contains("id=\"terminal-reach\"") == false);
+    assert!(!b.get("/terminal").await.body.contains("id=\"terminal-reach\""));
 }
 
 #[tokio::test]
