@@ -114,6 +114,11 @@ test("a new resident is told alerts cannot reach them, sets area, household and 
   await page.waitForFunction((h) => document.body.innerText.includes(h), headline, { timeout: 10_000 });
   await checkA11y(page, "terminal with the area alert");
   await shot(page, "kernel-terminal-area-alert-ja");
+  // Her home page says what waits for her: the alert in force for her 町丁目.
+  await visit(page, "/", "kernel-home-new-resident-ja");
+  const waiting = await words(page, "#home-waiting");
+  assert.match(waiting, /受信訓練が行われています/);
+  assert.ok(waiting.includes(headline), waiting);
 
   // The same pages in English.
   await page.goto(town.base + "/me");

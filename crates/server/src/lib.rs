@@ -49,6 +49,7 @@ pub async fn prepare_with(db: kernel::Db, config: Config) -> Result<Kernel, Erro
     kernel::web::render::install(modules.iter().flat_map(|m| m.templates.iter().copied()).collect())
         .map_err(Error::Internal)?;
     kernel::web::viewer::register_nav(modules.iter().flat_map(|m| m.nav.iter().copied()).collect());
+    kernel::module::register_home(modules.iter().map(|m| m.home).collect());
     Ok(Kernel::new(db, config))
 }
 

@@ -683,5 +683,6 @@ pub fn module() -> crate::Module {
         templates: crate::web::render::KERNEL_TEMPLATES,
         jobs: crate::module::no_jobs,
         stop: crate::module::nothing_to_stop,
+        home: crate::module::no_home,
     }
 }

@@ -91,15 +91,28 @@ struct Notice {
 
 async fn home(State(k): State<Kernel>, v: Viewer, Query(q): Query<Notice>) -> Result<Response> {
     let is_admin = v.may(Action::CreatePerson, &Resource::Town);
-    let reach = match &v.person {
-        Some(p) => Some(store::residence::reach(&k.db, p).await?),
-        None => None,
+    let (reach, waiting) = match &v.person {
+        Some(p) => {
+            let viewer = crate::module::HomeViewer {
+                person_id: p.id.clone(),
+                household_id: v.actor.household_id.clone(),
+                area_id: p.area_id.clone(),
+                lang: v.lang,
+                actor: v.actor.clone(),
+            };
+            (
+                Some(store::residence::reach(&k.db, p).await?),
+                crate::module::home_cards(&k, viewer).await,
+            )
+        }
+        None => (None, Vec::new()),
     };
     page(
         &v,
         "home.html",
         "home-title",
-        context! { notice => notice_key(q.notice.as_deref()), is_admin, reach => ser(&reach), duties => ser(&v.duties()) },
+        context! { notice => notice_key(q.notice.as_deref()), is_admin, reach => ser(&reach), duties => ser(&v.duties()),
+        waiting => ser(&waiting) },
     )
 }
 
