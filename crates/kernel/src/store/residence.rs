@@ -188,7 +188,7 @@ pub async fn create_household(k: &Kernel, person: &Person, name: &str) -> Result
     )
     .await?;
     leave_current(k, person, Some(&h.id)).await?;
-    households::add_member(&k.db, &h.id, &person.id, Some("本人"), true).await?;
+    households::add_member(&k.db, &h.id, &person.id, None, true).await?;
     audit::append(
         k,
         AuditRecord::new(Some(&person.id), "residence.household", format!("household/{}", h.id)),
