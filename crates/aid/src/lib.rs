@@ -21,5 +21,6 @@ pub fn module() -> kernel::Module {
         templates: http::pages::TEMPLATES,
         jobs: jobs::spawn,
         stop: kernel::module::nothing_to_stop,
+        home: kernel::module::no_home,
     }
 }

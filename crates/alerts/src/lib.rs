@@ -18,5 +18,6 @@ pub fn module() -> kernel::Module {
         templates: http::pages::TEMPLATES,
         jobs: kernel::module::no_jobs,
         stop: kernel::module::nothing_to_stop,
+        home: http::home::cards,
     }
 }

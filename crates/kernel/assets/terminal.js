@@ -5,14 +5,27 @@
   "use strict";
   var clock = document.getElementById("terminal-clock");
   function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // Written as the server writes times (kernel::model::clock::human): 12月8日(火) 午前9時6分,
+  // or Tue 8 Dec, 9:06 am, by the page's language.
+  var english = document.documentElement.lang === "en";
   function tick() {
     if (!clock) return;
     // The town's local time (JST, UTC+9) whatever the device's zone.
     var d = new Date(Date.now() + 9 * 3600 * 1000);
-    var date = d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate());
-    var time = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
-    clock.textContent = date + " " + time;
-    clock.setAttribute("datetime", date + "T" + time);
+    var m = d.getUTCMonth(), day = d.getUTCDate(), wd = d.getUTCDay();
+    var h = d.getUTCHours(), min = d.getUTCMinutes();
+    var text;
+    if (english) {
+      var h12 = h % 12 === 0 ? 12 : h % 12;
+      text = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][wd] + " " + day + " " +
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][m] +
+        ", " + h12 + ":" + pad(min) + (h < 12 ? " am" : " pm");
+    } else {
+      text = (m + 1) + "月" + day + "日(" + "日月火水木金土".charAt(wd) + ") " +
+        (h < 12 ? "午前" : "午後") + (h % 12 === h ? h : h - 12) + "時" + (min === 0 ? "" : min + "分");
+    }
+    clock.textContent = text;
+    clock.setAttribute("datetime", d.getUTCFullYear() + "-" + pad(m + 1) + "-" + pad(day) + "T" + pad(h) + ":" + pad(min));
   }
   tick();
   setInterval(tick, 15000);

@@ -115,6 +115,10 @@ impl Catalog {
         missing
     }
 
+    pub fn has(&self, key: &str) -> bool {
+        self.ja.contains_key(key)
+    }
+
     pub fn text(&self, lang: Lang, key: &str, args: &[(&str, String)]) -> String {
         let table = match lang {
             Lang::Ja => &self.ja,
@@ -144,6 +148,11 @@ pub fn t(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
         Some(c) => c.text(lang, key, args),
         None => key.to_string(),
     }
+}
+
+/// Whether the installed catalog knows `key` (for text chosen at run time, with a fallback).
+pub fn has(key: &str) -> bool {
+    CATALOG.get().is_some_and(|c| c.has(key))
 }
 
 pub const KERNEL_JA: &str = include_str!("../messages/ja.txt");

@@ -24,6 +24,8 @@ pub struct Module {
     pub jobs: fn(Kernel) -> Vec<tokio::task::JoinHandle<()>>,
     /// Run once serving has stopped, before the database closes: finish what the module holds.
     pub stop: fn(Kernel) -> Stopping,
+    /// What waits for a person on their home page (read only; `no_home` for nothing).
+    pub home: HomeHook,
 }
 
 /// What a module's `stop` returns.
@@ -35,4 +37,53 @@ pub fn no_jobs(_: Kernel) -> Vec<tokio::task::JoinHandle<()>> {
 
 pub fn nothing_to_stop(_: Kernel) -> Stopping {
     Box::pin(std::future::ready(()))
+}
+
+/// Who a home page is for, as a module needs to know to say what waits for them.
+#[derive(Debug, Clone)]
+pub struct HomeViewer {
+    pub person_id: crate::model::Id,
+    pub household_id: Option<crate::model::Id>,
+    pub area_id: Option<crate::model::Id>,
+    pub lang: crate::i18n::Lang,
+    pub actor: crate::model::policy::Actor,
+}
+
+/// Something waiting for the person, shown on their home page: a title, a sentence, and where to act.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HomeCard {
+    pub title: String,
+    pub text: String,
+    pub href: String,
+    pub link: String,
+    /// Life-safety first (an alert in force, a safety check to answer).
+    pub urgent: bool,
+}
+
+/// What a module's `home` returns.
+pub type HomeCards = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<HomeCard>> + Send>>;
+
+/// A module's `home`.
+pub type HomeHook = fn(Kernel, HomeViewer) -> HomeCards;
+
+/// For modules with nothing to put on the home page.
+pub fn no_home(_: Kernel, _: HomeViewer) -> HomeCards {
+    Box::pin(std::future::ready(Vec::new()))
+}
+
+static HOME: std::sync::OnceLock<Vec<HomeHook>> = std::sync::OnceLock::new();
+
+/// Install the modules' home hooks once at start-up (later calls are ignored).
+pub fn register_home(hooks: Vec<HomeHook>) {
+    let _ = HOME.set(hooks);
+}
+
+/// Every module's cards for this person, the urgent ones first.
+pub async fn home_cards(k: &Kernel, viewer: HomeViewer) -> Vec<HomeCard> {
+    let mut out = Vec::new();
+    for hook in HOME.get().map(Vec::as_slice).unwrap_or_default() {
+        out.extend(hook(k.clone(), viewer.clone()).await);
+    }
+    out.sort_by_key(|c| !c.urgent);
+    out
 }

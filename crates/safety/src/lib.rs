@@ -22,5 +22,6 @@ pub fn module() -> kernel::Module {
         templates: http::pages::TEMPLATES,
         jobs: jobs::spawn,
         stop: kernel::module::nothing_to_stop,
+        home: http::home::cards,
     }
 }

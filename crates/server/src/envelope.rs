@@ -35,15 +35,24 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone)]
 pub struct Envelope<S> {
     inner: S,
+    /// To draw an error page in the person's own shell.
+    kernel: kernel::Kernel,
     metrics: Metrics,
     max_body: usize,
     secure_cookies: SecureCookies,
 }
 
 impl<S> Envelope<S> {
-    pub fn new(inner: S, metrics: Metrics, max_body: usize, secure_cookies: SecureCookies) -> Self {
+    pub fn new(
+        inner: S,
+        kernel: kernel::Kernel,
+        metrics: Metrics,
+        max_body: usize,
+        secure_cookies: SecureCookies,
+    ) -> Self {
         Envelope {
             inner,
+            kernel,
             metrics,
             max_body,
             secure_cookies,
@@ -88,10 +97,11 @@ where
         ext.insert(self.secure_cookies);
         let errors = ErrorContext::of(&req);
         let inner = self.inner.clone();
+        let k = self.kernel.clone();
         let start = Instant::now();
         Box::pin(async move {
             let Ok(res) = inner.oneshot(req).instrument(span.clone()).await;
-            let mut res = errors.localize(res);
+            let mut res = errors.localize(&k, res).await;
             kernel::web::add_security_headers(res.headers_mut());
             if !res.headers().contains_key(&REQUEST_ID) {
                 res.headers_mut().insert(REQUEST_ID, id);

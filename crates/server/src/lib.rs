@@ -50,6 +50,7 @@ pub async fn prepare_with(db: kernel::Db, config: Config) -> Result<Kernel, Erro
         .map_err(Error::Internal)?;
     kernel::web::viewer::register_nav(modules.iter().flat_map(|m| m.nav.iter().copied()).collect());
     kernel::web::viewer::register_page_context(vec![("alerts_in_force", alerts::http::screens::in_force_context)]);
+    kernel::module::register_home(modules.iter().map(|m| m.home).collect());
     Ok(Kernel::new(db, config))
 }
 
@@ -85,6 +86,7 @@ pub fn app(k: Kernel) -> Router {
     let max_body = k.config.max_body_bytes;
     let metrics = metrics::Metrics::default();
     let secure_cookies = kernel::web::csrf::SecureCookies(k.config.secure_cookies());
+    let kernel = k.clone();
     let pages = modules().iter().fold(Router::new(), |r, m| r.merge((m.pages)()));
 
     let routes = Router::new()
@@ -107,6 +109,7 @@ pub fn app(k: Kernel) -> Router {
     let around = envelope::Envelope::new(
         // The limit the body extractors read (an extension of the request).
         DefaultBodyLimit::max(max_body).layer(routes),
+        kernel,
         metrics,
         max_body,
         secure_cookies,

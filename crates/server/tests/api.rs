@@ -716,3 +716,365 @@ async fn audit_verify_notices_a_rewritten_head() {
     let broken = kernel::store::audit::verify(&app.kernel.db).await.unwrap().unwrap_err();
     assert_eq!(broken, kernel::model::audit::BrokenLink::Altered { seq: 2 });
 }
+
+// ---- issue 20: a resident makes themself reachable (area, household, contacts) ----
+
+async fn send(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    let res = client()
+        .request(method, app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// A resident who has just signed up: a name and a login, nothing else. (person id, token)
+async fn newcomer(app: &TestApp, login: &str) -> (String, String) {
+    let k = &app.kernel;
+    let p = kernel::store::people::create(
+        k,
+        kernel::model::person::PersonInput {
+            display_name: format!("新しい {login}"),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let hash = kernel::store::accounts::hash_password("a long enough phrase".into())
+        .await
+        .unwrap();
+    kernel::store::accounts::create_account(k, &p.id, login, &hash)
+        .await
+        .unwrap();
+    let token = kernel::store::accounts::create_token(k, &p.id, "test").await.unwrap().1;
+    (p.id, token)
+}
+
+async fn area_of(app: &TestApp, person: &str) -> Option<String> {
+    let p = kernel::store::people::require(&app.kernel.db, person).await.unwrap();
+    match p.area_id {
+        Some(a) => Some(
+            kernel::store::areas::get(&app.kernel.db, &a)
+                .await
+                .unwrap()
+                .unwrap()
+                .name,
+        ),
+        None => None,
+    }
+}
+
+#[tokio::test]
+async fn a_resident_sets_their_area_by_address_code_or_point_and_bad_input_changes_nothing() {
+    let app = spawn_demo_app().await;
+    let (me, token) = newcomer(&app, "newcomer").await;
+    let put = reqwest::Method::PUT;
+    let (s, reach) = get(&app, "/api/v1/me/reach", Some(&token)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(reach, json!({"no_area": true, "no_household": true}));
+
+    // Refusals name the reason, in the asker's language, and change nothing.
+    for (body, code, words) in [
+        (
+            json!({"address": "みどり町"}),
+            "address-ambiguous",
+            "みどり町一丁目、みどり町二丁目、みどり町三丁目",
+        ),
+        (
+            json!({"address": "東京都千代田区"}),
+            "address-no-match",
+            "「東京都千代田区」に合う町丁目が見つかりません",
+        ),
+        (
+            json!({"area": "13999-1"}),
+            "address-area-not-chome",
+            "北みどり地区 は町丁目ではありません",
+        ),
+        (json!({"area": "nowhere"}), "address-area-unknown", "nowhere"),
+        (
+            json!({"lat": 35.0, "lon": 135.0}),
+            "address-point-outside",
+            "まちの町丁目の中にありません",
+        ),
+        (json!({"lat": 95.0, "lon": 135.0}), "query-invalid", "lat -90..90"),
+        (json!({}), "address-missing", "どれかを指定してください"),
+    ] {
+        let (s, e) = send(&app, put.clone(), "/api/v1/me/address", &token, body.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {e}");
+        assert_eq!(e["error"]["code"], code, "{body}: {e}");
+        assert!(e["error"]["message"].as_str().unwrap().contains(words), "{e}");
+        assert_eq!(area_of(&app, &me).await, None, "{body} changed nothing");
+    }
+
+    // The address as written; then a code; then a point inside 本町二丁目.
+    let (s, r) = send(
+        &app,
+        put.clone(),
+        "/api/v1/me/address",
+        &token,
+        json!({"address": "みどり町１丁目３－５"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["area"]["name"], "みどり町一丁目");
+    assert_eq!(r["address"], "みどり町１丁目３－５");
+    assert_eq!(r["reach"], json!({"no_area": false, "no_household": true}));
+    let (s, r) = send(
+        &app,
+        put.clone(),
+        "/api/v1/me/address",
+        &token,
+        json!({"area": "13999-3-02"}),
+    )
+    .await;
+    assert_eq!((s, r["area"]["name"].as_str()), (StatusCode::OK, Some("南町二丁目")));
+    let (s, r) = send(
+        &app,
+        put.clone(),
+        "/api/v1/me/address",
+        &token,
+        json!({"lat": 35.678, "lon": 139.56}),
+    )
+    .await;
+    assert_eq!(
+        (s, r["area"]["name"].as_str()),
+        (StatusCode::OK, Some("本町二丁目")),
+        "{r}"
+    );
+    assert_eq!(area_of(&app, &me).await.as_deref(), Some("本町二丁目"));
+
+    // In English too.
+    let res = client()
+        .put(app.url("/api/v1/me/address"))
+        .bearer_auth(&token)
+        .header("Accept-Language", "en")
+        .json(&json!({"address": "nowhere at all"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let e: Value = res.json().await.unwrap();
+    assert!(
+        e["error"]["message"].as_str().unwrap().starts_with("No area matches"),
+        "{e}"
+    );
+
+    // Anonymous: 401. And the OpenAPI document describes the new endpoints.
+    let res = client()
+        .put(app.url("/api/v1/me/address"))
+        .json(&json!({"area": "13999-1-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let (_, doc) = get(&app, "/api/v1/openapi.json", None).await;
+    for path in [
+        "/api/v1/me/address",
+        "/api/v1/me/reach",
+        "/api/v1/me/household",
+        "/api/v1/me/household/join",
+        "/api/v1/me/household/code",
+        "/api/v1/me/contacts",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+}
+
+#[tokio::test]
+async fn a_resident_makes_a_household_and_family_joins_it_by_its_code() {
+    let app = spawn_demo_app().await;
+    let (a, ta) = newcomer(&app, "akiko").await;
+    let (b, tb) = newcomer(&app, "bunta").await;
+    let post_ = reqwest::Method::POST;
+
+    let (s, e) = send(&app, post_.clone(), "/api/v1/me/household", &ta, json!({"name": "  "})).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("household-name-missing"))
+    );
+    let (s, h) = send(
+        &app,
+        post_.clone(),
+        "/api/v1/me/household",
+        &ta,
+        json!({"name": "秋子の家"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{h}");
+    assert_eq!(h["representative_id"], a.as_str());
+    assert_eq!(h["members"].as_array().unwrap().len(), 1);
+    let (s, code) = get(&app, "/api/v1/me/household/code", Some(&ta)).await;
+    assert_eq!(s, StatusCode::OK);
+    let code = code["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 9, "{code}");
+    let (s, again) = get(&app, "/api/v1/me/household/code", Some(&ta)).await;
+    assert_eq!(
+        (s, again["code"].as_str()),
+        (StatusCode::OK, Some(code.as_str())),
+        "the code stays"
+    );
+
+    // A wrong code: refused, nothing changed. Someone with no household has no code to show.
+    let (s, e) = send(
+        &app,
+        post_.clone(),
+        "/api/v1/me/household/join",
+        &tb,
+        json!({"code": "ZZZZ-9999"}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("household-code-unknown"))
+    );
+    assert!(e["error"]["message"].as_str().unwrap().contains("ZZZZ-9999"));
+    assert_eq!(
+        kernel::store::people::household_of(&app.kernel.db, &b).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        get(&app, "/api/v1/me/household/code", Some(&tb)).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // The right code, typed in lower case without its hyphen.
+    let typed = code.replace('-', "").to_lowercase();
+    let (s, h) = send(
+        &app,
+        post_.clone(),
+        "/api/v1/me/household/join",
+        &tb,
+        json!({"code": typed}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{h}");
+    assert_eq!(h["members"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        h["representative_id"],
+        a.as_str(),
+        "joining does not change who represents it"
+    );
+    // Only the representative shows the code.
+    assert_eq!(
+        get(&app, "/api/v1/me/household/code", Some(&tb)).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // The representative's area moves the household (what safety checks ask by).
+    let put = reqwest::Method::PUT;
+    let (s, _) = send(&app, put, "/api/v1/me/address", &ta, json!({"area": "13999-1-01"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let hid = kernel::store::people::household_of(&app.kernel.db, &a)
+        .await
+        .unwrap()
+        .unwrap();
+    let hh = kernel::store::households::require(&app.kernel.db, &hid).await.unwrap();
+    let area = kernel::store::areas::get(&app.kernel.db, "13999-1-01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hh.area_id.as_deref(), Some(area.id.as_str()));
+    let (_, reach) = get(&app, "/api/v1/me/reach", Some(&ta)).await;
+    assert_eq!(reach, json!({"no_area": false, "no_household": false}));
+}
+
+#[tokio::test]
+async fn contacts_need_consent_which_is_recorded_and_removing_one_withdraws_it() {
+    let app = spawn_demo_app().await;
+    let (me, token) = newcomer(&app, "contact").await;
+    let put = reqwest::Method::PUT;
+    let consents = || async { kernel::store::consents::of_person(&app.kernel.db, &me).await.unwrap() };
+
+    let (s, e) = send(
+        &app,
+        put.clone(),
+        "/api/v1/me/contacts",
+        &token,
+        json!({"kind": "email", "value": "c@example.jp"}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("consent-needed-email"))
+    );
+    assert!(consents().await.is_empty());
+    let (s, p) = send(
+        &app,
+        put.clone(),
+        "/api/v1/me/contacts",
+        &token,
+        json!({"kind": "email", "value": "c@example.jp", "consent": true}),
+    )
+    .await;
+    assert_eq!((s, p["email"].as_str()), (StatusCode::OK, Some("c@example.jp")), "{p}");
+    let (s, _) = send(
+        &app,
+        put.clone(),
+        "/api/v1/me/contacts",
+        &token,
+        json!({"kind": "email", "value": "c2@example.jp", "consent": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let c = consents().await;
+    assert_eq!(c.len(), 1, "one consent for the purpose while it stands");
+    assert_eq!(
+        (c[0].scope.as_str(), c[0].purpose.as_str()),
+        ("email", "緊急情報・お知らせのメール配信")
+    );
+
+    for (body, code) in [
+        (
+            json!({"kind": "email", "value": "not an address", "consent": true}),
+            "person-email-invalid",
+        ),
+        (
+            json!({"kind": "phone", "value": "call me", "consent": true}),
+            "contact-phone-invalid",
+        ),
+        (
+            json!({"kind": "fax", "value": "1", "consent": true}),
+            "contact-kind-unknown",
+        ),
+    ] {
+        let (s, e) = send(&app, put.clone(), "/api/v1/me/contacts", &token, body.clone()).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{body}"
+        );
+    }
+    let p = kernel::store::people::require(&app.kernel.db, &me).await.unwrap();
+    assert_eq!(
+        (p.email.as_deref(), p.phone.as_deref()),
+        (Some("c2@example.jp"), None),
+        "refusals changed nothing"
+    );
+
+    let (s, p) = send(
+        &app,
+        put.clone(),
+        "/api/v1/me/contacts",
+        &token,
+        json!({"kind": "phone", "value": "０４２－５５５－０１０１", "consent": true}),
+    )
+    .await;
+    assert_eq!((s, p["phone"].as_str()), (StatusCode::OK, Some("042-555-0101")));
+    // Removing the e-mail address withdraws its consent; the phone's stands.
+    let (s, p) = send(
+        &app,
+        put,
+        "/api/v1/me/contacts",
+        &token,
+        json!({"kind": "email", "value": ""}),
+    )
+    .await;
+    assert_eq!((s, p["email"].clone()), (StatusCode::OK, Value::Null));
+    let c = consents().await;
+    let active: Vec<&str> = c.iter().filter(|c| c.is_active()).map(|c| c.scope.as_str()).collect();
+    assert_eq!(active, vec!["phone"]);
+    assert_eq!(c.len(), 2);
+}

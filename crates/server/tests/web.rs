@@ -350,7 +350,12 @@ async fn an_admin_opening_my_record_appears_in_my_access_log() {
         .split("id=\"access-log\"")
         .nth(1)
         .expect("the access log table is shown");
-    assert!(log.contains(&admin_name) && log.contains("person.read"), "{log}");
+    // A sentence naming who and what, never the action code or the record's id.
+    assert!(
+        log.contains(&format!("{admin_name}さんが、あなたの登録情報を見ました")),
+        "{log}"
+    );
+    assert!(!log.contains("person.read") && !log.contains("person/"), "{log}");
 
     // Residents cannot open the admin pages.
     assert_eq!(
@@ -731,4 +736,274 @@ async fn review_fixes_error_pages_sessions_roles_and_deleted_people() {
         )
         .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
+}
+
+// ---- issue 20: every resident can be reached; error pages in the person's shell ----
+
+async fn area_name(app: &TestApp, login: &str) -> Option<String> {
+    let id = app.person_of(login).await;
+    let p = kernel::store::people::require(&app.kernel.db, &id).await.unwrap();
+    match p.area_id {
+        Some(a) => Some(
+            kernel::store::areas::get(&app.kernel.db, &a)
+                .await
+                .unwrap()
+                .unwrap()
+                .name,
+        ),
+        None => None,
+    }
+}
+
+#[tokio::test]
+async fn a_new_resident_sets_area_household_and_contacts_from_my_page() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    let res = b
+        .post(
+            "/signup",
+            &[
+                ("display_name", "森 さくら"),
+                ("login", "sakura"),
+                ("password", "a long enough phrase"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    // My Page, the terminal and home all say what is missing.
+    let me = b.get("/me").await;
+    assert!(
+        me.body.contains("まだ緊急のお知らせや安否確認が届きません"),
+        "{}",
+        me.body
+    );
+    assert!(me.body.contains("住まいの町丁目が未登録です") && me.body.contains("世帯が未登録です"));
+    let terminal = b.get("/terminal").await;
+    assert!(terminal.body.contains("まだ緊急のお知らせが届きません"));
+    assert!(terminal.body.contains("href=\"/me#address\""));
+    assert!(b.get("/").await.body.contains("id=\"reach-warning\""));
+
+    // An address that fits nothing: 400 with the reason, next to the form, what was typed kept.
+    let res = b.post("/me/address", &[("address", "東京都千代田区")]).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(
+        res.body.contains("「東京都千代田区」に合う町丁目が見つかりません"),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains("value=\"東京都千代田区\""));
+    assert_eq!(area_name(&app, "sakura").await, None);
+    let res = b.post("/me/address", &[("area", "13999-2")]).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.body.contains("中央地区 は町丁目ではありません"));
+    assert_eq!(area_name(&app, "sakura").await, None);
+    let res = b.post("/me/address", &[]).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+
+    // Several fit: a question with one button each, not an error.
+    let res = b.post("/me/address", &[("address", "みどり町")]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.body.contains("次のどれですか"));
+    assert!(res.body.contains(">みどり町二丁目</button>"));
+
+    // The address as written.
+    let res = b.post("/me/address", &[("address", "みどり町一丁目3-5")]).await;
+    assert_eq!(
+        (res.status, res.location()),
+        (StatusCode::SEE_OTHER, "/me?notice=area-set#address")
+    );
+    assert_eq!(area_name(&app, "sakura").await.as_deref(), Some("みどり町一丁目"));
+    let me = b.get("/me?notice=area-set").await;
+    assert!(me.body.contains("いまの町丁目: みどり町一丁目"));
+    assert!(me.body.contains("地域の緊急情報が届くようになりました"));
+    // The map: each 町丁目 is a link; following one asks to confirm.
+    assert!(me.body.contains("<svg class=\"town-map\""));
+    assert!(
+        me.body
+            .contains("href=\"/me?area=13999-3-01#address\" aria-label=\"南町一丁目\"")
+    );
+    let confirm = b.get("/me?area=13999-3-01").await;
+    assert!(confirm.body.contains("南町一丁目 を住まいの町丁目にしますか"));
+    assert_eq!(
+        area_name(&app, "sakura").await.as_deref(),
+        Some("みどり町一丁目"),
+        "a link changes nothing"
+    );
+    // The list (by id, as the select sends it).
+    let honcho = kernel::store::areas::get(&app.kernel.db, "13999-2-01")
+        .await
+        .unwrap()
+        .unwrap();
+    let res = b.post("/me/address", &[("area", &honcho.id)]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(area_name(&app, "sakura").await.as_deref(), Some("本町一丁目"));
+
+    // A household: a name is needed; then she represents it and sees its code.
+    let res = b.post("/me/household/create", &[("name", " ")]).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.body.contains("世帯の名前を入力してください"));
+    let res = b.post("/me/household/create", &[("name", "森の家")]).await;
+    assert_eq!(
+        (res.status, res.location()),
+        (StatusCode::SEE_OTHER, "/me?notice=household-created#household")
+    );
+    let me = b.get("/me").await;
+    assert!(
+        me.body.contains("森の家") && me.body.contains("世帯の番号: "),
+        "{}",
+        me.body
+    );
+    let code = me.body.split("世帯の番号: ").nth(1).unwrap()[..9].to_string();
+
+    // Her neighbour joins with the code; a wrong code changes nothing.
+    let mut n = Browser::new(&app);
+    n.post(
+        "/signup",
+        &[
+            ("display_name", "森 はやと"),
+            ("login", "hayato"),
+            ("password", "a long enough phrase"),
+        ],
+    )
+    .await;
+    let res = n.post("/me/household/join", &[("code", "ZZZZ-0000")]).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.body.contains("世帯の番号「ZZZZ-0000」は見つかりません"));
+    let hayato = app.person_of("hayato").await;
+    assert_eq!(
+        kernel::store::people::household_of(&app.kernel.db, &hayato)
+            .await
+            .unwrap(),
+        None
+    );
+    let res = n.post("/me/household/join", &[("code", &code)]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let me = n.get("/me").await;
+    assert!(me.body.contains("森の家") && me.body.contains("森 さくら"));
+    assert_eq!(
+        area_name(&app, "hayato").await.as_deref(),
+        Some("本町一丁目"),
+        "he takes the household's area"
+    );
+    assert!(!me.body.contains("id=\"reach-warning\""));
+
+    // An e-mail address needs consent; the consent is recorded and listed in words.
+    let res = b
+        .post("/me/contact", &[("kind", "email"), ("value", "sakura@example.jp")])
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.body.contains("目的への同意にチェック"));
+    assert!(res.body.contains("value=\"sakura@example.jp\""));
+    let sakura = app.person_of("sakura").await;
+    assert!(
+        kernel::store::consents::of_person(&app.kernel.db, &sakura)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let res = b
+        .post(
+            "/me/contact",
+            &[("kind", "email"), ("value", "sakura@example.jp"), ("consent", "yes")],
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.location()),
+        (StatusCode::SEE_OTHER, "/me?notice=contact-saved#contacts")
+    );
+    let c = kernel::store::consents::of_person(&app.kernel.db, &sakura)
+        .await
+        .unwrap();
+    assert_eq!((c.len(), c[0].scope.as_str()), (1, "email"));
+    let me = b.get("/me").await;
+    assert!(me.body.contains("<td>メールアドレス</td>"), "the scope in words");
+    assert!(!me.body.contains("id=\"reach-warning\""));
+    assert!(!b.get("/terminal").await.body.contains("id=\"terminal-reach\""));
+}
+
+#[tokio::test]
+async fn error_pages_keep_the_persons_name_and_menu() {
+    let app = spawn_demo_app().await;
+    let mut b = Browser::new(&app);
+    b.login("tanaka", PASSWORD).await;
+    for (path, status) in [
+        ("/no-such-page", StatusCode::NOT_FOUND),
+        ("/admin", StatusCode::FORBIDDEN),
+    ] {
+        let page = b.get(path).await;
+        assert_eq!(page.status, status, "{path}");
+        assert!(page.body.contains("田中 ハナ さん"), "{path}: {}", page.body);
+        assert!(!page.body.contains("None"), "{path}");
+        assert!(
+            page.body.contains(">マイページ</a>") && page.body.contains(">端末モード</a>"),
+            "{path}: the menu"
+        );
+        assert!(page.body.contains("class=\"logout-form\""));
+    }
+    // In English when she chose English.
+    b.post("/settings", &[("lang", "en"), ("back", "/")]).await;
+    let page = b.get("/no-such-page").await;
+    assert!(
+        page.body.contains("<html lang=\"en\">") && page.body.contains("My page"),
+        "{}",
+        page.body
+    );
+    // Anonymous: the public menu and a way to log in, no name.
+    let mut anon = Browser::new(&app);
+    let page = anon.get("/no-such-page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!page.body.contains("None") && !page.body.contains("logout-form"));
+    assert!(page.body.contains("href=\"/login\""));
+}
+
+#[tokio::test]
+async fn the_access_log_names_who_did_what_in_sentences_even_for_actions_it_does_not_know() {
+    let app = spawn_demo_app().await;
+    let tanaka = app.person_of("tanaka").await;
+    let caremgr = app.person_of("caremgr").await;
+    let k = &app.kernel;
+    use kernel::model::audit::AuditRecord;
+    kernel::store::audit::append(
+        k,
+        AuditRecord::new(
+            Some(&caremgr),
+            "watch.read",
+            format!("watch/{}", "01M98ABCDEFGHJKMNPQRSTVWXY"),
+        )
+        .subject(&tanaka),
+    )
+    .await
+    .unwrap();
+    kernel::store::audit::append(
+        k,
+        AuditRecord::new(Some(&caremgr), "aid.something_new", "aid/01M98ABCDEFGHJKMNPQRSTVWXZ").subject(&tanaka),
+    )
+    .await
+    .unwrap();
+    let mut b = Browser::new(&app);
+    b.login("tanaka", PASSWORD).await;
+    let me = b.get("/me").await;
+    let log = me.body.split("id=\"access-log\"").nth(1).unwrap();
+    let caremgr_name = kernel::store::people::require(&k.db, &caremgr)
+        .await
+        .unwrap()
+        .display_name;
+    assert!(
+        log.contains(&format!(
+            "みどりケアプランセンターの{caremgr_name}さんが、見守りの記録を見ました"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains("さんが、助け合いの記録を扱いました"),
+        "an unknown action: a generic sentence"
+    );
+    for code in ["watch.read", "aid.something_new", "watch/", "aid/", "01M98"] {
+        assert!(!log.contains(code), "{code} in {log}");
+    }
+    b.post("/settings", &[("lang", "en"), ("back", "/me")]).await;
+    let log = b.get("/me").await.body;
+    assert!(log.contains(&format!(
+        "{caremgr_name} of みどりケアプランセンター looked at the watch-over records"
+    )));
 }

@@ -24,5 +24,6 @@ pub fn module() -> kernel::Module {
         templates: http::pages::TEMPLATES,
         jobs: jobs::spawn,
         stop: jobs::stop,
+        home: kernel::module::no_home,
     }
 }

@@ -1,6 +1,7 @@
 //! The alerts JSON API: CAP in (`POST /alerts`), CAP or JSON out, active alerts per area as
 //! JSON and as plain text for cable-TV tickers; and the live stream to terminals (`pages`).
 
+pub mod home;
 pub mod pages;
 pub mod screens;
 pub mod staff;

@@ -53,6 +53,7 @@ pub fn router() -> OpenApiRouter<Kernel> {
         .routes(routes!(revoke_my_token))
         .routes(routes!(audit_log))
         .routes(routes!(audit_verify))
+        .merge(super::residence::api())
 }
 
 /// Record a read or change of someone's personal data, unless they are reading their own.
@@ -682,5 +683,6 @@ pub fn module() -> crate::Module {
         templates: crate::web::render::KERNEL_TEMPLATES,
         jobs: crate::module::no_jobs,
         stop: crate::module::nothing_to_stop,
+        home: crate::module::no_home,
     }
 }

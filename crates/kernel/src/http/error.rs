@@ -122,6 +122,13 @@ pub struct ErrorContext {
     max_body: Option<usize>,
 }
 
+/// A logged-in person's request to a page, kept so that an error page can be drawn with their
+/// name and menu (the request itself goes on to the handler).
+struct SessionRequest {
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+}
+
 impl ErrorContext {
     pub fn of(req: &Request) -> ErrorContext {
         ErrorContext {
@@ -131,14 +138,36 @@ impl ErrorContext {
         }
     }
 
-    /// An error response in the asker's language and shape (a JSON error, or an error page);
-    /// anything else as it is.
-    pub fn localize(self, mut res: Response) -> Response {
-        let ErrorContext { lang, page, max_body } = self;
+    /// An error response in the asker's language and shape (a JSON error, or an error page
+    /// in the asker's own shell: their name and menu); anything else as it is.
+    pub async fn localize(self, k: &crate::Kernel, res: Response) -> Response {
         let status = res.status();
         if !(status.is_client_error() || status.is_server_error()) {
             return res;
         }
+        // Only client errors look the person up: a server error may mean the database is down.
+        let viewer = match self.page.as_ref().and_then(|p| p.session.as_ref()) {
+            Some(s) if status.is_client_error() => {
+                let mut req = Request::new(axum::body::Body::empty());
+                *req.uri_mut() = s.uri.clone();
+                *req.headers_mut() = s.headers.clone();
+                let (mut parts, _) = req.into_parts();
+                <crate::web::Viewer as axum::extract::FromRequestParts<crate::Kernel>>::from_request_parts(
+                    &mut parts, k,
+                )
+                .await
+                .ok()
+                .filter(|v| v.person.is_some())
+            }
+            _ => None,
+        };
+        self.localize_as(viewer, res)
+    }
+
+    fn localize_as(self, viewer: Option<crate::web::Viewer>, mut res: Response) -> Response {
+        let ErrorContext { lang, page, max_body } = self;
+        let lang = viewer.as_ref().map_or(lang, |v| v.lang);
+        let status = res.status();
         let payload = match res.extensions_mut().remove::<ErrorPayload>() {
             Some(p) => p,
             None => {
@@ -175,7 +204,7 @@ impl ErrorContext {
             if let Some(token) = res.extensions().get::<crate::web::csrf::CsrfToken>() {
                 page.csrf = token.0.clone();
             }
-            return page.render(status, lang, &message, res);
+            return page.render(status, lang, &message, viewer, res);
         }
         let body = serde_json::json!({"error": {"code": payload.code, "message": message}});
         let out = (status, axum::Json(body)).into_response();
@@ -187,8 +216,8 @@ impl ErrorContext {
 struct PageContext {
     csrf: String,
     large_text: bool,
-    logged_in: bool,
     path: String,
+    session: Option<SessionRequest>,
 }
 
 impl PageContext {
@@ -206,12 +235,33 @@ impl PageContext {
                 .unwrap_or_default()
                 .to_string(),
             large_text: crate::web::cookie(req.headers(), crate::web::viewer::LARGE_COOKIE) == Some("1"),
-            logged_in: crate::web::cookie(req.headers(), crate::web::viewer::SESSION_COOKIE).is_some(),
             path: path.to_string(),
+            session: crate::web::cookie(req.headers(), crate::web::viewer::SESSION_COOKIE).map(|_| SessionRequest {
+                uri: req.uri().clone(),
+                headers: req.headers().clone(),
+            }),
         })
     }
 
-    fn render(self, status: StatusCode, lang: Lang, message: &str, original: Response) -> Response {
+    fn render(
+        self,
+        status: StatusCode,
+        lang: Lang,
+        message: &str,
+        viewer: Option<crate::web::Viewer>,
+        original: Response,
+    ) -> Response {
+        if let Some(mut v) = viewer {
+            // The person's own shell: their name, their menu, the token this response carries.
+            v.csrf = self.csrf;
+            let ctx = minijinja::context! {
+                ..crate::web::render::shell(&v, "error-title"),
+                ..minijinja::context! { heading_key => "error-title", message => message }
+            };
+            let html = crate::web::render("error.html", ctx).unwrap_or_else(|_| message.to_string());
+            let out = (status, axum::response::Html(html)).into_response();
+            return with_headers_of(out, &original, lang);
+        }
         let nav = vec![
             crate::web::viewer::NavItem {
                 href: "/",
@@ -226,7 +276,7 @@ impl PageContext {
         ];
         let ctx = minijinja::context! {
             lang => lang.code(), title_key => "error-title", heading_key => "error-title", large_text => self.large_text,
-            csrf => self.csrf, nav => crate::web::render::ser(&nav), viewer_name => None::<String>, logged_in => self.logged_in,
+            csrf => self.csrf, nav => crate::web::render::ser(&nav), viewer_name => None::<String>, logged_in => false,
             path => self.path, message => message,
         };
         let html = crate::web::render("error.html", ctx).unwrap_or_else(|_| message.to_string());

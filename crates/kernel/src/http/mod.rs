@@ -5,6 +5,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod residence;
 
 pub use error::{ErrorContext, ErrorPayload};
 pub use extract::{ApiJson, ApiQuery, Auth};

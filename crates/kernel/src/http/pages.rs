@@ -52,6 +52,8 @@ pub fn router() -> Router<Kernel> {
         .route("/admin/people/{id}/identifiers/remove", post(admin_unlink_identifier))
         .route("/terminal", get(terminal))
         .route("/static/{name}", get(crate::web::assets::serve))
+        .route("/favicon.ico", get(crate::web::assets::favicon))
+        .merge(super::residence::pages())
 }
 
 /// Text in the viewer's language.
@@ -87,13 +89,30 @@ struct Notice {
     notice: Option<String>,
 }
 
-async fn home(v: Viewer, Query(q): Query<Notice>) -> Result<Response> {
+async fn home(State(k): State<Kernel>, v: Viewer, Query(q): Query<Notice>) -> Result<Response> {
     let is_admin = v.may(Action::CreatePerson, &Resource::Town);
+    let (reach, waiting) = match &v.person {
+        Some(p) => {
+            let viewer = crate::module::HomeViewer {
+                person_id: p.id.clone(),
+                household_id: v.actor.household_id.clone(),
+                area_id: p.area_id.clone(),
+                lang: v.lang,
+                actor: v.actor.clone(),
+            };
+            (
+                Some(store::residence::reach(&k.db, p).await?),
+                crate::module::home_cards(&k, viewer).await,
+            )
+        }
+        None => (None, Vec::new()),
+    };
     page(
         &v,
         "home.html",
         "home-title",
-        context! { notice => notice_key(q.notice.as_deref()), is_admin },
+        context! { notice => notice_key(q.notice.as_deref()), is_admin, reach => ser(&reach), duties => ser(&v.duties()),
+        waiting => ser(&waiting) },
     )
 }
 
@@ -109,6 +128,10 @@ fn notice_key(n: Option<&str>) -> Option<&'static str> {
         "revoked" => Some("notice-revoked"),
         "identifier" => Some("notice-identifier-linked"),
         "created" => Some("notice-created"),
+        "area-set" => Some("notice-area-set"),
+        "household-joined" => Some("notice-household-joined"),
+        "household-created" => Some("notice-household-created"),
+        "contact-saved" => Some("notice-contact-saved"),
         _ => None,
     }
 }
@@ -367,14 +390,63 @@ async fn settings(State(k): State<Kernel>, v: Viewer, Form(f): Form<SettingsForm
 
 // ---- my page ----
 
-async fn my_page(State(k): State<Kernel>, v: Viewer, Query(q): Query<Notice>) -> Result<Response> {
-    let person = v.require_login()?.clone();
-    let household = match &v.actor.household_id {
-        Some(h) => Some(store::households::with_members(&k.db, h).await?),
+#[derive(Deserialize, Default)]
+struct MeQuery {
+    notice: Option<String>,
+    /// A 町丁目 chosen on the map, to confirm.
+    area: Option<String>,
+}
+
+async fn my_page(State(k): State<Kernel>, v: Viewer, Query(q): Query<MeQuery>) -> Result<Response> {
+    v.require_login()?;
+    let confirm = match q.area.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => store::areas::get(&k.db, a).await?,
         None => None,
     };
+    let form = MeForm {
+        section: confirm.as_ref().map(|_| "address"),
+        confirm,
+        ..Default::default()
+    };
+    render_me(&k, &v, notice_key(q.notice.as_deref()), form, StatusCode::OK).await
+}
+
+/// What a My Page form leaves to show: its refusal next to it, what was typed, the 町丁目 that
+/// fit an address, the 町丁目 chosen on the map to confirm.
+#[derive(Default)]
+pub(crate) struct MeForm {
+    pub section: Option<&'static str>,
+    pub error: Option<String>,
+    pub address_text: String,
+    pub candidates: Vec<crate::model::area::Area>,
+    pub confirm: Option<crate::model::area::Area>,
+    pub household_code: String,
+    pub household_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+pub(crate) async fn render_me(
+    k: &Kernel,
+    v: &Viewer,
+    notice: Option<&'static str>,
+    form: MeForm,
+    status: StatusCode,
+) -> Result<Response> {
+    let person = v.require_login()?.clone();
+    let household = match store::people::household_of(&k.db, &person.id).await? {
+        Some(h) => Some(store::households::with_members(&k.db, &h).await?),
+        None => None,
+    };
+    let join_code = match &household {
+        Some(h) if h.household.representative_id.as_deref() == Some(person.id.as_str()) => {
+            Some(store::residence::join_code(k, &h.household.id).await?)
+        }
+        _ => None,
+    };
     let consents = store::consents::of_person(&k.db, &person.id).await?;
-    let audit_log = audit::about_person_named(&k.db, &person.id, 200).await?;
+    let entries = audit::about_person_named(&k.db, &person.id, 200).await?;
+    let access = crate::web::sentences::access_log(&k.db, v.lang, &person.id, &entries).await?;
     let memberships = store::orgs::memberships_of(&k.db, &person.id).await?;
     let orgs: HashMap<String, String> = store::orgs::list(&k.db)
         .await?
@@ -385,18 +457,63 @@ async fn my_page(State(k): State<Kernel>, v: Viewer, Query(q): Query<Notice>) ->
         .iter()
         .map(|m| context! { role => m.role.as_str(), organisation => orgs.get(&m.organisation_id).cloned().unwrap_or_default() })
         .collect();
-    let area = match &person.area_id {
-        Some(a) => store::areas::get(&k.db, a).await?.map(|a| a.name),
-        None => None,
-    };
+    let all_areas = store::areas::list(&k.db).await?;
+    let area = person
+        .area_id
+        .as_ref()
+        .and_then(|a| all_areas.iter().find(|x| &x.id == a))
+        .map(|a| a.name.clone());
+    let reach = store::residence::reach(&k.db, &person).await?;
+    // The 町丁目 grouped by district, for the list; their shapes, for the map.
+    let districts: Vec<_> = all_areas
+        .iter()
+        .filter(|d| d.level == crate::model::area::AreaLevel::District)
+        .map(|d| {
+            let chome: Vec<_> = all_areas
+                .iter()
+                .filter(|c| c.parent_id.as_deref() == Some(d.id.as_str()))
+                .map(|c| context! { id => c.id.clone(), name => c.name.clone() })
+                .collect();
+            context! { name => d.name.clone(), chome }
+        })
+        .collect();
+    let shapes: Vec<_> = all_areas
+        .iter()
+        .filter(|a| a.level == crate::model::area::AreaLevel::Chome)
+        .filter_map(|a| {
+            let shape = crate::model::geometry::parse_geometry(&a.geometry).ok()?;
+            Some((a.id.clone(), a.code.clone(), a.name.clone(), shape))
+        })
+        .collect();
+    let (map, map_height) = crate::model::residence::map_shapes(&shapes);
     let login = accounts::login_of(&k.db, &person.id).await?;
-    page(
-        &v,
+    let candidates: Vec<_> = form
+        .candidates
+        .iter()
+        .map(|a| context! { id => a.id.clone(), name => a.name.clone() })
+        .collect();
+    let household_name = form.household_name.clone().unwrap_or_else(|| {
+        t(
+            v.lang,
+            "household-default-name",
+            &[("name", person.display_name.clone())],
+        )
+    });
+    let mut res = page(
+        v,
         "me.html",
         "me-title",
-        context! { person => ser(&person), household => ser(&household), consents => ser(&consents), audit_log => ser(&audit_log),
-        roles, area, login, notice => notice_key(q.notice.as_deref()) },
-    )
+        context! { person => ser(&person), household => ser(&household), join_code,
+        consents => ser(&crate::web::sentences::consent_lines(v.lang, &consents)), access => ser(&access),
+        roles, area, area_id => person.area_id.clone(), login, notice, reach => ser(&reach), districts,
+        map => ser(&map), map_width => crate::model::residence::MAP_WIDTH, map_height,
+        form => context! { section => form.section, error => form.error, address_text => form.address_text, candidates,
+            confirm => form.confirm.as_ref().map(|a| context! { id => a.id.clone(), name => a.name.clone() }),
+            household_code => form.household_code, household_name,
+            email => form.email.clone().or(person.email.clone()), phone => form.phone.clone().or(person.phone.clone()) } },
+    )?;
+    *res.status_mut() = status;
+    Ok(res)
 }
 
 #[derive(Deserialize, Default)]
@@ -850,11 +967,14 @@ async fn admin_unlink_identifier(
 
 async fn terminal(State(k): State<Kernel>, v: Viewer) -> Result<Response> {
     let person = v.require_login()?.clone();
-    let now = crate::model::clock::to_rfc3339_jst(k.now());
+    let now_ms = k.now();
+    let now = crate::model::clock::to_rfc3339_jst(now_ms);
+    let reach = store::residence::reach(&k.db, &person).await?;
     page(
         &v,
         "terminal.html",
         "terminal-title",
-        context! { person => ser(&person), now_date => now[..10].to_string(), now_time => now[11..16].to_string() },
+        context! { person => ser(&person), now_iso => format!("{}T{}", &now[..10], &now[11..16]),
+        now_text => crate::web::render::human_time(v.lang, now_ms), reach => ser(&reach) },
     )
 }

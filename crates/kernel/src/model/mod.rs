@@ -12,6 +12,7 @@ pub mod org;
 pub mod outbox;
 pub mod person;
 pub mod policy;
+pub mod residence;
 pub mod token;
 
 /// Identifiers are opaque text (ULID-shaped), identical on SQLite and PostgreSQL.

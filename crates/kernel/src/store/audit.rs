@@ -130,6 +130,7 @@ pub async fn verify(db: &Db) -> Result<std::result::Result<u64, BrokenLink>> {
 pub struct NamedEntry {
     pub seq: i64,
     pub at: i64,
+    pub actor_id: Option<String>,
     pub actor_name: Option<String>,
     pub action: String,
     pub resource: String,
@@ -137,12 +138,14 @@ pub struct NamedEntry {
 }
 
 pub async fn about_person_named(db: &Db, person_id: &str, limit: i64) -> Result<Vec<NamedEntry>> {
-    Ok(on_db!(db, |p| sqlx::query_as::<_, NamedEntry>(
-        "SELECT a.seq, a.at, pe.display_name AS actor_name, a.action, a.resource, a.reason FROM audit_log a \
+    Ok(on_db!(db, |p| {
+        sqlx::query_as::<_, NamedEntry>(
+        "SELECT a.seq, a.at, a.actor_id, pe.display_name AS actor_name, a.action, a.resource, a.reason FROM audit_log a \
          LEFT JOIN people pe ON pe.id = a.actor_id WHERE a.subject_id = $1 ORDER BY a.seq DESC LIMIT $2"
     )
     .bind(person_id)
     .bind(limit)
     .fetch_all(p)
-    .await)?)
+    .await
+    })?)
 }

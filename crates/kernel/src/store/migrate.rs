@@ -120,6 +120,7 @@ pub static KERNEL: &[Migration] = &[
     crate::migration!("0002_web"),
     crate::migration!("0003_outbox"),
     crate::migration!("0004_memberships_role"),
+    crate::migration!("0005_household_join_code"),
 ];
 
 /// Check that a crate's migration folders hold the same names and that each is listed.

@@ -12,6 +12,7 @@ pub mod migrate;
 pub mod orgs;
 pub mod outbox;
 pub mod people;
+pub mod residence;
 pub mod sessions;
 
 use std::str::FromStr;

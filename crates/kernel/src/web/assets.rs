@@ -8,6 +8,7 @@ const CSS: &str = include_str!("../../assets/machi.css");
 const TERMINAL_JS: &str = include_str!("../../assets/terminal.js");
 const BANNER_JS: &str = include_str!("../../assets/banner.js");
 const PROGRESS_JS: &str = include_str!("../../assets/progress.js");
+const FAVICON: &str = include_str!("../../assets/favicon.svg");
 
 /// Other modules' assets are registered here too as they arrive.
 pub fn asset(name: &str) -> Option<(&'static str, &'static str)> {
@@ -16,6 +17,7 @@ pub fn asset(name: &str) -> Option<(&'static str, &'static str)> {
         "terminal.js" => Some(("text/javascript; charset=utf-8", TERMINAL_JS)),
         "banner.js" => Some(("text/javascript; charset=utf-8", BANNER_JS)),
         "progress.js" => Some(("text/javascript; charset=utf-8", PROGRESS_JS)),
+        "favicon.svg" => Some(("image/svg+xml", FAVICON)),
         _ => None,
     }
 }
@@ -32,4 +34,16 @@ pub async fn serve(Path(name): Path<String>) -> Response {
             .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// Browsers ask for `/favicon.ico` whatever the page links: the same small SVG (a house on the town's green).
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
+        .into_response()
 }

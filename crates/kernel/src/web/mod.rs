@@ -6,6 +6,7 @@ pub mod assets;
 pub mod csrf;
 pub mod limiter;
 pub mod render;
+pub mod sentences;
 pub mod viewer;
 
 pub use minijinja;

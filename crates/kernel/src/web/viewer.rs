@@ -105,7 +105,6 @@ impl Viewer {
             "nav-home",
             "nav-directory",
             "nav-me",
-            "nav-tokens",
             "nav-terminal",
             "nav-admin",
             "nav-login",
@@ -113,11 +112,41 @@ impl Viewer {
         ]
     }
 
+    /// The menu entries that are this person's work rather than everyone's: those a resident
+    /// without any role could not open (publishing alerts, following up safety checks, admin).
+    pub fn duties(&self) -> Vec<NavItem> {
+        let anyone = Actor {
+            person_id: self.actor.person_id.clone(),
+            household_id: None,
+            grants: Vec::new(),
+        };
+        let mut out: Vec<NavItem> = MODULE_NAV
+            .get()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|(_, _, action)| self.may(*action, &Resource::Town) && !may(&anyone, *action, &Resource::Town))
+            .map(|(href, label, _)| NavItem {
+                href,
+                label,
+                current: false,
+            })
+            .collect();
+        if self.may(Action::CreatePerson, &Resource::Town) {
+            out.push(NavItem {
+                href: "/admin",
+                label: "nav-admin",
+                current: false,
+            });
+        }
+        out
+    }
+
     pub fn nav(&self) -> Vec<NavItem> {
         let mut items = vec![("/", "nav-home"), ("/directory", "nav-directory")];
         if self.person.is_some() {
+            // API tokens live under My Page's settings, not in everyone's main menu.
             items.push(("/me", "nav-me"));
-            items.push(("/me/tokens", "nav-tokens"));
             items.push(("/terminal", "nav-terminal"));
         }
         for (href, label, action) in MODULE_NAV.get().map(Vec::as_slice).unwrap_or_default() {
@@ -138,8 +167,7 @@ impl Viewer {
             .map(|(href, label)| NavItem {
                 href,
                 label,
-                current: path == href
-                    || (href != "/" && path.starts_with(href) && !(href == "/me" && path.starts_with("/me/tokens"))),
+                current: path == href || (href != "/" && path.starts_with(href)),
             })
             .collect()
     }

@@ -2,6 +2,7 @@
 //! (officers: their areas; city staff: all; residents of the round: the counts only),
 //! follow-up lists and visits, and the CSV export. The browser pages are in `pages`.
 
+pub mod home;
 pub mod pages;
 
 use axum::Json;
