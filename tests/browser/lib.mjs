@@ -28,7 +28,12 @@ export const scanned = new Set();
 /** This file's own database, derived from MACHI_BROWSER_DATABASE and the test file's name. */
 function databaseFor(name) {
   const given = process.env.MACHI_BROWSER_DATABASE;
-  if (!given.startsWith("postgres")) return join(dirname(given), `${name}.db`);
+  if (!given.startsWith("postgres")) {
+    // A file left by an earlier run would keep its alerts and people: start from nothing.
+    const file = join(dirname(given), `${name}.db`);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    return file;
+  }
   const url = new URL(given);
   const schema = `${url.searchParams.get("options[search_path]") || "browser"}_${name}`.replace(/[^a-z0-9_]/gi, "_");
   url.searchParams.delete("options[search_path]");
