@@ -88,20 +88,20 @@ test("a scam to tanaka waits for her family: she never reads it, sato is told an
   assert.doesNotMatch(await hana.content(), /還付金|03-5555-0199/);
   await hana.context().close();
 
-  // In English, the terminal says the same for a new held message.
-  const desk = await person();
-  await logIn(desk, "kaicho");
-  await desk.goto(town.base + "/watch/messages/new");
-  await desk.fill("#name", "田中 ハナ");
-  await desk.fill("#birth_date", "1938-04-12");
-  await desk.fill("#body", "自治会費の集金に伺います");
-  await Promise.all([desk.waitForSelector("#watch-sent"), desk.click("#watch-message button[type=submit]")]);
-  await Promise.all([desk.waitForLoadState("load"), desk.click(".lang-switch button[value=en]")]);
-  await desk.goto(town.base + "/watch/messages/new");
-  await shot(desk, "watch-message-form-en");
+  // In English, the terminal says the same for a new held message (from the association head, not family).
+  const neighbour = await person();
+  await logIn(neighbour, "kaicho");
+  await neighbour.goto(town.base + "/watch/messages/new");
+  await neighbour.fill("#name", "田中 ハナ");
+  await neighbour.fill("#birth_date", "1938-04-12");
+  await neighbour.fill("#body", "自治会費の集金に伺います");
+  await Promise.all([neighbour.waitForSelector("#watch-sent"), neighbour.click("#watch-message button[type=submit]")]);
+  await Promise.all([neighbour.waitForLoadState("load"), neighbour.click(".lang-switch button[value=en]")]);
+  await neighbour.goto(town.base + "/watch/messages/new");
+  await shot(neighbour, "watch-message-form-en");
   // Back to Japanese: the language is kept with the person, and 鈴木さん answers in Japanese below.
-  await Promise.all([desk.waitForLoadState("load"), desk.click(".lang-switch button[value=ja]")]);
-  await desk.context().close();
+  await Promise.all([neighbour.waitForLoadState("load"), neighbour.click(".lang-switch button[value=ja]")]);
+  await neighbour.context().close();
   const hanaEn = await person("en-US");
   await logIn(hanaEn, "tanaka");
   await hanaEn.goto(town.base + "/terminal");
