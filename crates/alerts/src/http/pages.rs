@@ -506,17 +506,9 @@ fn build(k: &Kernel, f: &ComposeForm, lang: kernel::i18n::Lang) -> std::result::
         .filter(|h| (1..=72).contains(h))
         .ok_or_else(|| bad("expires"))?;
     let now = k.now();
-    let host = k
-        .config
-        .public_url
-        .as_deref()
-        .and_then(|u| u.split("://").nth(1))
-        .and_then(|h| h.split('/').next())
-        .unwrap_or("machi.localhost")
-        .to_string();
     let alert = cap::Alert {
         identifier: format!("machi-{}", k.new_id()),
-        sender: format!("alerts@{host}"),
+        sender: web_sender(k),
         sent: cap::CapTime::from_unix_ms_jst(now),
         status,
         msg_type: cap::MsgType::Alert,
@@ -924,6 +916,18 @@ async fn progress(
         Some((Ok(SseEvent::default().comment("")), (k, source, last, n + 1)))
     });
     Ok(Sse::new(ticks).keep_alive(KeepAlive::new().interval(Duration::from_secs(20))))
+}
+
+/// The CAP sender of alerts composed on the web: `alerts@` the public host.
+pub(crate) fn web_sender(k: &Kernel) -> String {
+    let host = k
+        .config
+        .public_url
+        .as_deref()
+        .and_then(|u| u.split("://").nth(1))
+        .and_then(|h| h.split('/').next())
+        .unwrap_or("machi.localhost");
+    format!("alerts@{host}")
 }
 
 #[cfg(test)]

@@ -264,17 +264,9 @@ fn ending_alert(
             cap::Severity::Minor,
         ),
     };
-    let host = k
-        .config
-        .public_url
-        .as_deref()
-        .and_then(|u| u.split("://").nth(1))
-        .and_then(|h| h.split('/').next())
-        .unwrap_or("machi.localhost")
-        .to_string();
     let alert = cap::Alert {
         identifier: format!("machi-{}", k.new_id()),
-        sender: format!("alerts@{host}"),
+        sender: super::pages::web_sender(k),
         sent: cap::CapTime::from_unix_ms_jst(now),
         status: original.status,
         msg_type: match kind {
