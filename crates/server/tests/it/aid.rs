@@ -8,8 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::testing::{TestApp, spawn_demo_app};
 
-mod common;
-use common::{api, get, post, session_cookie};
+use crate::common::{api, get, post, session_cookie};
 
 fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or_default()

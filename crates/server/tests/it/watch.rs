@@ -10,8 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
 
-mod common;
-use common::{api, get, post, put, session_cookie};
+use crate::common::{api, get, post, put, session_cookie};
 
 /// A device reports with its own token.
 async fn signal(app: &TestApp, device_token: &str, body: Value) -> StatusCode {
@@ -376,8 +375,8 @@ async fn two_nodes_sweeping_at_once_open_one_escalation_per_miss() {
 #[tokio::test]
 async fn an_mqtt_signal_from_mosquitto_resets_the_timer() {
     use rumqttc::{AsyncClient, Event, MqttOptions, QoS};
-    let broker = common::BROKER;
-    let app = spawn_app_with(common::mqtt_config("machi-watch-test"), true).await;
+    let broker = crate::common::BROKER;
+    let app = spawn_app_with(crate::common::mqtt_config("machi-watch-test"), true).await;
     let k = &app.kernel;
     let tanaka = app.token_for("tanaka").await;
     // tanaka starts her own circle: her consent is recorded at once.

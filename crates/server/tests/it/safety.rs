@@ -7,8 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
 
-mod common;
-use common::{api, get, post, session_cookie};
+use crate::common::{api, get, post, session_cookie};
 
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -672,8 +671,8 @@ async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_sile
 #[tokio::test]
 async fn a_device_is_asked_over_mqtt_and_its_button_answers_for_the_household() {
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-    let broker = common::BROKER;
-    let config = common::mqtt_config("machi-safety-test");
+    let broker = crate::common::BROKER;
+    let config = crate::common::mqtt_config("machi-safety-test");
     let app = spawn_app_with(config, true).await;
     // tanaka's smart bulb, listening on its topic.
     let run = app.kernel.new_id();
@@ -864,7 +863,7 @@ async fn tanaka_circle_with_family(app: &TestApp) -> String {
     let circle = circle["id"].as_str().unwrap().to_string();
     for (login, role) in [("sato", "family"), ("caremgr", "care_manager")] {
         let person = app.person_of(login).await;
-        let (s, body) = common::put(
+        let (s, body) = crate::common::put(
             app,
             &tanaka,
             &format!("/watch/circles/{circle}/members/{person}"),

@@ -5,8 +5,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use server::testing::{TestApp, spawn_demo_app};
 
-mod common;
-use common::session_cookie;
+use crate::common::session_cookie;
 
 fn cap(identifier: &str, status: &str, msg_type: &str, references: Option<&str>, area: &str) -> String {
     let refs = references
@@ -933,8 +932,8 @@ async fn two_nodes_share_the_database_and_fan_out_through_postgres() {
 #[tokio::test]
 async fn devices_get_alerts_over_mqtt_and_acknowledge_back() {
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-    let broker = common::BROKER;
-    let config = common::mqtt_config("machi-test");
+    let broker = crate::common::BROKER;
+    let config = crate::common::mqtt_config("machi-test");
     let app = server::testing::spawn_app_with(config, true).await;
     // A device of our own, listening like tanaka's terminal and the district's displays do.
     let run = app.kernel.new_id();
@@ -1551,7 +1550,7 @@ async fn an_acknowledged_alert_stays_on_every_page_and_a_drill_never_hides_it() 
         "{en}"
     );
     // Through the API too: still in force for her area.
-    let (_, list) = common::get(&app, &bousai, "/areas/13999-1/alerts").await;
+    let (_, list) = crate::common::get(&app, &bousai, "/areas/13999-1/alerts").await;
     assert!(list.as_array().unwrap().iter().any(|a| a["id"] == real_id.as_str()));
     // Someone in another district sees neither.
     let sato = session_cookie(&app, "sato").await;
