@@ -6,6 +6,7 @@
 pub mod http;
 pub mod jobs;
 pub mod model;
+pub mod policy;
 pub mod store;
 
 /// The aid module as the server registers it.
@@ -17,10 +18,11 @@ pub fn module() -> kernel::Module {
         messages_en: include_str!("../messages/en.txt"),
         api: http::api,
         pages: http::pages::router,
-        nav: &[("/aid", "nav-aid", kernel::model::policy::Action::AskAid)],
+        nav: &[("/aid", "nav-aid", policy::sees_nav)],
         templates: http::pages::TEMPLATES,
         jobs: jobs::spawn,
         stop: kernel::module::nothing_to_stop,
         home: kernel::module::no_home,
+        policy: policy::sheet,
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod model;
+pub mod policy;
 pub mod store;
 
 /// The alerts module as the server registers it.
@@ -14,10 +15,11 @@ pub fn module() -> kernel::Module {
         messages_en: include_str!("../messages/en.txt"),
         api: http::api,
         pages: http::pages::router,
-        nav: &[("/alerts", "nav-alerts", kernel::model::policy::Action::PublishAlerts)],
+        nav: &[("/alerts", "nav-alerts", policy::sees_nav)],
         templates: http::pages::TEMPLATES,
         jobs: kernel::module::no_jobs,
         stop: kernel::module::nothing_to_stop,
         home: http::home::cards,
+        policy: policy::sheet,
     }
 }

@@ -16,8 +16,8 @@ pub struct Module {
     pub api: fn() -> OpenApiRouter<Kernel>,
     /// HTML pages (server-rendered), mounted at the root.
     pub pages: fn() -> axum::Router<Kernel>,
-    /// Navigation entries: (path, message key, the action that makes it visible on the town).
-    pub nav: &'static [(&'static str, &'static str, crate::model::policy::Action)],
+    /// Navigation entries: (path, message key, who sees it — asked of the module's policy).
+    pub nav: &'static [NavEntry],
     /// Templates by name, rendered inside the shared layout.
     pub templates: &'static [(&'static str, &'static str)],
     /// Background jobs, started once the app is serving.
@@ -26,6 +26,17 @@ pub struct Module {
     pub stop: fn(Kernel) -> Stopping,
     /// What waits for a person on their home page (read only; `no_home` for nothing).
     pub home: HomeHook,
+    /// The module's rows of the role × action matrix (its actions and rules live in its own
+    /// `policy` room); the server checks every module's sheet in one test.
+    pub policy: fn() -> crate::model::policy::Sheet,
+}
+
+/// A navigation entry: its path, its message key, and whether the actor sees it.
+pub type NavEntry = (&'static str, &'static str, fn(&crate::model::policy::Actor) -> bool);
+
+/// For modules without actions of their own.
+pub fn no_policy() -> crate::model::policy::Sheet {
+    crate::model::policy::Sheet::EMPTY
 }
 
 /// What a module's `stop` returns.

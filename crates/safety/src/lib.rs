@@ -5,6 +5,7 @@
 pub mod http;
 pub mod jobs;
 pub mod model;
+pub mod policy;
 pub mod store;
 
 /// The safety module as the server registers it.
@@ -18,10 +19,11 @@ pub fn module() -> kernel::Module {
         pages: http::pages::router,
         // Everyone logged in: residents answer (for their household, or as family for another's),
         // officers and staff run the checks.
-        nav: &[("/safety", "nav-safety", kernel::model::policy::Action::AnswerSafety)],
+        nav: &[("/safety", "nav-safety", policy::sees_nav)],
         templates: http::pages::TEMPLATES,
         jobs: jobs::spawn,
         stop: kernel::module::nothing_to_stop,
         home: http::home::cards,
+        policy: policy::sheet,
     }
 }

@@ -240,3 +240,60 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down: finishing in-flight requests");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one role × action matrix: the kernel's sheet and every module's, each checked against
+    /// its policy for every fixture actor. A module's actions and rules live in its own crate;
+    /// this test gathers them, so a module cannot join without its rows.
+    #[test]
+    fn the_role_action_matrix_of_every_module_matches_its_policy() {
+        let mut problems = Vec::new();
+        let mut names = Vec::new();
+        for m in modules() {
+            let sheet = (m.policy)();
+            problems.extend(sheet.check(m.name));
+            names.extend((sheet.actions)());
+        }
+        assert!(
+            problems.is_empty(),
+            "the policy differs from the matrix:\n{}",
+            problems.join("\n")
+        );
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "two policies name the same action");
+        for expected in [
+            "person.read",
+            "alerts.publish",
+            "safety.answer",
+            "watch.view",
+            "aid.ask",
+        ] {
+            assert!(names.contains(&expected), "{expected} is in the matrix");
+        }
+    }
+
+    /// Every policy action can be written to the audit log, so each has a sentence for the
+    /// person's access log in both languages.
+    #[test]
+    fn every_policy_action_has_an_access_log_sentence() {
+        let modules = modules();
+        let mut catalog = kernel::i18n::Catalog::default();
+        for m in &modules {
+            catalog.add(m.messages_ja, m.messages_en).unwrap();
+        }
+        let missing: Vec<String> = modules
+            .iter()
+            .flat_map(|m| ((m.policy)().actions)())
+            .map(kernel::web::sentences::action_key)
+            .filter(|k| {
+                catalog.text(kernel::i18n::Lang::Ja, k, &[]) == *k || catalog.text(kernel::i18n::Lang::En, k, &[]) == *k
+            })
+            .collect();
+        assert!(missing.is_empty(), "policy actions without a sentence: {missing:?}");
+    }
+}

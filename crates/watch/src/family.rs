@@ -3,8 +3,8 @@
 //! watching count: the watched person (or their guardian) consented and the circle is open, so
 //! proposing a circle around someone gives no standing in it.
 
+use crate::policy::Resource;
 use kernel::Result;
-use kernel::model::policy::Resource;
 use kernel::on_db;
 use kernel::store::Db;
 

@@ -9,6 +9,7 @@ pub mod family;
 pub mod http;
 pub mod jobs;
 pub mod model;
+pub mod policy;
 pub mod store;
 
 /// The watch module as the server registers it.
@@ -20,10 +21,11 @@ pub fn module() -> kernel::Module {
         messages_en: include_str!("../messages/en.txt"),
         api: http::api,
         pages: http::pages::router,
-        nav: &[("/watch", "nav-watch", kernel::model::policy::Action::ViewCircle)],
+        nav: &[("/watch", "nav-watch", policy::sees_nav)],
         templates: http::pages::TEMPLATES,
         jobs: jobs::spawn,
         stop: jobs::stop,
         home: kernel::module::no_home,
+        policy: policy::sheet,
     }
 }

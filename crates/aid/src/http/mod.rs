@@ -6,6 +6,7 @@
 
 pub mod pages;
 
+use crate::policy::{Action, Resource};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -14,7 +15,7 @@ use kernel::http::Auth;
 use kernel::http::extract::ApiJson;
 use kernel::i18n::{Lang, t};
 use kernel::model::audit::AuditRecord;
-use kernel::model::policy::{Action, Actor, Resource, may};
+use kernel::model::policy::{Actor, may};
 use kernel::{Error, Kernel, Result};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -78,7 +79,7 @@ pub(crate) fn party(actor: &Actor, r: &Request) -> Party {
 }
 
 fn resource(r: &Request) -> Resource {
-    Resource::AidRequest {
+    Resource::Request {
         requester_id: r.requester_id.clone(),
         supporter_id: r.supporter_id.clone(),
     }

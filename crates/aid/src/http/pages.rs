@@ -3,13 +3,13 @@
 //! acceptance, fee, done, settlement, reviews, report), the receipt, offering help (the
 //! supporter's profile), and the coordinator's queue.
 
+use crate::policy::{Action, Resource};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kernel::i18n::t;
-use kernel::model::policy::{Action, Resource};
 use kernel::web::Viewer;
 use kernel::web::minijinja::context;
 use kernel::web::render::ser;

@@ -6,6 +6,7 @@ pub mod pages;
 pub mod screens;
 pub mod staff;
 
+use crate::policy::{Action, Resource};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -13,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use kernel::http::Auth;
 use kernel::i18n::{Lang, t};
 use kernel::model::audit::AuditRecord;
-use kernel::model::policy::{Action, Resource};
 use kernel::{Error, Kernel, Result};
 use serde::Serialize;
 use utoipa::ToSchema;

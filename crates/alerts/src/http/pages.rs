@@ -436,10 +436,7 @@ async fn compose_page(
 }
 
 async fn compose_form(State(k): State<Kernel>, v: Viewer) -> Result<Response> {
-    v.require(
-        kernel::model::policy::Action::PublishAlerts,
-        &kernel::model::policy::Resource::Town,
-    )?;
+    v.require(crate::policy::Action::PublishAlerts, &crate::policy::Resource::Town)?;
     let form = ComposeForm {
         category: "Geo".into(),
         urgency: "Immediate".into(),
@@ -573,10 +570,7 @@ async fn compose(
     axum::extract::RawForm(body): axum::extract::RawForm,
 ) -> Result<Response> {
     let person = v
-        .require(
-            kernel::model::policy::Action::PublishAlerts,
-            &kernel::model::policy::Resource::Town,
-        )?
+        .require(crate::policy::Action::PublishAlerts, &crate::policy::Resource::Town)?
         .clone();
     // Parsed by hand: a form repeats `areas` once per ticked box, which serde_urlencoded won't collect.
     let mut f = ComposeForm::default();
@@ -759,10 +753,11 @@ pub struct Report {
 }
 
 pub(crate) async fn report_for(k: &Kernel, actor: &kernel::model::policy::Actor, id: &str) -> Result<Report> {
+    use crate::policy as alerts;
     use kernel::model::policy::{Action, Resource, may};
     let alert = store::require(&k.db, id).await?;
     let areas = store::report_areas(&k.db, id).await?;
-    let staff = may(actor, Action::PublishAlerts, &Resource::Town);
+    let staff = may(actor, alerts::Action::PublishAlerts, &alerts::Resource::Town);
     let mut mine = Vec::new();
     for (area_id, _, _, _) in &areas {
         let path = kernel::store::areas::path(&k.db, Some(area_id)).await?;
@@ -887,10 +882,7 @@ async fn progress(
     v: Viewer,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>>> {
-    v.require(
-        kernel::model::policy::Action::PublishAlerts,
-        &kernel::model::policy::Resource::Town,
-    )?;
+    v.require(crate::policy::Action::PublishAlerts, &crate::policy::Resource::Town)?;
     store::require(&k.db, &id).await?;
     let source = format!("alert:{id}");
     let ticks = stream::unfold((k, source, String::new(), 0u32), |(k, source, last, n)| async move {

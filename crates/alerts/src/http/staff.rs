@@ -3,12 +3,13 @@
 //! Update with 解除 (the danger is over) — to the same people as the original, after a
 //! confirmation that says how many it reaches.
 
+use crate::policy::{Action, Resource};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kernel::i18n::{Lang, t};
-use kernel::model::policy::{Action, Actor, Resource};
+use kernel::model::policy::Actor;
 use kernel::web::Viewer;
 use kernel::web::minijinja::context;
 use kernel::web::render::ser;

@@ -684,5 +684,6 @@ pub fn module() -> crate::Module {
         jobs: crate::module::no_jobs,
         stop: crate::module::nothing_to_stop,
         home: crate::module::no_home,
+        policy: crate::model::policy::sheet,
     }
 }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::model::policy::{Action, Actor, Resource, may};
+use crate::model::policy::{Actor, Policy, may};
 use crate::{Error, Kernel, Result};
 
 /// JSON body; a malformed or oversize body is a 400 / 413 in the catalog's words.
@@ -46,7 +46,7 @@ pub struct Auth(pub Actor);
 
 impl Auth {
     /// Ask the policy; refuse with 401 for anonymous visitors and 403 for everyone else.
-    pub fn require(&self, action: Action, resource: &Resource) -> Result<()> {
+    pub fn require<A: Policy>(&self, action: A, resource: &A::Resource) -> Result<()> {
         if may(&self.0, action, resource) {
             Ok(())
         } else if self.0.person_id.is_none() {

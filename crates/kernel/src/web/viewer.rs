@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::csrf::CsrfToken;
 use crate::i18n::Lang;
 use crate::model::person::Person;
-use crate::model::policy::{Action, Actor, Resource, may};
+use crate::model::policy::{Action, Actor, Policy, Resource, may};
 use crate::{Error, Kernel, Result};
 
 pub const SESSION_COOKIE: &str = "machi_session";
@@ -46,10 +46,10 @@ pub fn register_page_context(entries: Vec<(&'static str, PageContextFn)>) {
 }
 
 /// Navigation entries modules add: (path, message key, action the viewer must be allowed on the town).
-static MODULE_NAV: std::sync::OnceLock<Vec<(&'static str, &'static str, Action)>> = std::sync::OnceLock::new();
+static MODULE_NAV: std::sync::OnceLock<Vec<crate::module::NavEntry>> = std::sync::OnceLock::new();
 
 /// Install the modules' navigation entries once at start-up (later calls are ignored).
-pub fn register_nav(entries: Vec<(&'static str, &'static str, Action)>) {
+pub fn register_nav(entries: Vec<crate::module::NavEntry>) {
     let _ = MODULE_NAV.set(entries);
 }
 
@@ -73,12 +73,13 @@ impl Viewer {
         })
     }
 
-    pub fn may(&self, action: Action, resource: &Resource) -> bool {
+    /// Asks whichever policy the action belongs to (the kernel's or a module's).
+    pub fn may<A: Policy>(&self, action: A, resource: &A::Resource) -> bool {
         may(&self.actor, action, resource)
     }
 
     /// Log in required, then the policy; 403 otherwise.
-    pub fn require(&self, action: Action, resource: &Resource) -> Result<&Person> {
+    pub fn require<A: Policy>(&self, action: A, resource: &A::Resource) -> Result<&Person> {
         let p = self.require_login()?;
         if self.may(action, resource) {
             Ok(p)
@@ -125,7 +126,7 @@ impl Viewer {
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
-            .filter(|(_, _, action)| self.may(*action, &Resource::Town) && !may(&anyone, *action, &Resource::Town))
+            .filter(|(_, _, sees)| sees(&self.actor) && !sees(&anyone))
             .map(|(href, label, _)| NavItem {
                 href,
                 label,
@@ -149,8 +150,8 @@ impl Viewer {
             items.push(("/me", "nav-me"));
             items.push(("/terminal", "nav-terminal"));
         }
-        for (href, label, action) in MODULE_NAV.get().map(Vec::as_slice).unwrap_or_default() {
-            if self.may(*action, &Resource::Town) {
+        for (href, label, sees) in MODULE_NAV.get().map(Vec::as_slice).unwrap_or_default() {
+            if sees(&self.actor) {
                 items.push((href, label));
             }
         }

@@ -5,13 +5,14 @@
 pub mod home;
 pub mod pages;
 
+use crate::policy::{Action, Resource};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kernel::http::Auth;
 use kernel::i18n::Lang;
-use kernel::model::policy::{Action, Actor, Resource, may};
+use kernel::model::policy::{Actor, may};
 use kernel::{Error, Kernel, Result};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -225,19 +226,20 @@ pub(crate) struct Proxy {
 pub(crate) async fn answering_as(k: &Kernel, actor: &Actor, household_id: &str) -> Result<Option<Proxy>> {
     let household = Resource::Household {
         id: household_id.to_string(),
-        representative_id: None,
-        area_path: Vec::new(),
     };
     if may(actor, Action::AnswerSafety, &household) {
         return Ok(None);
     }
     if let Some(me) = actor.person_id.as_deref() {
         for w in watch::family::watched_by(&k.db, me).await? {
-            if may(actor, Action::AnswerSafety, &w.resource())
-                && kernel::store::people::household_of(&k.db, &w.person_id)
-                    .await?
-                    .as_deref()
-                    == Some(household_id)
+            if may(
+                actor,
+                Action::AnswerSafety,
+                &Resource::WatchedHousehold { role: w.role.clone() },
+            ) && kernel::store::people::household_of(&k.db, &w.person_id)
+                .await?
+                .as_deref()
+                == Some(household_id)
             {
                 return Ok(Some(Proxy {
                     by: me.to_string(),
@@ -256,7 +258,11 @@ pub(crate) async fn family_households(k: &Kernel, actor: &Actor) -> Result<Vec<(
         return Ok(out);
     };
     for w in watch::family::watched_by(&k.db, me).await? {
-        if !may(actor, Action::AnswerSafety, &w.resource()) {
+        if !may(
+            actor,
+            Action::AnswerSafety,
+            &Resource::WatchedHousehold { role: w.role.clone() },
+        ) {
             continue;
         }
         if let Some(h) = kernel::store::people::household_of(&k.db, &w.person_id).await?
@@ -571,7 +577,11 @@ pub(crate) async fn export_for(k: &Kernel, actor: &Actor, round: &Round, lang: L
     let mut listed = Vec::new();
     for area in &s.tally {
         let area_path = kernel::store::areas::path(&k.db, Some(area)).await?;
-        if may(actor, Action::ListPeople, &Resource::Area { area_path }) {
+        if may(
+            actor,
+            kernel::model::policy::Action::ListPeople,
+            &kernel::model::policy::Resource::Area { area_path },
+        ) {
             listed.push(area.clone());
         }
     }

@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use crate::policy::{Action, Resource};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -13,7 +14,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream};
 use kernel::i18n::t;
-use kernel::model::policy::{Action, Resource};
 use kernel::web::Viewer;
 use kernel::web::minijinja::context;
 use kernel::web::render::ser;

@@ -1,7 +1,6 @@
 //! Helpers shared by the integration tests: JSON API calls with a token, a logged-in browser,
 //! the local MQTT broker. Not every test file uses every helper.
 
-
 use reqwest::StatusCode;
 use serde_json::Value;
 use server::testing::TestApp;

@@ -8,6 +8,7 @@
 
 pub mod pages;
 
+use crate::policy::{Action, Resource};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -15,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use kernel::http::Auth;
 use kernel::http::extract::ApiJson;
 use kernel::model::audit::AuditRecord;
-use kernel::model::policy::{Action, Actor, Resource, may};
+use kernel::model::policy::{Actor, may};
 use kernel::{Error, Kernel, Result};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -197,11 +198,7 @@ pub(crate) async fn create_for(k: &Kernel, actor: &Actor, input: &CircleInput) -
         input.birth_date.as_deref(),
     )
     .await?;
-    let target = Resource::Person {
-        id: person.clone(),
-        household_id: None,
-        area_path: Vec::new(),
-    };
+    let target = Resource::Person { id: person.clone() };
     if !may(actor, Action::CreateCircle, &target) {
         return Err(Error::Forbidden);
     }
@@ -278,7 +275,7 @@ pub(crate) async fn circles_for(k: &Kernel, actor: &Actor) -> Result<Vec<CircleS
             push(c, role, &mut out);
         }
     }
-    if actor.is_staff_with_duty("watch") {
+    if crate::policy::is_desk(actor) {
         for c in store::all_open(&k.db, 500).await? {
             push(c, "welfare_desk".into(), &mut out);
         }
@@ -400,9 +397,7 @@ pub(crate) async fn settings_for(k: &Kernel, actor: &Actor, a: &Access, input: &
     {
         // A guardian may consent for the person and decides who reaches them: named only by the
         // person, or by the welfare desk (which sees the court's papers) — never by family alone.
-        if !(a.is_person(actor) || actor.is_staff_with_duty("watch")) {
-            return Err(Error::Forbidden);
-        }
+        a.require(actor, Action::NameGuardian)?;
         if g.is_empty() {
             c.guardian_id = None;
         } else if store::member_role(&k.db, &c.id, g).await?.as_deref() != Some("family") {
@@ -612,9 +607,7 @@ async fn remove_member(
     auth.person_id()?;
     let a = access(&k, &auth.0, &id).await?;
     a.require(&auth.0, Action::ManageCircle)?;
-    if a.circle.guardian_id.as_deref() == Some(person.as_str())
-        && !(a.is_person(&auth.0) || auth.0.is_staff_with_duty("watch"))
-    {
+    if a.circle.guardian_id.as_deref() == Some(person.as_str()) && !a.may(&auth.0, Action::NameGuardian) {
         return Err(Error::Forbidden);
     }
     if !store::remove_member(&k.db, &id, &person).await? {
@@ -756,9 +749,7 @@ async fn remove_device(
 /// The person (or the welfare desk) ends the circle: no more signals kept, no more calls.
 pub(crate) async fn close_for(k: &Kernel, actor: &Actor, id: &str) -> Result<()> {
     let a = access(k, actor, id).await?;
-    if !(a.is_person(actor) || actor.is_staff_with_duty("watch")) {
-        return Err(Error::Forbidden);
-    }
+    a.require(actor, Action::CloseCircle)?;
     store::close_circle(k, &a.circle.id).await?;
     audit_change(k, actor, &a, "watch.close", "closed").await
 }
@@ -890,7 +881,7 @@ pub(crate) async fn acknowledge_for(k: &Kernel, actor: &Actor, id: &str) -> Resu
     let (e, a) = escalation_access(k, actor, id).await?;
     a.require(actor, Action::AcknowledgeWatch)?;
     let me = actor.person_id.as_deref().unwrap_or_default();
-    if !actor.is_staff_with_duty("watch") {
+    if !crate::policy::is_desk(actor) {
         require_training(k, me, a.role.as_deref()).await?;
     }
     if !store::acknowledge(k, &e, me).await? {
@@ -939,7 +930,7 @@ pub(crate) async fn outcome_for(k: &Kernel, actor: &Actor, id: &str, input: &Out
     a.require(actor, Action::AcknowledgeWatch)?;
     let me = actor.person_id.as_deref().unwrap_or_default();
     // The visitor reports what they found; so may those who manage the circle and the desk.
-    let desk = actor.is_staff_with_duty("watch");
+    let desk = crate::policy::is_desk(actor);
     if e.acknowledged_by.as_deref() != Some(me) && !desk && !a.may(actor, Action::ManageCircle) {
         return Err(Error::conflict("watch-outcome-not-visitor", vec![]));
     }
@@ -1317,11 +1308,7 @@ pub(crate) async fn send_for(k: &Kernel, actor: &Actor, input: &MessageInput) ->
         .await
         .ok()
         .ok_or_else(|| Error::invalid_with("watch-person-not-found", vec![("field", "to".into())]))?;
-    let target = Resource::Person {
-        id: to.id.clone(),
-        household_id: None,
-        area_path: Vec::new(),
-    };
+    let target = Resource::Person { id: to.id.clone() };
     if !may(actor, Action::SendMessage, &target) {
         return Err(Error::Forbidden);
     }

@@ -3,13 +3,13 @@
 //! the ladder, rules, devices, listening schedules, the allow-list and held messages), sending a
 //! message to someone's terminal, and what the terminal shows (`/watch/mine`, 「元気です」).
 
+use crate::policy::{Action, Resource};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kernel::i18n::t;
-use kernel::model::policy::{Action, Resource};
 use kernel::web::Viewer;
 use kernel::web::minijinja::context;
 use kernel::web::render::ser;
@@ -133,7 +133,7 @@ async fn render_index(
 ) -> Result<Response> {
     let me = v.require_login()?.clone();
     let circles = super::circles_for(k, &v.actor).await?;
-    let desk = v.actor.is_staff_with_duty("watch");
+    let desk = crate::policy::is_desk(&v.actor);
     let open = if desk {
         let mut list = Vec::new();
         for e in store::open_escalations(&k.db).await? {
@@ -387,9 +387,8 @@ async fn render_circle(
         missed,
         is_person,
         may_manage => a.may(&v.actor, Action::ManageCircle),
-        may_consent => view.circle.consent_id.is_none()
-            && (is_person || view.circle.guardian_id.as_deref() == v.person_id()),
-        may_name_guardian => is_person || v.actor.is_staff_with_duty("watch"),
+        may_consent => view.circle.consent_id.is_none() && a.may(&v.actor, Action::ConsentCircle),
+        may_name_guardian => a.may(&v.actor, Action::NameGuardian),
         may_ack => a.may(&v.actor, Action::AcknowledgeWatch),
         may_contacts => a.may(&v.actor, Action::ApproveContacts),
         paused => view.circle.paused_until.is_some_and(|p| p > now),
