@@ -21,5 +21,6 @@ pub fn module() -> kernel::Module {
         stop: kernel::module::nothing_to_stop,
         home: http::home::cards,
         policy: policy::sheet,
+        config: None,
     }
 }

@@ -8,6 +8,28 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "./machi.db";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The kernel's own tables in machi.toml; every other table is a module's section.
+const KERNEL_SECTIONS: &[&str] = &["smtp", "mqtt"];
+
+/// A module's section of machi.toml, as the module declares it (see `Module::config`).
+#[derive(Clone, Copy)]
+pub struct Section {
+    /// The table's name (`[watch]`).
+    pub name: &'static str,
+    /// Parse the section (unknown keys refused) and check its values; the reason otherwise.
+    pub check: fn(&Config) -> Result<(), ConfigError>,
+}
+
+/// A module's typed section for this kernel, parsed once and kept with the kernel (the config
+/// was checked at start, so a bad section cannot reach here; defaults if it somehow does).
+pub fn cached<T>(k: &crate::Kernel, name: &str) -> std::sync::Arc<T>
+where
+    T: serde::de::DeserializeOwned + Default + Send + Sync + 'static,
+{
+    k.sections
+        .get_or_init(|| k.config.section::<T>(name).unwrap_or_default())
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -48,132 +70,10 @@ pub struct Config {
     /// The MQTT broker devices listen on; without it MQTT deliveries wait in the outbox.
     #[serde(default)]
     pub mqtt: Option<MqttConfig>,
-    /// Safety-confirmation rounds (安否確認): when they start by themselves, reminders, escalation.
-    #[serde(default)]
-    pub safety: SafetyConfig,
-    /// Watch-over (見守り): how fast a missed check-in walks up the ladder, what signals are believed.
-    #[serde(default)]
-    pub watch: WatchConfig,
-    /// Mutual aid (共助): the town's fee range, when the coordinator steps in.
-    #[serde(default)]
-    pub aid: AidConfig,
-}
-
-/// `[aid]` in machi.toml.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AidConfig {
-    /// The fee per hour residents may agree on (yen); help may also be free.
-    pub fee_min_per_hour: i64,
-    pub fee_max_per_hour: i64,
-    /// What the ask form proposes.
-    pub fee_default_per_hour: i64,
-    /// A request unmatched this long shows in the coordinator's queue.
-    pub coordinator_after_hours: u64,
-    /// How many supporters a request suggests.
-    pub suggestions: usize,
-}
-
-impl Default for AidConfig {
-    fn default() -> Self {
-        AidConfig {
-            fee_min_per_hour: 500,
-            fee_max_per_hour: 700,
-            fee_default_per_hour: 600,
-            coordinator_after_hours: 24,
-            suggestions: 10,
-        }
-    }
-}
-
-/// `[watch]` in machi.toml.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WatchConfig {
-    /// Minutes each step of the escalation ladder waits for 「今から訪問します」 before the next
-    /// (a circle may set its own).
-    pub ladder_minutes: u64,
-    /// How often the detection job looks for missed check-ins.
-    pub sweep_secs: u64,
-    /// A signal stamped further ahead of the server's clock than this is refused (a device with a wrong clock).
-    pub future_tolerance_secs: u64,
-    /// A signal older than this is refused (a device replaying an old buffer).
-    pub max_signal_age_days: u64,
-    /// Signals are kept this many days after they arrive, then forgotten by the watch job (at
-    /// the benchmark's scale, 100,000 devices every 5 minutes, that is 28.8 million a day). The
-    /// circle page shows the last 48 hours; the sweep reads only each person's latest times.
-    pub keep_signals_days: u64,
-    /// On SQLite, the signal writer has the WAL copied back into the database once it holds
-    /// this many pages (4 KB each): fewer copies and syncs against a larger WAL file.
-    pub checkpoint_frames: u32,
-}
-
-impl Default for WatchConfig {
-    fn default() -> Self {
-        WatchConfig {
-            ladder_minutes: 30,
-            sweep_secs: 10,
-            future_tolerance_secs: 300,
-            max_signal_age_days: 7,
-            keep_signals_days: 30,
-            checkpoint_frames: 16_000,
-        }
-    }
-}
-
-/// `[safety]` in machi.toml.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SafetyConfig {
-    /// Start a round by itself when an Actual alert matches the rule below.
-    pub auto_start: bool,
-    /// An earthquake alert starts a round from this seismic intensity (震度) up: "5弱", "6強", …
-    pub quake_min_intensity: String,
-    /// Other events that start a round when an alert's event or headline names them.
-    pub events: Vec<String>,
-    /// Wait this long after the alert (a mistaken alert is usually cancelled within minutes).
-    pub delay_secs: u64,
-    /// An alert within this long of an open round's start joins it (aftershocks).
-    pub aftershock_window_secs: u64,
-    /// Reminders to households that have not answered: each this long after the start, on
-    /// its own channels (`[[safety.reminders]] after_secs = 900, channels = ["terminal"]`).
-    pub reminders: Vec<ReminderStep>,
-    /// A silent household with a 要支援者 escalates to its supporter after this long.
-    pub escalate_after_secs: u64,
-    /// How long an e-mailed answer link stays valid.
-    pub link_hours: u64,
-}
-
-/// One reminder of a safety round: when, and on which channels (`terminal`, `email`, `mqtt`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReminderStep {
-    pub after_secs: u64,
-    pub channels: Vec<String>,
-}
-
-impl Default for SafetyConfig {
-    fn default() -> Self {
-        SafetyConfig {
-            auto_start: true,
-            quake_min_intensity: "5弱".into(),
-            events: vec!["津波".into(), "特別警報".into()],
-            delay_secs: 0,
-            aftershock_window_secs: 6 * 3600,
-            reminders: vec![
-                ReminderStep {
-                    after_secs: 15 * 60,
-                    channels: vec!["terminal".into(), "mqtt".into()],
-                },
-                ReminderStep {
-                    after_secs: 45 * 60,
-                    channels: vec!["terminal".into(), "mqtt".into(), "email".into()],
-                },
-            ],
-            escalate_after_secs: 30 * 60,
-            link_hours: 72,
-        }
-    }
+    /// Modules' sections (`[watch]`, `[safety]`, `[aid]`, …), kept as written: each module parses
+    /// and checks its own (unknown keys refused) when the server starts, see `Config::section`.
+    #[serde(skip)]
+    pub sections: std::collections::BTreeMap<String, toml::Value>,
 }
 
 /// `[mqtt]` in machi.toml.
@@ -273,12 +173,46 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Parse a config file's text. An unknown key is refused with its name.
+    /// Parse a config file's text. An unknown key is refused with its name. Tables other than
+    /// the kernel's own (`[smtp]`, `[mqtt]`) are modules' sections, checked by the modules.
     pub fn from_toml(path: &str, text: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let parse = |message: String| ConfigError::Parse {
             path: path.into(),
-            message: e.message().to_string(),
-        })
+            message,
+        };
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| parse(e.message().to_string()))?;
+        let names: Vec<String> = table
+            .iter()
+            .filter(|(name, value)| value.is_table() && !KERNEL_SECTIONS.contains(&name.as_str()))
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut sections = std::collections::BTreeMap::new();
+        for name in names {
+            if let Some(v) = table.remove(&name) {
+                sections.insert(name, v);
+            }
+        }
+        let mut c = Config::deserialize(toml::Value::Table(table)).map_err(|e| parse(e.message().to_string()))?;
+        c.sections = sections;
+        Ok(c)
+    }
+
+    /// A module's section, typed; its defaults when the file has none. An unknown key or a
+    /// wrong type is refused with the section and the key named.
+    pub fn section<T: serde::de::DeserializeOwned + Default>(&self, name: &str) -> Result<T, ConfigError> {
+        match self.sections.get(name) {
+            None => Ok(T::default()),
+            Some(v) => T::deserialize(v.clone()).map_err(|e| ConfigError::Parse {
+                path: format!("[{name}]"),
+                message: e.message().to_string(),
+            }),
+        }
+    }
+
+    /// Replace a module's section (tests and tools that build a config in code).
+    pub fn set_section<T: serde::Serialize>(&mut self, name: &str, value: &T) {
+        let v = toml::Value::try_from(value).expect("a config section serialises to TOML");
+        self.sections.insert(name.to_string(), v);
     }
 
     /// Load `path` if given (it must exist), else `./machi.toml` if present, else defaults.
@@ -372,20 +306,6 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
-        if self.watch.keep_signals_days < 2 {
-            return Err(ConfigError::Env {
-                name: "watch.keep_signals_days".into(),
-                value: self.watch.keep_signals_days.to_string(),
-                message: "must be at least 2 (the circle page shows the last 48 hours)".into(),
-            });
-        }
-        if self.watch.checkpoint_frames < 100 {
-            return Err(ConfigError::Env {
-                name: "watch.checkpoint_frames".into(),
-                value: self.watch.checkpoint_frames.to_string(),
-                message: "must be at least 100".into(),
-            });
-        }
         Ok(())
     }
 
@@ -415,13 +335,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signals_are_kept_at_least_the_two_days_the_circle_page_shows() {
-        let mut c = Config::from_toml("machi.toml", "[watch]\nkeep_signals_days = 1\n").unwrap();
-        let e = c.check().unwrap_err().to_string();
-        assert!(e.contains("keep_signals_days=1") && e.contains("48"), "{e}");
-        c.watch.keep_signals_days = 2;
-        c.check().unwrap();
-        assert_eq!(Config::default().watch.keep_signals_days, 30);
+    fn workers_and_module_sections() {
         assert!(Config::default().workers() >= 1);
         let c = Config::from_toml("machi.toml", "workers = 0\n").unwrap();
         assert!(c.check().unwrap_err().to_string().contains("workers=0"));
@@ -429,6 +343,26 @@ mod tests {
         c.apply_env([("MACHI_WORKERS".to_string(), "3".to_string())].into_iter())
             .unwrap();
         assert_eq!(c.workers(), 3);
+
+        #[derive(Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+        #[serde(deny_unknown_fields, default)]
+        struct Garden {
+            flowers: u32,
+        }
+        let c = Config::from_toml(
+            "machi.toml",
+            "[garden]\nflowers = 3\n[smtp]\nhost = \"h\"\nfrom = \"f\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.section::<Garden>("garden").unwrap(), Garden { flowers: 3 });
+        assert_eq!(c.section::<Garden>("absent").unwrap(), Garden::default());
+        assert_eq!(c.smtp.as_ref().unwrap().host, "h");
+        let c = Config::from_toml("machi.toml", "[garden]\nflwers = 3\n").unwrap();
+        let e = c.section::<Garden>("garden").unwrap_err().to_string();
+        assert!(e.contains("[garden]") && e.contains("flwers"), "{e}");
+        let mut c = Config::default();
+        c.set_section("garden", &Garden { flowers: 9 });
+        assert_eq!(c.section::<Garden>("garden").unwrap().flowers, 9);
     }
 
     #[test]

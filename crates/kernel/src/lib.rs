@@ -41,6 +41,9 @@ pub struct Kernel {
     pub health: Arc<health::ChannelHealth>,
     /// Per-kernel state modules keep for themselves (a module's write queue, say), by type.
     pub extensions: Arc<Extensions>,
+    /// Modules' config sections, parsed once (apart from `extensions`, whose initialisers read
+    /// them while holding its lock).
+    pub sections: Arc<Extensions>,
 }
 
 /// A small type map: each module keeps its own per-kernel state here, made on first use.
@@ -77,6 +80,7 @@ impl Kernel {
             hub: Arc::default(),
             health: Arc::default(),
             extensions: Arc::default(),
+            sections: Arc::default(),
         }
     }
 

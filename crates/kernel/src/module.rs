@@ -29,6 +29,9 @@ pub struct Module {
     /// The module's rows of the role × action matrix (its actions and rules live in its own
     /// `policy` room); the server checks every module's sheet in one test.
     pub policy: fn() -> crate::model::policy::Sheet,
+    /// The module's section of machi.toml (`[watch]`), if it has one: typed in the module,
+    /// unknown keys refused at start. A table no module claims stops the start too.
+    pub config: Option<crate::config::Section>,
 }
 
 /// A navigation entry: its path, its message key, and whether the actor sees it.

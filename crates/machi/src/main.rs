@@ -200,6 +200,7 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
         }
     }
     c.check().map_err(|e| e.to_string())?;
+    server::check_config(&c).map_err(|e| e.to_string())?;
     Ok(c)
 }
 

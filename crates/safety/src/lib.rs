@@ -2,6 +2,7 @@
 //! channel it has, one member answering for all, live tallies and a map for officers and city
 //! staff, follow-up visits, reminders and escalation, and the export for the disaster HQ.
 
+pub mod config;
 pub mod http;
 pub mod jobs;
 pub mod model;
@@ -25,5 +26,6 @@ pub fn module() -> kernel::Module {
         stop: kernel::module::nothing_to_stop,
         home: http::home::cards,
         policy: policy::sheet,
+        config: Some(config::SECTION),
     }
 }

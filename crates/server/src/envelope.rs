@@ -20,7 +20,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kernel::http::ErrorContext;
-use kernel::http::error::MaxBody;
+use kernel::web::MaxBody;
 use kernel::web::csrf::SecureCookies;
 use tower::ServiceExt;
 use tracing::Instrument;

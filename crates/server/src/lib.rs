@@ -40,7 +40,26 @@ pub async fn prepare(config: Config) -> Result<Kernel, Error> {
     prepare_with(db, config).await
 }
 
+/// Every module section of the configuration is claimed by a module and passes its check.
+pub fn check_config(config: &Config) -> Result<(), kernel::config::ConfigError> {
+    let modules = modules();
+    let sections: Vec<kernel::config::Section> = modules.iter().filter_map(|m| m.config).collect();
+    if let Some(name) = config
+        .sections
+        .keys()
+        .find(|name| !sections.iter().any(|s| s.name == name.as_str()))
+    {
+        let known: Vec<&str> = sections.iter().map(|s| s.name).collect();
+        return Err(kernel::config::ConfigError::Parse {
+            path: format!("[{name}]"),
+            message: format!("no module has this section (known: {})", known.join(", ")),
+        });
+    }
+    sections.iter().try_for_each(|s| (s.check)(config))
+}
+
 pub async fn prepare_with(db: kernel::Db, config: Config) -> Result<Kernel, Error> {
+    check_config(&config).map_err(|e| Error::Internal(e.to_string()))?;
     let modules = modules();
     let migrations: Vec<(&str, &[kernel::store::migrate::Migration])> =
         modules.iter().map(|m| (m.name, m.migrations)).collect();
@@ -275,6 +294,26 @@ mod tests {
         ] {
             assert!(names.contains(&expected), "{expected} is in the matrix");
         }
+    }
+
+    /// Each module checks its own section of machi.toml; a section no module claims, or an unknown
+    /// key in a module's section, stops the start with the name.
+    #[test]
+    fn module_sections_are_checked_by_their_modules() {
+        let ok = Config::from_toml("machi.toml", "[watch]\nladder_minutes = 5\n[aid]\nsuggestions = 3\n").unwrap();
+        check_config(&ok).unwrap();
+        let e = check_config(&Config::from_toml("machi.toml", "[wach]\nladder_minutes = 5\n").unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[wach]") && e.contains("watch"), "{e}");
+        let e = check_config(&Config::from_toml("machi.toml", "[aid]\nsugestions = 3\n").unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[aid]") && e.contains("sugestions"), "{e}");
+        let e = check_config(&Config::from_toml("machi.toml", "[watch]\ncheckpoint_frames = 5\n").unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("checkpoint_frames"), "{e}");
     }
 
     /// Every policy action can be written to the audit log, so each has a sentence for the

@@ -4,6 +4,7 @@
 //! ladder when a check-in is missed, the training gate for visitors, listening schedules, and
 //! the contact allow-list that holds messages from strangers for the guardian.
 
+pub mod config;
 pub mod demo;
 pub mod family;
 pub mod http;
@@ -27,5 +28,6 @@ pub fn module() -> kernel::Module {
         stop: jobs::stop,
         home: kernel::module::no_home,
         policy: policy::sheet,
+        config: Some(config::SECTION),
     }
 }

@@ -54,8 +54,8 @@ pub fn api() -> OpenApiRouter<Kernel> {
 
 pub(crate) fn fees(k: &Kernel) -> FeeRule {
     FeeRule {
-        min_per_hour: k.config.aid.fee_min_per_hour,
-        max_per_hour: k.config.aid.fee_max_per_hour,
+        min_per_hour: crate::config::of(k).fee_min_per_hour,
+        max_per_hour: crate::config::of(k).fee_max_per_hour,
     }
 }
 
@@ -590,7 +590,7 @@ pub(crate) async fn suggestions_for(k: &Kernel, actor: &Actor, r: &Request, lang
     let idx = index::current(k).await?;
     let trust = index::trust_of(&k.db, &r.requester_id).await?;
     let want = want_of(k, r);
-    let list = index::suggest(&idx, &want, &trust, k.config.aid.suggestions);
+    let list = index::suggest(&idx, &want, &trust, crate::config::of(k).suggestions);
     let (weekday, minute) = crate::model::local_weekday_minute(r.starts_at);
     let ids: Vec<&str> = list.iter().map(|s| s.person_id.as_str()).collect();
     let mut names = kernel::store::people::display_names(&k.db, &ids).await?;
@@ -1274,7 +1274,7 @@ pub(crate) async fn queue_for(k: &Kernel, actor: &Actor, lang: Lang) -> Result<V
         return Err(Error::Forbidden);
     }
     let now = k.now();
-    let before = now - k.config.aid.coordinator_after_hours as i64 * 3_600_000;
+    let before = now - crate::config::of(k).coordinator_after_hours as i64 * 3_600_000;
     let mut out = Vec::new();
     for r in store::unmatched_since(&k.db, before, now).await? {
         let suggestions = suggestions_for(k, actor, &r, lang).await?.into_iter().take(3).collect();

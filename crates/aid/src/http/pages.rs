@@ -215,7 +215,7 @@ async fn render_ask(
         .filter(|a| a.level.as_str() == "chome")
         .map(|a| context! { selected => chosen(&a.code, &a.id), code => a.code, name => a.name })
         .collect();
-    let cfg = &k.config.aid;
+    let cfg = &*crate::config::of(k);
     let today = kernel::model::clock::to_rfc3339_jst(k.now())[..10].to_string();
     let starts = crate::model::local_ms(&f.date, &f.start).map(|ms| kernel::web::render::human_time(v.lang, ms));
     // Back to the second step, keeping the third's fields.
@@ -749,7 +749,7 @@ async fn render_coordinator(
     let ctx = context! {
         queue => ser(&queue),
         reports => ser(&reports),
-        after_hours => k.config.aid.coordinator_after_hours,
+        after_hours => crate::config::of(k).coordinator_after_hours,
         c => typed.map(ser),
         error,
         notice,

@@ -19,7 +19,7 @@ pub fn spawn(k: Kernel) -> Vec<tokio::task::JoinHandle<()>> {
 /// Tell the coordinators (staff with the `aid` duty) of requests that waited too long.
 pub async fn tick(k: &Kernel) -> Result<usize> {
     let now = k.now();
-    let before = now - k.config.aid.coordinator_after_hours as i64 * 3_600_000;
+    let before = now - crate::config::of(k).coordinator_after_hours as i64 * 3_600_000;
     let waiting = crate::store::unmatched_since(&k.db, before, now).await?;
     if waiting.is_empty() {
         return Ok(0);

@@ -685,5 +685,6 @@ pub fn module() -> crate::Module {
         stop: crate::module::nothing_to_stop,
         home: crate::module::no_home,
         policy: crate::model::policy::sheet,
+        config: None,
     }
 }

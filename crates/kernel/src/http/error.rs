@@ -134,7 +134,7 @@ impl ErrorContext {
         ErrorContext {
             lang: request_lang(req),
             page: PageContext::of(req),
-            max_body: req.extensions().get::<MaxBody>().map(|m| m.0),
+            max_body: req.extensions().get::<crate::web::MaxBody>().map(|m| m.0),
         }
     }
 
@@ -297,7 +297,3 @@ fn with_headers_of(mut out: Response, original: &Response, lang: Lang) -> Respon
         .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
     out
 }
-
-/// The request body limit in force, so the 413 message can say it.
-#[derive(Debug, Clone, Copy)]
-pub struct MaxBody(pub usize);

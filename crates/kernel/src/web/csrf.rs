@@ -48,7 +48,7 @@ where
         let (parts, body) = req.into_parts();
         let limit = parts
             .extensions
-            .get::<crate::http::error::MaxBody>()
+            .get::<super::MaxBody>()
             .map(|m| m.0)
             .unwrap_or(1024 * 1024);
         let bytes = match to_bytes(body, limit).await {

@@ -9,6 +9,10 @@ pub mod render;
 pub mod sentences;
 pub mod viewer;
 
+/// The request body limit in force (set by the server's envelope), so a 413 can say it.
+#[derive(Debug, Clone, Copy)]
+pub struct MaxBody(pub usize);
+
 pub use minijinja;
 pub use render::{page, render};
 pub use viewer::Viewer;

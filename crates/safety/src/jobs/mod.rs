@@ -42,7 +42,7 @@ pub async fn tick(k: &Kernel) -> Result<Tick> {
 }
 
 async fn auto_start(k: &Kernel, t: &mut Tick) -> Result<()> {
-    let cfg = &k.config.safety;
+    let cfg = &*crate::config::of(k);
     if !cfg.auto_start {
         return Ok(());
     }
@@ -147,7 +147,7 @@ async fn ask(k: &Kernel, round: &Round, reminder: Option<i64>, channels: &[&str]
     if channels.contains(&"email") {
         let recipients = store::email_recipients(&k.db, &round.id, silent_only).await?;
         let pairs: Vec<(String, String)> = recipients.iter().map(|(p, h, _)| (p.clone(), h.clone())).collect();
-        let expires = k.now() + k.config.safety.link_hours as i64 * 3_600_000;
+        let expires = k.now() + crate::config::of(k).link_hours as i64 * 3_600_000;
         let base = base_url(k);
         let mut deliveries = Vec::with_capacity(recipients.len());
         for (chunk, rows) in pairs.chunks(2000).zip(recipients.chunks(2000)) {
@@ -211,7 +211,7 @@ async fn announce_unfinished(k: &Kernel) -> Result<()> {
 }
 
 async fn remind(k: &Kernel, t: &mut Tick) -> Result<()> {
-    let cfg = &k.config.safety;
+    let cfg = &*crate::config::of(k);
     let now = k.now();
     for round in store::open(&k.db).await? {
         let due = rule::reminders_due(round.started_at, cfg, now) as i64;
@@ -231,7 +231,7 @@ async fn remind(k: &Kernel, t: &mut Tick) -> Result<()> {
 }
 
 async fn escalate(k: &Kernel, t: &mut Tick) -> Result<()> {
-    let cfg = &k.config.safety;
+    let cfg = &*crate::config::of(k);
     let now = k.now();
     for round in store::open(&k.db).await? {
         if !rule::escalation_due(round.started_at, cfg, now) {

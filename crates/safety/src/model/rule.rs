@@ -1,6 +1,6 @@
 //! When a round starts by itself and when its reminders and escalation are due. Times are ms.
 
-use kernel::config::SafetyConfig;
+use crate::config::SafetyConfig;
 
 /// The seismic intensity scale of the Japan Meteorological Agency, lowest first.
 const INTENSITIES: [&str; 9] = ["1", "2", "3", "4", "5弱", "5強", "6弱", "6強", "7"];
@@ -161,11 +161,11 @@ mod tests {
             delay_secs: 600,
             aftershock_window_secs: 3600,
             reminders: vec![
-                kernel::config::ReminderStep {
+                crate::config::ReminderStep {
                     after_secs: 900,
                     channels: vec!["terminal".into()],
                 },
-                kernel::config::ReminderStep {
+                crate::config::ReminderStep {
                     after_secs: 2700,
                     channels: vec!["terminal".into(), "email".into()],
                 },

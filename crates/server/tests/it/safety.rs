@@ -481,7 +481,7 @@ async fn the_email_link_answers_once_without_logging_in() {
     // Expired: after link_hours.
     let second = link(&mails[1].body);
     app.clock
-        .advance(app.kernel.config.safety.link_hours as i64 * 3_600_000 + 1);
+        .advance(safety::config::of(&app.kernel).link_hours as i64 * 3_600_000 + 1);
     let (s, html) = page(&app, &anon, &second).await;
     assert_eq!(s, StatusCode::GONE);
     assert!(html.contains("有効期限") || html.contains("expired"), "{html}");
@@ -525,19 +525,20 @@ async fn post_cap(app: &TestApp, token: &str, identifier: &str, status: &str, he
 
 #[tokio::test]
 async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_silence_escalates() {
-    let config = kernel::config::Config {
-        safety: kernel::config::SafetyConfig {
+    let mut config = kernel::config::Config::default();
+    config.set_section(
+        "safety",
+        &safety::config::SafetyConfig {
             delay_secs: 600,
             aftershock_window_secs: 3600,
-            reminders: vec![kernel::config::ReminderStep {
+            reminders: vec![safety::config::ReminderStep {
                 after_secs: 900,
                 channels: vec!["terminal".into(), "email".into()],
             }],
             escalate_after_secs: 1800,
             ..Default::default()
         },
-        ..Default::default()
-    };
+    );
     let app = spawn_app_with(config, true).await;
     let k = &app.kernel;
     let bousai = app.token_for("bousai").await;
@@ -838,7 +839,7 @@ async fn a_silent_watched_person_is_escalated_to_their_watch_over_circle_too() {
     assert_eq!(s, StatusCode::CREATED);
     let round = round["id"].as_str().unwrap().to_string();
     app.clock
-        .advance((k.config.safety.escalate_after_secs as i64 + 1) * 1000);
+        .advance((safety::config::of(k).escalate_after_secs as i64 + 1) * 1000);
     safety::jobs::tick(k).await.unwrap();
     let household = household_of(&app, "tanaka").await;
     let sato_id = app.person_of("sato").await;

@@ -898,7 +898,13 @@ async fn a_device_heard_before_is_refused_once_retired_or_its_circle_closed() {
 async fn the_signal_writer_keeps_the_wal_from_growing() {
     // SQLite's own threshold, so that a few thousand signals cross it (the default is 16,000).
     let mut config = kernel::config::Config::default();
-    config.watch.checkpoint_frames = 1000;
+    config.set_section(
+        "watch",
+        &watch::config::WatchConfig {
+            checkpoint_frames: 1000,
+            ..Default::default()
+        },
+    );
     let app = spawn_app_with(config, true).await;
     let kernel::Db::Sqlite(pool) = &app.kernel.db else {
         return;

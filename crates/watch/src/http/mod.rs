@@ -766,7 +766,7 @@ async fn close_circle(State(k): State<Kernel>, auth: Auth, Path(id): Path<String
 // ---- signals ----
 
 fn checked(k: &Kernel, input: &SignalInput) -> Result<(String, i64)> {
-    let cfg = &k.config.watch;
+    let cfg = &*crate::config::of(k);
     signal::check(
         input,
         k.now(),

@@ -33,7 +33,7 @@ pub fn spawn(k: Kernel) -> Vec<tokio::task::JoinHandle<()>> {
                 }
                 Err(e) => tracing::warn!(error = %e, "watch job failed; trying again"),
             }
-            tokio::time::sleep(Duration::from_secs(k.config.watch.sweep_secs.max(1))).await;
+            tokio::time::sleep(Duration::from_secs(crate::config::of(&k).sweep_secs.max(1))).await;
         }
     })]
 }
@@ -92,7 +92,7 @@ const FORGET_CHUNKS: usize = 10;
 
 /// Forget the signals older than `keep_signals_days`, a chunk at a time.
 async fn forget(k: &Kernel, t: &mut Tick) -> Result<()> {
-    let before = k.now() - k.config.watch.keep_signals_days as i64 * 86_400_000;
+    let before = k.now() - crate::config::of(k).keep_signals_days as i64 * 86_400_000;
     for _ in 0..FORGET_CHUNKS {
         let n = signals::forget_before(&k.db, before, FORGET_CHUNK).await?;
         t.forgotten += n;

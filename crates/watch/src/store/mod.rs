@@ -92,7 +92,7 @@ pub async fn create_circle(k: &Kernel, person_id: &str, by: &str, creator_role: 
         pause_reason: None,
         quiet_start: None,
         quiet_end: None,
-        ladder_minutes: k.config.watch.ladder_minutes as i64,
+        ladder_minutes: crate::config::of(k).ladder_minutes as i64,
         closed_at: None,
     };
     let inserted = async {

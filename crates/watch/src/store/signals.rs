@@ -72,7 +72,7 @@ pub fn writer(k: &Kernel) -> Arc<Writer> {
             Some(Ok(conn)) => {
                 // The clock only, not the kernel: the thread ends when the kernel (and with it
                 // this writer's sender) is dropped.
-                let (clock, frames) = (k.clock.clone(), k.config.watch.checkpoint_frames as i32);
+                let (clock, frames) = (k.clock.clone(), crate::config::of(k).checkpoint_frames as i32);
                 let holding = Arc::new(std::sync::atomic::AtomicBool::new(false));
                 let held = holding.clone();
                 std::thread::Builder::new()
