@@ -60,15 +60,18 @@ impl Notice {
 
     /// Subject and body in `lang`, from the installed catalog.
     pub fn render(&self, lang: Lang) -> (String, String) {
-        self.render_with(&|key: &str, args: &[(&str, String)]| crate::i18n::t(lang, key, args))
+        self.render_with(|key: &str, args: &[(&str, String)]| crate::i18n::t(lang, key, args))
     }
 
     /// Subject and body in `lang` from a given catalog (unit tests, which install none).
     pub fn render_in(&self, catalog: &Catalog, lang: Lang) -> (String, String) {
-        self.render_with(&|key: &str, args: &[(&str, String)]| catalog.text(lang, key, args))
+        self.render_with(|key: &str, args: &[(&str, String)]| catalog.text(lang, key, args))
     }
 
-    fn render_with(&self, text: &dyn Fn(&str, &[(&str, String)]) -> String) -> (String, String) {
+    fn render_with<F>(&self, text: F) -> (String, String)
+    where
+        F: Fn(&str, &[(&str, String)]) -> String,
+    {
         let args: Vec<(&str, String)> = self
             .args
             .iter()
