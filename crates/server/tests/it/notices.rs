@@ -294,10 +294,24 @@ async fn watch_calls_reach_each_person_in_their_language() {
 }
 
 #[tokio::test]
-async fn safety_questions_reach_each_household_member_in_their_language() {
+async fn safety_questions_and_escalations_reach_each_person_in_their_language() {
     let (app, sink) = app_with_mail().await;
     // tanaka reads English; kaicho (same district) chose no language.
     let tanaka_id = speaks_english(&app, "tanaka", "hana.en@example.jp").await;
+    // Her daughter sato, first on the ladder of tanaka's watch-over circle, reads English too.
+    let sato_id = speaks_english(&app, "sato", "sato.en@example.jp").await;
+    let sato = app.token_for("sato").await;
+    let (s, c) = post(
+        &app,
+        &sato,
+        "/watch/circles",
+        json!({"name": "田中 ハナ", "birth_date": "1938-04-12", "role": "family"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let tanaka = app.token_for("tanaka").await;
+    let circle = c["id"].as_str().unwrap();
+    post(&app, &tanaka, &format!("/watch/circles/{circle}/consent"), json!({})).await;
     let bousai = app.token_for("bousai").await;
     let (s, round) = post(
         &app,
@@ -350,4 +364,74 @@ async fn safety_questions_reach_each_household_member_in_their_language() {
             "{body}"
         );
     }
+
+    // tanaka (要支援者) stays silent: the escalation reaches sato in English, others in Japanese.
+    let k = &app.kernel;
+    app.clock
+        .advance((k.config.safety.escalate_after_secs as i64 + 1) * 1000);
+    safety::jobs::tick(k).await.unwrap();
+    let household = kernel::store::households::get(&k.db, &household_of(&app, "tanaka").await)
+        .await
+        .unwrap()
+        .unwrap()
+        .name;
+    let escalation = |person: String| {
+        let source = source.clone();
+        async move {
+            kernel::on_db!(&k.db, |p| sqlx::query_as::<_, (String, String)>(
+                "SELECT subject, body FROM outbox WHERE source = $1 AND channel = 'email' AND dedupe_key LIKE $2"
+            )
+            .bind(&source)
+            .bind(format!("%:escalate:%:{person}"))
+            .fetch_all(p)
+            .await)
+            .unwrap()
+        }
+    };
+    let to_sato = escalation(sato_id.clone()).await;
+    assert_eq!(to_sato.len(), 1, "sato is told");
+    assert_eq!(
+        to_sato[0].0,
+        format!("[Safety check, visit needed] No answer from {household}")
+    );
+    assert!(
+        to_sato[0]
+            .1
+            .starts_with("Earthquake drill\n\nA household with someone who needs support has not answered yet.\n"),
+        "{}",
+        to_sato[0].1
+    );
+    let mail = mails_to(&sink, "sato.en@example.jp", 1).await;
+    assert!(
+        mail.iter()
+            .any(|m| m.contains("Please check on them by visiting or calling, and record the result.")),
+        "{mail:?}"
+    );
+    let to_others: Vec<(String, String)> = escalation("%".into())
+        .await
+        .into_iter()
+        .filter(|(subject, _)| !subject.starts_with("[Safety check"))
+        .collect();
+    assert!(
+        !to_others.is_empty(),
+        "other silent households reach people who chose no language"
+    );
+    for (subject, body) in &to_others {
+        assert!(
+            subject.starts_with("【安否確認・要訪問】") && subject.ends_with("家から回答がありません"),
+            "{subject}"
+        );
+        assert!(
+            body.starts_with("Earthquake drill\n\n要支援者のいる世帯から、まだ回答がありません。\n世帯: "),
+            "{body}"
+        );
+    }
+}
+
+async fn household_of(app: &TestApp, login: &str) -> String {
+    let person = app.person_of(login).await;
+    kernel::store::people::household_of(&app.kernel.db, &person)
+        .await
+        .unwrap()
+        .unwrap()
 }
