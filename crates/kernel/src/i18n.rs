@@ -1,5 +1,6 @@
 //! Message catalogs, Japanese first and English second. Each module ships `messages/ja.txt`
-//! and `messages/en.txt` with lines `key = text`, where `{name}` is replaced by an argument.
+//! and `messages/en.txt` with lines `key = text`, where `{name}` is replaced by an argument
+//! and `\n` is a line break (for the bodies of notices, [`crate::notice`]).
 //! Catalogs are registered once at start-up through [`crate::Module`].
 
 use std::collections::HashMap;
@@ -17,6 +18,15 @@ impl Lang {
         match self {
             Lang::Ja => "ja",
             Lang::En => "en",
+        }
+    }
+
+    /// The language a person chose (a BCP 47 tag such as `en` or `en-GB`); Japanese when they
+    /// chose none or one machi does not speak.
+    pub fn from_tag(tag: Option<&str>) -> Lang {
+        match tag.map(|t| t.trim().to_ascii_lowercase()) {
+            Some(t) if t == "en" || t.starts_with("en-") => Lang::En,
+            _ => Lang::Ja,
         }
     }
 
@@ -54,7 +64,10 @@ pub fn parse_catalog(text: &str) -> Result<HashMap<String, String>, String> {
         let (k, v) = line
             .split_once('=')
             .ok_or_else(|| format!("line {}: expected `key = text`", n + 1))?;
-        if out.insert(k.trim().to_string(), v.trim().to_string()).is_some() {
+        if out
+            .insert(k.trim().to_string(), v.trim().replace("\\n", "\n"))
+            .is_some()
+        {
             return Err(format!("line {}: key {} appears twice", n + 1, k.trim()));
         }
     }
@@ -119,6 +132,14 @@ impl Catalog {
         self.ja.contains_key(key)
     }
 
+    /// Whether `lang` itself (not the Japanese fallback) has `key`.
+    pub fn has_in(&self, lang: Lang, key: &str) -> bool {
+        match lang {
+            Lang::Ja => self.ja.contains_key(key),
+            Lang::En => self.en.contains_key(key),
+        }
+    }
+
     pub fn text(&self, lang: Lang, key: &str, args: &[(&str, String)]) -> String {
         let table = match lang {
             Lang::Ja => &self.ja,
@@ -168,6 +189,17 @@ mod tests {
         assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
         assert_eq!(Lang::from_accept_language(Some("fr, en;q=0.5, ja;q=0.8")), Lang::Ja);
         assert_eq!(Lang::from_accept_language(Some("de")), Lang::Ja);
+        assert_eq!(Lang::from_tag(Some("en-GB")), Lang::En);
+        assert_eq!(Lang::from_tag(Some("en")), Lang::En);
+        assert_eq!(Lang::from_tag(Some("ja")), Lang::Ja);
+        assert_eq!(Lang::from_tag(Some("fr")), Lang::Ja);
+        assert_eq!(Lang::from_tag(None), Lang::Ja);
+    }
+
+    #[test]
+    fn a_backslash_n_in_a_catalog_line_is_a_line_break() {
+        let c = parse_catalog("a = one\\ntwo\\n").unwrap();
+        assert_eq!(c["a"], "one\ntwo\n");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod http;
 pub mod i18n;
 pub mod model;
 pub mod module;
+pub mod notice;
 pub mod store;
 pub mod web;
 

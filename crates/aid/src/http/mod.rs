@@ -680,12 +680,11 @@ pub(crate) async fn invite_for(k: &Kernel, actor: &Actor, id: &str, supporter: &
     check_eligible(k, &r, supporter, false).await?;
     if store::invite(k, &r.id, supporter, me(actor)?).await? {
         let name = crate::jobs::name(k, &r.requester_id).await?;
-        let (subject, body) = crate::model::notice::invited(&name, &r.category, &crate::jobs::link(k, &r.id));
+        let notice = crate::model::notice::invited(&name, &r.category, &crate::jobs::link(k, &r.id));
         crate::jobs::notify(
             k,
             &[supporter.to_string()],
-            &subject,
-            &body,
+            &notice,
             &format!("aid:{}:invite:{supporter}", r.id),
         )
         .await?;
@@ -739,15 +738,8 @@ pub(crate) async fn broadcast_for(k: &Kernel, actor: &Actor, id: &str, audience:
         .map(|s| s.person_id)
         .collect();
     let name = crate::jobs::name(k, &r.requester_id).await?;
-    let (subject, body) = crate::model::notice::invited(&name, &r.category, &crate::jobs::link(k, &r.id));
-    crate::jobs::notify(
-        k,
-        &reach,
-        &subject,
-        &body,
-        &format!("aid:{}:broadcast:{audience}", r.id),
-    )
-    .await?;
+    let notice = crate::model::notice::invited(&name, &r.category, &crate::jobs::link(k, &r.id));
+    crate::jobs::notify(k, &reach, &notice, &format!("aid:{}:broadcast:{audience}", r.id)).await?;
     Ok(reach.len())
 }
 
@@ -806,15 +798,14 @@ async fn tell_requester(
     r: &Request,
     supporter: &str,
     kind: &str,
-    what: fn(&str, &str) -> (String, String),
+    what: fn(&str, &str) -> kernel::notice::Notice,
 ) -> Result<()> {
     let name = crate::jobs::name(k, supporter).await?;
-    let (subject, body) = what(&name, &crate::jobs::link(k, &r.id));
+    let notice = what(&name, &crate::jobs::link(k, &r.id));
     crate::jobs::notify(
         k,
         std::slice::from_ref(&r.requester_id),
-        &subject,
-        &body,
+        &notice,
         &format!("aid:{}:{kind}:{supporter}:{}", r.id, k.new_id()),
     )
     .await
@@ -899,15 +890,8 @@ pub(crate) async fn accept_for(k: &Kernel, actor: &Actor, id: &str, supporter: &
     }
     let r = store::require(&k.db, id).await?;
     let name = crate::jobs::name(k, &r.requester_id).await?;
-    let (subject, body) = crate::model::notice::accepted(&name, &crate::jobs::link(k, &r.id));
-    crate::jobs::notify(
-        k,
-        &[supporter.to_string()],
-        &subject,
-        &body,
-        &format!("aid:{}:accepted", r.id),
-    )
-    .await?;
+    let notice = crate::model::notice::accepted(&name, &crate::jobs::link(k, &r.id));
+    crate::jobs::notify(k, &[supporter.to_string()], &notice, &format!("aid:{}:accepted", r.id)).await?;
     Ok(r)
 }
 
@@ -947,15 +931,8 @@ pub(crate) async fn propose_fee_for(k: &Kernel, actor: &Actor, id: &str, fee: i6
     } else {
         r.requester_id.clone()
     };
-    let (subject, body) = crate::model::notice::fee_proposed(fee, &crate::jobs::link(k, &r.id));
-    crate::jobs::notify(
-        k,
-        &[other],
-        &subject,
-        &body,
-        &format!("aid:{}:fee:{fee}:{}", r.id, k.now()),
-    )
-    .await
+    let notice = crate::model::notice::fee_proposed(fee, &crate::jobs::link(k, &r.id));
+    crate::jobs::notify(k, &[other], &notice, &format!("aid:{}:fee:{fee}:{}", r.id, k.now())).await
 }
 
 #[utoipa::path(post, path = "/aid/requests/{id}/fee", tag = "aid", request_body = FeeInput,
@@ -1025,15 +1002,8 @@ pub(crate) async fn act_for(k: &Kernel, actor: &Actor, id: &str, what: &str) -> 
     };
     if let Some(other) = other {
         let who = crate::jobs::name(k, me(actor)?).await?;
-        let (subject, body) = crate::model::notice::state_changed(&who, next.as_str(), &crate::jobs::link(k, &r.id));
-        crate::jobs::notify(
-            k,
-            &[other],
-            &subject,
-            &body,
-            &format!("aid:{}:state:{}", r.id, next.as_str()),
-        )
-        .await?;
+        let notice = crate::model::notice::state_changed(&who, next.as_str(), &crate::jobs::link(k, &r.id));
+        crate::jobs::notify(k, &[other], &notice, &format!("aid:{}:state:{}", r.id, next.as_str())).await?;
     }
     store::require(&k.db, id).await
 }
@@ -1319,21 +1289,19 @@ pub(crate) async fn coordinator_suggest_for(k: &Kernel, actor: &Actor, id: &str,
     let link = crate::jobs::link(k, &r.id);
     let requester = crate::jobs::name(k, &r.requester_id).await?;
     let helper = crate::jobs::name(k, supporter).await?;
-    let (subject, body) = crate::model::notice::coordinator_to_requester(&helper, &link);
+    let notice = crate::model::notice::coordinator_to_requester(&helper, &link);
     crate::jobs::notify(
         k,
         std::slice::from_ref(&r.requester_id),
-        &subject,
-        &body,
+        &notice,
         &format!("aid:{}:coord:{supporter}:r", r.id),
     )
     .await?;
-    let (subject, body) = crate::model::notice::coordinator_to_supporter(&requester, &r.category, &link);
+    let notice = crate::model::notice::coordinator_to_supporter(&requester, &r.category, &link);
     crate::jobs::notify(
         k,
         &[supporter.to_string()],
-        &subject,
-        &body,
+        &notice,
         &format!("aid:{}:coord:{supporter}:s", r.id),
     )
     .await

@@ -26,8 +26,8 @@ pub async fn tick(k: &Kernel) -> Result<usize> {
     }
     let coordinators = kernel::store::orgs::commissioned_staff(&k.db, "aid").await?;
     for r in &waiting {
-        let (subject, body) = crate::model::notice::waiting(&r.category, &link(k, &r.id));
-        notify(k, &coordinators, &subject, &body, &format!("aid:{}:waiting", r.id)).await?;
+        let notice = crate::model::notice::waiting(&r.category, &link(k, &r.id));
+        notify(k, &coordinators, &notice, &format!("aid:{}:waiting", r.id)).await?;
     }
     Ok(waiting.len())
 }
@@ -50,6 +50,6 @@ pub fn link(k: &Kernel, id: &str) -> String {
 }
 
 /// Notices through the outbox on the person's ordinary channels (screens and e-mail).
-pub async fn notify(k: &Kernel, people: &[String], subject: &str, body: &str, dedupe: &str) -> Result<()> {
-    kernel::store::outbox::notify_people(k, "aid", people, subject, body, dedupe).await
+pub async fn notify(k: &Kernel, people: &[String], notice: &kernel::notice::Notice, dedupe: &str) -> Result<()> {
+    kernel::store::outbox::notify_people(k, "aid", people, notice, dedupe).await
 }

@@ -1,94 +1,140 @@
-//! What the aid module tells people (Japanese, the town's language): subjects and bodies of
-//! the notices that go out through the outbox.
+//! What the aid module tells people: the notices that go out through the outbox, as catalog
+//! keys (`aid-notice-*` in `messages/`) rendered in each recipient's language.
 
-fn category_ja(category: &str) -> &'static str {
+use kernel::notice::Notice;
+
+/// The catalog key naming a kind of help.
+fn category_key(category: &str) -> String {
     match category {
-        "childcare" => "子どもの預かり・送迎",
-        "shopping" => "買い物",
-        "housework" => "家事",
-        "garden" => "庭の手入れ",
-        "moving" => "ものの移動",
-        "it_help" => "スマホ・パソコン",
-        "listening" => "話し相手",
-        _ => "そのほか",
+        "childcare" | "shopping" | "housework" | "garden" | "moving" | "it_help" | "listening" => {
+            format!("aid-category-{category}")
+        }
+        _ => "aid-category-other".to_string(),
     }
 }
 
-pub fn invited(requester: &str, category: &str, link: &str) -> (String, String) {
-    let what = category_ja(category);
-    (
-        format!("【共助】{requester}さんが「{what}」の手伝いを探しています"),
-        format!(
-            "{requester}さんから「{what}」の依頼が届きました。引き受けられる場合は、下のページで申し出てください。\n\n{link}\n"
-        ),
-    )
+pub fn invited(requester: &str, category: &str, link: &str) -> Notice {
+    Notice::new("aid-notice-invited")
+        .text("requester", requester)
+        .phrase("what", category_key(category))
+        .text("link", link)
 }
 
-pub fn offered(supporter: &str, link: &str) -> (String, String) {
-    (
-        format!("【共助】{supporter}さんが手伝いを申し出ました"),
-        format!(
-            "{supporter}さんがあなたの依頼に申し出ました。お願いする場合は、下のページで決めてください。\n\n{link}\n"
-        ),
-    )
+pub fn offered(supporter: &str, link: &str) -> Notice {
+    Notice::new("aid-notice-offered")
+        .text("supporter", supporter)
+        .text("link", link)
 }
 
-pub fn withdrawn(supporter: &str, link: &str) -> (String, String) {
-    (
-        format!("【共助】{supporter}さんが申し出を取り下げました"),
-        format!(
-            "{supporter}さんがあなたの依頼への申し出を取り下げました。ほかの人を探すには、下のページをご覧ください。\n\n{link}\n"
-        ),
-    )
+pub fn withdrawn(supporter: &str, link: &str) -> Notice {
+    Notice::new("aid-notice-withdrawn")
+        .text("supporter", supporter)
+        .text("link", link)
 }
 
-pub fn accepted(requester: &str, link: &str) -> (String, String) {
-    (
-        format!("【共助】{requester}さんがあなたにお願いしました"),
-        format!("{requester}さんがあなたの申し出を受けました。連絡先と場所は下のページで見られます。\n\n{link}\n"),
-    )
+pub fn accepted(requester: &str, link: &str) -> Notice {
+    Notice::new("aid-notice-accepted")
+        .text("requester", requester)
+        .text("link", link)
 }
 
-pub fn fee_proposed(fee: i64, link: &str) -> (String, String) {
-    (
-        "【共助】謝礼の変更の確認".to_string(),
-        format!("謝礼を 1時間 {fee}円 に変える提案が届きました。よければ下のページで確認してください。\n\n{link}\n"),
-    )
+pub fn fee_proposed(fee: i64, link: &str) -> Notice {
+    Notice::new("aid-notice-fee")
+        .text("fee", fee.to_string())
+        .text("link", link)
 }
 
-pub fn coordinator_to_requester(supporter: &str, link: &str) -> (String, String) {
-    (
-        format!("【共助】コーディネーターから {supporter}さんのご紹介"),
-        format!("まだ手伝う人が決まっていない依頼に、コーディネーターが {supporter}さんを紹介しました。\n\n{link}\n"),
-    )
+pub fn coordinator_to_requester(supporter: &str, link: &str) -> Notice {
+    Notice::new("aid-notice-introduced")
+        .text("supporter", supporter)
+        .text("link", link)
 }
 
-pub fn coordinator_to_supporter(requester: &str, category: &str, link: &str) -> (String, String) {
-    let what = category_ja(category);
-    (
-        format!("【共助】コーディネーターからのお願い: {requester}さんの「{what}」"),
-        format!(
-            "コーディネーターから、{requester}さんの「{what}」の依頼の紹介です。引き受けられる場合は申し出てください。\n\n{link}\n"
-        ),
-    )
+pub fn coordinator_to_supporter(requester: &str, category: &str, link: &str) -> Notice {
+    Notice::new("aid-notice-asked")
+        .text("requester", requester)
+        .phrase("what", category_key(category))
+        .text("link", link)
 }
 
-pub fn state_changed(who: &str, state: &str, link: &str) -> (String, String) {
+pub fn state_changed(who: &str, state: &str, link: &str) -> Notice {
     let what = match state {
-        "done" => "終わったと記録しました",
-        "no_show" => "来られなかったと記録しました",
-        _ => "依頼を取り消しました",
+        "done" => "aid-notice-state-done",
+        "no_show" => "aid-notice-state-no_show",
+        _ => "aid-notice-state-cancelled",
     };
-    (
-        format!("【共助】{who}さんが{what}"),
-        format!("{who}さんが{what}。\n\n{link}\n"),
-    )
+    Notice::new("aid-notice-state")
+        .text("who", who)
+        .phrase("what", what)
+        .text("link", link)
 }
 
-pub fn waiting(category: &str, link: &str) -> (String, String) {
-    let what = category_ja(category);
-    (
-        format!("【共助】「{what}」の依頼に手伝う人が決まっていません"),
-        format!("決まらないまま時間がたった依頼があります。ふさわしい人を紹介してください。\n\n{link}\n"),
-    )
+pub fn waiting(category: &str, link: &str) -> Notice {
+    Notice::new("aid-notice-waiting")
+        .phrase("what", category_key(category))
+        .text("link", link)
+}
+
+#[cfg(test)]
+mod tests {
+    use kernel::i18n::{Catalog, Lang};
+
+    fn catalog() -> Catalog {
+        let mut c = Catalog::default();
+        c.add(
+            include_str!("../../messages/ja.txt"),
+            include_str!("../../messages/en.txt"),
+        )
+        .unwrap();
+        c
+    }
+
+    /// Every notice, in every variant, comes from the catalog in both languages.
+    #[test]
+    fn every_notice_is_in_both_catalogs() {
+        let mut all = vec![
+            super::offered("田中", "L"),
+            super::withdrawn("田中", "L"),
+            super::accepted("田中", "L"),
+            super::fee_proposed(800, "L"),
+            super::coordinator_to_requester("田中", "L"),
+        ];
+        for c in [
+            "childcare",
+            "shopping",
+            "housework",
+            "garden",
+            "moving",
+            "it_help",
+            "listening",
+            "x",
+        ] {
+            all.push(super::invited("田中", c, "L"));
+            all.push(super::coordinator_to_supporter("田中", c, "L"));
+            all.push(super::waiting(c, "L"));
+        }
+        for s in ["done", "no_show", "cancelled"] {
+            all.push(super::state_changed("田中", s, "L"));
+        }
+        assert_eq!(kernel::notice::check(&catalog(), &all), Vec::<String>::new());
+    }
+
+    #[test]
+    fn japanese_and_english_words() {
+        let c = catalog();
+        let n = super::invited("田中", "shopping", "https://m/aid/requests/1");
+        assert_eq!(
+            n.render_in(&c, Lang::Ja),
+            (
+                "【共助】田中さんが「買い物」の手伝いを探しています".to_string(),
+                "田中さんから「買い物」の依頼が届きました。引き受けられる場合は、下のページで申し出てください。\n\nhttps://m/aid/requests/1\n"
+                    .to_string()
+            )
+        );
+        let (subject, body) = n.render_in(&c, Lang::En);
+        assert_eq!(subject, "[Mutual aid] 田中 is looking for help with Shopping");
+        assert!(body.ends_with("\n\nhttps://m/aid/requests/1\n"), "{body}");
+        let (subject, _) = super::state_changed("田中", "no_show", "L").render_in(&c, Lang::Ja);
+        assert_eq!(subject, "【共助】田中さんが来られなかったと記録しました");
+    }
 }

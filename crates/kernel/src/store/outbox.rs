@@ -166,13 +166,13 @@ pub async fn failures(db: &Db, source: &str, limit: i64) -> Result<Vec<Delivery>
 
 /// Notices to people on their ordinary channels: their screens (the `web` channel: an SSE
 /// notice to them alone, and listed on their pages) always, e-mail when they gave an address.
-/// `dedupe` makes a retry (or a second node) send nothing twice.
+/// `dedupe` makes a retry (or a second node) send nothing twice. Each person gets the notice
+/// in their own language (the one they chose; Japanese when none).
 pub async fn notify_people(
     k: &Kernel,
     source: &str,
     people: &[String],
-    subject: &str,
-    body: &str,
+    notice: &crate::notice::Notice,
     dedupe: &str,
 ) -> Result<()> {
     let mut out = Vec::new();
@@ -180,6 +180,8 @@ pub async fn notify_people(
         let Some(p) = crate::store::people::get(&k.db, person).await? else {
             continue;
         };
+        let (subject, body) = notice.render(crate::i18n::Lang::from_tag(p.language.as_deref()));
+        let (subject, body) = (subject.as_str(), body.as_str());
         out.push(NewDelivery {
             channel: "web".into(),
             source: source.into(),

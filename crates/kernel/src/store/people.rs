@@ -75,6 +75,31 @@ pub async fn display_names(db: &Db, ids: &[&str]) -> Result<std::collections::Ha
     Ok(out)
 }
 
+/// The language each of several people chose (for notices written in it); people who chose
+/// none, or are missing, are left out: Japanese for them.
+pub async fn languages(db: &Db, ids: &[&str]) -> Result<std::collections::HashMap<String, crate::i18n::Lang>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(256) {
+        let padded = crate::store::padded_len(chunk.len());
+        let sql = format!(
+            "SELECT id, language FROM people WHERE language IS NOT NULL AND id IN ({})",
+            crate::store::padded_in_list(1, chunk.len())
+        );
+        let rows: Vec<(String, String)> = on_db!(db, |pool| {
+            let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql.as_str()));
+            for i in 0..padded {
+                q = q.bind(chunk[i.min(chunk.len() - 1)]);
+            }
+            q.fetch_all(pool).await
+        })?;
+        out.extend(
+            rows.into_iter()
+                .map(|(id, tag)| (id, crate::i18n::Lang::from_tag(Some(&tag)))),
+        );
+    }
+    Ok(out)
+}
+
 pub async fn require(db: &Db, id: &str) -> Result<Person> {
     get(db, id).await?.ok_or_else(|| Error::not_found("person-not-found"))
 }

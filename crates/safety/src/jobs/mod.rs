@@ -152,9 +152,14 @@ async fn ask(k: &Kernel, round: &Round, reminder: Option<i64>, channels: &[&str]
         let mut deliveries = Vec::with_capacity(recipients.len());
         for (chunk, rows) in pairs.chunks(2000).zip(recipients.chunks(2000)) {
             let tokens = store::create_links(k, &round.id, chunk, expires).await?;
+            // Each e-mail in the language its reader chose (Japanese when none).
+            let ids: Vec<&str> = rows.iter().map(|(p, _, _)| p.as_str()).collect();
+            let langs = kernel::store::people::languages(&k.db, &ids).await?;
             for ((person, _, address), token) in rows.iter().zip(tokens) {
+                let lang = langs.get(person).copied().unwrap_or(kernel::i18n::Lang::Ja);
                 let (subject, body) =
-                    crate::model::answer_mail(&round.title, &format!("{base}/safety/a/{token}"), silent_only);
+                    crate::model::answer_mail(&round.title, &format!("{base}/safety/a/{token}"), silent_only)
+                        .render(lang);
                 deliveries.push(NewDelivery {
                     channel: "email".into(),
                     source: source.clone(),
@@ -283,7 +288,8 @@ async fn escalate(k: &Kernel, t: &mut Tick) -> Result<()> {
                         &name,
                         &address,
                         &format!("{}/safety/{}", base_url(k), round.id),
-                    );
+                    )
+                    .render(kernel::i18n::Lang::from_tag(p.language.as_deref()));
                     mail.push(NewDelivery {
                         channel: "email".into(),
                         source: format!("safety:{}", round.id),

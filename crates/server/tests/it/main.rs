@@ -8,6 +8,7 @@ mod common;
 mod aid;
 mod alerts;
 mod api;
+mod notices;
 mod safety;
 mod watch;
 mod web;

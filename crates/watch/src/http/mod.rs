@@ -526,8 +526,8 @@ pub(crate) async fn decline_for(k: &Kernel, actor: &Actor, circle_id: &str) -> R
         .into_iter()
         .map(|m| m.person_id)
         .collect();
-    let (subject, body) = crate::model::notice::declined_notice(&name);
-    crate::jobs::notify(k, &members, &subject, &body, &format!("watch:{}:declined", a.circle.id)).await
+    let notice = crate::model::notice::declined_notice(&name);
+    crate::jobs::notify(k, &members, &notice, &format!("watch:{}:declined", a.circle.id)).await
 }
 
 #[utoipa::path(post, path = "/watch/circles/{id}/consent", tag = "watch",
@@ -901,8 +901,8 @@ pub(crate) async fn acknowledge_for(k: &Kernel, actor: &Actor, id: &str) -> Resu
         .into_iter()
         .filter(|p| p != me)
         .collect();
-    let (subject, body) = crate::model::visiting_notice(&name, &visitor, &crate::jobs::circle_link(k, &a.circle));
-    crate::jobs::notify(k, &others, &subject, &body, &format!("watch:{}:visiting", e.id)).await?;
+    let notice = crate::model::visiting_notice(&name, &visitor, &crate::jobs::circle_link(k, &a.circle));
+    crate::jobs::notify(k, &others, &notice, &format!("watch:{}:visiting", e.id)).await?;
     Ok(e)
 }
 
@@ -965,9 +965,8 @@ pub(crate) async fn outcome_for(k: &Kernel, actor: &Actor, id: &str, input: &Out
         .into_iter()
         .filter(|p| p != me)
         .collect();
-    let (subject, body) =
-        crate::model::outcome_notice(&name, &visitor, &input.outcome, &crate::jobs::circle_link(k, &a.circle));
-    crate::jobs::notify(k, &others, &subject, &body, &format!("watch:{}:outcome", e.id)).await
+    let notice = crate::model::outcome_notice(&name, &visitor, &input.outcome, &crate::jobs::circle_link(k, &a.circle));
+    crate::jobs::notify(k, &others, &notice, &format!("watch:{}:outcome", e.id)).await
 }
 
 #[utoipa::path(post, path = "/watch/escalations/{id}/outcome", tag = "watch", request_body = OutcomeInput,
@@ -1228,14 +1227,14 @@ pub(crate) async fn contact_for(k: &Kernel, actor: &Actor, a: &Access, contact: 
     let name = crate::jobs::person_name(k, &a.circle.person_id).await?;
     let mut to = vec![a.circle.person_id.clone()];
     to.extend(guardians(k, &a.circle).await?);
-    let (subject, body) = crate::model::contacts_notice(
+    let notice = crate::model::contacts_notice(
         &name,
         &person.display_name,
         add,
         &crate::jobs::circle_link(k, &a.circle),
     );
     let key = format!("watch:{}:contacts:{}:{}:{}", a.circle.id, person.id, add, k.now());
-    crate::jobs::notify(k, &to, &subject, &body, &key).await
+    crate::jobs::notify(k, &to, &notice, &key).await
 }
 
 /// Who approves the person's contacts and decides held messages: the named guardian, or else
@@ -1327,15 +1326,8 @@ pub(crate) async fn send_for(k: &Kernel, actor: &Actor, input: &MessageInput) ->
     let id = store::send_message(k, &to.id, me, &body, state).await?;
     if let (true, Some(c)) = (held, &circle) {
         let sender = crate::jobs::person_name(k, me).await?;
-        let (subject, body) = crate::model::held_notice(&to.display_name, &sender, &crate::jobs::circle_link(k, c));
-        crate::jobs::notify(
-            k,
-            &guardians(k, c).await?,
-            &subject,
-            &body,
-            &format!("watch:message:{id}"),
-        )
-        .await?;
+        let notice = crate::model::held_notice(&to.display_name, &sender, &crate::jobs::circle_link(k, c));
+        crate::jobs::notify(k, &guardians(k, c).await?, &notice, &format!("watch:message:{id}")).await?;
     } else {
         k.hub.publish(kernel::events::Event {
             kind: "watch-message".into(),

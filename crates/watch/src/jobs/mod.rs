@@ -113,8 +113,8 @@ async fn resume(k: &Kernel, t: &mut Tick) -> Result<()> {
         let circle = store::require(&k.db, &circle_id).await?;
         let name = person_name(k, &circle.person_id).await?;
         let called = called_people(k, &id).await?;
-        let (subject, body) = crate::model::resumed_notice(&name, &circle_link(k, &circle));
-        notify(k, &called, &subject, &body, &format!("watch:{id}:resumed")).await?;
+        let notice = crate::model::resumed_notice(&name, &circle_link(k, &circle));
+        notify(k, &called, &notice, &format!("watch:{id}:resumed")).await?;
     }
     Ok(())
 }
@@ -162,13 +162,12 @@ async fn call(k: &Kernel, t: &mut Tick) -> Result<()> {
         let circle = store::require(&k.db, &e.circle_id).await?;
         let name = person_name(k, &circle.person_id).await?;
         let visitor = person_name(k, e.acknowledged_by.as_deref().unwrap_or_default()).await?;
-        let (subject, body) = crate::model::stale_visit_notice(&name, &visitor, &circle_link(k, &circle));
+        let notice = crate::model::stale_visit_notice(&name, &visitor, &circle_link(k, &circle));
         let to: Vec<String> = e.acknowledged_by.iter().cloned().collect();
         notify(
             k,
             &to,
-            &subject,
-            &body,
+            &notice,
             &format!("watch:{}:stale:{}", e.id, e.acknowledged_at.unwrap_or(0)),
         )
         .await?;
@@ -207,19 +206,12 @@ async fn call(k: &Kernel, t: &mut Tick) -> Result<()> {
         };
         let next_at = ladder::next_step_at(ladder.len(), to as usize, now, circle.ladder_minutes as u32);
         let name = person_name(k, &circle.person_id).await?;
-        let (subject, body) =
+        let notice =
             crate::model::missed_notice(&name, &e.reason, to as usize >= ladder.len(), &circle_link(k, &circle));
         // Queued before the step is recorded, so a crash in between sends rather than loses the
         // call; the keys make a second attempt (or another node) send nothing twice.
         let attempt = e.next_step_at.unwrap_or(e.opened_at);
-        notify(
-            k,
-            &called,
-            &subject,
-            &body,
-            &format!("watch:{}:step{to}:{attempt}", e.id),
-        )
-        .await?;
+        notify(k, &called, &notice, &format!("watch:{}:step{to}:{attempt}", e.id)).await?;
         if store::advance(k, &e, to, next_at, &called).await? {
             t.calls += 1;
         }
@@ -266,8 +258,8 @@ pub fn circle_link(k: &Kernel, circle: &Circle) -> String {
 
 /// Notify people on their channels through the outbox: their screens (web and terminal, over
 /// SSE) always, e-mail when they gave an address. `dedupe` makes a retry send nothing twice.
-pub async fn notify(k: &Kernel, people: &[String], subject: &str, body: &str, dedupe: &str) -> Result<()> {
-    kernel::store::outbox::notify_people(k, "watch", people, subject, body, dedupe).await
+pub async fn notify(k: &Kernel, people: &[String], notice: &kernel::notice::Notice, dedupe: &str) -> Result<()> {
+    kernel::store::outbox::notify_people(k, "watch", people, notice, dedupe).await
 }
 
 /// An escalation's people to tell of a change: everyone called, and the ladder.

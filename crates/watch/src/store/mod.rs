@@ -202,7 +202,9 @@ pub async fn record_consent(k: &Kernel, circle: &Circle, given_by: &str) -> Resu
         &circle.person_id,
         given_by,
         kernel::model::consent::ConsentInput {
-            purpose: "見守り(watch)".into(),
+            // Recorded in the town's language, as the kernel records contact purposes; pages show
+            // it in the reader's language (`consent-purpose-watch`).
+            purpose: kernel::i18n::t(kernel::i18n::Lang::Ja, "consent-purpose-watch", &[]),
             scope: format!("watch/{}", circle.id),
         },
     )
