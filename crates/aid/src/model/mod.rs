@@ -105,39 +105,15 @@ fn err(key: &'static str, field: &'static str) -> InputError {
 pub const LOCAL_OFFSET_MS: i64 = 9 * 3_600_000;
 pub const DAY_MS: i64 = 86_400_000;
 
-/// Local `YYYY-MM-DD` + `HH:MM` → ms.
+/// Local `YYYY-MM-DD` + `HH:MM` → ms (2026-02-30 is not a day).
 pub fn local_ms(date: &str, time: &str) -> Option<i64> {
-    let b = date.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let (y, m, d): (i64, i64, i64) = (
-        date[..4].parse().ok()?,
-        date[5..7].parse().ok()?,
-        date[8..].parse().ok()?,
-    );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
+    let day = kernel::model::clock::parse_date(date)?;
     let (h, mi) = time.trim().split_once(':')?;
-    let (h, mi): (i64, i64) = (h.parse().ok()?, mi.parse().ok()?);
+    let (h, mi): (i8, i8) = (h.parse().ok()?, mi.parse().ok()?);
     if !(0..24).contains(&h) || !(0..60).contains(&mi) {
         return None;
     }
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    // 2026-02-30 is not a day (it would roll over into March).
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if d > month_days[(m - 1) as usize] {
-        return None;
-    }
-    Some(days * DAY_MS + (h * 60 + mi) * 60_000 - LOCAL_OFFSET_MS)
+    Some(kernel::model::clock::jst_ms(day.at(h, mi, 0, 0)))
 }
 
 /// Local weekday (0 = Monday) and minute of the day of `ms`.

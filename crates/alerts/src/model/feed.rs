@@ -174,9 +174,6 @@ fn escape_into(out: &mut String, text: &str, attribute: bool) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use quick_xml::XmlVersion;
-    use quick_xml::events::Event;
-    use quick_xml::reader::Reader;
 
     /// A parsed element: its path from the root (`feed/entry/title`), attributes and text content.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,83 +183,34 @@ mod tests {
         text: String,
     }
 
-    /// Reads `xml` to the end with quick-xml, failing on anything not well-formed, and returns every element in
-    /// document order.
+    /// Reads `xml` with roxmltree, failing on anything not well-formed, and returns every element in document
+    /// order with its own text (not its descendants').
     fn parse(xml: &str) -> Result<Vec<Node>, String> {
-        let mut reader = Reader::from_str(xml);
-        let mut nodes: Vec<Node> = Vec::new();
-        // Indices into `nodes` of the open elements.
-        let mut stack: Vec<usize> = Vec::new();
-        let mut roots = 0;
-        loop {
-            let event = reader
-                .read_event()
-                .map_err(|e| format!("at {}: {e}", reader.error_position()))?;
-            match event {
-                Event::Start(ref start) | Event::Empty(ref start) => {
-                    if stack.is_empty() {
-                        roots += 1;
-                    }
-                    let name = start.name().into_inner().to_owned();
-                    let path = match stack.last() {
-                        Some(&parent) => format!("{}/{name}", nodes[parent].path),
-                        None => name,
-                    };
-                    let mut attributes = Vec::new();
-                    for attribute in start.attributes() {
-                        let attribute = attribute.map_err(|e| e.to_string())?;
-                        let key = attribute.key.into_inner().to_owned();
-                        let value = attribute
-                            .normalized_value(XmlVersion::Explicit1_0)
-                            .map_err(|e| e.to_string())?;
-                        attributes.push((key, value.into_owned()));
-                    }
-                    nodes.push(Node {
-                        path,
-                        attributes,
-                        text: String::new(),
-                    });
-                    if matches!(event, Event::Start(_)) {
-                        stack.push(nodes.len() - 1);
-                    }
-                }
-                Event::End(_) => {
-                    stack.pop().ok_or("unbalanced end tag")?;
-                }
-                Event::Text(text) => {
-                    let text = text.xml10_content();
-                    match stack.last() {
-                        Some(&open) => nodes[open].text.push_str(&text),
-                        None if text.trim().is_empty() => {}
-                        None => return Err("text outside the root".into()),
-                    }
-                }
-                Event::GeneralRef(reference) => {
-                    let &open = stack.last().ok_or("reference outside the root")?;
-                    let c = match &*reference {
-                        "lt" => '<',
-                        "gt" => '>',
-                        "amp" => '&',
-                        "apos" => '\'',
-                        "quot" => '"',
-                        _ => reference
-                            .resolve_char_ref()
-                            .map_err(|e| e.to_string())?
-                            .ok_or("undefined entity")?,
-                    };
-                    nodes[open].text.push(c);
-                }
-                Event::Decl(_) => {}
-                Event::Eof => break,
-                other => return Err(format!("unexpected {other:?}")),
+        fn walk(element: roxmltree::Node<'_, '_>, parent: Option<&str>, out: &mut Vec<Node>) {
+            let name = element.tag_name().name();
+            let path = match parent {
+                Some(parent) => format!("{parent}/{name}"),
+                None => name.to_owned(),
+            };
+            out.push(Node {
+                path: path.clone(),
+                attributes: element
+                    .attributes()
+                    .map(|a| (a.name().to_owned(), a.value().to_owned()))
+                    .collect(),
+                text: element
+                    .children()
+                    .filter(|c| c.is_text())
+                    .map(|c| c.text().unwrap_or_default())
+                    .collect(),
+            });
+            for child in element.children().filter(roxmltree::Node::is_element) {
+                walk(child, Some(&path), out);
             }
         }
-        if !stack.is_empty() {
-            return Err("unclosed element".into());
-        }
-        if roots != 1 {
-            return Err(format!("{roots} root elements"));
-        }
+        let doc = roxmltree::Document::parse(xml).map_err(|e| e.to_string())?;
+        let mut nodes = Vec::new();
+        walk(doc.root_element(), None, &mut nodes);
         Ok(nodes)
     }
 

@@ -38,30 +38,76 @@ impl Clock for TestClock {
     }
 }
 
+/// The town's time zone. Japan has kept standard time all year since 1951 (no summer time), so Asia/Tokyo is
+/// the fixed offset +09:00 for every date the town deals with: no time-zone database is needed (some machines
+/// have none, and bundling jiff's would add its data to every binary for one unchanging offset).
+pub const JST: jiff::tz::Offset = jiff::tz::Offset::constant(9);
+
+/// The JST wall-clock date and time of an instant (instants beyond ±9999 years are clamped to that range).
+pub fn jst(ms: i64) -> jiff::civil::DateTime {
+    let instant = jiff::Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    });
+    JST.to_datetime(instant)
+}
+
+/// The instant of a JST wall-clock date and time, in milliseconds.
+pub fn jst_ms(local: jiff::civil::DateTime) -> i64 {
+    let epoch = jiff::civil::date(1970, 1, 1).at(0, 0, 0, 0);
+    let since = local.duration_since(epoch);
+    since.as_millis() as i64 - i64::from(JST.seconds()) * 1000
+}
+
+/// A calendar date written `YYYY-MM-DD` (a real day: 2026-02-30 is refused).
+pub fn parse_date(s: &str) -> Option<jiff::civil::Date> {
+    let b = s.as_bytes();
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !s
+            .bytes()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    {
+        return None;
+    }
+    let (y, m, d) = (s[..4].parse().ok()?, s[5..7].parse().ok()?, s[8..].parse().ok()?);
+    jiff::civil::Date::new(y, m, d).ok()
+}
+
 /// Format milliseconds as RFC 3339 in Japan Standard Time (+09:00), the town's local time.
 pub fn to_rfc3339_jst(ms: i64) -> String {
-    let offset = 9 * 3600;
-    let secs = ms.div_euclid(1000) + offset;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let t = jst(ms);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+09:00",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+09:00",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
+}
+
+/// The JST date of an instant, `YYYY-MM-DD`.
+pub fn jst_date(ms: i64) -> String {
+    let t = jst(ms);
+    format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day())
 }
 
 /// Local (JST) parts of a time: (year, month, day, weekday 0 = Sunday, hour, minute).
 pub fn jst_parts(ms: i64) -> (i64, u32, u32, u32, u32, u32) {
-    let secs = ms.div_euclid(1000) + 9 * 3600;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    // 1970-01-01 was a Thursday.
-    let wd = (days + 4).rem_euclid(7) as u32;
-    (y, m, d, wd, (rem / 3600) as u32, ((rem / 60) % 60) as u32)
+    let t = jst(ms);
+    (
+        i64::from(t.year()),
+        t.month() as u32,
+        t.day() as u32,
+        t.weekday().to_sunday_zero_offset() as u32,
+        t.hour() as u32,
+        t.minute() as u32,
+    )
 }
 
 /// A time as people write it: 「12月8日(火) 午前9時6分」, or "Tue 8 Dec, 9:06 am".
@@ -107,20 +153,6 @@ pub fn jst_year(ms: i64) -> i64 {
     jst_parts(ms).0
 }
 
-/// Howard Hinnant's days-to-civil algorithm: days since 1970-01-01 → (year, month, day).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +184,19 @@ mod tests {
         assert_eq!(human_date(Lang::Ja, ms, 2026), "12月8日(火)");
         assert_eq!(human_date(Lang::En, ms, 2026), "Tue 8 Dec");
         assert_eq!(human(Lang::Ja, 0, 2026), "1970年1月1日(木) 午前9時");
+        assert_eq!(human(Lang::Ja, -1, 2026), "1970年1月1日(木) 午前8時59分");
+    }
+
+    #[test]
+    fn local_dates_round_trip() {
+        let ms = 1_796_655_960_000;
+        assert_eq!(jst_date(ms), "2026-12-08");
+        assert_eq!(jst_ms(jst(ms)), ms);
+        assert_eq!(jst_ms(parse_date("2026-12-08").unwrap().at(0, 6, 0, 0)), ms);
+        assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(parse_date("2026-2-03"), None);
+        assert_eq!(parse_date("2026-+2-03"), None);
+        assert_eq!(jst_date(i64::MIN), "-9999-01-02");
     }
 
     #[test]

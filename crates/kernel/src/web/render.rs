@@ -47,12 +47,6 @@ fn translate(state: &State, key: &str, kwargs: Kwargs) -> std::result::Result<St
     Ok(t(lang_of(state), key, &args))
 }
 
-/// Milliseconds → local (JST) date and time, `2026-11-23 10:35`.
-pub fn format_time(ms: i64) -> String {
-    let s = crate::model::clock::to_rfc3339_jst(ms);
-    format!("{} {}", &s[..10], &s[11..16])
-}
-
 /// The current JST year, so that dates of this year are written without it.
 pub fn this_year() -> i64 {
     use crate::model::clock::Clock;

@@ -88,18 +88,7 @@ pub enum TrainingGap {
 
 /// The local date of `ms`, `YYYY-MM-DD`.
 pub fn local_date(ms: i64) -> String {
-    let days = (ms + LOCAL_OFFSET_MS).div_euclid(DAY_MS);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{:04}-{:02}-{:02}", if m <= 2 { y + 1 } else { y }, m, d)
+    kernel::model::clock::jst_date(ms)
 }
 
 /// A valid ISO date `YYYY-MM-DD` (month 1–12, day 1–31).
