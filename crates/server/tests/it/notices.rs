@@ -368,7 +368,7 @@ async fn safety_questions_and_escalations_reach_each_person_in_their_language() 
     // tanaka (要支援者) stays silent: the escalation reaches sato in English, others in Japanese.
     let k = &app.kernel;
     app.clock
-        .advance((k.config.safety.escalate_after_secs as i64 + 1) * 1000);
+        .advance((safety::config::of(k).escalate_after_secs as i64 + 1) * 1000);
     safety::jobs::tick(k).await.unwrap();
     let household = kernel::store::households::get(&k.db, &household_of(&app, "tanaka").await)
         .await
