@@ -239,3 +239,15 @@ impl TestApp {
             .1
     }
 }
+
+impl TestApp {
+    /// One number from the database (`SELECT COUNT(*) …`), on either backend: tests snapshot the
+    /// rows a refused write would have touched and check that they did not move.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let sql = sql.to_string();
+        let n: Result<i64, sqlx::Error> = kernel::on_db!(&self.kernel.db, |p| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).fetch_one(p).await
+        });
+        n.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}

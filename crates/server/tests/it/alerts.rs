@@ -3,6 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
+use crate::common::assert_refused;
 use server::testing::{TestApp, spawn_demo_app};
 
 use crate::common::session_cookie;
@@ -41,6 +42,11 @@ fn cap(identifier: &str, status: &str, msg_type: &str, references: Option<&str>,
 }
 
 const DISTRICT_1: &str = "<geocode><valueName>全国地方公共団体コード</valueName><value>13999-1</value></geocode>";
+
+/// The rows of the alerts tables: a refused alert leaves them as they were.
+async fn alert_rows(app: &TestApp) -> Vec<(String, i64)> {
+    crate::common::counts(app, &["alerts", "alert_areas", "alert_groups", "alert_receipts", "outbox"]).await
+}
 
 async fn post_cap(app: &TestApp, token: &str, xml: &str) -> (StatusCode, Option<String>, Value) {
     let res = reqwest::Client::new()
@@ -106,8 +112,9 @@ async fn only_the_alerts_duty_may_publish() {
     let app = spawn_demo_app().await;
     let xml = cap("midori-2026-002", "Actual", "Alert", None, DISTRICT_1);
     for login in ["fukushi", "tanaka", "admin"] {
-        let (s, _, body) = post_cap(&app, &app.token_for(login).await, &xml).await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{login}: {body}");
+        let token = app.token_for(login).await;
+        let (s, _, body) = assert_unchanged!(alert_rows(&app).await, post_cap(&app, &token, &xml).await);
+        assert_refused(&(s, &body), StatusCode::FORBIDDEN, "forbidden");
     }
     let res = reqwest::Client::new()
         .post(app.url("/api/v1/alerts"))
@@ -116,7 +123,8 @@ async fn only_the_alerts_duty_may_publish() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::UNAUTHORIZED, "unauthorized");
 }
 
 #[tokio::test]
@@ -124,9 +132,9 @@ async fn invalid_cap_is_a_400_naming_element_and_rule() {
     let app = spawn_demo_app().await;
     let bousai = app.token_for("bousai").await;
     let zulu = cap("x-1", "Actual", "Alert", None, DISTRICT_1).replace("+09:00", "Z");
+    let before = alert_rows(&app).await;
     let (s, _, body) = post_cap(&app, &bousai, &zulu).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert_eq!(body["error"]["code"], "cap-invalid");
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "cap-invalid");
     assert!(body["error"]["message"].as_str().unwrap().contains("sent"), "{body}");
 
     let open = cap(
@@ -137,7 +145,7 @@ async fn invalid_cap_is_a_400_naming_element_and_rule() {
         "<polygon>35.6,139.5 35.7,139.5 35.7,139.6 35.6,139.6</polygon>",
     );
     let (s, _, body) = post_cap(&app, &bousai, &open).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "cap-invalid");
     let msg = body["error"]["message"].as_str().unwrap();
     assert!(msg.contains("polygon") && msg.contains("closed"), "{msg}");
 
@@ -146,7 +154,8 @@ async fn invalid_cap_is_a_400_naming_element_and_rule() {
         "<msgType>Alert</msgType>\n  <status>Actual</status>",
     );
     let (s, _, body) = post_cap(&app, &bousai, &order).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "cap-invalid");
+    assert_eq!(alert_rows(&app).await, before, "no invalid alert is kept");
 
     let res = reqwest::Client::new()
         .post(app.url("/api/v1/alerts"))
@@ -456,8 +465,9 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
         ],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(res.text().await.unwrap().contains("対象の地域を1つ以上選ぶか"));
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-target-missing");
+    assert!(res.body.clone().contains("対象の地域を1つ以上選ぶか"));
 
     let res = form_post(
         &app,
@@ -475,11 +485,10 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
         ],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::BAD_REQUEST, "area-unknown");
     assert!(
-        res.text()
-            .await
-            .unwrap()
+        res.body
             .contains("地域 13999-9-99 はこのまちにありません")
     );
 
@@ -577,8 +586,8 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
     );
 
     // Residents see nothing of others.
-    assert_eq!(page(&app, &tanaka, &report_path).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(page(&app, &tanaka, "/alerts/new").await.0, StatusCode::FORBIDDEN);
+    assert_refused(&page(&app, &tanaka, &report_path).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(&page(&app, &tanaka, "/alerts/new").await, StatusCode::FORBIDDEN, "forbidden");
 }
 
 async fn wait_for(mut check: impl AsyncFnMut() -> bool, what: &str) {
@@ -665,7 +674,8 @@ async fn alerts_go_out_by_email_to_those_who_agreed() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::FORBIDDEN, "forbidden");
     let first = sink.messages.lock().unwrap()[0].clone();
     assert!(first.contains("Subject:"), "{first}");
     // A resident who withdraws e-mail consent is not written to next time.
@@ -829,13 +839,8 @@ async fn atom_feeds_per_area_and_of_cap_documents() {
         .unwrap();
     assert_eq!(all.matches("<entry>").count(), 2);
     assert!(all.contains("type=\"application/cap+xml\""));
-    assert_eq!(
-        reqwest::get(app.url("/api/v1/areas/nowhere/alerts.atom"))
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+    let res = crate::common::read(reqwest::get(app.url("/api/v1/areas/nowhere/alerts.atom")).await.unwrap()).await;
+    assert_refused(&res, StatusCode::NOT_FOUND, "area-not-found");
 }
 
 #[tokio::test]
@@ -1046,14 +1051,16 @@ async fn devices_may_acknowledge_over_http_with_their_token() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::UNAUTHORIZED, "token-invalid");
     let res = client
         .post(app.url("/api/v1/alerts/nope/ack"))
         .bearer_auth(&device_token)
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::NOT_FOUND, "alert-not-found");
 }
 
 #[tokio::test]
@@ -1223,23 +1230,28 @@ async fn groups_limit_an_alert_to_people_needing_support_or_an_associations_memb
     assert_eq!(body["targeted_people"], members.len() as i64);
 
     // Unknown groups and unknown areas of the town's own code list are refused, naming them.
-    for (id, area, groups, named) in [
-        ("g-bad-1", DISTRICT_1, vec!["children"], "children"),
+    for (id, area, groups, named, code) in [
+        ("g-bad-1", DISTRICT_1, vec!["children"], "children", "alerts-group-unknown"),
         (
             "g-bad-2",
             DISTRICT_1,
             vec!["association:no-such-org"],
             "association:no-such-org",
+            "alerts-group-unknown",
         ),
         (
             "g-bad-3",
             "<geocode><valueName>machi-area</valueName><value>13999-9</value></geocode>",
             vec![],
             "13999-9",
+            "area-unknown",
         ),
     ] {
-        let (s, _, body) = post_cap(&app, &bousai, &cap_for_groups(id, area, &groups)).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{id}: {body}");
+        let (s, _, body) = assert_unchanged!(
+            alert_rows(&app).await,
+            post_cap(&app, &bousai, &cap_for_groups(id, area, &groups)).await
+        );
+        assert_refused(&(s, &body), StatusCode::BAD_REQUEST, code);
         assert!(body["error"]["message"].as_str().unwrap().contains(named), "{body}");
     }
     // A group given to a department (not an association) is no group either.
@@ -1249,13 +1261,16 @@ async fn groups_limit_an_alert_to_people_needing_support_or_an_associations_memb
         .into_iter()
         .find(|o| o.kind.as_str() == "department")
         .unwrap();
-    let (s, _, _) = post_cap(
-        &app,
-        &bousai,
-        &cap_for_groups("g-bad-4", DISTRICT_1, &[&format!("association:{}", dept.id)]),
-    )
-    .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, body) = assert_unchanged!(
+        alert_rows(&app).await,
+        post_cap(
+            &app,
+            &bousai,
+            &cap_for_groups("g-bad-4", DISTRICT_1, &[&format!("association:{}", dept.id)]),
+        )
+        .await
+    );
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "alerts-group-unknown");
 }
 
 #[tokio::test]
@@ -1340,13 +1355,15 @@ async fn the_report_counts_delivered_per_area_and_channel_in_the_browser_and_the
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::FORBIDDEN, "forbidden");
     let res = client
         .get(app.url(&format!("/api/v1/alerts/{id}/report")))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::UNAUTHORIZED, "unauthorized");
 }
 
 #[tokio::test]
@@ -1385,8 +1402,9 @@ async fn staff_limit_a_composed_alert_to_people_needing_support() {
     bad.retain(|(k, _)| *k != "groups");
     bad.push(("groups", "children"));
     let res = form_post(&app, &bousai, "/alerts/new", &bad).await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(res.text().await.unwrap().contains("children"));
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-group-unknown");
+    assert!(res.body.clone().contains("children"));
 }
 
 // ---- issue 20: alerts in force stay, drills never hide a real alert, staff end and confirm alerts ----
@@ -1588,7 +1606,7 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     let drills = between(&list, "id=\"alerts-drills-list\"", "</table>");
     assert!(drills.contains(&drill_id) && drills.contains("【訓練】"));
     // Residents may not see it nor end an alert.
-    assert_eq!(page(&app, &tanaka, "/alerts").await.0, StatusCode::FORBIDDEN);
+    assert_refused(&page(&app, &tanaka, "/alerts").await, StatusCode::FORBIDDEN, "forbidden");
     let res = form_post(
         &app,
         &tanaka,
@@ -1596,7 +1614,8 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
         &[("kind", "lift"), ("confirm", "yes")],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::FORBIDDEN, "forbidden");
 
     // The report shows the CAP values in words and offers 解除 and 取消.
     let (_, report) = page(&app, &bousai, &format!("/alerts/{real_id}/report")).await;
@@ -1692,8 +1711,9 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
         &[("kind", "lift"), ("confirm", "yes")],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::CONFLICT);
-    assert!(res.text().await.unwrap().contains("すでに取り消し・解除されたか"));
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::CONFLICT, "alerts-not-in-force");
+    assert!(res.body.clone().contains("すでに取り消し・解除されたか"));
     assert!(
         alerts::store::get(db, &lift_id)
             .await
@@ -1730,7 +1750,8 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     assert!(!me.contains("受信訓練:大雨"));
     // An unknown kind is a 400 in words.
     let res = form_post(&app, &bousai, &format!("/alerts/{lift_id}/end"), &[("kind", "x")]).await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-end-kind");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use crate::common::assert_refused;
 use server::testing::{TestApp, spawn_demo_app};
 
 fn client() -> reqwest::Client {
@@ -60,8 +61,8 @@ async fn demo_town_is_browsable() {
     let (s, found) = get(&app, &format!("/api/v1/areas/at?lat={lat}&lon={lon}"), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(found["code"], chome["code"]);
-    let (s, _) = get(&app, "/api/v1/areas/at?lat=10&lon=10", None).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, refusal) = get(&app, "/api/v1/areas/at?lat=10&lon=10", None).await;
+    assert_refused(&(s, &refusal), StatusCode::NOT_FOUND, "area-not-found");
     let (s, by_code) = get(
         &app,
         &format!("/api/v1/areas/{}", chome["code"].as_str().unwrap()),
@@ -90,18 +91,10 @@ async fn policy_is_enforced_through_http() {
     let kaicho = app.token_for("kaicho").await;
 
     // Anonymous → 401; a resident reads herself but not her neighbour.
-    assert_eq!(
-        get(&app, &format!("/api/v1/people/{tanaka}"), None).await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_refused(&get(&app, &format!("/api/v1/people/{tanaka}"), None).await, StatusCode::UNAUTHORIZED, "unauthorized");
     let (s, me) = get(&app, &format!("/api/v1/people/{tanaka}"), Some(&tanaka_token)).await;
     assert_eq!((s, me["display_name"].as_str().is_some()), (StatusCode::OK, true));
-    assert_eq!(
-        get(&app, &format!("/api/v1/people/{sato}"), Some(&tanaka_token))
-            .await
-            .0,
-        StatusCode::FORBIDDEN
-    );
+    assert_refused(&get(&app, &format!("/api/v1/people/{sato}"), Some(&tanaka_token)).await, StatusCode::FORBIDDEN, "forbidden");
 
     // The officer of district 1 reads people of district 1 only.
     let (s, _) = get(&app, &format!("/api/v1/people/{tanaka}"), Some(&kaicho)).await;
@@ -109,28 +102,22 @@ async fn policy_is_enforced_through_http() {
     let (s, listed) = get(&app, "/api/v1/people?area=13999-1", Some(&kaicho)).await;
     assert_eq!(s, StatusCode::OK);
     assert!(!listed.as_array().unwrap().is_empty());
-    assert_eq!(
-        get(&app, "/api/v1/people?area=13999-3", Some(&kaicho)).await.0,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        get(&app, "/api/v1/people", Some(&kaicho)).await.0,
-        StatusCode::FORBIDDEN
-    );
+    assert_refused(&get(&app, "/api/v1/people?area=13999-3", Some(&kaicho)).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(&get(&app, "/api/v1/people", Some(&kaicho)).await, StatusCode::FORBIDDEN, "forbidden");
 
     // Only admins manage organisations; only auditors and admins read the audit log.
     let shop = app.token_for("shop").await;
-    let (s, _) = post(
+    let (s, refusal) = post(
         &app,
         "/api/v1/organisations",
         Some(&shop),
         json!({"kind":"npo","name":"x"}),
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let auditor = app.token_for("auditor").await;
     assert_eq!(get(&app, "/api/v1/audit", Some(&auditor)).await.0, StatusCode::OK);
-    assert_eq!(get(&app, "/api/v1/audit", Some(&shop)).await.0, StatusCode::FORBIDDEN);
+    assert_refused(&get(&app, "/api/v1/audit", Some(&shop)).await, StatusCode::FORBIDDEN, "forbidden");
 
     // Medics identify a patient by card; residents cannot.
     let (_, ids) = get(
@@ -153,7 +140,7 @@ async fn policy_is_enforced_through_http() {
         (s, found["person"]["id"].as_str()),
         (StatusCode::OK, Some(tanaka.as_str()))
     );
-    assert_eq!(get(&app, &path, Some(&shop)).await.0, StatusCode::FORBIDDEN);
+    assert_refused(&get(&app, &path, Some(&shop)).await, StatusCode::FORBIDDEN, "forbidden");
 }
 
 #[tokio::test]
@@ -180,12 +167,7 @@ async fn reading_personal_data_is_audited_and_visible_to_the_person() {
     assert_eq!(log[0]["actor_id"].as_str(), Some(admin_id.as_str()));
     assert_eq!(log[0]["action"], "person.read");
     // Nobody else reads tanaka's audit trail, not even the admin.
-    assert_eq!(
-        get(&app, &format!("/api/v1/people/{tanaka}/audit"), Some(&admin))
-            .await
-            .0,
-        StatusCode::FORBIDDEN
-    );
+    assert_refused(&get(&app, &format!("/api/v1/people/{tanaka}/audit"), Some(&admin)).await, StatusCode::FORBIDDEN, "forbidden");
 
     let (s, v) = get(&app, "/api/v1/audit/verify", Some(&admin)).await;
     assert_eq!((s, v["ok"].as_bool()), (StatusCode::OK, Some(true)));
@@ -262,8 +244,9 @@ async fn identifiers_link_look_up_and_refuse_duplicates() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::CONFLICT);
-    let body: Value = res.json().await.unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::CONFLICT, "identifier-taken");
+    let body: Value = res.json();
     assert_eq!(body["error"]["code"], "identifier-taken");
     assert!(body["error"]["message"].as_str().unwrap().contains("ic_card"), "{body}");
 
@@ -274,12 +257,9 @@ async fn identifiers_link_look_up_and_refuse_duplicates() {
         json!({"kind":"IC CARD","value":"1"}),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "identifier-invalid");
     assert_eq!(body["error"]["code"], "identifier-invalid");
-    assert_eq!(
-        get(&app, "/api/v1/identifiers/ic_card/0000", Some(&admin)).await.0,
-        StatusCode::NOT_FOUND
-    );
+    assert_refused(&get(&app, "/api/v1/identifiers/ic_card/0000", Some(&admin)).await, StatusCode::NOT_FOUND, "identifier-not-found");
 }
 
 #[tokio::test]
@@ -293,7 +273,7 @@ async fn malformed_geojson_names_the_feature_and_imports_nothing() {
         "geometry":{"type":"Polygon","coordinates":[[[139.0,35.0],[139.1,35.0],[139.1,35.1],[139.0,35.1]]]}});
     let doc = json!({"type":"FeatureCollection","features":[good("new-1", 139.0), good("new-2", 139.1), open_ring]});
     let (s, body) = post(&app, "/api/v1/areas/import", Some(&admin), doc).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "areas-import-invalid");
     assert_eq!(body["error"]["code"], "areas-import-invalid");
     let msg = body["error"]["message"].as_str().unwrap();
     assert!(msg.contains("feature 2") && msg.contains("not closed"), "{msg}");
@@ -316,14 +296,16 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
 
     // Unknown route and method.
     let res = client().get(app.url("/api/v1/no/such/thing")).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let body: Value = res.json().await.unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::NOT_FOUND, "route-not-found");
+    let body: Value = res.json();
     assert_eq!(body["error"]["code"], "route-not-found");
     // Outside the API an unknown address is a page, for people with browsers.
     let res = client().get(app.url("/no/such/page")).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-    assert!(res.text().await.unwrap().contains("この URL はありません"));
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::NOT_FOUND, "route-not-found");
+    assert!(res.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(res.body.clone().contains("この URL はありません"));
     assert_eq!(
         client().delete(app.url("/api/v1/areas")).send().await.unwrap().status(),
         StatusCode::METHOD_NOT_ALLOWED
@@ -339,8 +321,9 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let body: Value = res.json().await.unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::BAD_REQUEST, "bad-json");
+    let body: Value = res.json();
     assert_eq!(body["error"]["code"], "bad-json");
     assert!(
         body["error"]["message"]
@@ -358,7 +341,7 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         json!({"display_name":"a","shoe_size":27}),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "bad-json");
     assert!(
         body["error"]["message"].as_str().unwrap().contains("shoe_size"),
         "{body}"
@@ -398,8 +381,9 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let body: Value = res.json().await.unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large");
+    let body: Value = res.json();
     assert_eq!(body["error"]["code"], "payload-too-large");
     assert!(body["error"]["message"].as_str().unwrap().contains("1048576"), "{body}");
 
@@ -409,8 +393,8 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         (s, body["error"]["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("query-invalid"))
     );
-    let (s, _) = get(&app, "/api/v1/areas/at?lat=95&lon=1", None).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, refusal) = get(&app, "/api/v1/areas/at?lat=95&lon=1", None).await;
+    assert_refused(&(s, &refusal), StatusCode::BAD_REQUEST, "query-invalid");
 
     // Duplicate membership → 409; unknown role → 400.
     let sato = app.person_of("sato").await;
@@ -424,10 +408,7 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         post(&app, "/api/v1/memberships", Some(&admin), m.clone()).await.0,
         StatusCode::CREATED
     );
-    assert_eq!(
-        post(&app, "/api/v1/memberships", Some(&admin), m).await.0,
-        StatusCode::CONFLICT
-    );
+    assert_refused(&post(&app, "/api/v1/memberships", Some(&admin), m).await, StatusCode::CONFLICT, "membership-exists");
     let (s, body) = post(
         &app,
         "/api/v1/memberships",
@@ -471,15 +452,16 @@ async fn tokens_are_shown_once_and_revocable() {
         (s, body["error"]["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("token-invalid"))
     );
-    let (s, _) = get(&app, "/api/v1/me", Some("machi_not-a-token")).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, refusal) = get(&app, "/api/v1/me", Some("machi_not-a-token")).await;
+    assert_refused(&(s, &refusal), StatusCode::UNAUTHORIZED, "token-invalid");
     let res = client()
         .get(app.url("/api/v1/me"))
         .header("Authorization", "Basic abc")
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::UNAUTHORIZED, "token-invalid");
 }
 
 #[tokio::test]
@@ -502,12 +484,7 @@ async fn households_consents_and_me() {
         StatusCode::OK
     );
     let sato = app.token_for("sato").await;
-    assert_eq!(
-        get(&app, &format!("/api/v1/households/{household}"), Some(&sato))
-            .await
-            .0,
-        StatusCode::FORBIDDEN
-    );
+    assert_refused(&get(&app, &format!("/api/v1/households/{household}"), Some(&sato)).await, StatusCode::FORBIDDEN, "forbidden");
 
     let (s, c) = post(
         &app,
@@ -607,14 +584,14 @@ async fn review_fixes_households_areas_consent_and_bulk_audit() {
     } else {
         token_for_person(&app, &rep).await
     };
-    let (s, _) = post(
+    let (s, refusal) = post(
         &app,
         &format!("/api/v1/households/{household}/members"),
         Some(&rep_token),
         json!({"person_id": tanaka}),
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     // …but may add a person who has no household yet; the admin decides who acts for it.
     let (_, newcomer) = post(
         &app,
@@ -632,14 +609,14 @@ async fn review_fixes_households_areas_consent_and_bulk_audit() {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{hh}");
-    let (s, _) = post(
+    let (s, refusal) = post(
         &app,
         &format!("/api/v1/households/{household}/members"),
         Some(&rep_token),
         json!({"person_id": newcomer_id, "representative": true}),
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
 
     // An area given by code is stored as the area's id.
     let (_, area) = get(&app, "/api/v1/areas/13999-1-01", None).await;
@@ -655,8 +632,9 @@ async fn review_fixes_households_areas_consent_and_bulk_audit() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let body: Value = res.json().await.unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::BAD_REQUEST, "consent-needed-email");
+    let body: Value = res.json();
     assert_eq!(body["error"]["code"], "consent-needed-email");
 
     // Listing people writes one entry per person listed, visible in each person's own log.
@@ -803,7 +781,7 @@ async fn a_resident_sets_their_area_by_address_code_or_point_and_bad_input_chang
         (json!({}), "address-missing", "どれかを指定してください"),
     ] {
         let (s, e) = send(&app, put.clone(), "/api/v1/me/address", &token, body.clone()).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {e}");
+        assert_refused(&(s, &e), StatusCode::BAD_REQUEST, code);
         assert_eq!(e["error"]["code"], code, "{body}: {e}");
         assert!(e["error"]["message"].as_str().unwrap().contains(words), "{e}");
         assert_eq!(area_of(&app, &me).await, None, "{body} changed nothing");
@@ -855,8 +833,9 @@ async fn a_resident_sets_their_area_by_address_code_or_point_and_bad_input_chang
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let e: Value = res.json().await.unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::BAD_REQUEST, "address-no-match");
+    let e: Value = res.json();
     assert!(
         e["error"]["message"].as_str().unwrap().starts_with("No area matches"),
         "{e}"
@@ -869,7 +848,8 @@ async fn a_resident_sets_their_area_by_address_code_or_point_and_bad_input_chang
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::UNAUTHORIZED, "unauthorized");
     let (_, doc) = get(&app, "/api/v1/openapi.json", None).await;
     for path in [
         "/api/v1/me/address",
@@ -935,10 +915,7 @@ async fn a_resident_makes_a_household_and_family_joins_it_by_its_code() {
         kernel::store::people::household_of(&app.kernel.db, &b).await.unwrap(),
         None
     );
-    assert_eq!(
-        get(&app, "/api/v1/me/household/code", Some(&tb)).await.0,
-        StatusCode::NOT_FOUND
-    );
+    assert_refused(&get(&app, "/api/v1/me/household/code", Some(&tb)).await, StatusCode::NOT_FOUND, "household-not-found");
 
     // The right code, typed in lower case without its hyphen.
     let typed = code.replace('-', "").to_lowercase();
@@ -958,10 +935,7 @@ async fn a_resident_makes_a_household_and_family_joins_it_by_its_code() {
         "joining does not change who represents it"
     );
     // Only the representative shows the code.
-    assert_eq!(
-        get(&app, "/api/v1/me/household/code", Some(&tb)).await.0,
-        StatusCode::FORBIDDEN
-    );
+    assert_refused(&get(&app, "/api/v1/me/household/code", Some(&tb)).await, StatusCode::FORBIDDEN, "forbidden");
 
     // The representative's area moves the household (what safety checks ask by).
     let put = reqwest::Method::PUT;

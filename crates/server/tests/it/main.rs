@@ -3,6 +3,7 @@
 //! `MACHI_TEST_DATABASE` is a postgres:// URL (the test script runs both).
 #![allow(dead_code)]
 
+#[macro_use]
 mod common;
 
 mod aid;

@@ -5,6 +5,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use crate::common::assert_refused;
 use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
 
 use crate::common::{api, get, post, session_cookie};
@@ -72,22 +73,22 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
     .await;
     assert_eq!(s, StatusCode::CREATED, "{round}");
     let id = round["id"].as_str().unwrap().to_string();
-    let (s, _) = post(
+    let (s, refusal) = post(
         &app,
         &kaicho,
         "/safety/rounds",
         json!({"area": "13999-2", "title": "x"}),
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = post(
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
+    let (s, refusal) = post(
         &app,
         &tanaka,
         "/safety/rounds",
         json!({"area": "13999-1", "title": "x"}),
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, body) = post(
         &app,
         &kaicho,
@@ -95,7 +96,7 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
         json!({"area": "13999-9", "title": "x"}),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "area-unknown");
 
     // Every household of the district is asked; nobody has answered yet.
     let (s, view) = get(&app, &kaicho, &format!("/safety/rounds/{id}")).await;
@@ -135,11 +136,11 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
     assert!(mine["areas"].as_array().unwrap().is_empty());
     assert_eq!(mine["total"]["answered"], 1);
     let sato = app.token_for("sato").await;
-    let (s, _) = get(&app, &sato, &format!("/safety/rounds/{id}")).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = get(&app, &sato, &format!("/safety/rounds/{id}")).await;
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
 
     // Bad input: another's household, a malformed member state (named), a stranger as member.
-    let (s, _) = post(
+    let (s, refusal) = post(
         &app,
         &tanaka,
         &format!(
@@ -149,7 +150,7 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
         json!({"status": "safe"}),
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "safety-not-your-household");
     let (s, e) = post(
         &app,
         &tanaka,
@@ -157,21 +158,21 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
         json!({"status": "safe", "members": [{"person_id": me, "status": "sleepy"}]}),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "safety-member-status-invalid");
     assert!(
         e["error"]["message"].as_str().unwrap().contains("members[0].status"),
         "{e}"
     );
     let (s, e) = post(&app, &tanaka, &answers, json!({"status": "fine"})).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
-    let (s, _) = post(
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "safety-status-invalid");
+    let (s, refusal) = post(
         &app,
         &sato,
         &format!("/safety/rounds/{id}/households/mine/answers"),
         json!({"status": "safe"}),
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "sato's household is not asked in district 1");
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden"); // sato's household is not asked in district 1
 
     // Follow-up: the officer sees tanaka's household (help), assigns the supporter, records the visit.
     let (s, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
@@ -186,11 +187,11 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
         list.iter().all(|h| h["status"] == "help" || h["needs_support"] == true),
         "only help and silent 要支援者 households"
     );
-    let (s, _) = get(&app, &tanaka, &format!("/safety/rounds/{id}/follow-up")).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "residents see no lists");
+    let (s, refusal) = get(&app, &tanaka, &format!("/safety/rounds/{id}/follow-up")).await;
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden"); // residents see no lists
     let supporter = app.person_of("supporter").await;
     let visit = format!("/safety/rounds/{id}/households/{hh}/visit");
-    let (s, _) = api(
+    let (s, refusal) = api(
         &app,
         &kaicho,
         reqwest::Method::PUT,
@@ -198,9 +199,9 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
         Some(json!({"visitor_id": me})),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "a resident is no visitor");
-    let (s, _) = post(&app, &kaicho, &format!("{visit}/outcome"), json!({"outcome": "safe"})).await;
-    assert_eq!(s, StatusCode::CONFLICT, "nobody assigned yet");
+    assert_refused(&(s, &refusal), StatusCode::BAD_REQUEST, "safety-visitor-invalid"); // a resident is no visitor
+    let (s, refusal) = post(&app, &kaicho, &format!("{visit}/outcome"), json!({"outcome": "safe"})).await;
+    assert_refused(&(s, &refusal), StatusCode::CONFLICT, "safety-visit-not-assigned"); // nobody assigned yet
     let (s, _) = api(
         &app,
         &kaicho,
@@ -250,15 +251,15 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
             .any(|l| l.starts_with("household,") && l.contains(",help,")),
         "{csv}"
     );
-    let (s, _) = get(&app, &tanaka, &format!("/safety/rounds/{id}/export.csv")).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = get(&app, &tanaka, &format!("/safety/rounds/{id}/export.csv")).await;
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
 
     // Closed: answers are refused with the time it closed.
     let (s, closed) = post(&app, &kaicho, &format!("/safety/rounds/{id}/close"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
     let at = kernel::web::render::human_time(kernel::i18n::Lang::Ja, closed["closed_at"].as_i64().unwrap());
     let (s, e) = post(&app, &tanaka, &answers, json!({"status": "safe"})).await;
-    assert_eq!(s, StatusCode::CONFLICT);
+    assert_refused(&(s, &e), StatusCode::CONFLICT, "safety-round-closed");
     assert!(e["error"]["message"].as_str().unwrap().contains(&at), "{e}");
 }
 
@@ -314,7 +315,7 @@ async fn residents_answer_on_the_web_and_officers_watch_the_tally_and_map() {
         &[("status", "safe"), (&format!("member.{me}"), "sleepy")],
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "safety-member-status-invalid");
     assert!(html.contains("member"), "the form names the field");
     let res = browser()
         .get(app.url("/safety/pending"))
@@ -444,11 +445,7 @@ async fn the_email_link_answers_once_without_logging_in() {
         assert!(html.contains("name=\"status\" value=\"safe\""));
     }
     let (s, html, _) = form(&app, &anon, &first, &[("status", "maybe")]).await;
-    assert_eq!(
-        s,
-        StatusCode::BAD_REQUEST,
-        "a mistake can be corrected: the link is not spent"
-    );
+    assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "safety-status-invalid");
     assert!(html.contains("status"));
     // 全員無事 with someone hurt asks first; the link is not spent by the question.
     let safety::store::Link::Valid { household_id: hh, .. } =
@@ -476,8 +473,8 @@ async fn the_email_link_answers_once_without_logging_in() {
     assert!(html.contains("safety-link-problem") && html.contains("/login"));
     let (s, _) = page(&app, &anon, &first).await;
     assert_eq!(s, StatusCode::GONE);
-    let (s, _) = page(&app, &anon, "/safety/a/machi_0000").await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, refusal) = page(&app, &anon, "/safety/a/machi_0000").await;
+    assert_refused(&(s, &refusal), StatusCode::NOT_FOUND, "safety-link-unknown");
     // Expired: after link_hours.
     let second = link(&mails[1].body);
     app.clock
@@ -590,14 +587,14 @@ async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_sile
 
     // Someone answers; at 15 minutes the silent ones are reminded, once.
     let sato = app.token_for("sato").await; // sato lives outside district 1: not asked
-    let (s, _) = post(
+    let (s, refusal) = post(
         &app,
         &sato,
         &format!("/safety/rounds/{}/households/mine/answers", round.id),
         json!({"status": "safe"}),
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let kaicho = app.token_for("kaicho").await;
     let (s, _) = post(
         &app,
@@ -903,7 +900,7 @@ async fn family_in_the_watch_over_circle_answers_for_the_household_and_officers_
 
     // Without a circle, sato is a stranger to tanaka's household: refused, saying why.
     let (s, e) = post(&app, &sato, &answers, json!({"status": "safe"})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_refused(&(s, &e), StatusCode::FORBIDDEN, "safety-not-your-household");
     assert_eq!(e["error"]["code"], "safety-not-your-household", "{e}");
     nothing_changed().await;
 
@@ -911,7 +908,7 @@ async fn family_in_the_watch_over_circle_answers_for_the_household_and_officers_
     tanaka_circle_with_family(&app).await;
     let caremgr = app.token_for("caremgr").await;
     let (s, e) = post(&app, &caremgr, &answers, json!({"status": "safe"})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_refused(&(s, &e), StatusCode::FORBIDDEN, "safety-not-your-household");
     assert_eq!(e["error"]["code"], "safety-not-your-household", "{e}");
     nothing_changed().await;
 
@@ -1007,10 +1004,10 @@ async fn family_in_the_watch_over_circle_answers_for_the_household_and_officers_
     }
     // The care manager gets neither the form nor the receipt.
     let cm = session_cookie(&app, "caremgr").await;
-    assert_eq!(page(&app, &cm, &form_path).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(page(&app, &cm, &receipt).await.0, StatusCode::FORBIDDEN);
-    let (s, _, _) = form(&app, &cm, &form_path, &[("status", "safe")]).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_refused(&page(&app, &cm, &form_path).await, StatusCode::FORBIDDEN, "safety-not-your-household");
+    assert_refused(&page(&app, &cm, &receipt).await, StatusCode::FORBIDDEN, "safety-not-your-household");
+    let (s, refused, _) = form(&app, &cm, &form_path, &[("status", "safe")]).await;
+    assert_refused(&(s, &refused), StatusCode::FORBIDDEN, "safety-not-your-household");
     assert_eq!(safety::store::history(&app.kernel.db, &id, &hh).await.unwrap().len(), 2);
 }
 
