@@ -251,3 +251,80 @@ impl TestApp {
         n.unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 }
+
+/// Every row of every table (as text), to check that a refused request wrote nothing.
+/// Left out: the audit trail (reads and refusals are audited on purpose) and sessions (they
+/// record when they were last used).
+#[derive(PartialEq, Eq)]
+pub struct DbSnapshot(pub std::collections::BTreeMap<String, Vec<String>>);
+
+impl std::fmt::Debug for DbSnapshot {
+    /// Table, row count and a hash of the rows: short enough to read in a failed assertion.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::hash::{Hash, Hasher};
+        let mut m = f.debug_map();
+        for (table, rows) in &self.0 {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            rows.hash(&mut h);
+            m.entry(table, &format!("{} rows #{:016x}", rows.len(), h.finish()));
+        }
+        m.finish()
+    }
+}
+
+/// Tables a snapshot leaves out.
+const NOT_SNAPSHOT: &[&str] = &["audit_log", "audit_head", "sessions", "_sqlx_migrations"];
+
+impl TestApp {
+    /// Every row of every table, as text, sorted (see [`DbSnapshot`]).
+    pub async fn snapshot(&self) -> DbSnapshot {
+        let mut out = std::collections::BTreeMap::new();
+        match &self.kernel.db {
+            Db::Sqlite(p) => {
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )
+                .fetch_all(p)
+                .await
+                .expect("list tables");
+                for t in tables.into_iter().filter(|t| !NOT_SNAPSHOT.contains(&t.as_str())) {
+                    let cols: Vec<String> =
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT name FROM pragma_table_info('{t}')")))
+                            .fetch_all(p)
+                            .await
+                            .expect("list columns");
+                    let row = cols
+                        .iter()
+                        .map(|c| format!("quote(\"{c}\")"))
+                        .collect::<Vec<_>>()
+                        .join(" || ',' || ");
+                    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT {row} FROM \"{t}\" ORDER BY 1"
+                    )))
+                    .fetch_all(p)
+                    .await
+                    .unwrap_or_else(|e| panic!("read {t}: {e}"));
+                    out.insert(t, rows);
+                }
+            }
+            Db::Postgres(p) => {
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
+                )
+                .fetch_all(p)
+                .await
+                .expect("list tables");
+                for t in tables.into_iter().filter(|t| !NOT_SNAPSHOT.contains(&t.as_str())) {
+                    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT CAST(x AS TEXT) FROM \"{t}\" AS x ORDER BY 1"
+                    )))
+                    .fetch_all(p)
+                    .await
+                    .unwrap_or_else(|e| panic!("read {t}: {e}"));
+                    out.insert(t, rows);
+                }
+            }
+        }
+        DbSnapshot(out)
+    }
+}

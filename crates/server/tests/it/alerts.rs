@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::common::assert_refused;
 use server::testing::{TestApp, spawn_demo_app};
 
-use crate::common::session_cookie;
+use crate::common::{Page, page, session_cookie};
 
 fn cap(identifier: &str, status: &str, msg_type: &str, references: Option<&str>, area: &str) -> String {
     let refs = references
@@ -416,30 +416,9 @@ async fn terminals_receive_alerts_live_catch_up_and_acknowledge() {
     assert!(next_alert(&mut public, &mut buf).await["id"].is_string());
 }
 
-async fn form_post(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let csrf = "a".repeat(64);
-    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    client
-        .post(app.url(path))
-        .header("Cookie", cookie)
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let res = client.get(app.url(path)).header("Cookie", cookie).send().await.unwrap();
-    (res.status(), res.text().await.unwrap())
+/// A form posted by the holder of `cookie` (the one browser-like client of `common`).
+async fn form_post(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> Page {
+    crate::common::form(app, cookie, path, fields).await
 }
 
 #[tokio::test]
@@ -465,7 +444,7 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
         ],
     )
     .await;
-    let res = crate::common::read(res).await;
+    
     assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-target-missing");
     assert!(res.body.clone().contains("対象の地域を1つ以上選ぶか"));
 
@@ -485,7 +464,7 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
         ],
     )
     .await;
-    let res = crate::common::read(res).await;
+    
     assert_refused(&res, StatusCode::BAD_REQUEST, "area-unknown");
     assert!(
         res.body
@@ -510,8 +489,8 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
         ],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let report_path = res.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let report_path = res.headers["location"].to_str().unwrap().to_string();
     let alert_id = report_path
         .trim_start_matches("/alerts/")
         .trim_end_matches("/report")
@@ -541,7 +520,7 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
         &[("back", "/terminal"), ("channel", "terminal")],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
 
     let (s, report) = page(&app, &bousai, &report_path).await;
     assert_eq!(s, StatusCode::OK);
@@ -1282,11 +1261,11 @@ async fn the_report_counts_delivered_per_area_and_channel_in_the_browser_and_the
     // tanaka's terminal showed it (the page script reports this), then tanaka acknowledged.
     let tanaka = session_cookie(&app, "tanaka").await;
     let res = form_post(&app, &tanaka, &format!("/alerts/{id}/seen"), &[("channel", "terminal")]).await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
     let res = form_post(&app, &tanaka, &format!("/alerts/{id}/seen"), &[("channel", "terminal")]).await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT, "twice counts once");
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "twice counts once");
     let res = form_post(&app, &tanaka, &format!("/alerts/{id}/ack"), &[("channel", "terminal")]).await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
     let tanaka_area = kernel::store::people::get(&app.kernel.db, &app.person_of("tanaka").await)
         .await
         .unwrap()
@@ -1388,8 +1367,8 @@ async fn staff_limit_a_composed_alert_to_people_needing_support() {
         ("expires_hours", "6"),
     ];
     let res = form_post(&app, &bousai, "/alerts/new", &fields).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let report = res.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let report = res.headers["location"].to_str().unwrap().to_string();
     let (_, html) = page(&app, &bousai, &report).await;
     assert!(html.contains("id=\"report-groups\""), "the report says who it was for");
     let id = report.trim_start_matches("/alerts/").trim_end_matches("/report");
@@ -1402,7 +1381,7 @@ async fn staff_limit_a_composed_alert_to_people_needing_support() {
     bad.retain(|(k, _)| *k != "groups");
     bad.push(("groups", "children"));
     let res = form_post(&app, &bousai, "/alerts/new", &bad).await;
-    let res = crate::common::read(res).await;
+    
     assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-group-unknown");
     assert!(res.body.clone().contains("children"));
 }
@@ -1489,7 +1468,7 @@ async fn an_acknowledged_alert_stays_on_every_page_and_a_drill_never_hides_it() 
     // credited as shown there (the banner lists both, so both count on the web).
     for (id, channel) in [(&drill_id, "terminal"), (&real_id, "terminal"), (&drill_id, "web")] {
         let res = form_post(&app, &tanaka, &format!("/alerts/{id}/seen"), &[("channel", channel)]).await;
-        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        assert_eq!(res.status, StatusCode::NO_CONTENT);
     }
     assert_eq!(
         receipts(&app, &drill_id, "terminal").await,
@@ -1507,7 +1486,7 @@ async fn an_acknowledged_alert_stays_on_every_page_and_a_drill_never_hides_it() 
         &[("back", "/terminal"), ("channel", "terminal")],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
 
     // The terminal's panel still shows the 避難指示: headline, what to do, when, by whom, 確認済み.
     let (_, terminal) = page(&app, &tanaka, "/terminal").await;
@@ -1614,7 +1593,7 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
         &[("kind", "lift"), ("confirm", "yes")],
     )
     .await;
-    let res = crate::common::read(res).await;
+    
     assert_refused(&res, StatusCode::FORBIDDEN, "forbidden");
 
     // The report shows the CAP values in words and offers 解除 and 取消.
@@ -1644,7 +1623,7 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     assert!(stored.targeted_people > 0);
     let res = form_post(&app, &bousai, &format!("/alerts/{real_id}/end"), &[("kind", "lift")]).await;
     assert_eq!(
-        res.status(),
+        res.status,
         StatusCode::OK,
         "without confirm=yes: the confirmation again"
     );
@@ -1662,8 +1641,8 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
         &[("kind", "lift"), ("confirm", "yes"), ("note", "避難指示を解除します。")],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()["location"], "/alerts?notice=lifted");
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.headers["location"], "/alerts?notice=lifted");
     let lifted = alerts::store::require(&app.kernel.db, &real_id).await.unwrap();
     let lift_id = lifted.replaced_by.clone().expect("replaced by the 解除");
     let lift = alerts::store::require(&app.kernel.db, &lift_id).await.unwrap();
@@ -1711,7 +1690,7 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
         &[("kind", "lift"), ("confirm", "yes")],
     )
     .await;
-    let res = crate::common::read(res).await;
+    
     assert_refused(&res, StatusCode::CONFLICT, "alerts-not-in-force");
     assert!(res.body.clone().contains("すでに取り消し・解除されたか"));
     assert!(
@@ -1731,7 +1710,7 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
         &[("kind", "cancel"), ("confirm", "yes")],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
     let cancel_id = alerts::store::require(db, &drill_id)
         .await
         .unwrap()
@@ -1750,7 +1729,7 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     assert!(!me.contains("受信訓練:大雨"));
     // An unknown kind is a 400 in words.
     let res = form_post(&app, &bousai, &format!("/alerts/{lift_id}/end"), &[("kind", "x")]).await;
-    let res = crate::common::read(res).await;
+    
     assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-end-kind");
 }
 
@@ -1779,8 +1758,8 @@ async fn a_real_alert_is_confirmed_with_its_reach_before_it_goes_out() {
 
     let before = alerts::store::recent(&app.kernel.db, 100).await.unwrap().len();
     let res = form_post(&app, &bousai, "/alerts/new", &fields).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let confirm = res.text().await.unwrap();
+    assert_eq!(res.status, StatusCode::OK);
+    let confirm = res.body.clone();
     assert_eq!(
         alerts::store::recent(&app.kernel.db, 100).await.unwrap().len(),
         before,
@@ -1802,14 +1781,14 @@ async fn a_real_alert_is_confirmed_with_its_reach_before_it_goes_out() {
     let mut edit = fields.to_vec();
     edit.push(("edit", "1"));
     let res = form_post(&app, &bousai, "/alerts/new", &edit).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.text().await.unwrap().contains("value=\"避難指示:みどり町\""));
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.body.clone().contains("value=\"避難指示:みどり町\""));
 
     let mut send = fields.to_vec();
     send.push(("confirm", "yes"));
     let res = form_post(&app, &bousai, "/alerts/new", &send).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let id = res.headers()["location"]
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let id = res.headers["location"]
         .to_str()
         .unwrap()
         .trim_start_matches("/alerts/")
@@ -1832,5 +1811,5 @@ async fn a_real_alert_is_confirmed_with_its_reach_before_it_goes_out() {
     let mut drill = fields.to_vec();
     drill[0] = ("status", "Exercise");
     let res = form_post(&app, &bousai, "/alerts/new", &drill).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
 }

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use crate::common::assert_refused;
+use crate::common::{assert_refused, request};
 use server::testing::{TestApp, spawn_demo_app};
 
 fn client() -> reqwest::Client {
@@ -11,23 +11,11 @@ fn client() -> reqwest::Client {
 }
 
 async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-    let mut r = client().get(app.url(path));
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    let res = r.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
+    request(app, token, reqwest::Method::GET, path, None).await
 }
 
 async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-    let mut r = client().post(app.url(path)).json(&body);
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    let res = r.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
+    request(app, token, reqwest::Method::POST, path, Some(body)).await
 }
 
 #[tokio::test]
@@ -698,15 +686,7 @@ async fn audit_verify_notices_a_rewritten_head() {
 // ---- issue 20: a resident makes themself reachable (area, household, contacts) ----
 
 async fn send(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    let res = client()
-        .request(method, app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
+    request(app, Some(token), method, path, Some(body)).await
 }
 
 /// A resident who has just signed up: a name and a login, nothing else. (person id, token)

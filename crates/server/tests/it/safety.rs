@@ -10,43 +10,22 @@ use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
 
 use crate::common::{api, get, post, session_cookie};
 
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
+/// A form posted by the holder of `cookie`: status, page, where it went.
 async fn form(
     app: &TestApp,
     cookie: &str,
     path: &str,
     fields: &[(&str, &str)],
 ) -> (StatusCode, String, Option<String>) {
-    let csrf = "a".repeat(64);
-    let mut f: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
-    f.extend_from_slice(fields);
-    let res = browser()
-        .post(app.url(path))
-        .header("Cookie", cookie)
-        .form(&f)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
-    (status, res.text().await.unwrap(), location)
+    let p = crate::common::form(app, cookie, path, fields).await;
+    let location = Some(p.location().to_string()).filter(|l| !l.is_empty());
+    (p.status, p.body, location)
 }
 
+/// A page as the holder of `cookie` reads it (links as the browser reads them: `&#x2f;` is `/`).
 async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
-    let res = browser()
-        .get(app.url(path))
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    // Templates escape `/` in attributes; the tests read links as the browser does.
-    (res.status(), res.text().await.unwrap().replace("&#x2f;", "/"))
+    let (status, body) = crate::common::page(app, cookie, path).await;
+    (status, body.replace("&#x2f;", "/"))
 }
 
 async fn household_of(app: &TestApp, login: &str) -> String {
@@ -279,13 +258,7 @@ async fn residents_answer_on_the_web_and_officers_watch_the_tally_and_map() {
 
     // The web: the pending question, the form with each member, two big buttons.
     let sato = session_cookie(&app, "sato").await;
-    let res = browser()
-        .get(app.url("/safety/pending"))
-        .header("Cookie", &sato)
-        .send()
-        .await
-        .unwrap();
-    let pending: Value = res.json().await.unwrap();
+    let pending: Value = serde_json::from_str(&page(&app, &sato, "/safety/pending").await.1).unwrap();
     assert_eq!(pending[0]["round"], id);
     let (s, html) = page(&app, &sato, &format!("/safety/{id}/answer")).await;
     assert_eq!(s, StatusCode::OK);
@@ -317,14 +290,8 @@ async fn residents_answer_on_the_web_and_officers_watch_the_tally_and_map() {
     .await;
     assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "safety-member-status-invalid");
     assert!(html.contains("member"), "the form names the field");
-    let res = browser()
-        .get(app.url("/safety/pending"))
-        .header("Cookie", &sato)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        res.json::<Value>().await.unwrap(),
+        serde_json::from_str::<Value>(&page(&app, &sato, "/safety/pending").await.1).unwrap(),
         json!([]),
         "answered: nothing pending"
     );

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::common::assert_refused;
 use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
 
-use crate::common::{api, get, post, put, session_cookie};
+use crate::common::{api, get, page, post, put, session_cookie};
 
 /// A device reports with its own token.
 async fn signal(app: &TestApp, device_token: &str, body: Value) -> StatusCode {
@@ -1000,38 +1000,10 @@ async fn a_burst_of_signals_is_seen_by_the_circle_page_and_the_sweep_once_answer
     assert!(watch::store::open_escalations(&k.db).await.unwrap().is_empty());
 }
 
-/// A page as a logged-in person sees it (status and HTML).
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
-    let res = reqwest::Client::new()
-        .get(app.url(path))
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (res.status(), res.text().await.unwrap())
-}
-
-/// A form posted as a logged-in person (redirects not followed): status, Location, HTML.
+/// A form posted by the holder of `cookie` (redirects not followed): status, Location, HTML.
 async fn form(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
-    let csrf = "a".repeat(64);
-    let mut all = vec![("csrf", csrf.as_str())];
-    all.extend_from_slice(fields);
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(app.url(path))
-        .header("Cookie", cookie)
-        .form(&all)
-        .send()
-        .await
-        .unwrap();
-    let to = res
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (res.status(), to, res.text().await.unwrap())
+    let p = crate::common::form(app, cookie, path, fields).await;
+    (p.status, p.location().to_string(), p.body)
 }
 
 const SCAM: &str = "還付金があります。今日中に 03-5555-0199 へお電話ください";

@@ -11,7 +11,18 @@ use super::browser::{Browser, Page};
 
 /// Call the JSON API: `path` is under `/api/v1`; no token calls it as nobody. (status, body or null)
 pub async fn call(app: &TestApp, token: Option<&str>, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new().request(method, app.url(&format!("/api/v1{path}")));
+    request(app, token, method, &format!("/api/v1{path}"), body).await
+}
+
+/// A JSON request to any path of the app, with a token or as nobody. (status, body or null)
+pub async fn request(
+    app: &TestApp,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new().request(method, app.url(path));
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }

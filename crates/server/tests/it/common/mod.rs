@@ -13,7 +13,7 @@ mod browser;
 #[macro_use]
 mod refusal;
 
-pub use actor::{Actor, AppExt, call};
+pub use actor::{Actor, AppExt, call, request};
 pub use browser::{Browser, Page};
 pub use refusal::{Answer, assert_refused, code};
 
