@@ -288,22 +288,22 @@ impl TestApp {
                 .await
                 .expect("list tables");
                 for t in tables.into_iter().filter(|t| !NOT_SNAPSHOT.contains(&t.as_str())) {
-                    let cols: Vec<String> =
-                        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT name FROM pragma_table_info('{t}')")))
-                            .fetch_all(p)
-                            .await
-                            .expect("list columns");
+                    let cols: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT name FROM pragma_table_info('{t}')"
+                    )))
+                    .fetch_all(p)
+                    .await
+                    .expect("list columns");
                     let row = cols
                         .iter()
                         .map(|c| format!("quote(\"{c}\")"))
                         .collect::<Vec<_>>()
                         .join(" || ',' || ");
-                    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                        "SELECT {row} FROM \"{t}\" ORDER BY 1"
-                    )))
-                    .fetch_all(p)
-                    .await
-                    .unwrap_or_else(|e| panic!("read {t}: {e}"));
+                    let rows: Vec<String> =
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {row} FROM \"{t}\" ORDER BY 1")))
+                            .fetch_all(p)
+                            .await
+                            .unwrap_or_else(|e| panic!("read {t}: {e}"));
                     out.insert(t, rows);
                 }
             }

@@ -96,7 +96,11 @@ async fn the_parent_asks_and_bad_input_is_refused(story: &Saturday) -> String {
     assert!(msg.contains("500") && msg.contains("700"), "{msg}");
     let res = parent.post("/aid/requests", ask(600, "2026-11-20")).await;
     assert_refused(&res, StatusCode::BAD_REQUEST, "aid-time-past");
-    assert_eq!(counts(&story.app, AID_TABLES).await, before, "refused requests are not kept");
+    assert_eq!(
+        counts(&story.app, AID_TABLES).await,
+        before,
+        "refused requests are not kept"
+    );
 
     let (s, r) = parent.post("/aid/requests", ask(600, "2026-11-28")).await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
@@ -117,7 +121,11 @@ async fn nobody_certified_is_suggested_or_may_offer(story: &Saturday, id: &str) 
         supporter.post(&format!("/aid/requests/{id}/offer"), json!({})).await
     );
     assert_refused(&res, StatusCode::FORBIDDEN, "aid-ineligible-certification");
-    assert!(res.1["error"]["message"].as_str().unwrap().contains("講習"), "{}", res.1);
+    assert!(
+        res.1["error"]["message"].as_str().unwrap().contains("講習"),
+        "{}",
+        res.1
+    );
 }
 
 /// The coordinator records both supporters' childcare course (the parent may not); the parent
@@ -144,9 +152,13 @@ async fn the_coordinator_certifies_and_the_acquainted_comes_first(story: &Saturd
             .await
     );
     assert_refused(&res, StatusCode::FORBIDDEN, "forbidden"); // only the coordinator certifies
-    let (_, l) = parent.post(&format!("/aid/links/{}", supporter.person), json!({})).await;
+    let (_, l) = parent
+        .post(&format!("/aid/links/{}", supporter.person), json!({}))
+        .await;
     assert_eq!(l["mutual"], false);
-    let (_, l) = supporter.post(&format!("/aid/links/{}", parent.person), json!({})).await;
+    let (_, l) = supporter
+        .post(&format!("/aid/links/{}", parent.person), json!({}))
+        .await;
     assert_eq!(l["mutual"], true);
 
     let (s, list) = parent.get(&format!("/aid/requests/{id}/suggestions")).await;
@@ -198,7 +210,10 @@ async fn both_offer_one_withdraws_and_offers_again(story: &Saturday, id: &str) {
     let told_of_withdrawal = notices().await;
     assert!(told_of_withdrawal > before, "the requester is told");
     let (s, e) = other
-        .post(&format!("/aid/requests/{id}/offer"), json!({"message": "やはり行けます"}))
+        .post(
+            &format!("/aid/requests/{id}/offer"),
+            json!({"message": "やはり行けます"}),
+        )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
     assert!(notices().await > told_of_withdrawal, "the renewed offer is told too");
@@ -209,7 +224,10 @@ async fn both_offer_one_withdraws_and_offers_again(story: &Saturday, id: &str) {
 async fn the_parent_accepts_and_only_the_two_see_the_details(story: &Saturday, id: &str) {
     let (parent, supporter, other) = (&story.parent, &story.supporter, &story.other);
     let (s, r) = parent
-        .post(&format!("/aid/requests/{id}/accept"), json!({"supporter_id": supporter.person}))
+        .post(
+            &format!("/aid/requests/{id}/accept"),
+            json!({"supporter_id": supporter.person}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["fee_agreed"], 600);
@@ -217,7 +235,10 @@ async fn the_parent_accepts_and_only_the_two_see_the_details(story: &Saturday, i
     let res = assert_unchanged!(
         story.snapshot(id).await,
         parent
-            .post(&format!("/aid/requests/{id}/accept"), json!({"supporter_id": other.person}))
+            .post(
+                &format!("/aid/requests/{id}/accept"),
+                json!({"supporter_id": other.person})
+            )
             .await
     );
     assert_refused(&res, StatusCode::CONFLICT, "aid-already-accepted");
@@ -292,7 +313,10 @@ async fn done_settled_and_reviewed_both_ways(story: &Saturday, id: &str) {
     let res = assert_unchanged!(
         story.snapshot(id).await,
         supporter
-            .post(&settlement, json!({"method": "external", "reference": "PAY-1", "amount": 50000}))
+            .post(
+                &settlement,
+                json!({"method": "external", "reference": "PAY-1", "amount": 50000})
+            )
             .await
     );
     assert_refused(&res, StatusCode::BAD_REQUEST, "aid-amount-not-agreed");
@@ -309,10 +333,16 @@ async fn done_settled_and_reviewed_both_ways(story: &Saturday, id: &str) {
         assert_eq!(s, StatusCode::CREATED, "{e}");
     }
     // One review each.
-    let res = assert_unchanged!(story.snapshot(id).await, parent.post(&reviews, json!({"rating": 1})).await);
+    let res = assert_unchanged!(
+        story.snapshot(id).await,
+        parent.post(&reviews, json!({"rating": 1})).await
+    );
     assert_refused(&res, StatusCode::CONFLICT, "aid-already-reviewed");
     // Only the two review.
-    let res = assert_unchanged!(story.snapshot(id).await, other.post(&reviews, json!({"rating": 1})).await);
+    let res = assert_unchanged!(
+        story.snapshot(id).await,
+        other.post(&reviews, json!({"rating": 1})).await
+    );
     assert_refused(&res, StatusCode::FORBIDDEN, "forbidden");
 }
 
@@ -390,15 +420,20 @@ async fn the_coordinator_sees_an_old_unmatched_request_and_suggests_someone() {
         "the queue page lists the request"
     );
     // A certification for someone unknown says so and keeps what was typed.
-    let (s, html) = web
-        .form("/aid/coordinator/certify",
+    let (s, html) = assert_unchanged!(
+        app.snapshot().await,
+        web.form(
+            "/aid/coordinator/certify",
             &[
                 ("name", "山本 まだいない"),
                 ("birth_date", "1980-01-01"),
                 ("issued_by", "みどり市ファミリー・サポート・センター"),
                 ("valid_until", "2027-03-31"),
             ],
-        ).await.outcome();
+        )
+        .await
+        .outcome()
+    );
     assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "aid-person-not-found");
     assert!(html.contains("氏名と生年月日が一致する方が見つかりません"), "{html}");
     assert!(html.contains("value=\"山本 まだいない\"") && html.contains("value=\"2027-03-31\""));
@@ -430,7 +465,8 @@ async fn the_offer_page_edits_the_week_as_a_grid_of_days_and_times_of_day() {
 
     // 土曜・午前, and 日曜 午前 and 午後 (joined into one slot).
     let (s, to) = web
-        .form("/aid/offer",
+        .form(
+            "/aid/offer",
             &[
                 ("categories", "shopping"),
                 ("radius_km", "3"),
@@ -438,7 +474,9 @@ async fn the_offer_page_edits_the_week_as_a_grid_of_days_and_times_of_day() {
                 ("d6p0", "1"),
                 ("d6p1", "1"),
             ],
-        ).await.outcome();
+        )
+        .await
+        .outcome();
     assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/aid/offer?done=profile"));
     let (_, p) = get(&app, &supporter, "/aid/supporters/me").await;
     assert_eq!(p["availability"], "5:00:00-12:00,6:00:00-17:00", "the API's slots: {p}");
@@ -467,8 +505,10 @@ async fn the_offer_page_edits_the_week_as_a_grid_of_days_and_times_of_day() {
     assert!(html.contains("水曜 夜"));
 
     // A mistake (too far) keeps everything typed, says what is wrong, and changes nothing.
-    let (s, html) = web
-        .form("/aid/offer",
+    let (s, html) = assert_unchanged!(
+        app.snapshot().await,
+        web.form(
+            "/aid/offer",
             &[
                 ("categories", "garden"),
                 ("skills", "草むしり"),
@@ -476,7 +516,10 @@ async fn the_offer_page_edits_the_week_as_a_grid_of_days_and_times_of_day() {
                 ("d1p1", "1"),
                 ("languages", "日本語"),
             ],
-        ).await.outcome();
+        )
+        .await
+        .outcome()
+    );
     assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "aid-radius-invalid");
     assert!(html.contains("行ける範囲は 0.1〜20 km にしてください"), "{html}");
     assert!(html.contains("class=\"error-summary\""));
@@ -505,8 +548,9 @@ async fn the_ask_form_keeps_what_was_typed_after_a_mistake() {
 
     // Step 2 with a day already past: said at once, the typed day and time kept.
     let (s, html) = web
-        .page("/aid/ask?category=shopping&date=2026-11-01&start=10:30&duration_minutes=90",
-        ).await.parts();
+        .page("/aid/ask?category=shopping&date=2026-11-01&start=10:30&duration_minutes=90")
+        .await
+        .parts();
     assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "aid-time-past");
     assert!(html.contains("過ぎた日時には頼めません"), "{html}");
     assert!(html.contains("3つのうち 2 つめ"));
@@ -525,7 +569,7 @@ async fn the_ask_form_keeps_what_was_typed_after_a_mistake() {
         ("place", "家の玄関(呼び鈴を長めに)"),
         ("fee_per_hour", "900"),
     ];
-    let (s, html) = web.form("/aid/ask", &fields).await.outcome();
+    let (s, html) = assert_unchanged!(app.snapshot().await, web.form("/aid/ask", &fields).await.outcome());
     assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "aid-fee-out-of-range");
     assert!(html.contains("謝礼は 1時間 500〜700 円の間にしてください"), "{html}");
     assert!(html.contains("3つのうち 3 つめ"));
@@ -546,7 +590,7 @@ async fn the_ask_form_keeps_what_was_typed_after_a_mistake() {
     let mut past = fields;
     past[1] = ("date", "2026-11-02");
     past[7] = ("fee_per_hour", "600");
-    let (s, html) = web.form("/aid/ask", &past).await.outcome();
+    let (s, html) = assert_unchanged!(app.snapshot().await, web.form("/aid/ask", &past).await.outcome());
     assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "aid-time-past");
     assert!(html.contains("3つのうち 2 つめ") && html.contains("過ぎた日時には頼めません"));
     assert!(html.contains("name=\"description\" value=\"米10kgを買ってきてほしいです。\""));
@@ -592,9 +636,12 @@ async fn the_meeting_place_is_for_the_accepted_supporter_only() {
     assert!(!html.contains("この人にお願いする"));
     assert!(html.contains("11月28日(土)"), "the time in words");
     let (s, to) = tanaka_web
-        .form(&format!("{path}/do"),
+        .form(
+            &format!("{path}/do"),
             &[("action", "invite"), ("supporter_id", &supporter_id)],
-        ).await.outcome();
+        )
+        .await
+        .outcome();
     assert_eq!(
         (s, to.as_str()),
         (StatusCode::SEE_OTHER, format!("{path}?done=invite").as_str())
@@ -627,9 +674,12 @@ async fn the_meeting_place_is_for_the_accepted_supporter_only() {
     assert!(html.contains("この人に決める"));
 
     let (s, _) = tanaka_web
-        .form(&format!("{path}/do"),
+        .form(
+            &format!("{path}/do"),
             &[("action", "accept"), ("supporter_id", &supporter_id)],
-        ).await.outcome();
+        )
+        .await
+        .outcome();
     assert_eq!(s, StatusCode::SEE_OTHER);
 
     // The accepted supporter reads where to meet and how to reach her.
@@ -677,17 +727,26 @@ async fn the_meeting_place_is_for_the_accepted_supporter_only() {
     );
 
     // The fee and report forms keep what was typed after a mistake; nothing is recorded.
-    let (s, html) = supporter_web
-        .form(&format!("{path}/do"),
-            &[("action", "fee"), ("fee_per_hour", "5000")],
-        ).await.outcome();
+    let (s, html) = assert_unchanged!(
+        app.snapshot().await,
+        supporter_web
+            .form(&format!("{path}/do"), &[("action", "fee"), ("fee_per_hour", "5000")],)
+            .await
+            .outcome()
+    );
     assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "aid-fee-out-of-range");
     assert!(html.contains("謝礼は 1時間 500〜700 円の間にしてください"), "{html}");
     assert!(html.contains("id=\"aid-fee-change\" open") && html.contains("value=\"5000\""));
-    let (s, html) = supporter_web
-        .form(&format!("{path}/do"),
-            &[("action", "report"), ("reason", " "), ("block", "1")],
-        ).await.outcome();
+    let (s, html) = assert_unchanged!(
+        app.snapshot().await,
+        supporter_web
+            .form(
+                &format!("{path}/do"),
+                &[("action", "report"), ("reason", " "), ("block", "1")],
+            )
+            .await
+            .outcome()
+    );
     assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "aid-reason-invalid");
     assert!(html.contains("何があったかを 1〜1000 文字で書いてください"), "{html}");
     assert!(html.contains("id=\"aid-report\" open") && html.contains("name=\"block\" value=\"1\" checked"));

@@ -1,9 +1,9 @@
 //! Alerts through HTTP: CAP 1.2 in and out, idempotency, Update/Cancel, targeting, the duty
 //! check, and the per-area feeds. SQLite, and PostgreSQL when MACHI_TEST_DATABASE says so.
 
+use crate::common::assert_refused;
 use reqwest::StatusCode;
 use serde_json::Value;
-use crate::common::assert_refused;
 use server::testing::{TestApp, spawn_demo_app};
 
 use crate::common::{Page, page, session_cookie};
@@ -45,7 +45,11 @@ const DISTRICT_1: &str = "<geocode><valueName>全国地方公共団体コード<
 
 /// The rows of the alerts tables: a refused alert leaves them as they were.
 async fn alert_rows(app: &TestApp) -> Vec<(String, i64)> {
-    crate::common::counts(app, &["alerts", "alert_areas", "alert_groups", "alert_receipts", "outbox"]).await
+    crate::common::counts(
+        app,
+        &["alerts", "alert_areas", "alert_groups", "alert_receipts", "outbox"],
+    )
+    .await
 }
 
 async fn post_cap(app: &TestApp, token: &str, xml: &str) -> (StatusCode, Option<String>, Value) {
@@ -133,7 +137,7 @@ async fn invalid_cap_is_a_400_naming_element_and_rule() {
     let bousai = app.token_for("bousai").await;
     let zulu = cap("x-1", "Actual", "Alert", None, DISTRICT_1).replace("+09:00", "Z");
     let before = alert_rows(&app).await;
-    let (s, _, body) = post_cap(&app, &bousai, &zulu).await;
+    let (s, _, body) = assert_unchanged!(app.snapshot().await, post_cap(&app, &bousai, &zulu).await);
     assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "cap-invalid");
     assert!(body["error"]["message"].as_str().unwrap().contains("sent"), "{body}");
 
@@ -144,7 +148,7 @@ async fn invalid_cap_is_a_400_naming_element_and_rule() {
         None,
         "<polygon>35.6,139.5 35.7,139.5 35.7,139.6 35.6,139.6</polygon>",
     );
-    let (s, _, body) = post_cap(&app, &bousai, &open).await;
+    let (s, _, body) = assert_unchanged!(app.snapshot().await, post_cap(&app, &bousai, &open).await);
     assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "cap-invalid");
     let msg = body["error"]["message"].as_str().unwrap();
     assert!(msg.contains("polygon") && msg.contains("closed"), "{msg}");
@@ -153,7 +157,7 @@ async fn invalid_cap_is_a_400_naming_element_and_rule() {
         "<status>Actual</status>\n  <msgType>Alert</msgType>",
         "<msgType>Alert</msgType>\n  <status>Actual</status>",
     );
-    let (s, _, body) = post_cap(&app, &bousai, &order).await;
+    let (s, _, body) = assert_unchanged!(app.snapshot().await, post_cap(&app, &bousai, &order).await);
     assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "cap-invalid");
     assert_eq!(alert_rows(&app).await, before, "no invalid alert is kept");
 
@@ -444,7 +448,7 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
         ],
     )
     .await;
-    
+
     assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-target-missing");
     assert!(res.body.clone().contains("対象の地域を1つ以上選ぶか"));
 
@@ -464,12 +468,9 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
         ],
     )
     .await;
-    
+
     assert_refused(&res, StatusCode::BAD_REQUEST, "area-unknown");
-    assert!(
-        res.body
-            .contains("地域 13999-9-99 はこのまちにありません")
-    );
+    assert!(res.body.contains("地域 13999-9-99 はこのまちにありません"));
 
     let res = form_post(
         &app,
@@ -565,8 +566,16 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
     );
 
     // Residents see nothing of others.
-    assert_refused(&page(&app, &tanaka, &report_path).await, StatusCode::FORBIDDEN, "forbidden");
-    assert_refused(&page(&app, &tanaka, "/alerts/new").await, StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(
+        &page(&app, &tanaka, &report_path).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_refused(
+        &page(&app, &tanaka, "/alerts/new").await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
 }
 
 async fn wait_for(mut check: impl AsyncFnMut() -> bool, what: &str) {
@@ -818,7 +827,12 @@ async fn atom_feeds_per_area_and_of_cap_documents() {
         .unwrap();
     assert_eq!(all.matches("<entry>").count(), 2);
     assert!(all.contains("type=\"application/cap+xml\""));
-    let res = crate::common::read(reqwest::get(app.url("/api/v1/areas/nowhere/alerts.atom")).await.unwrap()).await;
+    let res = crate::common::read(
+        reqwest::get(app.url("/api/v1/areas/nowhere/alerts.atom"))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_refused(&res, StatusCode::NOT_FOUND, "area-not-found");
 }
 
@@ -1210,7 +1224,13 @@ async fn groups_limit_an_alert_to_people_needing_support_or_an_associations_memb
 
     // Unknown groups and unknown areas of the town's own code list are refused, naming them.
     for (id, area, groups, named, code) in [
-        ("g-bad-1", DISTRICT_1, vec!["children"], "children", "alerts-group-unknown"),
+        (
+            "g-bad-1",
+            DISTRICT_1,
+            vec!["children"],
+            "children",
+            "alerts-group-unknown",
+        ),
         (
             "g-bad-2",
             DISTRICT_1,
@@ -1381,7 +1401,7 @@ async fn staff_limit_a_composed_alert_to_people_needing_support() {
     bad.retain(|(k, _)| *k != "groups");
     bad.push(("groups", "children"));
     let res = form_post(&app, &bousai, "/alerts/new", &bad).await;
-    
+
     assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-group-unknown");
     assert!(res.body.clone().contains("children"));
 }
@@ -1585,7 +1605,11 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     let drills = between(&list, "id=\"alerts-drills-list\"", "</table>");
     assert!(drills.contains(&drill_id) && drills.contains("【訓練】"));
     // Residents may not see it nor end an alert.
-    assert_refused(&page(&app, &tanaka, "/alerts").await, StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(
+        &page(&app, &tanaka, "/alerts").await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
     let res = form_post(
         &app,
         &tanaka,
@@ -1593,7 +1617,7 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
         &[("kind", "lift"), ("confirm", "yes")],
     )
     .await;
-    
+
     assert_refused(&res, StatusCode::FORBIDDEN, "forbidden");
 
     // The report shows the CAP values in words and offers 解除 and 取消.
@@ -1690,7 +1714,7 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
         &[("kind", "lift"), ("confirm", "yes")],
     )
     .await;
-    
+
     assert_refused(&res, StatusCode::CONFLICT, "alerts-not-in-force");
     assert!(res.body.clone().contains("すでに取り消し・解除されたか"));
     assert!(
@@ -1729,7 +1753,7 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     assert!(!me.contains("受信訓練:大雨"));
     // An unknown kind is a 400 in words.
     let res = form_post(&app, &bousai, &format!("/alerts/{lift_id}/end"), &[("kind", "x")]).await;
-    
+
     assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-end-kind");
 }
 

@@ -1,9 +1,9 @@
 //! The kernel's JSON API through HTTP, against a real database: SQLite by default, PostgreSQL
 //! when MACHI_TEST_DATABASE is a postgres:// URL (the test script runs both).
 
+use crate::common::{assert_refused, request};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use crate::common::{assert_refused, request};
 use server::testing::{TestApp, spawn_demo_app};
 
 fn client() -> reqwest::Client {
@@ -79,10 +79,18 @@ async fn policy_is_enforced_through_http() {
     let kaicho = app.token_for("kaicho").await;
 
     // Anonymous → 401; a resident reads herself but not her neighbour.
-    assert_refused(&get(&app, &format!("/api/v1/people/{tanaka}"), None).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_refused(
+        &get(&app, &format!("/api/v1/people/{tanaka}"), None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
     let (s, me) = get(&app, &format!("/api/v1/people/{tanaka}"), Some(&tanaka_token)).await;
     assert_eq!((s, me["display_name"].as_str().is_some()), (StatusCode::OK, true));
-    assert_refused(&get(&app, &format!("/api/v1/people/{sato}"), Some(&tanaka_token)).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(
+        &get(&app, &format!("/api/v1/people/{sato}"), Some(&tanaka_token)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
 
     // The officer of district 1 reads people of district 1 only.
     let (s, _) = get(&app, &format!("/api/v1/people/{tanaka}"), Some(&kaicho)).await;
@@ -90,22 +98,37 @@ async fn policy_is_enforced_through_http() {
     let (s, listed) = get(&app, "/api/v1/people?area=13999-1", Some(&kaicho)).await;
     assert_eq!(s, StatusCode::OK);
     assert!(!listed.as_array().unwrap().is_empty());
-    assert_refused(&get(&app, "/api/v1/people?area=13999-3", Some(&kaicho)).await, StatusCode::FORBIDDEN, "forbidden");
-    assert_refused(&get(&app, "/api/v1/people", Some(&kaicho)).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(
+        &get(&app, "/api/v1/people?area=13999-3", Some(&kaicho)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_refused(
+        &get(&app, "/api/v1/people", Some(&kaicho)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
 
     // Only admins manage organisations; only auditors and admins read the audit log.
     let shop = app.token_for("shop").await;
-    let (s, refusal) = post(
-        &app,
-        "/api/v1/organisations",
-        Some(&shop),
-        json!({"kind":"npo","name":"x"}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            "/api/v1/organisations",
+            Some(&shop),
+            json!({"kind":"npo","name":"x"}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let auditor = app.token_for("auditor").await;
     assert_eq!(get(&app, "/api/v1/audit", Some(&auditor)).await.0, StatusCode::OK);
-    assert_refused(&get(&app, "/api/v1/audit", Some(&shop)).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(
+        &get(&app, "/api/v1/audit", Some(&shop)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
 
     // Medics identify a patient by card; residents cannot.
     let (_, ids) = get(
@@ -155,7 +178,11 @@ async fn reading_personal_data_is_audited_and_visible_to_the_person() {
     assert_eq!(log[0]["actor_id"].as_str(), Some(admin_id.as_str()));
     assert_eq!(log[0]["action"], "person.read");
     // Nobody else reads tanaka's audit trail, not even the admin.
-    assert_refused(&get(&app, &format!("/api/v1/people/{tanaka}/audit"), Some(&admin)).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(
+        &get(&app, &format!("/api/v1/people/{tanaka}/audit"), Some(&admin)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
 
     let (s, v) = get(&app, "/api/v1/audit/verify", Some(&admin)).await;
     assert_eq!((s, v["ok"].as_bool()), (StatusCode::OK, Some(true)));
@@ -238,16 +265,23 @@ async fn identifiers_link_look_up_and_refuse_duplicates() {
     assert_eq!(body["error"]["code"], "identifier-taken");
     assert!(body["error"]["message"].as_str().unwrap().contains("ic_card"), "{body}");
 
-    let (s, body) = post(
-        &app,
-        &format!("/api/v1/people/{sato}/identifiers"),
-        Some(&admin),
-        json!({"kind":"IC CARD","value":"1"}),
-    )
-    .await;
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &format!("/api/v1/people/{sato}/identifiers"),
+            Some(&admin),
+            json!({"kind":"IC CARD","value":"1"}),
+        )
+        .await
+    );
     assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "identifier-invalid");
     assert_eq!(body["error"]["code"], "identifier-invalid");
-    assert_refused(&get(&app, "/api/v1/identifiers/ic_card/0000", Some(&admin)).await, StatusCode::NOT_FOUND, "identifier-not-found");
+    assert_refused(
+        &get(&app, "/api/v1/identifiers/ic_card/0000", Some(&admin)).await,
+        StatusCode::NOT_FOUND,
+        "identifier-not-found",
+    );
 }
 
 #[tokio::test]
@@ -260,7 +294,10 @@ async fn malformed_geojson_names_the_feature_and_imports_nothing() {
     let open_ring = json!({"type":"Feature","properties":{"code":"new-3","name":"壊れた町"},
         "geometry":{"type":"Polygon","coordinates":[[[139.0,35.0],[139.1,35.0],[139.1,35.1],[139.0,35.1]]]}});
     let doc = json!({"type":"FeatureCollection","features":[good("new-1", 139.0), good("new-2", 139.1), open_ring]});
-    let (s, body) = post(&app, "/api/v1/areas/import", Some(&admin), doc).await;
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, "/api/v1/areas/import", Some(&admin), doc).await
+    );
     assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "areas-import-invalid");
     assert_eq!(body["error"]["code"], "areas-import-invalid");
     let msg = body["error"]["message"].as_str().unwrap();
@@ -322,13 +359,16 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
     );
 
     // Japanese by default; unknown fields refused; a missing name explained.
-    let (s, body) = post(
-        &app,
-        "/api/v1/people",
-        Some(&admin),
-        json!({"display_name":"a","shoe_size":27}),
-    )
-    .await;
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            "/api/v1/people",
+            Some(&admin),
+            json!({"display_name":"a","shoe_size":27}),
+        )
+        .await
+    );
     assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "bad-json");
     assert!(
         body["error"]["message"].as_str().unwrap().contains("shoe_size"),
@@ -396,7 +436,14 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         post(&app, "/api/v1/memberships", Some(&admin), m.clone()).await.0,
         StatusCode::CREATED
     );
-    assert_refused(&post(&app, "/api/v1/memberships", Some(&admin), m).await, StatusCode::CONFLICT, "membership-exists");
+    assert_refused(
+        &assert_unchanged!(
+            app.snapshot().await,
+            post(&app, "/api/v1/memberships", Some(&admin), m).await
+        ),
+        StatusCode::CONFLICT,
+        "membership-exists",
+    );
     let (s, body) = post(
         &app,
         "/api/v1/memberships",
@@ -472,7 +519,11 @@ async fn households_consents_and_me() {
         StatusCode::OK
     );
     let sato = app.token_for("sato").await;
-    assert_refused(&get(&app, &format!("/api/v1/households/{household}"), Some(&sato)).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(
+        &get(&app, &format!("/api/v1/households/{household}"), Some(&sato)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
 
     let (s, c) = post(
         &app,
@@ -572,13 +623,16 @@ async fn review_fixes_households_areas_consent_and_bulk_audit() {
     } else {
         token_for_person(&app, &rep).await
     };
-    let (s, refusal) = post(
-        &app,
-        &format!("/api/v1/households/{household}/members"),
-        Some(&rep_token),
-        json!({"person_id": tanaka}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &format!("/api/v1/households/{household}/members"),
+            Some(&rep_token),
+            json!({"person_id": tanaka}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     // …but may add a person who has no household yet; the admin decides who acts for it.
     let (_, newcomer) = post(
@@ -597,13 +651,16 @@ async fn review_fixes_households_areas_consent_and_bulk_audit() {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{hh}");
-    let (s, refusal) = post(
-        &app,
-        &format!("/api/v1/households/{household}/members"),
-        Some(&rep_token),
-        json!({"person_id": newcomer_id, "representative": true}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &format!("/api/v1/households/{household}/members"),
+            Some(&rep_token),
+            json!({"person_id": newcomer_id, "representative": true}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
 
     // An area given by code is stored as the area's id.
@@ -760,7 +817,10 @@ async fn a_resident_sets_their_area_by_address_code_or_point_and_bad_input_chang
         (json!({"lat": 95.0, "lon": 135.0}), "query-invalid", "lat -90..90"),
         (json!({}), "address-missing", "どれかを指定してください"),
     ] {
-        let (s, e) = send(&app, put.clone(), "/api/v1/me/address", &token, body.clone()).await;
+        let (s, e) = assert_unchanged!(
+            app.snapshot().await,
+            send(&app, put.clone(), "/api/v1/me/address", &token, body.clone()).await
+        );
         assert_refused(&(s, &e), StatusCode::BAD_REQUEST, code);
         assert_eq!(e["error"]["code"], code, "{body}: {e}");
         assert!(e["error"]["message"].as_str().unwrap().contains(words), "{e}");
@@ -895,7 +955,11 @@ async fn a_resident_makes_a_household_and_family_joins_it_by_its_code() {
         kernel::store::people::household_of(&app.kernel.db, &b).await.unwrap(),
         None
     );
-    assert_refused(&get(&app, "/api/v1/me/household/code", Some(&tb)).await, StatusCode::NOT_FOUND, "household-not-found");
+    assert_refused(
+        &get(&app, "/api/v1/me/household/code", Some(&tb)).await,
+        StatusCode::NOT_FOUND,
+        "household-not-found",
+    );
 
     // The right code, typed in lower case without its hyphen.
     let typed = code.replace('-', "").to_lowercase();
@@ -915,7 +979,11 @@ async fn a_resident_makes_a_household_and_family_joins_it_by_its_code() {
         "joining does not change who represents it"
     );
     // Only the representative shows the code.
-    assert_refused(&get(&app, "/api/v1/me/household/code", Some(&tb)).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(
+        &get(&app, "/api/v1/me/household/code", Some(&tb)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
 
     // The representative's area moves the household (what safety checks ask by).
     let put = reqwest::Method::PUT;

@@ -9,6 +9,7 @@ mod common;
 mod aid;
 mod alerts;
 mod api;
+mod kit;
 mod safety;
 mod watch;
 mod web;

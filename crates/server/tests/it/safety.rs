@@ -3,9 +3,9 @@
 //! visits, reminders and escalation under the test clock; the export. SQLite, and PostgreSQL
 //! when MACHI_TEST_DATABASE says so.
 
+use crate::common::assert_refused;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use crate::common::assert_refused;
 use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
 
 use crate::common::{api, get, post, session_cookie};
@@ -52,29 +52,38 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
     .await;
     assert_eq!(s, StatusCode::CREATED, "{round}");
     let id = round["id"].as_str().unwrap().to_string();
-    let (s, refusal) = post(
-        &app,
-        &kaicho,
-        "/safety/rounds",
-        json!({"area": "13999-2", "title": "x"}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &kaicho,
+            "/safety/rounds",
+            json!({"area": "13999-2", "title": "x"}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
-    let (s, refusal) = post(
-        &app,
-        &tanaka,
-        "/safety/rounds",
-        json!({"area": "13999-1", "title": "x"}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &tanaka,
+            "/safety/rounds",
+            json!({"area": "13999-1", "title": "x"}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
-    let (s, body) = post(
-        &app,
-        &kaicho,
-        "/safety/rounds",
-        json!({"area": "13999-9", "title": "x"}),
-    )
-    .await;
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &kaicho,
+            "/safety/rounds",
+            json!({"area": "13999-9", "title": "x"}),
+        )
+        .await
+    );
     assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "area-unknown");
 
     // Every household of the district is asked; nobody has answered yet.
@@ -119,38 +128,50 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
 
     // Bad input: another's household, a malformed member state (named), a stranger as member.
-    let (s, refusal) = post(
-        &app,
-        &tanaka,
-        &format!(
-            "/safety/rounds/{id}/households/{}/answers",
-            household_of(&app, "kaicho").await
-        ),
-        json!({"status": "safe"}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &tanaka,
+            &format!(
+                "/safety/rounds/{id}/households/{}/answers",
+                household_of(&app, "kaicho").await
+            ),
+            json!({"status": "safe"}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "safety-not-your-household");
-    let (s, e) = post(
-        &app,
-        &tanaka,
-        &answers,
-        json!({"status": "safe", "members": [{"person_id": me, "status": "sleepy"}]}),
-    )
-    .await;
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &tanaka,
+            &answers,
+            json!({"status": "safe", "members": [{"person_id": me, "status": "sleepy"}]}),
+        )
+        .await
+    );
     assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "safety-member-status-invalid");
     assert!(
         e["error"]["message"].as_str().unwrap().contains("members[0].status"),
         "{e}"
     );
-    let (s, e) = post(&app, &tanaka, &answers, json!({"status": "fine"})).await;
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, &tanaka, &answers, json!({"status": "fine"})).await
+    );
     assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "safety-status-invalid");
-    let (s, refusal) = post(
-        &app,
-        &sato,
-        &format!("/safety/rounds/{id}/households/mine/answers"),
-        json!({"status": "safe"}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &sato,
+            &format!("/safety/rounds/{id}/households/mine/answers"),
+            json!({"status": "safe"}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden"); // sato's household is not asked in district 1
 
     // Follow-up: the officer sees tanaka's household (help), assigns the supporter, records the visit.
@@ -170,16 +191,22 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden"); // residents see no lists
     let supporter = app.person_of("supporter").await;
     let visit = format!("/safety/rounds/{id}/households/{hh}/visit");
-    let (s, refusal) = api(
-        &app,
-        &kaicho,
-        reqwest::Method::PUT,
-        &visit,
-        Some(json!({"visitor_id": me})),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        api(
+            &app,
+            &kaicho,
+            reqwest::Method::PUT,
+            &visit,
+            Some(json!({"visitor_id": me})),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::BAD_REQUEST, "safety-visitor-invalid"); // a resident is no visitor
-    let (s, refusal) = post(&app, &kaicho, &format!("{visit}/outcome"), json!({"outcome": "safe"})).await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, &kaicho, &format!("{visit}/outcome"), json!({"outcome": "safe"})).await
+    );
     assert_refused(&(s, &refusal), StatusCode::CONFLICT, "safety-visit-not-assigned"); // nobody assigned yet
     let (s, _) = api(
         &app,
@@ -237,7 +264,10 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
     let (s, closed) = post(&app, &kaicho, &format!("/safety/rounds/{id}/close"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
     let at = kernel::web::render::human_time(kernel::i18n::Lang::Ja, closed["closed_at"].as_i64().unwrap());
-    let (s, e) = post(&app, &tanaka, &answers, json!({"status": "safe"})).await;
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, &tanaka, &answers, json!({"status": "safe"})).await
+    );
     assert_refused(&(s, &e), StatusCode::CONFLICT, "safety-round-closed");
     assert!(e["error"]["message"].as_str().unwrap().contains(&at), "{e}");
 }
@@ -281,13 +311,16 @@ async fn residents_answer_on_the_web_and_officers_watch_the_tally_and_map() {
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("id=\"safety-done\"") && html.contains("回答を受け付けました"));
     assert!(html.contains("家は無事です"), "the comment is shown back");
-    let (s, html, _) = form(
-        &app,
-        &sato,
-        &format!("/safety/{id}/answer"),
-        &[("status", "safe"), (&format!("member.{me}"), "sleepy")],
-    )
-    .await;
+    let (s, html, _) = assert_unchanged!(
+        app.snapshot().await,
+        form(
+            &app,
+            &sato,
+            &format!("/safety/{id}/answer"),
+            &[("status", "safe"), (&format!("member.{me}"), "sleepy")],
+        )
+        .await
+    );
     assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "safety-member-status-invalid");
     assert!(html.contains("member"), "the form names the field");
     assert_eq!(
@@ -411,7 +444,10 @@ async fn the_email_link_answers_once_without_logging_in() {
         assert_eq!(s, StatusCode::OK);
         assert!(html.contains("name=\"status\" value=\"safe\""));
     }
-    let (s, html, _) = form(&app, &anon, &first, &[("status", "maybe")]).await;
+    let (s, html, _) = assert_unchanged!(
+        app.snapshot().await,
+        form(&app, &anon, &first, &[("status", "maybe")]).await
+    );
     assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "safety-status-invalid");
     assert!(html.contains("status"));
     // 全員無事 with someone hurt asks first; the link is not spent by the question.
@@ -554,13 +590,16 @@ async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_sile
 
     // Someone answers; at 15 minutes the silent ones are reminded, once.
     let sato = app.token_for("sato").await; // sato lives outside district 1: not asked
-    let (s, refusal) = post(
-        &app,
-        &sato,
-        &format!("/safety/rounds/{}/households/mine/answers", round.id),
-        json!({"status": "safe"}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &sato,
+            &format!("/safety/rounds/{}/households/mine/answers", round.id),
+            json!({"status": "safe"}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let kaicho = app.token_for("kaicho").await;
     let (s, _) = post(
@@ -866,7 +905,10 @@ async fn family_in_the_watch_over_circle_answers_for_the_household_and_officers_
     };
 
     // Without a circle, sato is a stranger to tanaka's household: refused, saying why.
-    let (s, e) = post(&app, &sato, &answers, json!({"status": "safe"})).await;
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, &sato, &answers, json!({"status": "safe"})).await
+    );
     assert_refused(&(s, &e), StatusCode::FORBIDDEN, "safety-not-your-household");
     assert_eq!(e["error"]["code"], "safety-not-your-household", "{e}");
     nothing_changed().await;
@@ -874,7 +916,10 @@ async fn family_in_the_watch_over_circle_answers_for_the_household_and_officers_
     // In tanaka's circle: the care manager is no family and is refused too.
     tanaka_circle_with_family(&app).await;
     let caremgr = app.token_for("caremgr").await;
-    let (s, e) = post(&app, &caremgr, &answers, json!({"status": "safe"})).await;
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, &caremgr, &answers, json!({"status": "safe"})).await
+    );
     assert_refused(&(s, &e), StatusCode::FORBIDDEN, "safety-not-your-household");
     assert_eq!(e["error"]["code"], "safety-not-your-household", "{e}");
     nothing_changed().await;
@@ -971,9 +1016,20 @@ async fn family_in_the_watch_over_circle_answers_for_the_household_and_officers_
     }
     // The care manager gets neither the form nor the receipt.
     let cm = session_cookie(&app, "caremgr").await;
-    assert_refused(&page(&app, &cm, &form_path).await, StatusCode::FORBIDDEN, "safety-not-your-household");
-    assert_refused(&page(&app, &cm, &receipt).await, StatusCode::FORBIDDEN, "safety-not-your-household");
-    let (s, refused, _) = form(&app, &cm, &form_path, &[("status", "safe")]).await;
+    assert_refused(
+        &page(&app, &cm, &form_path).await,
+        StatusCode::FORBIDDEN,
+        "safety-not-your-household",
+    );
+    assert_refused(
+        &page(&app, &cm, &receipt).await,
+        StatusCode::FORBIDDEN,
+        "safety-not-your-household",
+    );
+    let (s, refused, _) = assert_unchanged!(
+        app.snapshot().await,
+        form(&app, &cm, &form_path, &[("status", "safe")]).await
+    );
     assert_refused(&(s, &refused), StatusCode::FORBIDDEN, "safety-not-your-household");
     assert_eq!(safety::store::history(&app.kernel.db, &id, &hh).await.unwrap().len(), 2);
 }

@@ -5,10 +5,10 @@
 //! keeps working; the contact allow-list holding a stranger's message for the guardian; audited
 //! reads. SQLite, and PostgreSQL when MACHI_TEST_DATABASE says so.
 
+use crate::common::assert_refused;
 use kernel::Clock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use crate::common::assert_refused;
 use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
 
 use crate::common::{api, get, page, post, put, session_cookie};
@@ -89,7 +89,10 @@ async fn tanakas_circle(app: &TestApp) -> (String, String, String) {
     assert!(c["consent_id"].is_null(), "someone else's circle waits for consent");
     let id = c["id"].as_str().unwrap().to_string();
     // The daughter cannot consent for her mother; only the person (or a named guardian) can.
-    let (s, refusal) = post(app, &sato, &format!("/watch/circles/{id}/consent"), json!({})).await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(app, &sato, &format!("/watch/circles/{id}/consent"), json!({})).await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, c) = post(app, &tanaka, &format!("/watch/circles/{id}/consent"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
@@ -122,13 +125,16 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, e) = put(
-        &app,
-        &sato,
-        &format!("/watch/circles/{circle}/members/{supporter_id}"),
-        json!({"role": "supporter", "ladder": 3}),
-    )
-    .await;
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        put(
+            &app,
+            &sato,
+            &format!("/watch/circles/{circle}/members/{supporter_id}"),
+            json!({"role": "supporter", "ladder": 3}),
+        )
+        .await
+    );
     assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "watch-training-missing");
     assert_eq!(e["error"]["code"], "watch-training-missing", "{e}");
     assert!(
@@ -157,13 +163,13 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
     );
     assert!(e["error"]["message"].as_str().unwrap().contains("2025-03-31"));
     // Only the welfare desk records trainings.
-    let (s, refusal) = post(
+    let (s, refusal) = assert_unchanged!(app.snapshot().await, post(
         &app,
         &sato,
         "/watch/trainings",
         json!({"person_id": supporter_id, "organisation": "x", "taken_on": "2026-04-01", "expires_on": "2027-03-31"}),
     )
-    .await;
+    .await);
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     post(
         &app,
@@ -244,7 +250,10 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
     assert_eq!(s, StatusCode::OK, "{e}");
     assert_eq!(e["acknowledged_by"], caremgr_id.as_str());
     // A second member finds someone already on the way, named.
-    let (s, e) = post(&app, &sato, &format!("/watch/escalations/{esc}/acknowledge"), json!({})).await;
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, &sato, &format!("/watch/escalations/{esc}/acknowledge"), json!({})).await
+    );
     assert_refused(&(s, &e), StatusCode::CONFLICT, "watch-already-visiting");
     assert!(
         e["error"]["message"]
@@ -275,9 +284,23 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
     // The bulb starts reporting over HTTP with its token; bad input is refused.
     let d = add_device(&app, &sato, &circle, "bulb-7001", "bulb").await;
     let token = d["token"].as_str().unwrap().to_string();
-    assert_refused(&signal_answer(&app, "mdev_nonsense", json!({"value": "on"})).await, StatusCode::UNAUTHORIZED, "watch-device-unknown");
+    assert_refused(
+        &assert_unchanged!(
+            app.snapshot().await,
+            signal_answer(&app, "mdev_nonsense", json!({"value": "on"})).await
+        ),
+        StatusCode::UNAUTHORIZED,
+        "watch-device-unknown",
+    );
     let future = app.clock.now_ms() + 3_600_000;
-    assert_refused(&signal_answer(&app, &token, json!({"value": "on", "at": future})).await, StatusCode::BAD_REQUEST, "watch-signal-future");
+    assert_refused(
+        &assert_unchanged!(
+            app.snapshot().await,
+            signal_answer(&app, &token, json!({"value": "on", "at": future})).await
+        ),
+        StatusCode::BAD_REQUEST,
+        "watch-signal-future",
+    );
     assert_eq!(signal(&app, &token, json!({"value": "on"})).await, StatusCode::ACCEPTED);
     let (last, _) = watch::store::signals::state(k, &app.person_of("tanaka").await)
         .await
@@ -577,13 +600,16 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
     let (_, view) = get(&app, &sato, &format!("/watch/circles/{circle}")).await;
     assert_eq!(view["held_messages"][0]["body"], "還付金があります。ATMへ");
     // Only the guardian decides.
-    let (s, refusal) = post(
-        &app,
-        &tanaka,
-        &format!("/watch/messages/{msg}/decision"),
-        json!({"approve": true}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &tanaka,
+            &format!("/watch/messages/{msg}/decision"),
+            json!({"approve": true}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, _) = post(
         &app,
@@ -593,13 +619,16 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, refusal) = post(
-        &app,
-        &sato,
-        &format!("/watch/messages/{msg}/decision"),
-        json!({"approve": true}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &sato,
+            &format!("/watch/messages/{msg}/decision"),
+            json!({"approve": true}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::CONFLICT, "watch-message-decided"); // decided once
 
     // The guardian puts the shop on the list: both are told, and the shop's messages now arrive.
@@ -645,13 +674,16 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
         .unwrap();
     assert_eq!(mine["messages"][0]["body"], "ご注文の野菜を届けます");
     // The person may not change her list herself here; the guardian does. Bad input is named.
-    let (s, refusal) = put(
-        &app,
-        &tanaka,
-        &format!("/watch/circles/{circle}/contacts/{shop_id}"),
-        json!({}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        put(
+            &app,
+            &tanaka,
+            &format!("/watch/circles/{circle}/contacts/{shop_id}"),
+            json!({}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, e) = post(&app, &shop, "/watch/messages", json!({"to": tanaka_id, "body": "  "})).await;
     assert_eq!(
@@ -770,13 +802,16 @@ async fn only_members_and_the_desk_see_a_circle() {
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     // A second circle for the same person is refused.
     let sato = app.token_for("sato").await;
-    let (s, refusal) = post(
-        &app,
-        &sato,
-        "/watch/circles",
-        json!({"name": "田中 ハナ", "birth_date": "1938-04-12", "role": "family"}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &sato,
+            "/watch/circles",
+            json!({"name": "田中 ハナ", "birth_date": "1938-04-12", "role": "family"}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::CONFLICT, "watch-circle-exists");
     let (s, e) = post(
         &app,
@@ -815,7 +850,14 @@ async fn taking_back_consent_stops_the_watching_and_the_person_can_close_the_cir
     kernel::store::consents::withdraw(k, &app.person_of("tanaka").await, c.consent_id.as_deref().unwrap())
         .await
         .unwrap();
-    assert_refused(&signal_answer(&app, &token, json!({"value": "motion"})).await, StatusCode::CONFLICT, "watch-not-watched"); // nothing is kept
+    assert_refused(
+        &assert_unchanged!(
+            app.snapshot().await,
+            signal_answer(&app, &token, json!({"value": "motion"})).await
+        ),
+        StatusCode::CONFLICT,
+        "watch-not-watched",
+    ); // nothing is kept
     let (_, view) = get(&app, &sato, &format!("/watch/circles/{circle}")).await;
     assert!(view["last_signal_at"].is_null(), "her days are no longer shown: {view}");
     app.clock.advance(3 * 3_600_000);
@@ -826,7 +868,10 @@ async fn taking_back_consent_stops_the_watching_and_the_person_can_close_the_cir
     );
 
     // Only she (or the desk) may end the circle; then a new one can be started.
-    let (s, refusal) = post(&app, &sato, &format!("/watch/circles/{circle}/close"), json!({})).await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, &sato, &format!("/watch/circles/{circle}/close"), json!({})).await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, _) = post(&app, &tanaka, &format!("/watch/circles/{circle}/close"), json!({})).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
@@ -863,7 +908,14 @@ async fn a_device_heard_before_is_refused_once_retired_or_its_circle_closed() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    assert_refused(&signal_answer(&app, bulb, json!({"value": "off"})).await, StatusCode::UNAUTHORIZED, "watch-device-unknown"); // a retired device's token stops at once
+    assert_refused(
+        &assert_unchanged!(
+            app.snapshot().await,
+            signal_answer(&app, bulb, json!({"value": "off"})).await
+        ),
+        StatusCode::UNAUTHORIZED,
+        "watch-device-unknown",
+    ); // a retired device's token stops at once
     assert_eq!(
         signal(&app, door, json!({"value": "close"})).await,
         StatusCode::ACCEPTED
@@ -871,7 +923,14 @@ async fn a_device_heard_before_is_refused_once_retired_or_its_circle_closed() {
 
     let (s, _) = post(&app, &tanaka, &format!("/watch/circles/{circle}/close"), json!({})).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    assert_refused(&signal_answer(&app, door, json!({"value": "open"})).await, StatusCode::CONFLICT, "watch-not-watched"); // nothing is kept once the circle is closed
+    assert_refused(
+        &assert_unchanged!(
+            app.snapshot().await,
+            signal_answer(&app, door, json!({"value": "open"})).await
+        ),
+        StatusCode::CONFLICT,
+        "watch-not-watched",
+    ); // nothing is kept once the circle is closed
     // On SQLite, signals the writer holds are in its log until applied.
     watch::store::signals::settle(&app.kernel).await.unwrap();
     let kept: i64 = kernel::on_db!(&app.kernel.db, |p| sqlx::query_scalar(
@@ -1083,13 +1142,16 @@ async fn a_held_scam_is_hidden_from_the_watched_person_and_her_family_decides_wi
     let (_, html) = page(&app, &hana, &format!("/watch/{circle}")).await;
     assert!(html.contains("井上 勇さんからの連絡が届いています。ご家族が確認してからお見せします。"));
     assert!(!html.contains("/decision"), "the person has no decision buttons");
-    let (s, refusal) = post(
-        &app,
-        &tanaka,
-        &format!("/watch/messages/{msg}/decision"),
-        json!({"approve": true}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &tanaka,
+            &format!("/watch/messages/{msg}/decision"),
+            json!({"approve": true}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
 
     // sato (family, no guardian named) reads it and refuses it from the circle page.
@@ -1155,13 +1217,16 @@ async fn a_held_scam_is_hidden_from_the_watched_person_and_her_family_decides_wi
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, refusal) = post(
-        &app,
-        &fukushi,
-        &format!("/watch/messages/{second}/decision"),
-        json!({"approve": true}),
-    )
-    .await;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &fukushi,
+            &format!("/watch/messages/{second}/decision"),
+            json!({"approve": true}),
+        )
+        .await
+    );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(
         watch::store::get_message(&k.db, &second).await.unwrap().unwrap().state,
@@ -1228,13 +1293,16 @@ async fn a_new_circle_starts_with_the_default_rules_and_the_person_answers_on_th
         "中村 恵子さんが、あなたの見守りを始めたいと言っています。"
     );
     // A wrong answer is named, and nothing changes.
-    let (s, _, html) = form(
-        &app,
-        &shigeru,
-        "/watch/answer",
-        &[("answer", "maybe"), ("back", "/terminal")],
-    )
-    .await;
+    let (s, _, html) = assert_unchanged!(
+        app.snapshot().await,
+        form(
+            &app,
+            &shigeru,
+            "/watch/answer",
+            &[("answer", "maybe"), ("back", "/terminal")],
+        )
+        .await
+    );
     assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "watch-answer-invalid");
     assert!(
         watch::store::require(&k.db, &circle)
@@ -1261,7 +1329,10 @@ async fn a_new_circle_starts_with_the_default_rules_and_the_person_answers_on_th
     let (_, terminal) = page(&app, &shigeru, "/terminal?done=consent").await;
     assert!(terminal.contains("見守りが始まりました。"));
     // Nothing left to answer.
-    let (s, _, html) = form(&app, &shigeru, "/watch/answer", &[("answer", "no")]).await;
+    let (s, _, html) = assert_unchanged!(
+        app.snapshot().await,
+        form(&app, &shigeru, "/watch/answer", &[("answer", "no")]).await
+    );
     assert_refused(&(s, &html), StatusCode::CONFLICT, "watch-nothing-to-answer");
     assert!(watch::store::watching(&k.db, &circle).await.unwrap());
 

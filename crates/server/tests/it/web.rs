@@ -1,9 +1,9 @@
 //! The web pages as a browser without JavaScript uses them: forms, cookies, redirects.
 //! Runs on SQLite, and on PostgreSQL when MACHI_TEST_DATABASE says so.
 
+use crate::common::{Browser, assert_refused};
 use reqwest::StatusCode;
 use reqwest::header::SET_COOKIE;
-use crate::common::{Browser, assert_refused};
 use server::testing::{TestApp, spawn_demo_app};
 
 const PASSWORD: &str = kernel::demo::DEMO_PASSWORD;
@@ -153,7 +153,11 @@ async fn five_failed_logins_pause_logging_in() {
     let app = spawn_demo_app().await;
     let b = Browser::new(&app);
     for _ in 0..5 {
-        assert_refused(&b.login("sato", "guess guess guess").await, StatusCode::UNAUTHORIZED, "login-failed");
+        assert_refused(
+            &assert_unchanged!(app.snapshot().await, b.login("sato", "guess guess guess").await),
+            StatusCode::UNAUTHORIZED,
+            "login-failed",
+        );
     }
     let res = b.login("sato", PASSWORD).await;
     assert_refused(&res, StatusCode::TOO_MANY_REQUESTS, "too-many-attempts");
@@ -170,7 +174,9 @@ async fn forms_without_the_csrf_token_are_refused_in_the_users_language() {
     let app = spawn_demo_app().await;
     let b = Browser::new(&app);
     b.get("/login").await;
-    let res = b.post_raw("/login", &[("login", "tanaka"), ("password", PASSWORD)]).await;
+    let res = b
+        .post_raw("/login", &[("login", "tanaka"), ("password", PASSWORD)])
+        .await;
     assert_refused(&res, StatusCode::FORBIDDEN, "csrf-invalid");
     assert!(res.headers["content-type"].to_str().unwrap().starts_with("text/html"));
     assert!(res.body.contains("フォームの有効期限が切れたか"), "{}", res.body);
@@ -179,7 +185,11 @@ async fn forms_without_the_csrf_token_are_refused_in_the_users_language() {
     let res = b
         .post_raw(
             "/login",
-            &[("csrf", "0".repeat(64).as_str()), ("login", "tanaka"), ("password", PASSWORD)],
+            &[
+                ("csrf", "0".repeat(64).as_str()),
+                ("login", "tanaka"),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_refused(&res, StatusCode::FORBIDDEN, "csrf-invalid");
@@ -262,7 +272,11 @@ async fn an_admin_opening_my_record_appears_in_my_access_log() {
     assert!(!log.contains("person.read") && !log.contains("person/"), "{log}");
 
     // Residents cannot open the admin pages.
-    assert_refused(&me.get(&format!("/admin/people/{tanaka}")).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_refused(
+        &me.get(&format!("/admin/people/{tanaka}")).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
 }
 
 #[tokio::test]
@@ -345,7 +359,11 @@ async fn export_my_data_and_delete_my_account() {
         .await
         .unwrap()
         .unwrap();
-    assert_refused(&b.post("/me/delete", &[]).await, StatusCode::BAD_REQUEST, "delete-confirm-needed");
+    assert_refused(
+        &assert_unchanged!(app.snapshot().await, b.post("/me/delete", &[]).await),
+        StatusCode::BAD_REQUEST,
+        "delete-confirm-needed",
+    );
     let res = b.post("/me/delete", &[("confirm", "yes")]).await;
     assert_eq!(
         (res.status, res.location()),
@@ -361,7 +379,11 @@ async fn export_my_data_and_delete_my_account() {
             .iter()
             .all(|c| !c.is_active())
     );
-    assert_refused(&b.login("leaver", "a long enough phrase").await, StatusCode::UNAUTHORIZED, "login-failed");
+    assert_refused(
+        &assert_unchanged!(app.snapshot().await, b.login("leaver", "a long enough phrase").await),
+        StatusCode::UNAUTHORIZED,
+        "login-failed",
+    );
     let entries = kernel::store::audit::about_person(&app.kernel.db, &person, 10)
         .await
         .unwrap();
@@ -512,7 +534,11 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         "the other device is logged out"
     );
     let c = Browser::new(&app);
-    assert_refused(&c.login("sato", PASSWORD).await, StatusCode::UNAUTHORIZED, "login-failed");
+    assert_refused(
+        &assert_unchanged!(app.snapshot().await, c.login("sato", PASSWORD).await),
+        StatusCode::UNAUTHORIZED,
+        "login-failed",
+    );
     assert_eq!(
         c.login("sato", "a brand new phrase").await.status,
         StatusCode::SEE_OTHER
@@ -826,7 +852,11 @@ async fn error_pages_keep_the_persons_name_and_menu() {
         ("/admin", StatusCode::FORBIDDEN),
     ] {
         let page = b.get(path).await;
-        let code = if status == StatusCode::NOT_FOUND { "route-not-found" } else { "forbidden" };
+        let code = if status == StatusCode::NOT_FOUND {
+            "route-not-found"
+        } else {
+            "forbidden"
+        };
         assert_refused(&page, status, code);
         assert!(page.body.contains("田中 ハナ さん"), "{path}: {}", page.body);
         assert!(!page.body.contains("None"), "{path}");

@@ -10,7 +10,13 @@ use server::testing::TestApp;
 use super::browser::{Browser, Page};
 
 /// Call the JSON API: `path` is under `/api/v1`; no token calls it as nobody. (status, body or null)
-pub async fn call(app: &TestApp, token: Option<&str>, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub async fn call(
+    app: &TestApp,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     request(app, token, method, &format!("/api/v1{path}"), body).await
 }
 

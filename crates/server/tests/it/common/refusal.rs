@@ -122,7 +122,12 @@ pub fn assert_refused(answer: &impl Answer, status: StatusCode, code: &str) {
     let body = answer.body_text();
     if answer.status() != status && learning() {
         let at = std::panic::Location::caller();
-        eprintln!("REFUSAL {}:{} status {} not {status}: {body}", at.file(), at.line(), answer.status());
+        eprintln!(
+            "REFUSAL {}:{} status {} not {status}: {body}",
+            at.file(),
+            at.line(),
+            answer.status()
+        );
         return;
     }
     assert_eq!(answer.status(), status, "refused with {status} and {code}? {body}");
@@ -149,7 +154,10 @@ pub fn assert_refused(answer: &impl Answer, status: StatusCode, code: &str) {
     }
     match given {
         Some(c) => panic!("refused with the code {c}, not {code}: {body}"),
-        None => panic!("the page does not say {code} ({}): {body}", kernel::i18n::t(kernel::i18n::Lang::Ja, code, &[])),
+        None => panic!(
+            "the page does not say {code} ({}): {body}",
+            kernel::i18n::t(kernel::i18n::Lang::Ja, code, &[])
+        ),
     }
 }
 
@@ -165,7 +173,12 @@ macro_rules! assert_unchanged {
         let before = $snapshot;
         let answer = $act;
         let after = $snapshot;
-        assert_eq!(before, after, "a refused request changed what {} shows", stringify!($snapshot));
+        assert_eq!(
+            before,
+            after,
+            "a refused request changed what {} shows",
+            stringify!($snapshot)
+        );
         answer
     }};
 }
@@ -197,10 +210,16 @@ mod learn {
         let text = super::unescape(html);
         let region: String = ["error-summary", "field-error"]
             .iter()
-            .filter_map(|class| text.find(class).map(|at| text[at..].chars().take(600).collect::<String>()))
+            .filter_map(|class| {
+                text.find(class)
+                    .map(|at| text[at..].chars().take(600).collect::<String>())
+            })
             .collect();
         if region.is_empty() {
-            return vec![format!("(no error region) {}", text.chars().take(200).collect::<String>())];
+            return vec![format!(
+                "(no error region) {}",
+                text.chars().take(200).collect::<String>()
+            )];
         }
         let mut found: Vec<String> = catalogs()
             .into_iter()
