@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::testing::{TestApp, spawn_demo_app};
 
-use crate::common::{Actor, AppExt, api, assert_refused, code, counts, get, post};
+use crate::common::{Actor, AppExt, api, assert_refused, get, post};
 
 /// A supporter's profile: childcare and shopping, Saturday mornings, 5 km, insured for childcare.
 async fn profile(supporter: &Actor) {
@@ -28,16 +28,6 @@ async fn profile(supporter: &Actor) {
     assert_eq!(s, StatusCode::OK, "{p}");
 }
 
-/// The aid tables a refused write must leave as they were.
-const AID_TABLES: &[&str] = &[
-    "aid_requests",
-    "aid_offers",
-    "aid_certifications",
-    "aid_reviews",
-    "aid_settlements",
-    "aid_links",
-];
-
 /// The people of the Saturday pick-up: the parent (kosodate), 翔太 the acquainted supporter,
 /// another supporter (caremgr) and the coordinator (kyodo).
 struct Saturday {
@@ -49,11 +39,11 @@ struct Saturday {
 }
 
 impl Saturday {
-    /// The request as its requester sees it, and the rows of the aid tables: what a refused
+    /// The request as its requester sees it, and every row of the database: what a refused
     /// write must not change.
-    async fn snapshot(&self, id: &str) -> (Value, Vec<(String, i64)>) {
+    async fn snapshot(&self, id: &str) -> (Value, server::testing::DbSnapshot) {
         let (_, v) = self.parent.get(&format!("/aid/requests/{id}")).await;
-        (v, counts(&self.app, AID_TABLES).await)
+        (v, self.app.snapshot().await)
     }
 }
 
@@ -89,18 +79,18 @@ async fn a_saturday_pick_up_from_asking_to_reviews() {
 /// Then Saturday 28 November, 09:30–11:00, ¥600 an hour.
 async fn the_parent_asks_and_bad_input_is_refused(story: &Saturday) -> String {
     let parent = &story.parent;
-    let before = counts(&story.app, AID_TABLES).await;
-    let res = parent.post("/aid/requests", ask(900, "2026-11-28")).await;
+    let res = assert_unchanged!(
+        story.app.snapshot().await,
+        parent.post("/aid/requests", ask(900, "2026-11-28")).await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "aid-fee-out-of-range");
     let msg = res.1["error"]["message"].as_str().unwrap();
     assert!(msg.contains("500") && msg.contains("700"), "{msg}");
-    let res = parent.post("/aid/requests", ask(600, "2026-11-20")).await;
-    assert_refused(&res, StatusCode::BAD_REQUEST, "aid-time-past");
-    assert_eq!(
-        counts(&story.app, AID_TABLES).await,
-        before,
-        "refused requests are not kept"
+    let res = assert_unchanged!(
+        story.app.snapshot().await,
+        parent.post("/aid/requests", ask(600, "2026-11-20")).await
     );
+    assert_refused(&res, StatusCode::BAD_REQUEST, "aid-time-past");
 
     let (s, r) = parent.post("/aid/requests", ask(600, "2026-11-28")).await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
@@ -713,7 +703,7 @@ async fn the_meeting_place_is_for_the_accepted_supporter_only() {
     assert_refused(&(s, &html), StatusCode::FORBIDDEN, "forbidden");
     assert!(!html.contains(place) && !html.contains("集会所"));
     let (s, e) = get(&app, &other, &path).await;
-    assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, "forbidden"));
+    assert_refused(&(s, &e), StatusCode::FORBIDDEN, "forbidden");
     assert!(!e.to_string().contains(place));
     let (s, e) = assert_unchanged!(
         get(&app, &tanaka, &path).await,

@@ -433,42 +433,46 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
     assert_eq!(s, StatusCode::OK);
     assert!(form.contains("name=\"areas\""));
     // A mistake first: no area chosen.
-    let res = form_post(
-        &app,
-        &bousai,
-        "/alerts/new",
-        &[
-            ("status", "Exercise"),
-            ("headline", "受信訓練"),
-            ("category", "Geo"),
-            ("urgency", "Immediate"),
-            ("severity", "Severe"),
-            ("certainty", "Observed"),
-            ("expires_hours", "6"),
-        ],
-    )
-    .await;
-
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        form_post(
+            &app,
+            &bousai,
+            "/alerts/new",
+            &[
+                ("status", "Exercise"),
+                ("headline", "受信訓練"),
+                ("category", "Geo"),
+                ("urgency", "Immediate"),
+                ("severity", "Severe"),
+                ("certainty", "Observed"),
+                ("expires_hours", "6"),
+            ],
+        )
+        .await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-target-missing");
     assert!(res.body.clone().contains("対象の地域を1つ以上選ぶか"));
 
-    let res = form_post(
-        &app,
-        &bousai,
-        "/alerts/new",
-        &[
-            ("status", "Exercise"),
-            ("headline", "受信訓練"),
-            ("category", "Geo"),
-            ("urgency", "Immediate"),
-            ("severity", "Severe"),
-            ("certainty", "Observed"),
-            ("areas", "13999-9-99"),
-            ("expires_hours", "6"),
-        ],
-    )
-    .await;
-
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        form_post(
+            &app,
+            &bousai,
+            "/alerts/new",
+            &[
+                ("status", "Exercise"),
+                ("headline", "受信訓練"),
+                ("category", "Geo"),
+                ("urgency", "Immediate"),
+                ("severity", "Severe"),
+                ("certainty", "Observed"),
+                ("areas", "13999-9-99"),
+                ("expires_hours", "6"),
+            ],
+        )
+        .await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "area-unknown");
     assert!(res.body.contains("地域 13999-9-99 はこのまちにありません"));
 
@@ -1400,8 +1404,10 @@ async fn staff_limit_a_composed_alert_to_people_needing_support() {
     let mut bad = fields.to_vec();
     bad.retain(|(k, _)| *k != "groups");
     bad.push(("groups", "children"));
-    let res = form_post(&app, &bousai, "/alerts/new", &bad).await;
-
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        form_post(&app, &bousai, "/alerts/new", &bad).await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-group-unknown");
     assert!(res.body.clone().contains("children"));
 }
@@ -1575,12 +1581,19 @@ async fn an_acknowledged_alert_stays_on_every_page_and_a_drill_never_hides_it() 
     assert!(!other.contains("避難指示:みどり町一丁目"));
 }
 
+/// A real 避難指示 and a drill, published by bousai; tanaka is a resident of their area.
+struct Ended {
+    app: TestApp,
+    bousai: String,
+    tanaka: String,
+    real_id: String,
+    drill_id: String,
+}
+
 #[tokio::test]
 async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_people() {
     let app = spawn_demo_app().await;
     let token = app.token_for("bousai").await;
-    let bousai = session_cookie(&app, "bousai").await;
-    let tanaka = session_cookie(&app, "tanaka").await;
     let (_, _, real) = post_cap(
         &app,
         &token,
@@ -1596,31 +1609,63 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     .await;
     let drill_id = drill["id"].as_str().unwrap().to_string();
 
-    // The list: the 避難指示 in force, the drill among drills, each leading to its report.
+    let e = Ended {
+        bousai: session_cookie(&app, "bousai").await,
+        tanaka: session_cookie(&app, "tanaka").await,
+        real_id,
+        drill_id,
+        app,
+    };
+    the_list_leads_to_reports_and_residents_may_not_end_one(&e).await;
+    the_report_says_the_cap_values_in_words(&e).await;
+    let lift_id = lifting_confirms_the_reach_and_reaches_the_same_people(&e).await;
+    the_terminal_says_lifted(&e, &lift_id).await;
+    lifting_again_is_refused_and_changes_nothing(&e, &lift_id).await;
+    the_drill_is_cancelled_and_an_unknown_kind_is_refused(&e, &lift_id).await;
+}
+
+/// The list: the 避難指示 in force, the drill among drills, each leading to its report.
+/// Residents may not see it nor end an alert.
+async fn the_list_leads_to_reports_and_residents_may_not_end_one(e: &Ended) {
+    let Ended {
+        app,
+        bousai,
+        tanaka,
+        real_id,
+        drill_id,
+        ..
+    } = e;
     let (s, list) = page(&app, &bousai, "/alerts").await;
     assert_eq!(s, StatusCode::OK);
     let current = between(&list, "id=\"alerts-in-force-list\"", "</table>");
     assert!(current.contains(&format!("href=\"/alerts/{real_id}/report\"")) && current.contains("発信中"));
-    assert!(current.contains("みどり市 危機管理課") && !current.contains(&drill_id));
+    assert!(current.contains("みどり市 危機管理課") && !current.contains(drill_id.as_str()));
     let drills = between(&list, "id=\"alerts-drills-list\"", "</table>");
-    assert!(drills.contains(&drill_id) && drills.contains("【訓練】"));
+    assert!(drills.contains(drill_id.as_str()) && drills.contains("【訓練】"));
     // Residents may not see it nor end an alert.
     assert_refused(
         &page(&app, &tanaka, "/alerts").await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
-    let res = form_post(
-        &app,
-        &tanaka,
-        &format!("/alerts/{real_id}/end"),
-        &[("kind", "lift"), ("confirm", "yes")],
-    )
-    .await;
-
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        form_post(
+            &app,
+            &tanaka,
+            &format!("/alerts/{real_id}/end"),
+            &[("kind", "lift"), ("confirm", "yes")],
+        )
+        .await
+    );
     assert_refused(&res, StatusCode::FORBIDDEN, "forbidden");
+}
 
-    // The report shows the CAP values in words and offers 解除 and 取消.
+/// The report shows the CAP values in words and offers 解除 and 取消.
+async fn the_report_says_the_cap_values_in_words(e: &Ended) {
+    let Ended {
+        app, bousai, real_id, ..
+    } = e;
     let (_, report) = page(&app, &bousai, &format!("/alerts/{real_id}/report")).await;
     for words in [
         "気象",
@@ -1634,8 +1679,14 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     }
     assert!(!report.contains(">Immediate<") && !report.contains(">Extreme<"));
     assert!(report.contains(&format!("/alerts/{real_id}/end?kind=lift")));
+}
 
-    // 解除: first the confirmation with the reach, nothing sent yet.
+/// 解除: first the confirmation with the reach, nothing sent yet; confirmed, an Update that
+/// reaches the same areas, groups, people and e-mail recipients, referencing the original.
+async fn lifting_confirms_the_reach_and_reaches_the_same_people(e: &Ended) -> String {
+    let Ended {
+        app, bousai, real_id, ..
+    } = e;
     let (s, confirm) = page(&app, &bousai, &format!("/alerts/{real_id}/end?kind=lift")).await;
     assert_eq!(s, StatusCode::OK);
     let stored = alerts::store::require(&app.kernel.db, &real_id).await.unwrap();
@@ -1698,23 +1749,42 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
             && xml.contains("<references>bousai@city.midori.example.jp,evac-2,")
     );
 
-    // tanaka's terminal no longer shows the 避難指示; it says 解除.
+    lift_id
+}
+
+/// tanaka's terminal no longer shows the 避難指示; it says 解除.
+async fn the_terminal_says_lifted(e: &Ended, lift_id: &str) {
+    let Ended {
+        app,
+        bousai,
+        tanaka,
+        real_id,
+        ..
+    } = e;
     let (_, terminal) = page(&app, &tanaka, "/terminal").await;
     assert!(!terminal.contains(&format!("data-alert=\"{real_id}\"")), "{terminal}");
     let lift_item = between(&terminal, &format!("data-alert=\"{lift_id}\""), "</li>");
     assert!(lift_item.contains("解除") && lift_item.contains("避難指示を解除します。"));
     let (_, list) = page(&app, &bousai, "/alerts?notice=lifted").await;
     assert!(list.contains("解除を発信しました") && list.contains("解除済み"));
+}
 
-    // Lifting again is refused with the reason; nothing changes.
-    let res = form_post(
-        &app,
-        &bousai,
-        &format!("/alerts/{real_id}/end"),
-        &[("kind", "lift"), ("confirm", "yes")],
-    )
-    .await;
-
+/// Lifting again is refused with the reason; nothing changes.
+async fn lifting_again_is_refused_and_changes_nothing(e: &Ended, lift_id: &str) {
+    let Ended {
+        app, bousai, real_id, ..
+    } = e;
+    let db = &app.kernel.db;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        form_post(
+            &app,
+            &bousai,
+            &format!("/alerts/{real_id}/end"),
+            &[("kind", "lift"), ("confirm", "yes")],
+        )
+        .await
+    );
     assert_refused(&res, StatusCode::CONFLICT, "alerts-not-in-force");
     assert!(res.body.clone().contains("すでに取り消し・解除されたか"));
     assert!(
@@ -1725,8 +1795,18 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
             .replaced_by
             .is_none()
     );
+}
 
-    // The drill is cancelled: a CAP Cancel, and it leaves every screen.
+/// The drill is cancelled: a CAP Cancel, and it leaves every screen. An unknown kind is a 400 in words.
+async fn the_drill_is_cancelled_and_an_unknown_kind_is_refused(e: &Ended, lift_id: &str) {
+    let Ended {
+        app,
+        bousai,
+        tanaka,
+        drill_id,
+        ..
+    } = e;
+    let db = &app.kernel.db;
     let res = form_post(
         &app,
         &bousai,
@@ -1752,8 +1832,10 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     let (_, me) = page(&app, &tanaka, "/me").await;
     assert!(!me.contains("受信訓練:大雨"));
     // An unknown kind is a 400 in words.
-    let res = form_post(&app, &bousai, &format!("/alerts/{lift_id}/end"), &[("kind", "x")]).await;
-
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        form_post(&app, &bousai, &format!("/alerts/{lift_id}/end"), &[("kind", "x")]).await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-end-kind");
 }
 

@@ -379,17 +379,17 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         (s, body["error"]["message"].as_str()),
         (StatusCode::BAD_REQUEST, Some("表示名を入力してください"))
     );
-    let (s, body) = post(
-        &app,
-        "/api/v1/people",
-        Some(&admin),
-        json!({"display_name":"山田","area_id":"nowhere"}),
-    )
-    .await;
-    assert_eq!(
-        (s, body["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("area-unknown"))
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            "/api/v1/people",
+            Some(&admin),
+            json!({"display_name":"山田","area_id":"nowhere"}),
+        )
+        .await
     );
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "area-unknown");
     let (s, person) = post(
         &app,
         "/api/v1/people",
@@ -417,10 +417,7 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
 
     // Bad query values.
     let (s, body) = get(&app, "/api/v1/areas/at?lat=north&lon=1", None).await;
-    assert_eq!(
-        (s, body["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("query-invalid"))
-    );
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "query-invalid");
     let (s, refusal) = get(&app, "/api/v1/areas/at?lat=95&lon=1", None).await;
     assert_refused(&(s, &refusal), StatusCode::BAD_REQUEST, "query-invalid");
 
@@ -444,17 +441,17 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         StatusCode::CONFLICT,
         "membership-exists",
     );
-    let (s, body) = post(
-        &app,
-        "/api/v1/memberships",
-        Some(&admin),
-        json!({"person_id": sato, "organisation_id": npo, "role": "king"}),
-    )
-    .await;
-    assert_eq!(
-        (s, body["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("role-invalid"))
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            "/api/v1/memberships",
+            Some(&admin),
+            json!({"person_id": sato, "organisation_id": npo, "role": "king"}),
+        )
+        .await
     );
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "role-invalid");
 }
 
 #[tokio::test]
@@ -483,10 +480,7 @@ async fn tokens_are_shown_once_and_revocable() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let (s, body) = get(&app, "/api/v1/me", Some(&secret)).await;
-    assert_eq!(
-        (s, body["error"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("token-invalid"))
-    );
+    assert_refused(&(s, &body), StatusCode::UNAUTHORIZED, "token-invalid");
     let (s, refusal) = get(&app, "/api/v1/me", Some("machi_not-a-token")).await;
     assert_refused(&(s, &refusal), StatusCode::UNAUTHORIZED, "token-invalid");
     let res = client()
@@ -910,11 +904,11 @@ async fn a_resident_makes_a_household_and_family_joins_it_by_its_code() {
     let (b, tb) = newcomer(&app, "bunta").await;
     let post_ = reqwest::Method::POST;
 
-    let (s, e) = send(&app, post_.clone(), "/api/v1/me/household", &ta, json!({"name": "  "})).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("household-name-missing"))
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        send(&app, post_.clone(), "/api/v1/me/household", &ta, json!({"name": "  "})).await
     );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "household-name-missing");
     let (s, h) = send(
         &app,
         post_.clone(),
@@ -938,18 +932,18 @@ async fn a_resident_makes_a_household_and_family_joins_it_by_its_code() {
     );
 
     // A wrong code: refused, nothing changed. Someone with no household has no code to show.
-    let (s, e) = send(
-        &app,
-        post_.clone(),
-        "/api/v1/me/household/join",
-        &tb,
-        json!({"code": "ZZZZ-9999"}),
-    )
-    .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("household-code-unknown"))
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        send(
+            &app,
+            post_.clone(),
+            "/api/v1/me/household/join",
+            &tb,
+            json!({"code": "ZZZZ-9999"}),
+        )
+        .await
     );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "household-code-unknown");
     assert!(e["error"]["message"].as_str().unwrap().contains("ZZZZ-9999"));
     assert_eq!(
         kernel::store::people::household_of(&app.kernel.db, &b).await.unwrap(),
@@ -1010,18 +1004,18 @@ async fn contacts_need_consent_which_is_recorded_and_removing_one_withdraws_it()
     let put = reqwest::Method::PUT;
     let consents = || async { kernel::store::consents::of_person(&app.kernel.db, &me).await.unwrap() };
 
-    let (s, e) = send(
-        &app,
-        put.clone(),
-        "/api/v1/me/contacts",
-        &token,
-        json!({"kind": "email", "value": "c@example.jp"}),
-    )
-    .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("consent-needed-email"))
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        send(
+            &app,
+            put.clone(),
+            "/api/v1/me/contacts",
+            &token,
+            json!({"kind": "email", "value": "c@example.jp"}),
+        )
+        .await
     );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "consent-needed-email");
     assert!(consents().await.is_empty());
     let (s, p) = send(
         &app,
@@ -1062,12 +1056,11 @@ async fn contacts_need_consent_which_is_recorded_and_removing_one_withdraws_it()
             "contact-kind-unknown",
         ),
     ] {
-        let (s, e) = send(&app, put.clone(), "/api/v1/me/contacts", &token, body.clone()).await;
-        assert_eq!(
-            (s, e["error"]["code"].as_str()),
-            (StatusCode::BAD_REQUEST, Some(code)),
-            "{body}"
+        let (s, e) = assert_unchanged!(
+            app.snapshot().await,
+            send(&app, put.clone(), "/api/v1/me/contacts", &token, body.clone()).await
         );
+        assert_refused(&(s, &e), StatusCode::BAD_REQUEST, code);
     }
     let p = kernel::store::people::require(&app.kernel.db, &me).await.unwrap();
     assert_eq!(

@@ -48,8 +48,9 @@ async fn sign_up_with_only_a_name_and_see_my_page() {
 async fn optional_contact_needs_consent_which_is_recorded() {
     let app = spawn_demo_app().await;
     let b = Browser::new(&app);
-    let res = b
-        .post(
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        b.post(
             "/signup",
             &[
                 ("display_name", "鈴木"),
@@ -58,7 +59,8 @@ async fn optional_contact_needs_consent_which_is_recorded() {
                 ("email", "suzuki@example.jp"),
             ],
         )
-        .await;
+        .await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "consent-needed-email");
     assert!(res.body.contains("目的への同意にチェック"), "{}", res.body);
     assert!(
@@ -103,12 +105,14 @@ async fn optional_contact_needs_consent_which_is_recorded() {
 async fn sign_up_refuses_weak_long_and_duplicate_with_the_rule() {
     let app = spawn_demo_app().await;
     let b = Browser::new(&app);
-    let res = b
-        .post(
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        b.post(
             "/signup",
             &[("display_name", "a"), ("login", "tanaka"), ("password", "short")],
         )
-        .await;
+        .await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "login-taken");
     assert!(
         res.body.contains("このログイン名はすでに使われています"),
@@ -118,12 +122,14 @@ async fn sign_up_refuses_weak_long_and_duplicate_with_the_rule() {
     assert!(res.body.contains("パスワードは10文字以上にしてください"));
     let long = "x".repeat(129);
     b.set_lang(Some("en"));
-    let res = b
-        .post(
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        b.post(
             "/signup",
             &[("display_name", ""), ("login", "Bad Login"), ("password", &long)],
         )
-        .await;
+        .await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "password-too-long");
     for msg in [
         "at most 128 characters",
@@ -138,8 +144,8 @@ async fn sign_up_refuses_weak_long_and_duplicate_with_the_rule() {
 async fn wrong_password_and_unknown_login_look_the_same() {
     let app = spawn_demo_app().await;
     let b = Browser::new(&app);
-    let wrong = b.login("tanaka", "not the password").await;
-    let unknown = b.login("nobody-here", "not the password").await;
+    let wrong = assert_unchanged!(app.snapshot().await, b.login("tanaka", "not the password").await);
+    let unknown = assert_unchanged!(app.snapshot().await, b.login("nobody-here", "not the password").await);
     assert_refused(&wrong, StatusCode::UNAUTHORIZED, "login-failed");
     assert_refused(&unknown, StatusCode::UNAUTHORIZED, "login-failed");
     let msg = "ログイン名またはパスワードが違います";
@@ -159,7 +165,7 @@ async fn five_failed_logins_pause_logging_in() {
             "login-failed",
         );
     }
-    let res = b.login("sato", PASSWORD).await;
+    let res = assert_unchanged!(app.snapshot().await, b.login("sato", PASSWORD).await);
     assert_refused(&res, StatusCode::TOO_MANY_REQUESTS, "too-many-attempts");
     let retry: i64 = res.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=300).contains(&retry), "{retry}");
@@ -500,17 +506,21 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     let other = Browser::new(&app);
     b.login("sato", PASSWORD).await;
     other.login("sato", PASSWORD).await;
-    let res = b
-        .post(
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        b.post(
             "/me/password",
             &[("current", "wrong wrong wrong"), ("new_password", "a brand new phrase")],
         )
-        .await;
+        .await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "password-current-wrong");
     assert!(res.body.contains("現在のパスワードが違います"), "{}", res.body);
-    let res = b
-        .post("/me/password", &[("current", PASSWORD), ("new_password", "short")])
-        .await;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        b.post("/me/password", &[("current", PASSWORD), ("new_password", "short")])
+            .await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "password-too-short");
     assert!(res.body.contains("10文字以上"));
     let res = b
@@ -620,9 +630,12 @@ async fn review_fixes_error_pages_sessions_roles_and_deleted_people() {
         .into_iter()
         .find(|m| m.role == kernel::model::org::Role::Officer)
         .unwrap();
-    let res = admin
-        .post(&format!("/admin/people/{sato}/roles/{}/revoke", officer.id), &[])
-        .await;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        admin
+            .post(&format!("/admin/people/{sato}/roles/{}/revoke", officer.id), &[])
+            .await
+    );
     assert_refused(&res, StatusCode::NOT_FOUND, "not-found");
     assert!(
         kernel::store::orgs::get_membership(&app.kernel.db, &officer.id)
@@ -650,12 +663,15 @@ async fn review_fixes_error_pages_sessions_roles_and_deleted_people() {
             .is_none(),
         "tanaka lived alone"
     );
-    let res = admin
-        .post(
-            &format!("/admin/people/{tanaka}/identifiers"),
-            &[("kind", "ic_card"), ("value", "1234")],
-        )
-        .await;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        admin
+            .post(
+                &format!("/admin/people/{tanaka}/identifiers"),
+                &[("kind", "ic_card"), ("value", "1234")],
+            )
+            .await
+    );
     assert_refused(&res, StatusCode::NOT_FOUND, "person-not-found");
 }
 
@@ -705,7 +721,10 @@ async fn a_new_resident_sets_area_household_and_contacts_from_my_page() {
     assert!(b.get("/").await.body.contains("id=\"reach-warning\""));
 
     // An address that fits nothing: 400 with the reason, next to the form, what was typed kept.
-    let res = b.post("/me/address", &[("address", "東京都千代田区")]).await;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        b.post("/me/address", &[("address", "東京都千代田区")]).await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "address-no-match");
     assert!(
         res.body.contains("「東京都千代田区」に合う町丁目が見つかりません"),
@@ -714,11 +733,14 @@ async fn a_new_resident_sets_area_household_and_contacts_from_my_page() {
     );
     assert!(res.body.contains("value=\"東京都千代田区\""));
     assert_eq!(area_name(&app, "sakura").await, None);
-    let res = b.post("/me/address", &[("area", "13999-2")]).await;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        b.post("/me/address", &[("area", "13999-2")]).await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "address-area-not-chome");
     assert!(res.body.contains("中央地区 は町丁目ではありません"));
     assert_eq!(area_name(&app, "sakura").await, None);
-    let res = b.post("/me/address", &[]).await;
+    let res = assert_unchanged!(app.snapshot().await, b.post("/me/address", &[]).await);
     assert_refused(&res, StatusCode::BAD_REQUEST, "address-missing");
 
     // Several fit: a question with one button each, not an error.
@@ -760,7 +782,10 @@ async fn a_new_resident_sets_area_household_and_contacts_from_my_page() {
     assert_eq!(area_name(&app, "sakura").await.as_deref(), Some("本町一丁目"));
 
     // A household: a name is needed; then she represents it and sees its code.
-    let res = b.post("/me/household/create", &[("name", " ")]).await;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        b.post("/me/household/create", &[("name", " ")]).await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "household-name-missing");
     assert!(res.body.contains("世帯の名前を入力してください"));
     let res = b.post("/me/household/create", &[("name", "森の家")]).await;
@@ -787,7 +812,10 @@ async fn a_new_resident_sets_area_household_and_contacts_from_my_page() {
         ],
     )
     .await;
-    let res = n.post("/me/household/join", &[("code", "ZZZZ-0000")]).await;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        n.post("/me/household/join", &[("code", "ZZZZ-0000")]).await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "household-code-unknown");
     assert!(res.body.contains("世帯の番号「ZZZZ-0000」は見つかりません"));
     let hayato = app.person_of("hayato").await;
@@ -809,9 +837,11 @@ async fn a_new_resident_sets_area_household_and_contacts_from_my_page() {
     assert!(!me.body.contains("id=\"reach-warning\""));
 
     // An e-mail address needs consent; the consent is recorded and listed in words.
-    let res = b
-        .post("/me/contact", &[("kind", "email"), ("value", "sakura@example.jp")])
-        .await;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        b.post("/me/contact", &[("kind", "email"), ("value", "sakura@example.jp")])
+            .await
+    );
     assert_refused(&res, StatusCode::BAD_REQUEST, "consent-needed-email");
     assert!(res.body.contains("目的への同意にチェック"));
     assert!(res.body.contains("value=\"sakura@example.jp\""));

@@ -15,7 +15,7 @@ mod refusal;
 
 pub use actor::{Actor, AppExt, call, request};
 pub use browser::{Browser, Page};
-pub use refusal::{Answer, assert_refused, code};
+pub use refusal::{Answer, assert_refused};
 
 use reqwest::StatusCode;
 use serde_json::Value;
