@@ -36,16 +36,51 @@ async fn household_of(app: &TestApp, login: &str) -> String {
         .unwrap()
 }
 
+/// A round of district 1 started by its officer (kaicho); tanaka's household is in it, sato's is not.
+struct Round {
+    app: TestApp,
+    kaicho: String,
+    tanaka: String,
+    sato: String,
+    /// The round.
+    id: String,
+    /// tanaka's person and household.
+    me: String,
+    hh: String,
+    /// Where tanaka answers for her household.
+    answers: String,
+}
+
 #[tokio::test]
 async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_household() {
     let app = spawn_demo_app().await;
     let kaicho = app.token_for("kaicho").await;
     let tanaka = app.token_for("tanaka").await;
+    let id = officers_start_rounds_for_their_own_area(&app, &kaicho, &tanaka).await;
+    let r = Round {
+        sato: app.token_for("sato").await,
+        me: app.person_of("tanaka").await,
+        hh: household_of(&app, "tanaka").await,
+        answers: format!("/safety/rounds/{id}/households/mine/answers"),
+        id,
+        kaicho,
+        tanaka,
+        app,
+    };
+    every_household_of_the_district_is_asked(&r).await;
+    one_member_answers_for_the_household_and_the_latest_counts(&r).await;
+    residents_see_only_the_counts(&r).await;
+    bad_answers_are_refused_and_change_nothing(&r).await;
+    the_officer_follows_up_with_a_visit(&r).await;
+    the_export_is_for_officers_only(&r).await;
+    a_closed_round_refuses_answers_with_the_time(&r).await;
+}
 
-    // The officer of district 1 may ask district 1, not district 2; a resident may not start one.
+/// The officer of district 1 may ask district 1, not district 2; a resident may not start one.
+async fn officers_start_rounds_for_their_own_area(app: &TestApp, kaicho: &str, tanaka: &str) -> String {
     let (s, round) = post(
-        &app,
-        &kaicho,
+        app,
+        kaicho,
         "/safety/rounds",
         json!({"area": "13999-1", "title": "地震の安否確認"}),
     )
@@ -54,52 +89,48 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
     let id = round["id"].as_str().unwrap().to_string();
     let (s, refusal) = assert_unchanged!(
         app.snapshot().await,
-        post(
-            &app,
-            &kaicho,
-            "/safety/rounds",
-            json!({"area": "13999-2", "title": "x"}),
-        )
-        .await
+        post(app, kaicho, "/safety/rounds", json!({"area": "13999-2", "title": "x"}),).await
     );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, refusal) = assert_unchanged!(
         app.snapshot().await,
-        post(
-            &app,
-            &tanaka,
-            "/safety/rounds",
-            json!({"area": "13999-1", "title": "x"}),
-        )
-        .await
+        post(app, tanaka, "/safety/rounds", json!({"area": "13999-1", "title": "x"}),).await
     );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, body) = assert_unchanged!(
         app.snapshot().await,
-        post(
-            &app,
-            &kaicho,
-            "/safety/rounds",
-            json!({"area": "13999-9", "title": "x"}),
-        )
-        .await
+        post(app, kaicho, "/safety/rounds", json!({"area": "13999-9", "title": "x"}),).await
     );
     assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "area-unknown");
+    id
+}
 
-    // Every household of the district is asked; nobody has answered yet.
+/// Every household of the district is asked; nobody has answered yet.
+async fn every_household_of_the_district_is_asked(r: &Round) {
+    let Round { app, kaicho, id, .. } = r;
     let (s, view) = get(&app, &kaicho, &format!("/safety/rounds/{id}")).await;
     assert_eq!(s, StatusCode::OK);
     let households = view["total"]["households"].as_i64().unwrap();
     assert!(households > 3, "{view}");
     assert_eq!(view["total"]["silent"], households);
     assert!(!view["areas"].as_array().unwrap().is_empty());
+}
 
-    // tanaka answers for the household: all safe; then amends: tanaka is hurt. The latest counts.
-    let answers = format!("/safety/rounds/{id}/households/mine/answers");
+/// tanaka answers for the household: all safe; then amends: tanaka is hurt. The latest counts.
+async fn one_member_answers_for_the_household_and_the_latest_counts(r: &Round) {
+    let Round {
+        app,
+        kaicho,
+        tanaka,
+        id,
+        me,
+        hh,
+        answers,
+        ..
+    } = r;
     let (s, a) = post(&app, &tanaka, &answers, json!({"status": "safe"})).await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
     assert_eq!(a["effective"], "safe");
-    let me = app.person_of("tanaka").await;
     let (s, a) = post(
         &app,
         &tanaka,
@@ -109,7 +140,6 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
     .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(a["effective"], "help", "a member hurt counts as needing help");
-    let hh = household_of(&app, "tanaka").await;
     let history = safety::store::history(&app.kernel.db, &id, &hh).await.unwrap();
     assert_eq!(history.len(), 2, "history is kept");
     let (_, view) = get(&app, &kaicho, &format!("/safety/rounds/{id}")).await;
@@ -117,17 +147,32 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
         (view["total"]["answered"].as_i64(), view["total"]["help"].as_i64()),
         (Some(1), Some(1))
     );
+}
 
-    // Residents of the round see only the counts; someone elsewhere sees nothing.
+/// Residents of the round see only the counts; someone elsewhere sees nothing.
+async fn residents_see_only_the_counts(r: &Round) {
+    let Round {
+        app, tanaka, sato, id, ..
+    } = r;
     let (s, mine) = get(&app, &tanaka, &format!("/safety/rounds/{id}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(mine["areas"].as_array().unwrap().is_empty());
     assert_eq!(mine["total"]["answered"], 1);
-    let sato = app.token_for("sato").await;
     let (s, refusal) = get(&app, &sato, &format!("/safety/rounds/{id}")).await;
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
+}
 
-    // Bad input: another's household, a malformed member state (named), a stranger as member.
+/// Bad input: another's household, a malformed member state (named), a stranger as member.
+async fn bad_answers_are_refused_and_change_nothing(r: &Round) {
+    let Round {
+        app,
+        tanaka,
+        sato,
+        id,
+        me,
+        answers,
+        ..
+    } = r;
     let (s, refusal) = assert_unchanged!(
         app.snapshot().await,
         post(
@@ -173,8 +218,19 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
         .await
     );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden"); // sato's household is not asked in district 1
+}
 
-    // Follow-up: the officer sees tanaka's household (help), assigns the supporter, records the visit.
+/// Follow-up: the officer sees tanaka's household (help), assigns the supporter, records the visit.
+async fn the_officer_follows_up_with_a_visit(r: &Round) {
+    let Round {
+        app,
+        kaicho,
+        tanaka,
+        id,
+        me,
+        hh,
+        ..
+    } = r;
     let (s, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
     assert_eq!(s, StatusCode::OK);
     let list = f["households"].as_array().unwrap();
@@ -238,8 +294,17 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
         (row["visitor_id"].as_str(), row["outcome"].as_str()),
         (Some(supporter.as_str()), Some("help"))
     );
+}
 
-    // The export: areas for the officer, with households of their own area; residents get nothing.
+/// The export: areas for the officer, with households of their own area; residents get nothing.
+async fn the_export_is_for_officers_only(r: &Round) {
+    let Round {
+        app,
+        kaicho,
+        tanaka,
+        id,
+        ..
+    } = r;
     let res = reqwest::Client::new()
         .get(app.url(&format!("/api/v1/safety/rounds/{id}/export.csv")))
         .bearer_auth(&kaicho)
@@ -259,8 +324,18 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
     );
     let (s, refusal) = get(&app, &tanaka, &format!("/safety/rounds/{id}/export.csv")).await;
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
+}
 
-    // Closed: answers are refused with the time it closed.
+/// Closed: answers are refused with the time it closed.
+async fn a_closed_round_refuses_answers_with_the_time(r: &Round) {
+    let Round {
+        app,
+        kaicho,
+        tanaka,
+        id,
+        answers,
+        ..
+    } = r;
     let (s, closed) = post(&app, &kaicho, &format!("/safety/rounds/{id}/close"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
     let at = kernel::web::render::human_time(kernel::i18n::Lang::Ja, closed["closed_at"].as_i64().unwrap());

@@ -1,8 +1,14 @@
 //! Helpers shared by the integration tests:
 //! - [`AppExt::as_`]: `app.as_("tanaka")` is a demo login acting through the JSON API (its
 //!   token) and the web (one browser-like client, [`Browser`], with cookies and CSRF);
-//! - [`assert_refused`] (status and error code) and [`assert_unchanged!`] (a refused write
-//!   changed nothing);
+//! - [`assert_refused`] (status and error code — or, for a page, the code's sentence) and
+//!   [`assert_unchanged!`] (a refused write changed nothing; snapshot with
+//!   `app.snapshot().await`, every row of every table, or a GET of what the write aimed at):
+//!
+//!   ```ignore
+//!   let res = assert_unchanged!(app.snapshot().await, sato.post("/watch/circles/x/consent", json!({})).await);
+//!   assert_refused(&res, StatusCode::FORBIDDEN, "forbidden");
+//!   ```
 //! - the local MQTT broker, and a polling wait.
 //!
 //! The free functions `api`/`get`/`post`/`put`/`session_cookie`/`page`/`form` are the older
