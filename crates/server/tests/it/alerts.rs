@@ -1635,7 +1635,7 @@ async fn the_list_leads_to_reports_and_residents_may_not_end_one(e: &Ended) {
         drill_id,
         ..
     } = e;
-    let (s, list) = page(&app, &bousai, "/alerts").await;
+    let (s, list) = page(app, bousai, "/alerts").await;
     assert_eq!(s, StatusCode::OK);
     let current = between(&list, "id=\"alerts-in-force-list\"", "</table>");
     assert!(current.contains(&format!("href=\"/alerts/{real_id}/report\"")) && current.contains("発信中"));
@@ -1643,16 +1643,12 @@ async fn the_list_leads_to_reports_and_residents_may_not_end_one(e: &Ended) {
     let drills = between(&list, "id=\"alerts-drills-list\"", "</table>");
     assert!(drills.contains(drill_id.as_str()) && drills.contains("【訓練】"));
     // Residents may not see it nor end an alert.
-    assert_refused(
-        &page(&app, &tanaka, "/alerts").await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_refused(&page(app, tanaka, "/alerts").await, StatusCode::FORBIDDEN, "forbidden");
     let res = assert_unchanged!(
         app.snapshot().await,
         form_post(
-            &app,
-            &tanaka,
+            app,
+            tanaka,
             &format!("/alerts/{real_id}/end"),
             &[("kind", "lift"), ("confirm", "yes")],
         )
@@ -1666,7 +1662,7 @@ async fn the_report_says_the_cap_values_in_words(e: &Ended) {
     let Ended {
         app, bousai, real_id, ..
     } = e;
-    let (_, report) = page(&app, &bousai, &format!("/alerts/{real_id}/report")).await;
+    let (_, report) = page(app, bousai, &format!("/alerts/{real_id}/report")).await;
     for words in [
         "気象",
         "直ちに",
@@ -1687,38 +1683,38 @@ async fn lifting_confirms_the_reach_and_reaches_the_same_people(e: &Ended) -> St
     let Ended {
         app, bousai, real_id, ..
     } = e;
-    let (s, confirm) = page(&app, &bousai, &format!("/alerts/{real_id}/end?kind=lift")).await;
+    let (s, confirm) = page(app, bousai, &format!("/alerts/{real_id}/end?kind=lift")).await;
     assert_eq!(s, StatusCode::OK);
-    let stored = alerts::store::require(&app.kernel.db, &real_id).await.unwrap();
+    let stored = alerts::store::require(&app.kernel.db, real_id).await.unwrap();
     let reach = format!(
         "同じ {}人・{}世帯 に届きます",
         stored.targeted_people, stored.targeted_households
     );
     assert!(confirm.contains(&reach), "{reach} in {confirm}");
     assert!(stored.targeted_people > 0);
-    let res = form_post(&app, &bousai, &format!("/alerts/{real_id}/end"), &[("kind", "lift")]).await;
+    let res = form_post(app, bousai, &format!("/alerts/{real_id}/end"), &[("kind", "lift")]).await;
     assert_eq!(
         res.status,
         StatusCode::OK,
         "without confirm=yes: the confirmation again"
     );
     assert!(
-        alerts::store::require(&app.kernel.db, &real_id)
+        alerts::store::require(&app.kernel.db, real_id)
             .await
             .unwrap()
             .replaced_by
             .is_none()
     );
     let res = form_post(
-        &app,
-        &bousai,
+        app,
+        bousai,
         &format!("/alerts/{real_id}/end"),
         &[("kind", "lift"), ("confirm", "yes"), ("note", "避難指示を解除します。")],
     )
     .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(res.headers["location"], "/alerts?notice=lifted");
-    let lifted = alerts::store::require(&app.kernel.db, &real_id).await.unwrap();
+    let lifted = alerts::store::require(&app.kernel.db, real_id).await.unwrap();
     let lift_id = lifted.replaced_by.clone().expect("replaced by the 解除");
     let lift = alerts::store::require(&app.kernel.db, &lift_id).await.unwrap();
     assert_eq!((lift.msg_type.as_str(), lift.status.as_str()), ("Update", "Actual"));
@@ -1726,7 +1722,7 @@ async fn lifting_confirms_the_reach_and_reaches_the_same_people(e: &Ended) -> St
     let db = &app.kernel.db;
     assert_eq!(
         alerts::store::area_codes(db, &lift_id).await.unwrap(),
-        alerts::store::area_codes(db, &real_id).await.unwrap()
+        alerts::store::area_codes(db, real_id).await.unwrap()
     );
     assert_eq!(
         (lift.targeted_people, lift.targeted_households),
@@ -1734,10 +1730,10 @@ async fn lifting_confirms_the_reach_and_reaches_the_same_people(e: &Ended) -> St
     );
     assert_eq!(
         alerts::store::email_recipients(db, &lift_id).await.unwrap(),
-        alerts::store::email_recipients(db, &real_id).await.unwrap()
+        alerts::store::email_recipients(db, real_id).await.unwrap()
     );
     let mut mails = Vec::new();
-    for id in [&lift_id, &real_id] {
+    for id in [&lift_id, real_id] {
         let counts = kernel::store::outbox::counts(db, &format!("alert:{id}")).await.unwrap();
         mails.push(counts.iter().filter(|c| c.0 == "email").map(|c| c.2).sum::<i64>());
     }
@@ -1761,11 +1757,11 @@ async fn the_terminal_says_lifted(e: &Ended, lift_id: &str) {
         real_id,
         ..
     } = e;
-    let (_, terminal) = page(&app, &tanaka, "/terminal").await;
+    let (_, terminal) = page(app, tanaka, "/terminal").await;
     assert!(!terminal.contains(&format!("data-alert=\"{real_id}\"")), "{terminal}");
     let lift_item = between(&terminal, &format!("data-alert=\"{lift_id}\""), "</li>");
     assert!(lift_item.contains("解除") && lift_item.contains("避難指示を解除します。"));
-    let (_, list) = page(&app, &bousai, "/alerts?notice=lifted").await;
+    let (_, list) = page(app, bousai, "/alerts?notice=lifted").await;
     assert!(list.contains("解除を発信しました") && list.contains("解除済み"));
 }
 
@@ -1778,8 +1774,8 @@ async fn lifting_again_is_refused_and_changes_nothing(e: &Ended, lift_id: &str) 
     let res = assert_unchanged!(
         app.snapshot().await,
         form_post(
-            &app,
-            &bousai,
+            app,
+            bousai,
             &format!("/alerts/{real_id}/end"),
             &[("kind", "lift"), ("confirm", "yes")],
         )
@@ -1788,7 +1784,7 @@ async fn lifting_again_is_refused_and_changes_nothing(e: &Ended, lift_id: &str) 
     assert_refused(&res, StatusCode::CONFLICT, "alerts-not-in-force");
     assert!(res.body.clone().contains("すでに取り消し・解除されたか"));
     assert!(
-        alerts::store::get(db, &lift_id)
+        alerts::store::get(db, lift_id)
             .await
             .unwrap()
             .unwrap()
@@ -1808,18 +1804,14 @@ async fn the_drill_is_cancelled_and_an_unknown_kind_is_refused(e: &Ended, lift_i
     } = e;
     let db = &app.kernel.db;
     let res = form_post(
-        &app,
-        &bousai,
+        app,
+        bousai,
         &format!("/alerts/{drill_id}/end"),
         &[("kind", "cancel"), ("confirm", "yes")],
     )
     .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    let cancel_id = alerts::store::require(db, &drill_id)
-        .await
-        .unwrap()
-        .replaced_by
-        .unwrap();
+    let cancel_id = alerts::store::require(db, drill_id).await.unwrap().replaced_by.unwrap();
     let cancel = alerts::store::require(db, &cancel_id).await.unwrap();
     assert_eq!(
         (cancel.msg_type.as_str(), cancel.status.as_str()),
@@ -1827,14 +1819,14 @@ async fn the_drill_is_cancelled_and_an_unknown_kind_is_refused(e: &Ended, lift_i
     );
     assert_eq!(
         alerts::store::area_codes(db, &cancel_id).await.unwrap(),
-        alerts::store::area_codes(db, &drill_id).await.unwrap()
+        alerts::store::area_codes(db, drill_id).await.unwrap()
     );
-    let (_, me) = page(&app, &tanaka, "/me").await;
+    let (_, me) = page(app, tanaka, "/me").await;
     assert!(!me.contains("受信訓練:大雨"));
     // An unknown kind is a 400 in words.
     let res = assert_unchanged!(
         app.snapshot().await,
-        form_post(&app, &bousai, &format!("/alerts/{lift_id}/end"), &[("kind", "x")]).await
+        form_post(app, bousai, &format!("/alerts/{lift_id}/end"), &[("kind", "x")]).await
     );
     assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-end-kind");
 }

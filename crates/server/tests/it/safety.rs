@@ -89,17 +89,17 @@ async fn officers_start_rounds_for_their_own_area(app: &TestApp, kaicho: &str, t
     let id = round["id"].as_str().unwrap().to_string();
     let (s, refusal) = assert_unchanged!(
         app.snapshot().await,
-        post(app, kaicho, "/safety/rounds", json!({"area": "13999-2", "title": "x"}),).await
+        post(app, kaicho, "/safety/rounds", json!({"area": "13999-2", "title": "x"})).await
     );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, refusal) = assert_unchanged!(
         app.snapshot().await,
-        post(app, tanaka, "/safety/rounds", json!({"area": "13999-1", "title": "x"}),).await
+        post(app, tanaka, "/safety/rounds", json!({"area": "13999-1", "title": "x"})).await
     );
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, body) = assert_unchanged!(
         app.snapshot().await,
-        post(app, kaicho, "/safety/rounds", json!({"area": "13999-9", "title": "x"}),).await
+        post(app, kaicho, "/safety/rounds", json!({"area": "13999-9", "title": "x"})).await
     );
     assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "area-unknown");
     id
@@ -108,7 +108,7 @@ async fn officers_start_rounds_for_their_own_area(app: &TestApp, kaicho: &str, t
 /// Every household of the district is asked; nobody has answered yet.
 async fn every_household_of_the_district_is_asked(r: &Round) {
     let Round { app, kaicho, id, .. } = r;
-    let (s, view) = get(&app, &kaicho, &format!("/safety/rounds/{id}")).await;
+    let (s, view) = get(app, kaicho, &format!("/safety/rounds/{id}")).await;
     assert_eq!(s, StatusCode::OK);
     let households = view["total"]["households"].as_i64().unwrap();
     assert!(households > 3, "{view}");
@@ -128,21 +128,21 @@ async fn one_member_answers_for_the_household_and_the_latest_counts(r: &Round) {
         answers,
         ..
     } = r;
-    let (s, a) = post(&app, &tanaka, &answers, json!({"status": "safe"})).await;
+    let (s, a) = post(app, tanaka, answers, json!({"status": "safe"})).await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
     assert_eq!(a["effective"], "safe");
     let (s, a) = post(
-        &app,
-        &tanaka,
-        &answers,
+        app,
+        tanaka,
+        answers,
         json!({"status": "safe", "members": [{"person_id": me, "status": "injured", "comment": "足をけがした"}]}),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(a["effective"], "help", "a member hurt counts as needing help");
-    let history = safety::store::history(&app.kernel.db, &id, &hh).await.unwrap();
+    let history = safety::store::history(&app.kernel.db, id, hh).await.unwrap();
     assert_eq!(history.len(), 2, "history is kept");
-    let (_, view) = get(&app, &kaicho, &format!("/safety/rounds/{id}")).await;
+    let (_, view) = get(app, kaicho, &format!("/safety/rounds/{id}")).await;
     assert_eq!(
         (view["total"]["answered"].as_i64(), view["total"]["help"].as_i64()),
         (Some(1), Some(1))
@@ -154,11 +154,11 @@ async fn residents_see_only_the_counts(r: &Round) {
     let Round {
         app, tanaka, sato, id, ..
     } = r;
-    let (s, mine) = get(&app, &tanaka, &format!("/safety/rounds/{id}")).await;
+    let (s, mine) = get(app, tanaka, &format!("/safety/rounds/{id}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(mine["areas"].as_array().unwrap().is_empty());
     assert_eq!(mine["total"]["answered"], 1);
-    let (s, refusal) = get(&app, &sato, &format!("/safety/rounds/{id}")).await;
+    let (s, refusal) = get(app, sato, &format!("/safety/rounds/{id}")).await;
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
 }
 
@@ -176,11 +176,11 @@ async fn bad_answers_are_refused_and_change_nothing(r: &Round) {
     let (s, refusal) = assert_unchanged!(
         app.snapshot().await,
         post(
-            &app,
-            &tanaka,
+            app,
+            tanaka,
             &format!(
                 "/safety/rounds/{id}/households/{}/answers",
-                household_of(&app, "kaicho").await
+                household_of(app, "kaicho").await
             ),
             json!({"status": "safe"}),
         )
@@ -190,9 +190,9 @@ async fn bad_answers_are_refused_and_change_nothing(r: &Round) {
     let (s, e) = assert_unchanged!(
         app.snapshot().await,
         post(
-            &app,
-            &tanaka,
-            &answers,
+            app,
+            tanaka,
+            answers,
             json!({"status": "safe", "members": [{"person_id": me, "status": "sleepy"}]}),
         )
         .await
@@ -204,14 +204,14 @@ async fn bad_answers_are_refused_and_change_nothing(r: &Round) {
     );
     let (s, e) = assert_unchanged!(
         app.snapshot().await,
-        post(&app, &tanaka, &answers, json!({"status": "fine"})).await
+        post(app, tanaka, answers, json!({"status": "fine"})).await
     );
     assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "safety-status-invalid");
     let (s, refusal) = assert_unchanged!(
         app.snapshot().await,
         post(
-            &app,
-            &sato,
+            app,
+            sato,
             &format!("/safety/rounds/{id}/households/mine/answers"),
             json!({"status": "safe"}),
         )
@@ -231,7 +231,7 @@ async fn the_officer_follows_up_with_a_visit(r: &Round) {
         hh,
         ..
     } = r;
-    let (s, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
+    let (s, f) = get(app, kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
     assert_eq!(s, StatusCode::OK);
     let list = f["households"].as_array().unwrap();
     assert!(
@@ -243,15 +243,15 @@ async fn the_officer_follows_up_with_a_visit(r: &Round) {
         list.iter().all(|h| h["status"] == "help" || h["needs_support"] == true),
         "only help and silent 要支援者 households"
     );
-    let (s, refusal) = get(&app, &tanaka, &format!("/safety/rounds/{id}/follow-up")).await;
+    let (s, refusal) = get(app, tanaka, &format!("/safety/rounds/{id}/follow-up")).await;
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden"); // residents see no lists
     let supporter = app.person_of("supporter").await;
     let visit = format!("/safety/rounds/{id}/households/{hh}/visit");
     let (s, refusal) = assert_unchanged!(
         app.snapshot().await,
         api(
-            &app,
-            &kaicho,
+            app,
+            kaicho,
             reqwest::Method::PUT,
             &visit,
             Some(json!({"visitor_id": me})),
@@ -261,12 +261,12 @@ async fn the_officer_follows_up_with_a_visit(r: &Round) {
     assert_refused(&(s, &refusal), StatusCode::BAD_REQUEST, "safety-visitor-invalid"); // a resident is no visitor
     let (s, refusal) = assert_unchanged!(
         app.snapshot().await,
-        post(&app, &kaicho, &format!("{visit}/outcome"), json!({"outcome": "safe"})).await
+        post(app, kaicho, &format!("{visit}/outcome"), json!({"outcome": "safe"})).await
     );
     assert_refused(&(s, &refusal), StatusCode::CONFLICT, "safety-visit-not-assigned"); // nobody assigned yet
     let (s, _) = api(
-        &app,
-        &kaicho,
+        app,
+        kaicho,
         reqwest::Method::PUT,
         &visit,
         Some(json!({"visitor_id": supporter})),
@@ -275,14 +275,14 @@ async fn the_officer_follows_up_with_a_visit(r: &Round) {
     assert_eq!(s, StatusCode::NO_CONTENT);
     let sup = app.token_for("supporter").await;
     let (s, _) = post(
-        &app,
+        app,
         &sup,
         &format!("{visit}/outcome"),
         json!({"outcome": "help", "note": "病院へ搬送"}),
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "the supporter records the outcome");
-    let (_, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
+    let (_, f) = get(app, kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
     let row = f["households"]
         .as_array()
         .unwrap()
@@ -307,7 +307,7 @@ async fn the_export_is_for_officers_only(r: &Round) {
     } = r;
     let res = reqwest::Client::new()
         .get(app.url(&format!("/api/v1/safety/rounds/{id}/export.csv")))
-        .bearer_auth(&kaicho)
+        .bearer_auth(kaicho)
         .send()
         .await
         .unwrap();
@@ -322,7 +322,7 @@ async fn the_export_is_for_officers_only(r: &Round) {
             .any(|l| l.starts_with("household,") && l.contains(",help,")),
         "{csv}"
     );
-    let (s, refusal) = get(&app, &tanaka, &format!("/safety/rounds/{id}/export.csv")).await;
+    let (s, refusal) = get(app, tanaka, &format!("/safety/rounds/{id}/export.csv")).await;
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
 }
 
@@ -336,12 +336,12 @@ async fn a_closed_round_refuses_answers_with_the_time(r: &Round) {
         answers,
         ..
     } = r;
-    let (s, closed) = post(&app, &kaicho, &format!("/safety/rounds/{id}/close"), json!({})).await;
+    let (s, closed) = post(app, kaicho, &format!("/safety/rounds/{id}/close"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
     let at = kernel::web::render::human_time(kernel::i18n::Lang::Ja, closed["closed_at"].as_i64().unwrap());
     let (s, e) = assert_unchanged!(
         app.snapshot().await,
-        post(&app, &tanaka, &answers, json!({"status": "safe"})).await
+        post(app, tanaka, answers, json!({"status": "safe"})).await
     );
     assert_refused(&(s, &e), StatusCode::CONFLICT, "safety-round-closed");
     assert!(e["error"]["message"].as_str().unwrap().contains(&at), "{e}");

@@ -141,7 +141,7 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
 async fn nobody_outside_the_circle_sees_it(l: &Ladder) {
     let Ladder { app, circle, .. } = l;
     let kaicho = app.token_for("kaicho").await;
-    let (s, body) = get(&app, &kaicho, &format!("/watch/circles/{circle}")).await;
+    let (s, body) = get(app, &kaicho, &format!("/watch/circles/{circle}")).await;
     assert_refused(&(s, &body), StatusCode::FORBIDDEN, "forbidden");
     assert!(!body.to_string().contains("田中"));
 }
@@ -159,8 +159,8 @@ async fn only_the_trained_go_on_the_ladder(l: &Ladder) {
         ..
     } = l;
     let (s, _) = put(
-        &app,
-        &sato,
+        app,
+        sato,
         &format!("/watch/circles/{circle}/members/{caremgr_id}"),
         json!({"role": "care_manager", "ladder": 2}),
     )
@@ -169,8 +169,8 @@ async fn only_the_trained_go_on_the_ladder(l: &Ladder) {
     let (s, e) = assert_unchanged!(
         app.snapshot().await,
         put(
-            &app,
-            &sato,
+            app,
+            sato,
             &format!("/watch/circles/{circle}/members/{supporter_id}"),
             json!({"role": "supporter", "ladder": 3}),
         )
@@ -184,8 +184,8 @@ async fn only_the_trained_go_on_the_ladder(l: &Ladder) {
     );
     // The welfare desk records an expired training: still refused, with the date.
     let (s, _) = post(
-        &app,
-        &fukushi,
+        app,
+        fukushi,
         "/watch/trainings",
         json!({"person_id": supporter_id, "organisation": "みどり市社会福祉協議会", "taken_on": "2024-04-01", "expires_on": "2025-03-31"}),
     )
@@ -194,8 +194,8 @@ async fn only_the_trained_go_on_the_ladder(l: &Ladder) {
     let (s, e) = assert_unchanged!(
         app.snapshot().await,
         put(
-            &app,
-            &sato,
+            app,
+            sato,
             &format!("/watch/circles/{circle}/members/{supporter_id}"),
             json!({"role": "supporter", "ladder": 3}),
         )
@@ -205,23 +205,23 @@ async fn only_the_trained_go_on_the_ladder(l: &Ladder) {
     assert!(e["error"]["message"].as_str().unwrap().contains("2025-03-31"));
     // Only the welfare desk records trainings.
     let (s, refusal) = assert_unchanged!(app.snapshot().await, post(
-        &app,
-        &sato,
+        app,
+        sato,
         "/watch/trainings",
         json!({"person_id": supporter_id, "organisation": "x", "taken_on": "2026-04-01", "expires_on": "2027-03-31"}),
     )
     .await);
     assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     post(
-        &app,
-        &fukushi,
+        app,
+        fukushi,
         "/watch/trainings",
         json!({"person_id": supporter_id, "organisation": "みどり市社会福祉協議会", "taken_on": "2026-04-01", "expires_on": "2027-03-31"}),
     )
     .await;
     let (s, _) = put(
-        &app,
-        &sato,
+        app,
+        sato,
         &format!("/watch/circles/{circle}/members/{supporter_id}"),
         json!({"role": "supporter", "ladder": 3}),
     )
@@ -254,7 +254,7 @@ async fn bad_rules_are_refused_and_an_hourly_rule_is_kept(l: &Ladder) {
         assert!(!e["error"]["message"].as_str().unwrap().is_empty());
     }
     // A signal expected every hour, 30 minutes' grace.
-    hourly_rule(&app, &sato, &circle).await;
+    hourly_rule(app, sato, circle).await;
 }
 
 /// 89 minutes of silence: not yet; 91: the first contact (sato) is called, on her screens and by
@@ -272,20 +272,20 @@ async fn silence_calls_sato_then_the_care_manager(l: &Ladder) -> String {
     let open = watch::store::open_escalations(&k.db).await.unwrap();
     assert_eq!(open.len(), 1, "one miss, one escalation");
     let esc = open[0].id.clone();
-    assert_eq!(called(&app, &esc).await, vec![name_of(&app, "sato").await]);
+    assert_eq!(called(app, &esc).await, vec![name_of(app, "sato").await]);
     let sato_id = app.person_of("sato").await;
     let notices = watch::store::notices(&k.db, &sato_id, 10).await.unwrap();
     assert!(notices[0].subject.contains("田中"), "{:?}", notices[0]);
     // Ticks in between call nobody new.
     app.clock.advance(29 * 60_000);
     watch::jobs::tick(k).await.unwrap();
-    assert_eq!(called(&app, &esc).await.len(), 1);
+    assert_eq!(called(app, &esc).await.len(), 1);
     // 30 minutes without 「今から訪問します」: the care manager.
     app.clock.advance(60_000);
     watch::jobs::tick(k).await.unwrap();
     assert_eq!(
-        called(&app, &esc).await,
-        vec![name_of(&app, "sato").await, name_of(&app, "caremgr").await]
+        called(app, &esc).await,
+        vec![name_of(app, "sato").await, name_of(app, "caremgr").await]
     );
 
     esc
@@ -303,8 +303,8 @@ async fn the_care_manager_goes_and_the_ladder_stops(l: &Ladder, esc: &str) {
     } = l;
     let k = &app.kernel;
     let (s, e) = post(
-        &app,
-        &caremgr,
+        app,
+        caremgr,
         &format!("/watch/escalations/{esc}/acknowledge"),
         json!({}),
     )
@@ -314,27 +314,27 @@ async fn the_care_manager_goes_and_the_ladder_stops(l: &Ladder, esc: &str) {
     // A second member finds someone already on the way, named.
     let (s, e) = assert_unchanged!(
         app.snapshot().await,
-        post(&app, &sato, &format!("/watch/escalations/{esc}/acknowledge"), json!({})).await
+        post(app, sato, &format!("/watch/escalations/{esc}/acknowledge"), json!({})).await
     );
     assert_refused(&(s, &e), StatusCode::CONFLICT, "watch-already-visiting");
     assert!(
         e["error"]["message"]
             .as_str()
             .unwrap()
-            .contains(&name_of(&app, "caremgr").await),
+            .contains(&name_of(app, "caremgr").await),
         "{e}"
     );
     app.clock.advance(90 * 60_000);
     watch::jobs::tick(k).await.unwrap();
     assert_eq!(
-        called(&app, &esc).await.len(),
+        called(app, esc).await.len(),
         2,
         "nobody called after the acknowledgement"
     );
     // The visit's outcome closes it; the same silence does not open another.
     let (s, _) = post(
-        &app,
-        &caremgr,
+        app,
+        caremgr,
         &format!("/watch/escalations/{esc}/outcome"),
         json!({"outcome": "safe", "note": "転んで起き上がれずにいた。けがなし。"}),
     )
@@ -348,12 +348,12 @@ async fn the_care_manager_goes_and_the_ladder_stops(l: &Ladder, esc: &str) {
 async fn the_bulb_reports_and_bad_signals_are_refused(l: &Ladder) {
     let Ladder { app, circle, sato, .. } = l;
     let k = &app.kernel;
-    let d = add_device(&app, &sato, &circle, "bulb-7001", "bulb").await;
+    let d = add_device(app, sato, circle, "bulb-7001", "bulb").await;
     let token = d["token"].as_str().unwrap().to_string();
     assert_refused(
         &assert_unchanged!(
             app.snapshot().await,
-            signal_answer(&app, "mdev_nonsense", json!({"value": "on"})).await
+            signal_answer(app, "mdev_nonsense", json!({"value": "on"})).await
         ),
         StatusCode::UNAUTHORIZED,
         "watch-device-unknown",
@@ -362,12 +362,12 @@ async fn the_bulb_reports_and_bad_signals_are_refused(l: &Ladder) {
     assert_refused(
         &assert_unchanged!(
             app.snapshot().await,
-            signal_answer(&app, &token, json!({"value": "on", "at": future})).await
+            signal_answer(app, &token, json!({"value": "on", "at": future})).await
         ),
         StatusCode::BAD_REQUEST,
         "watch-signal-future",
     );
-    assert_eq!(signal(&app, &token, json!({"value": "on"})).await, StatusCode::ACCEPTED);
+    assert_eq!(signal(app, &token, json!({"value": "on"})).await, StatusCode::ACCEPTED);
     let (last, _) = watch::store::signals::state(k, &app.person_of("tanaka").await)
         .await
         .unwrap();
@@ -382,7 +382,7 @@ async fn a_check_in_before_anyone_goes_closes_the_call(l: &Ladder) {
     watch::jobs::tick(k).await.unwrap();
     let open = watch::store::open_escalations(&k.db).await.unwrap();
     assert_eq!(open.len(), 1);
-    let (s, _) = post(&app, &tanaka, "/watch/checkin", json!({})).await;
+    let (s, _) = post(app, tanaka, "/watch/checkin", json!({})).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     watch::jobs::tick(k).await.unwrap();
     let closed = watch::store::get_escalation(&k.db, &open[0].id).await.unwrap().unwrap();
@@ -403,18 +403,18 @@ async fn the_ladder_ends_at_the_desk_and_a_silent_visitor_is_chased(l: &Ladder) 
         app.clock.advance(30 * 60_000);
         watch::jobs::tick(k).await.unwrap();
     }
-    let calls = called(&app, &esc).await;
+    let calls = called(app, &esc).await;
     assert_eq!(
         calls.len(),
         4,
         "sato, the care manager, the supporter, the welfare desk: {calls:?}"
     );
-    assert_eq!(calls[3], name_of(&app, "fukushi").await);
+    assert_eq!(calls[3], name_of(app, "fukushi").await);
     // Someone says they are going but never records what they found: after two hours the desk is
     // called again, and the visitor is reminded.
     let fukushi_id = app.person_of("fukushi").await;
     let sato_notices = watch::store::notices(&k.db, &sato_id, 50).await.unwrap().len();
-    let (s, _) = post(&app, &sato, &format!("/watch/escalations/{esc}/acknowledge"), json!({})).await;
+    let (s, _) = post(app, sato, &format!("/watch/escalations/{esc}/acknowledge"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
     let desk_before = watch::store::notices(&k.db, &fukushi_id, 50).await.unwrap().len();
     app.clock.advance(2 * 3_600_000 + 60_000);
@@ -442,7 +442,7 @@ async fn member_reads_are_audited_for_tanaka(l: &Ladder) {
     let audit = kernel::store::audit::about_person(&k.db, &app.person_of("tanaka").await, 200)
         .await
         .unwrap();
-    let (s, _) = get(&app, &caremgr, &format!("/watch/circles/{circle}")).await;
+    let (s, _) = get(app, caremgr, &format!("/watch/circles/{circle}")).await;
     assert_eq!(s, StatusCode::OK);
     let after = kernel::store::audit::about_person(&k.db, &app.person_of("tanaka").await, 200)
         .await
