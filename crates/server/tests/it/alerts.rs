@@ -1,12 +1,11 @@
 //! Alerts through HTTP: CAP 1.2 in and out, idempotency, Update/Cancel, targeting, the duty
 //! check, and the per-area feeds. SQLite, and PostgreSQL when MACHI_TEST_DATABASE says so.
 
-use crate::common::assert_refused;
 use reqwest::StatusCode;
 use serde_json::Value;
 use server::testing::{TestApp, spawn_demo_app};
 
-use crate::common::{Page, page, session_cookie};
+use crate::common::{Page, assert_refused, page, session_cookie, wait_for};
 
 fn cap(identifier: &str, status: &str, msg_type: &str, references: Option<&str>, area: &str) -> String {
     let refs = references
@@ -580,16 +579,6 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
         StatusCode::FORBIDDEN,
         "forbidden",
     );
-}
-
-async fn wait_for(mut check: impl AsyncFnMut() -> bool, what: &str) {
-    for _ in 0..300 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
 //! The kernel's JSON API through HTTP, against a real database: SQLite by default, PostgreSQL
 //! when MACHI_TEST_DATABASE is a postgres:// URL (the test script runs both).
 
-use crate::common::{assert_refused, request};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::testing::{TestApp, spawn_demo_app};
+
+use crate::common::{assert_refused, request};
 
 async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, Value) {
     request(app, token, reqwest::Method::GET, path, None).await

@@ -3,12 +3,11 @@
 //! visits, reminders and escalation under the test clock; the export. SQLite, and PostgreSQL
 //! when MACHI_TEST_DATABASE says so.
 
-use crate::common::assert_refused;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
 
-use crate::common::{api, get, post, session_cookie};
+use crate::common::{api, assert_refused, get, post, session_cookie};
 
 /// A form posted by the holder of `cookie`: status, page, where it went.
 async fn form(

@@ -5,13 +5,12 @@
 //! keeps working; the contact allow-list holding a stranger's message for the guardian; audited
 //! reads. SQLite, and PostgreSQL when MACHI_TEST_DATABASE says so.
 
-use crate::common::assert_refused;
 use kernel::Clock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
 
-use crate::common::{api, get, page, post, put, session_cookie};
+use crate::common::{api, assert_refused, get, page, post, put, session_cookie};
 
 /// A device reports with its own token.
 async fn signal(app: &TestApp, device_token: &str, body: Value) -> StatusCode {

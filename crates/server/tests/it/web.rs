@@ -1,10 +1,11 @@
 //! The web pages as a browser without JavaScript uses them: forms, cookies, redirects.
 //! Runs on SQLite, and on PostgreSQL when MACHI_TEST_DATABASE says so.
 
-use crate::common::{Browser, assert_refused};
 use reqwest::StatusCode;
 use reqwest::header::SET_COOKIE;
 use server::testing::{TestApp, spawn_demo_app};
+
+use crate::common::{Browser, assert_refused};
 
 const PASSWORD: &str = kernel::demo::DEMO_PASSWORD;
 
