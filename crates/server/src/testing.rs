@@ -239,3 +239,135 @@ impl TestApp {
             .1
     }
 }
+
+impl TestApp {
+    /// One number from the database (`SELECT COUNT(*) …`), on either backend: tests snapshot the
+    /// rows a refused write would have touched and check that they did not move.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let sql = sql.to_string();
+        let n: Result<i64, sqlx::Error> = kernel::on_db!(&self.kernel.db, |p| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).fetch_one(p).await
+        });
+        n.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
+/// Every row of every table (as text), to check that a refused request wrote nothing.
+/// Left out: the audit trail (reads and refusals are audited on purpose) and sessions (they
+/// record when they were last used).
+#[derive(PartialEq, Eq)]
+pub struct DbSnapshot(pub std::collections::BTreeMap<String, Vec<String>>);
+
+impl std::fmt::Debug for DbSnapshot {
+    /// Table, row count and a hash of the rows: short enough to read in a failed assertion.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::hash::{Hash, Hasher};
+        let mut m = f.debug_map();
+        for (table, rows) in &self.0 {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            rows.hash(&mut h);
+            m.entry(table, &format!("{} rows #{:016x}", rows.len(), h.finish()));
+        }
+        m.finish()
+    }
+}
+
+/// Tables a snapshot leaves out.
+const NOT_SNAPSHOT: &[&str] = &["audit_log", "audit_head", "sessions", "_sqlx_migrations"];
+
+/// Tables with bookkeeping that moves on its own while a test runs: only the columns a request
+/// writes are compared (the outbox's sender moves `state`, `attempts`, …; using a token records
+/// when it was last used, as sessions do).
+const REQUEST_COLUMNS: &[(&str, &[&str])] = &[
+    (
+        "api_tokens",
+        &[
+            "id",
+            "person_id",
+            "name",
+            "hint",
+            "token_hash",
+            "created_at",
+            "revoked_at",
+        ],
+    ),
+    (
+        "outbox",
+        &[
+            "id",
+            "channel",
+            "source",
+            "person_id",
+            "address",
+            "subject",
+            "body",
+            "dedupe_key",
+            "created_at",
+        ],
+    ),
+];
+
+fn request_columns(table: &str) -> Option<&'static [&'static str]> {
+    REQUEST_COLUMNS.iter().find(|(t, _)| *t == table).map(|(_, c)| *c)
+}
+
+impl TestApp {
+    /// Every row of every table, as text, sorted (see [`DbSnapshot`]).
+    pub async fn snapshot(&self) -> DbSnapshot {
+        let mut out = std::collections::BTreeMap::new();
+        match &self.kernel.db {
+            Db::Sqlite(p) => {
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )
+                .fetch_all(p)
+                .await
+                .expect("list tables");
+                for t in tables.into_iter().filter(|t| !NOT_SNAPSHOT.contains(&t.as_str())) {
+                    let cols: Vec<String> = match request_columns(&t) {
+                        Some(c) => c.iter().map(|c| c.to_string()).collect(),
+                        None => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                            "SELECT name FROM pragma_table_info('{t}')"
+                        )))
+                        .fetch_all(p)
+                        .await
+                        .expect("list columns"),
+                    };
+                    let row = cols
+                        .iter()
+                        .map(|c| format!("quote(\"{c}\")"))
+                        .collect::<Vec<_>>()
+                        .join(" || ',' || ");
+                    let rows: Vec<String> =
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {row} FROM \"{t}\" ORDER BY 1")))
+                            .fetch_all(p)
+                            .await
+                            .unwrap_or_else(|e| panic!("read {t}: {e}"));
+                    out.insert(t, rows);
+                }
+            }
+            Db::Postgres(p) => {
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
+                )
+                .fetch_all(p)
+                .await
+                .expect("list tables");
+                for t in tables.into_iter().filter(|t| !NOT_SNAPSHOT.contains(&t.as_str())) {
+                    let row = match request_columns(&t) {
+                        Some(c) => format!("ROW({})", c.join(", ")),
+                        None => "x".to_string(),
+                    };
+                    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT CAST({row} AS TEXT) FROM \"{t}\" AS x ORDER BY 1"
+                    )))
+                    .fetch_all(p)
+                    .await
+                    .unwrap_or_else(|e| panic!("read {t}: {e}"));
+                    out.insert(t, rows);
+                }
+            }
+        }
+        DbSnapshot(out)
+    }
+}

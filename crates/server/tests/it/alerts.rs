@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use server::testing::{TestApp, spawn_demo_app};
 
-use crate::common::session_cookie;
+use crate::common::{Page, assert_refused, page, session_cookie, wait_for};
 
 fn cap(identifier: &str, status: &str, msg_type: &str, references: Option<&str>, area: &str) -> String {
     let refs = references
@@ -41,6 +41,15 @@ fn cap(identifier: &str, status: &str, msg_type: &str, references: Option<&str>,
 }
 
 const DISTRICT_1: &str = "<geocode><valueName>全国地方公共団体コード</valueName><value>13999-1</value></geocode>";
+
+/// The rows of the alerts tables: a refused alert leaves them as they were.
+async fn alert_rows(app: &TestApp) -> Vec<(String, i64)> {
+    crate::common::counts(
+        app,
+        &["alerts", "alert_areas", "alert_groups", "alert_receipts", "outbox"],
+    )
+    .await
+}
 
 async fn post_cap(app: &TestApp, token: &str, xml: &str) -> (StatusCode, Option<String>, Value) {
     let res = reqwest::Client::new()
@@ -106,8 +115,9 @@ async fn only_the_alerts_duty_may_publish() {
     let app = spawn_demo_app().await;
     let xml = cap("midori-2026-002", "Actual", "Alert", None, DISTRICT_1);
     for login in ["fukushi", "tanaka", "admin"] {
-        let (s, _, body) = post_cap(&app, &app.token_for(login).await, &xml).await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{login}: {body}");
+        let token = app.token_for(login).await;
+        let (s, _, body) = assert_unchanged!(alert_rows(&app).await, post_cap(&app, &token, &xml).await);
+        assert_refused(&(s, &body), StatusCode::FORBIDDEN, "forbidden");
     }
     let res = reqwest::Client::new()
         .post(app.url("/api/v1/alerts"))
@@ -116,7 +126,8 @@ async fn only_the_alerts_duty_may_publish() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::UNAUTHORIZED, "unauthorized");
 }
 
 #[tokio::test]
@@ -124,9 +135,9 @@ async fn invalid_cap_is_a_400_naming_element_and_rule() {
     let app = spawn_demo_app().await;
     let bousai = app.token_for("bousai").await;
     let zulu = cap("x-1", "Actual", "Alert", None, DISTRICT_1).replace("+09:00", "Z");
-    let (s, _, body) = post_cap(&app, &bousai, &zulu).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert_eq!(body["error"]["code"], "cap-invalid");
+    let before = alert_rows(&app).await;
+    let (s, _, body) = assert_unchanged!(app.snapshot().await, post_cap(&app, &bousai, &zulu).await);
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "cap-invalid");
     assert!(body["error"]["message"].as_str().unwrap().contains("sent"), "{body}");
 
     let open = cap(
@@ -136,8 +147,8 @@ async fn invalid_cap_is_a_400_naming_element_and_rule() {
         None,
         "<polygon>35.6,139.5 35.7,139.5 35.7,139.6 35.6,139.6</polygon>",
     );
-    let (s, _, body) = post_cap(&app, &bousai, &open).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, body) = assert_unchanged!(app.snapshot().await, post_cap(&app, &bousai, &open).await);
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "cap-invalid");
     let msg = body["error"]["message"].as_str().unwrap();
     assert!(msg.contains("polygon") && msg.contains("closed"), "{msg}");
 
@@ -145,8 +156,9 @@ async fn invalid_cap_is_a_400_naming_element_and_rule() {
         "<status>Actual</status>\n  <msgType>Alert</msgType>",
         "<msgType>Alert</msgType>\n  <status>Actual</status>",
     );
-    let (s, _, body) = post_cap(&app, &bousai, &order).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    let (s, _, body) = assert_unchanged!(app.snapshot().await, post_cap(&app, &bousai, &order).await);
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "cap-invalid");
+    assert_eq!(alert_rows(&app).await, before, "no invalid alert is kept");
 
     let res = reqwest::Client::new()
         .post(app.url("/api/v1/alerts"))
@@ -407,30 +419,9 @@ async fn terminals_receive_alerts_live_catch_up_and_acknowledge() {
     assert!(next_alert(&mut public, &mut buf).await["id"].is_string());
 }
 
-async fn form_post(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let csrf = "a".repeat(64);
-    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    client
-        .post(app.url(path))
-        .header("Cookie", cookie)
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let res = client.get(app.url(path)).header("Cookie", cookie).send().await.unwrap();
-    (res.status(), res.text().await.unwrap())
+/// A form posted by the holder of `cookie` (the one browser-like client of `common`).
+async fn form_post(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> Page {
+    crate::common::form(app, cookie, path, fields).await
 }
 
 #[tokio::test]
@@ -441,47 +432,48 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
     assert_eq!(s, StatusCode::OK);
     assert!(form.contains("name=\"areas\""));
     // A mistake first: no area chosen.
-    let res = form_post(
-        &app,
-        &bousai,
-        "/alerts/new",
-        &[
-            ("status", "Exercise"),
-            ("headline", "受信訓練"),
-            ("category", "Geo"),
-            ("urgency", "Immediate"),
-            ("severity", "Severe"),
-            ("certainty", "Observed"),
-            ("expires_hours", "6"),
-        ],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(res.text().await.unwrap().contains("対象の地域を1つ以上選ぶか"));
-
-    let res = form_post(
-        &app,
-        &bousai,
-        "/alerts/new",
-        &[
-            ("status", "Exercise"),
-            ("headline", "受信訓練"),
-            ("category", "Geo"),
-            ("urgency", "Immediate"),
-            ("severity", "Severe"),
-            ("certainty", "Observed"),
-            ("areas", "13999-9-99"),
-            ("expires_hours", "6"),
-        ],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("地域 13999-9-99 はこのまちにありません")
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        form_post(
+            &app,
+            &bousai,
+            "/alerts/new",
+            &[
+                ("status", "Exercise"),
+                ("headline", "受信訓練"),
+                ("category", "Geo"),
+                ("urgency", "Immediate"),
+                ("severity", "Severe"),
+                ("certainty", "Observed"),
+                ("expires_hours", "6"),
+            ],
+        )
+        .await
     );
+    assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-target-missing");
+    assert!(res.body.clone().contains("対象の地域を1つ以上選ぶか"));
+
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        form_post(
+            &app,
+            &bousai,
+            "/alerts/new",
+            &[
+                ("status", "Exercise"),
+                ("headline", "受信訓練"),
+                ("category", "Geo"),
+                ("urgency", "Immediate"),
+                ("severity", "Severe"),
+                ("certainty", "Observed"),
+                ("areas", "13999-9-99"),
+                ("expires_hours", "6"),
+            ],
+        )
+        .await
+    );
+    assert_refused(&res, StatusCode::BAD_REQUEST, "area-unknown");
+    assert!(res.body.contains("地域 13999-9-99 はこのまちにありません"));
 
     let res = form_post(
         &app,
@@ -501,8 +493,8 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
         ],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let report_path = res.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let report_path = res.headers["location"].to_str().unwrap().to_string();
     let alert_id = report_path
         .trim_start_matches("/alerts/")
         .trim_end_matches("/report")
@@ -532,7 +524,7 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
         &[("back", "/terminal"), ("channel", "terminal")],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
 
     let (s, report) = page(&app, &bousai, &report_path).await;
     assert_eq!(s, StatusCode::OK);
@@ -577,18 +569,16 @@ async fn staff_compose_a_drill_and_the_report_fills_officers_see_their_silent_ho
     );
 
     // Residents see nothing of others.
-    assert_eq!(page(&app, &tanaka, &report_path).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(page(&app, &tanaka, "/alerts/new").await.0, StatusCode::FORBIDDEN);
-}
-
-async fn wait_for(mut check: impl AsyncFnMut() -> bool, what: &str) {
-    for _ in 0..300 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
+    assert_refused(
+        &page(&app, &tanaka, &report_path).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_refused(
+        &page(&app, &tanaka, "/alerts/new").await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
 }
 
 #[tokio::test]
@@ -665,7 +655,8 @@ async fn alerts_go_out_by_email_to_those_who_agreed() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::FORBIDDEN, "forbidden");
     let first = sink.messages.lock().unwrap()[0].clone();
     assert!(first.contains("Subject:"), "{first}");
     // A resident who withdraws e-mail consent is not written to next time.
@@ -829,13 +820,13 @@ async fn atom_feeds_per_area_and_of_cap_documents() {
         .unwrap();
     assert_eq!(all.matches("<entry>").count(), 2);
     assert!(all.contains("type=\"application/cap+xml\""));
-    assert_eq!(
+    let res = crate::common::read(
         reqwest::get(app.url("/api/v1/areas/nowhere/alerts.atom"))
             .await
-            .unwrap()
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+            .unwrap(),
+    )
+    .await;
+    assert_refused(&res, StatusCode::NOT_FOUND, "area-not-found");
 }
 
 #[tokio::test]
@@ -1046,14 +1037,16 @@ async fn devices_may_acknowledge_over_http_with_their_token() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::UNAUTHORIZED, "token-invalid");
     let res = client
         .post(app.url("/api/v1/alerts/nope/ack"))
         .bearer_auth(&device_token)
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::NOT_FOUND, "alert-not-found");
 }
 
 #[tokio::test]
@@ -1223,23 +1216,34 @@ async fn groups_limit_an_alert_to_people_needing_support_or_an_associations_memb
     assert_eq!(body["targeted_people"], members.len() as i64);
 
     // Unknown groups and unknown areas of the town's own code list are refused, naming them.
-    for (id, area, groups, named) in [
-        ("g-bad-1", DISTRICT_1, vec!["children"], "children"),
+    for (id, area, groups, named, code) in [
+        (
+            "g-bad-1",
+            DISTRICT_1,
+            vec!["children"],
+            "children",
+            "alerts-group-unknown",
+        ),
         (
             "g-bad-2",
             DISTRICT_1,
             vec!["association:no-such-org"],
             "association:no-such-org",
+            "alerts-group-unknown",
         ),
         (
             "g-bad-3",
             "<geocode><valueName>machi-area</valueName><value>13999-9</value></geocode>",
             vec![],
             "13999-9",
+            "area-unknown",
         ),
     ] {
-        let (s, _, body) = post_cap(&app, &bousai, &cap_for_groups(id, area, &groups)).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{id}: {body}");
+        let (s, _, body) = assert_unchanged!(
+            alert_rows(&app).await,
+            post_cap(&app, &bousai, &cap_for_groups(id, area, &groups)).await
+        );
+        assert_refused(&(s, &body), StatusCode::BAD_REQUEST, code);
         assert!(body["error"]["message"].as_str().unwrap().contains(named), "{body}");
     }
     // A group given to a department (not an association) is no group either.
@@ -1249,13 +1253,16 @@ async fn groups_limit_an_alert_to_people_needing_support_or_an_associations_memb
         .into_iter()
         .find(|o| o.kind.as_str() == "department")
         .unwrap();
-    let (s, _, _) = post_cap(
-        &app,
-        &bousai,
-        &cap_for_groups("g-bad-4", DISTRICT_1, &[&format!("association:{}", dept.id)]),
-    )
-    .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, body) = assert_unchanged!(
+        alert_rows(&app).await,
+        post_cap(
+            &app,
+            &bousai,
+            &cap_for_groups("g-bad-4", DISTRICT_1, &[&format!("association:{}", dept.id)]),
+        )
+        .await
+    );
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "alerts-group-unknown");
 }
 
 #[tokio::test]
@@ -1267,11 +1274,11 @@ async fn the_report_counts_delivered_per_area_and_channel_in_the_browser_and_the
     // tanaka's terminal showed it (the page script reports this), then tanaka acknowledged.
     let tanaka = session_cookie(&app, "tanaka").await;
     let res = form_post(&app, &tanaka, &format!("/alerts/{id}/seen"), &[("channel", "terminal")]).await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
     let res = form_post(&app, &tanaka, &format!("/alerts/{id}/seen"), &[("channel", "terminal")]).await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT, "twice counts once");
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "twice counts once");
     let res = form_post(&app, &tanaka, &format!("/alerts/{id}/ack"), &[("channel", "terminal")]).await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
     let tanaka_area = kernel::store::people::get(&app.kernel.db, &app.person_of("tanaka").await)
         .await
         .unwrap()
@@ -1340,13 +1347,15 @@ async fn the_report_counts_delivered_per_area_and_channel_in_the_browser_and_the
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::FORBIDDEN, "forbidden");
     let res = client
         .get(app.url(&format!("/api/v1/alerts/{id}/report")))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::UNAUTHORIZED, "unauthorized");
 }
 
 #[tokio::test]
@@ -1371,8 +1380,8 @@ async fn staff_limit_a_composed_alert_to_people_needing_support() {
         ("expires_hours", "6"),
     ];
     let res = form_post(&app, &bousai, "/alerts/new", &fields).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let report = res.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let report = res.headers["location"].to_str().unwrap().to_string();
     let (_, html) = page(&app, &bousai, &report).await;
     assert!(html.contains("id=\"report-groups\""), "the report says who it was for");
     let id = report.trim_start_matches("/alerts/").trim_end_matches("/report");
@@ -1384,9 +1393,12 @@ async fn staff_limit_a_composed_alert_to_people_needing_support() {
     let mut bad = fields.to_vec();
     bad.retain(|(k, _)| *k != "groups");
     bad.push(("groups", "children"));
-    let res = form_post(&app, &bousai, "/alerts/new", &bad).await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(res.text().await.unwrap().contains("children"));
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        form_post(&app, &bousai, "/alerts/new", &bad).await
+    );
+    assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-group-unknown");
+    assert!(res.body.clone().contains("children"));
 }
 
 // ---- issue 20: alerts in force stay, drills never hide a real alert, staff end and confirm alerts ----
@@ -1471,7 +1483,7 @@ async fn an_acknowledged_alert_stays_on_every_page_and_a_drill_never_hides_it() 
     // credited as shown there (the banner lists both, so both count on the web).
     for (id, channel) in [(&drill_id, "terminal"), (&real_id, "terminal"), (&drill_id, "web")] {
         let res = form_post(&app, &tanaka, &format!("/alerts/{id}/seen"), &[("channel", channel)]).await;
-        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        assert_eq!(res.status, StatusCode::NO_CONTENT);
     }
     assert_eq!(
         receipts(&app, &drill_id, "terminal").await,
@@ -1489,7 +1501,7 @@ async fn an_acknowledged_alert_stays_on_every_page_and_a_drill_never_hides_it() 
         &[("back", "/terminal"), ("channel", "terminal")],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
 
     // The terminal's panel still shows the 避難指示: headline, what to do, when, by whom, 確認済み.
     let (_, terminal) = page(&app, &tanaka, "/terminal").await;
@@ -1558,12 +1570,19 @@ async fn an_acknowledged_alert_stays_on_every_page_and_a_drill_never_hides_it() 
     assert!(!other.contains("避難指示:みどり町一丁目"));
 }
 
+/// A real 避難指示 and a drill, published by bousai; tanaka is a resident of their area.
+struct Ended {
+    app: TestApp,
+    bousai: String,
+    tanaka: String,
+    real_id: String,
+    drill_id: String,
+}
+
 #[tokio::test]
 async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_people() {
     let app = spawn_demo_app().await;
     let token = app.token_for("bousai").await;
-    let bousai = session_cookie(&app, "bousai").await;
-    let tanaka = session_cookie(&app, "tanaka").await;
     let (_, _, real) = post_cap(
         &app,
         &token,
@@ -1579,27 +1598,60 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     .await;
     let drill_id = drill["id"].as_str().unwrap().to_string();
 
-    // The list: the 避難指示 in force, the drill among drills, each leading to its report.
-    let (s, list) = page(&app, &bousai, "/alerts").await;
+    let e = Ended {
+        bousai: session_cookie(&app, "bousai").await,
+        tanaka: session_cookie(&app, "tanaka").await,
+        real_id,
+        drill_id,
+        app,
+    };
+    the_list_leads_to_reports_and_residents_may_not_end_one(&e).await;
+    the_report_says_the_cap_values_in_words(&e).await;
+    let lift_id = lifting_confirms_the_reach_and_reaches_the_same_people(&e).await;
+    the_terminal_says_lifted(&e, &lift_id).await;
+    lifting_again_is_refused_and_changes_nothing(&e, &lift_id).await;
+    the_drill_is_cancelled_and_an_unknown_kind_is_refused(&e, &lift_id).await;
+}
+
+/// The list: the 避難指示 in force, the drill among drills, each leading to its report.
+/// Residents may not see it nor end an alert.
+async fn the_list_leads_to_reports_and_residents_may_not_end_one(e: &Ended) {
+    let Ended {
+        app,
+        bousai,
+        tanaka,
+        real_id,
+        drill_id,
+        ..
+    } = e;
+    let (s, list) = page(app, bousai, "/alerts").await;
     assert_eq!(s, StatusCode::OK);
     let current = between(&list, "id=\"alerts-in-force-list\"", "</table>");
     assert!(current.contains(&format!("href=\"/alerts/{real_id}/report\"")) && current.contains("発信中"));
-    assert!(current.contains("みどり市 危機管理課") && !current.contains(&drill_id));
+    assert!(current.contains("みどり市 危機管理課") && !current.contains(drill_id.as_str()));
     let drills = between(&list, "id=\"alerts-drills-list\"", "</table>");
-    assert!(drills.contains(&drill_id) && drills.contains("【訓練】"));
+    assert!(drills.contains(drill_id.as_str()) && drills.contains("【訓練】"));
     // Residents may not see it nor end an alert.
-    assert_eq!(page(&app, &tanaka, "/alerts").await.0, StatusCode::FORBIDDEN);
-    let res = form_post(
-        &app,
-        &tanaka,
-        &format!("/alerts/{real_id}/end"),
-        &[("kind", "lift"), ("confirm", "yes")],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_refused(&page(app, tanaka, "/alerts").await, StatusCode::FORBIDDEN, "forbidden");
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        form_post(
+            app,
+            tanaka,
+            &format!("/alerts/{real_id}/end"),
+            &[("kind", "lift"), ("confirm", "yes")],
+        )
+        .await
+    );
+    assert_refused(&res, StatusCode::FORBIDDEN, "forbidden");
+}
 
-    // The report shows the CAP values in words and offers 解除 and 取消.
-    let (_, report) = page(&app, &bousai, &format!("/alerts/{real_id}/report")).await;
+/// The report shows the CAP values in words and offers 解除 and 取消.
+async fn the_report_says_the_cap_values_in_words(e: &Ended) {
+    let Ended {
+        app, bousai, real_id, ..
+    } = e;
+    let (_, report) = page(app, bousai, &format!("/alerts/{real_id}/report")).await;
     for words in [
         "気象",
         "直ちに",
@@ -1612,40 +1664,46 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     }
     assert!(!report.contains(">Immediate<") && !report.contains(">Extreme<"));
     assert!(report.contains(&format!("/alerts/{real_id}/end?kind=lift")));
+}
 
-    // 解除: first the confirmation with the reach, nothing sent yet.
-    let (s, confirm) = page(&app, &bousai, &format!("/alerts/{real_id}/end?kind=lift")).await;
+/// 解除: first the confirmation with the reach, nothing sent yet; confirmed, an Update that
+/// reaches the same areas, groups, people and e-mail recipients, referencing the original.
+async fn lifting_confirms_the_reach_and_reaches_the_same_people(e: &Ended) -> String {
+    let Ended {
+        app, bousai, real_id, ..
+    } = e;
+    let (s, confirm) = page(app, bousai, &format!("/alerts/{real_id}/end?kind=lift")).await;
     assert_eq!(s, StatusCode::OK);
-    let stored = alerts::store::require(&app.kernel.db, &real_id).await.unwrap();
+    let stored = alerts::store::require(&app.kernel.db, real_id).await.unwrap();
     let reach = format!(
         "同じ {}人・{}世帯 に届きます",
         stored.targeted_people, stored.targeted_households
     );
     assert!(confirm.contains(&reach), "{reach} in {confirm}");
     assert!(stored.targeted_people > 0);
-    let res = form_post(&app, &bousai, &format!("/alerts/{real_id}/end"), &[("kind", "lift")]).await;
+    let res = form_post(app, bousai, &format!("/alerts/{real_id}/end"), &[("kind", "lift")]).await;
     assert_eq!(
-        res.status(),
+        res.status,
         StatusCode::OK,
         "without confirm=yes: the confirmation again"
     );
     assert!(
-        alerts::store::require(&app.kernel.db, &real_id)
+        alerts::store::require(&app.kernel.db, real_id)
             .await
             .unwrap()
             .replaced_by
             .is_none()
     );
     let res = form_post(
-        &app,
-        &bousai,
+        app,
+        bousai,
         &format!("/alerts/{real_id}/end"),
         &[("kind", "lift"), ("confirm", "yes"), ("note", "避難指示を解除します。")],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()["location"], "/alerts?notice=lifted");
-    let lifted = alerts::store::require(&app.kernel.db, &real_id).await.unwrap();
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.headers["location"], "/alerts?notice=lifted");
+    let lifted = alerts::store::require(&app.kernel.db, real_id).await.unwrap();
     let lift_id = lifted.replaced_by.clone().expect("replaced by the 解除");
     let lift = alerts::store::require(&app.kernel.db, &lift_id).await.unwrap();
     assert_eq!((lift.msg_type.as_str(), lift.status.as_str()), ("Update", "Actual"));
@@ -1653,7 +1711,7 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     let db = &app.kernel.db;
     assert_eq!(
         alerts::store::area_codes(db, &lift_id).await.unwrap(),
-        alerts::store::area_codes(db, &real_id).await.unwrap()
+        alerts::store::area_codes(db, real_id).await.unwrap()
     );
     assert_eq!(
         (lift.targeted_people, lift.targeted_households),
@@ -1661,10 +1719,10 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     );
     assert_eq!(
         alerts::store::email_recipients(db, &lift_id).await.unwrap(),
-        alerts::store::email_recipients(db, &real_id).await.unwrap()
+        alerts::store::email_recipients(db, real_id).await.unwrap()
     );
     let mut mails = Vec::new();
-    for id in [&lift_id, &real_id] {
+    for id in [&lift_id, real_id] {
         let counts = kernel::store::outbox::counts(db, &format!("alert:{id}")).await.unwrap();
         mails.push(counts.iter().filter(|c| c.0 == "email").map(|c| c.2).sum::<i64>());
     }
@@ -1676,47 +1734,73 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
             && xml.contains("<references>bousai@city.midori.example.jp,evac-2,")
     );
 
-    // tanaka's terminal no longer shows the 避難指示; it says 解除.
-    let (_, terminal) = page(&app, &tanaka, "/terminal").await;
+    lift_id
+}
+
+/// tanaka's terminal no longer shows the 避難指示; it says 解除.
+async fn the_terminal_says_lifted(e: &Ended, lift_id: &str) {
+    let Ended {
+        app,
+        bousai,
+        tanaka,
+        real_id,
+        ..
+    } = e;
+    let (_, terminal) = page(app, tanaka, "/terminal").await;
     assert!(!terminal.contains(&format!("data-alert=\"{real_id}\"")), "{terminal}");
     let lift_item = between(&terminal, &format!("data-alert=\"{lift_id}\""), "</li>");
     assert!(lift_item.contains("解除") && lift_item.contains("避難指示を解除します。"));
-    let (_, list) = page(&app, &bousai, "/alerts?notice=lifted").await;
+    let (_, list) = page(app, bousai, "/alerts?notice=lifted").await;
     assert!(list.contains("解除を発信しました") && list.contains("解除済み"));
+}
 
-    // Lifting again is refused with the reason; nothing changes.
-    let res = form_post(
-        &app,
-        &bousai,
-        &format!("/alerts/{real_id}/end"),
-        &[("kind", "lift"), ("confirm", "yes")],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::CONFLICT);
-    assert!(res.text().await.unwrap().contains("すでに取り消し・解除されたか"));
+/// Lifting again is refused with the reason; nothing changes.
+async fn lifting_again_is_refused_and_changes_nothing(e: &Ended, lift_id: &str) {
+    let Ended {
+        app, bousai, real_id, ..
+    } = e;
+    let db = &app.kernel.db;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        form_post(
+            app,
+            bousai,
+            &format!("/alerts/{real_id}/end"),
+            &[("kind", "lift"), ("confirm", "yes")],
+        )
+        .await
+    );
+    assert_refused(&res, StatusCode::CONFLICT, "alerts-not-in-force");
+    assert!(res.body.clone().contains("すでに取り消し・解除されたか"));
     assert!(
-        alerts::store::get(db, &lift_id)
+        alerts::store::get(db, lift_id)
             .await
             .unwrap()
             .unwrap()
             .replaced_by
             .is_none()
     );
+}
 
-    // The drill is cancelled: a CAP Cancel, and it leaves every screen.
+/// The drill is cancelled: a CAP Cancel, and it leaves every screen. An unknown kind is a 400 in words.
+async fn the_drill_is_cancelled_and_an_unknown_kind_is_refused(e: &Ended, lift_id: &str) {
+    let Ended {
+        app,
+        bousai,
+        tanaka,
+        drill_id,
+        ..
+    } = e;
+    let db = &app.kernel.db;
     let res = form_post(
-        &app,
-        &bousai,
+        app,
+        bousai,
         &format!("/alerts/{drill_id}/end"),
         &[("kind", "cancel"), ("confirm", "yes")],
     )
     .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let cancel_id = alerts::store::require(db, &drill_id)
-        .await
-        .unwrap()
-        .replaced_by
-        .unwrap();
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let cancel_id = alerts::store::require(db, drill_id).await.unwrap().replaced_by.unwrap();
     let cancel = alerts::store::require(db, &cancel_id).await.unwrap();
     assert_eq!(
         (cancel.msg_type.as_str(), cancel.status.as_str()),
@@ -1724,13 +1808,16 @@ async fn staff_list_alerts_and_lift_or_cancel_them_from_the_web_to_the_same_peop
     );
     assert_eq!(
         alerts::store::area_codes(db, &cancel_id).await.unwrap(),
-        alerts::store::area_codes(db, &drill_id).await.unwrap()
+        alerts::store::area_codes(db, drill_id).await.unwrap()
     );
-    let (_, me) = page(&app, &tanaka, "/me").await;
+    let (_, me) = page(app, tanaka, "/me").await;
     assert!(!me.contains("受信訓練:大雨"));
     // An unknown kind is a 400 in words.
-    let res = form_post(&app, &bousai, &format!("/alerts/{lift_id}/end"), &[("kind", "x")]).await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        form_post(app, bousai, &format!("/alerts/{lift_id}/end"), &[("kind", "x")]).await
+    );
+    assert_refused(&res, StatusCode::BAD_REQUEST, "alerts-end-kind");
 }
 
 #[tokio::test]
@@ -1758,8 +1845,8 @@ async fn a_real_alert_is_confirmed_with_its_reach_before_it_goes_out() {
 
     let before = alerts::store::recent(&app.kernel.db, 100).await.unwrap().len();
     let res = form_post(&app, &bousai, "/alerts/new", &fields).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let confirm = res.text().await.unwrap();
+    assert_eq!(res.status, StatusCode::OK);
+    let confirm = res.body.clone();
     assert_eq!(
         alerts::store::recent(&app.kernel.db, 100).await.unwrap().len(),
         before,
@@ -1781,14 +1868,14 @@ async fn a_real_alert_is_confirmed_with_its_reach_before_it_goes_out() {
     let mut edit = fields.to_vec();
     edit.push(("edit", "1"));
     let res = form_post(&app, &bousai, "/alerts/new", &edit).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.text().await.unwrap().contains("value=\"避難指示:みどり町\""));
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.body.clone().contains("value=\"避難指示:みどり町\""));
 
     let mut send = fields.to_vec();
     send.push(("confirm", "yes"));
     let res = form_post(&app, &bousai, "/alerts/new", &send).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let id = res.headers()["location"]
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let id = res.headers["location"]
         .to_str()
         .unwrap()
         .trim_start_matches("/alerts/")
@@ -1811,5 +1898,5 @@ async fn a_real_alert_is_confirmed_with_its_reach_before_it_goes_out() {
     let mut drill = fields.to_vec();
     drill[0] = ("status", "Exercise");
     let res = form_post(&app, &bousai, "/alerts/new", &drill).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
 }

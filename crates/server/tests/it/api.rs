@@ -5,28 +5,14 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::testing::{TestApp, spawn_demo_app};
 
-fn client() -> reqwest::Client {
-    reqwest::Client::new()
-}
+use crate::common::{assert_refused, request};
 
 async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-    let mut r = client().get(app.url(path));
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    let res = r.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
+    request(app, token, reqwest::Method::GET, path, None).await
 }
 
 async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-    let mut r = client().post(app.url(path)).json(&body);
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    let res = r.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
+    request(app, token, reqwest::Method::POST, path, Some(body)).await
 }
 
 #[tokio::test]
@@ -60,8 +46,8 @@ async fn demo_town_is_browsable() {
     let (s, found) = get(&app, &format!("/api/v1/areas/at?lat={lat}&lon={lon}"), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(found["code"], chome["code"]);
-    let (s, _) = get(&app, "/api/v1/areas/at?lat=10&lon=10", None).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, refusal) = get(&app, "/api/v1/areas/at?lat=10&lon=10", None).await;
+    assert_refused(&(s, &refusal), StatusCode::NOT_FOUND, "area-not-found");
     let (s, by_code) = get(
         &app,
         &format!("/api/v1/areas/{}", chome["code"].as_str().unwrap()),
@@ -90,17 +76,17 @@ async fn policy_is_enforced_through_http() {
     let kaicho = app.token_for("kaicho").await;
 
     // Anonymous → 401; a resident reads herself but not her neighbour.
-    assert_eq!(
-        get(&app, &format!("/api/v1/people/{tanaka}"), None).await.0,
-        StatusCode::UNAUTHORIZED
+    assert_refused(
+        &get(&app, &format!("/api/v1/people/{tanaka}"), None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
     );
     let (s, me) = get(&app, &format!("/api/v1/people/{tanaka}"), Some(&tanaka_token)).await;
     assert_eq!((s, me["display_name"].as_str().is_some()), (StatusCode::OK, true));
-    assert_eq!(
-        get(&app, &format!("/api/v1/people/{sato}"), Some(&tanaka_token))
-            .await
-            .0,
-        StatusCode::FORBIDDEN
+    assert_refused(
+        &get(&app, &format!("/api/v1/people/{sato}"), Some(&tanaka_token)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
     );
 
     // The officer of district 1 reads people of district 1 only.
@@ -109,28 +95,37 @@ async fn policy_is_enforced_through_http() {
     let (s, listed) = get(&app, "/api/v1/people?area=13999-1", Some(&kaicho)).await;
     assert_eq!(s, StatusCode::OK);
     assert!(!listed.as_array().unwrap().is_empty());
-    assert_eq!(
-        get(&app, "/api/v1/people?area=13999-3", Some(&kaicho)).await.0,
-        StatusCode::FORBIDDEN
+    assert_refused(
+        &get(&app, "/api/v1/people?area=13999-3", Some(&kaicho)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
     );
-    assert_eq!(
-        get(&app, "/api/v1/people", Some(&kaicho)).await.0,
-        StatusCode::FORBIDDEN
+    assert_refused(
+        &get(&app, "/api/v1/people", Some(&kaicho)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
     );
 
     // Only admins manage organisations; only auditors and admins read the audit log.
     let shop = app.token_for("shop").await;
-    let (s, _) = post(
-        &app,
-        "/api/v1/organisations",
-        Some(&shop),
-        json!({"kind":"npo","name":"x"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            "/api/v1/organisations",
+            Some(&shop),
+            json!({"kind":"npo","name":"x"}),
+        )
+        .await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let auditor = app.token_for("auditor").await;
     assert_eq!(get(&app, "/api/v1/audit", Some(&auditor)).await.0, StatusCode::OK);
-    assert_eq!(get(&app, "/api/v1/audit", Some(&shop)).await.0, StatusCode::FORBIDDEN);
+    assert_refused(
+        &get(&app, "/api/v1/audit", Some(&shop)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
 
     // Medics identify a patient by card; residents cannot.
     let (_, ids) = get(
@@ -153,7 +148,7 @@ async fn policy_is_enforced_through_http() {
         (s, found["person"]["id"].as_str()),
         (StatusCode::OK, Some(tanaka.as_str()))
     );
-    assert_eq!(get(&app, &path, Some(&shop)).await.0, StatusCode::FORBIDDEN);
+    assert_refused(&get(&app, &path, Some(&shop)).await, StatusCode::FORBIDDEN, "forbidden");
 }
 
 #[tokio::test]
@@ -180,11 +175,10 @@ async fn reading_personal_data_is_audited_and_visible_to_the_person() {
     assert_eq!(log[0]["actor_id"].as_str(), Some(admin_id.as_str()));
     assert_eq!(log[0]["action"], "person.read");
     // Nobody else reads tanaka's audit trail, not even the admin.
-    assert_eq!(
-        get(&app, &format!("/api/v1/people/{tanaka}/audit"), Some(&admin))
-            .await
-            .0,
-        StatusCode::FORBIDDEN
+    assert_refused(
+        &get(&app, &format!("/api/v1/people/{tanaka}/audit"), Some(&admin)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
     );
 
     let (s, v) = get(&app, "/api/v1/audit/verify", Some(&admin)).await;
@@ -254,7 +248,7 @@ async fn identifiers_link_look_up_and_refuse_duplicates() {
         (StatusCode::OK, Some(sato.as_str()))
     );
 
-    let res = client()
+    let res = reqwest::Client::new()
         .post(app.url(&format!("/api/v1/people/{tanaka}/identifiers")))
         .bearer_auth(&admin)
         .header("Accept-Language", "en")
@@ -262,23 +256,28 @@ async fn identifiers_link_look_up_and_refuse_duplicates() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::CONFLICT);
-    let body: Value = res.json().await.unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::CONFLICT, "identifier-taken");
+    let body: Value = res.json();
     assert_eq!(body["error"]["code"], "identifier-taken");
     assert!(body["error"]["message"].as_str().unwrap().contains("ic_card"), "{body}");
 
-    let (s, body) = post(
-        &app,
-        &format!("/api/v1/people/{sato}/identifiers"),
-        Some(&admin),
-        json!({"kind":"IC CARD","value":"1"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &format!("/api/v1/people/{sato}/identifiers"),
+            Some(&admin),
+            json!({"kind":"IC CARD","value":"1"}),
+        )
+        .await
+    );
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "identifier-invalid");
     assert_eq!(body["error"]["code"], "identifier-invalid");
-    assert_eq!(
-        get(&app, "/api/v1/identifiers/ic_card/0000", Some(&admin)).await.0,
-        StatusCode::NOT_FOUND
+    assert_refused(
+        &get(&app, "/api/v1/identifiers/ic_card/0000", Some(&admin)).await,
+        StatusCode::NOT_FOUND,
+        "identifier-not-found",
     );
 }
 
@@ -292,8 +291,11 @@ async fn malformed_geojson_names_the_feature_and_imports_nothing() {
     let open_ring = json!({"type":"Feature","properties":{"code":"new-3","name":"壊れた町"},
         "geometry":{"type":"Polygon","coordinates":[[[139.0,35.0],[139.1,35.0],[139.1,35.1],[139.0,35.1]]]}});
     let doc = json!({"type":"FeatureCollection","features":[good("new-1", 139.0), good("new-2", 139.1), open_ring]});
-    let (s, body) = post(&app, "/api/v1/areas/import", Some(&admin), doc).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, "/api/v1/areas/import", Some(&admin), doc).await
+    );
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "areas-import-invalid");
     assert_eq!(body["error"]["code"], "areas-import-invalid");
     let msg = body["error"]["message"].as_str().unwrap();
     assert!(msg.contains("feature 2") && msg.contains("not closed"), "{msg}");
@@ -315,22 +317,37 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
     let admin = app.token_for("admin").await;
 
     // Unknown route and method.
-    let res = client().get(app.url("/api/v1/no/such/thing")).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let body: Value = res.json().await.unwrap();
+    let res = reqwest::Client::new()
+        .get(app.url("/api/v1/no/such/thing"))
+        .send()
+        .await
+        .unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::NOT_FOUND, "route-not-found");
+    let body: Value = res.json();
     assert_eq!(body["error"]["code"], "route-not-found");
     // Outside the API an unknown address is a page, for people with browsers.
-    let res = client().get(app.url("/no/such/page")).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-    assert!(res.text().await.unwrap().contains("この URL はありません"));
+    let res = reqwest::Client::new()
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::NOT_FOUND, "route-not-found");
+    assert!(res.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(res.body.clone().contains("この URL はありません"));
     assert_eq!(
-        client().delete(app.url("/api/v1/areas")).send().await.unwrap().status(),
+        reqwest::Client::new()
+            .delete(app.url("/api/v1/areas"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::METHOD_NOT_ALLOWED
     );
 
     // Bad JSON: 400 with the parser's words, in English when asked.
-    let res = client()
+    let res = reqwest::Client::new()
         .post(app.url("/api/v1/people"))
         .bearer_auth(&admin)
         .header("Content-Type", "application/json")
@@ -339,8 +356,9 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let body: Value = res.json().await.unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::BAD_REQUEST, "bad-json");
+    let body: Value = res.json();
     assert_eq!(body["error"]["code"], "bad-json");
     assert!(
         body["error"]["message"]
@@ -351,34 +369,38 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
     );
 
     // Japanese by default; unknown fields refused; a missing name explained.
-    let (s, body) = post(
-        &app,
-        "/api/v1/people",
-        Some(&admin),
-        json!({"display_name":"a","shoe_size":27}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            "/api/v1/people",
+            Some(&admin),
+            json!({"display_name":"a","shoe_size":27}),
+        )
+        .await
+    );
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "bad-json");
     assert!(
         body["error"]["message"].as_str().unwrap().contains("shoe_size"),
         "{body}"
     );
-    let (s, body) = post(&app, "/api/v1/people", Some(&admin), json!({"display_name":"  "})).await;
-    assert_eq!(
-        (s, body["error"]["message"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("表示名を入力してください"))
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, "/api/v1/people", Some(&admin), json!({"display_name":"  "})).await
     );
-    let (s, body) = post(
-        &app,
-        "/api/v1/people",
-        Some(&admin),
-        json!({"display_name":"山田","area_id":"nowhere"}),
-    )
-    .await;
-    assert_eq!(
-        (s, body["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("area-unknown"))
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "person-name-missing");
+    assert_eq!(body["error"]["message"].as_str(), Some("表示名を入力してください"));
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            "/api/v1/people",
+            Some(&admin),
+            json!({"display_name":"山田","area_id":"nowhere"}),
+        )
+        .await
     );
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "area-unknown");
     let (s, person) = post(
         &app,
         "/api/v1/people",
@@ -390,7 +412,7 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
 
     // Oversize body: 413 with the limit.
     let big = format!("{{\"display_name\":\"{}\"}}", "あ".repeat(1_100_000));
-    let res = client()
+    let res = reqwest::Client::new()
         .post(app.url("/api/v1/people"))
         .bearer_auth(&admin)
         .header("Content-Type", "application/json")
@@ -398,19 +420,17 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let body: Value = res.json().await.unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large");
+    let body: Value = res.json();
     assert_eq!(body["error"]["code"], "payload-too-large");
     assert!(body["error"]["message"].as_str().unwrap().contains("1048576"), "{body}");
 
     // Bad query values.
     let (s, body) = get(&app, "/api/v1/areas/at?lat=north&lon=1", None).await;
-    assert_eq!(
-        (s, body["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("query-invalid"))
-    );
-    let (s, _) = get(&app, "/api/v1/areas/at?lat=95&lon=1", None).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "query-invalid");
+    let (s, refusal) = get(&app, "/api/v1/areas/at?lat=95&lon=1", None).await;
+    assert_refused(&(s, &refusal), StatusCode::BAD_REQUEST, "query-invalid");
 
     // Duplicate membership → 409; unknown role → 400.
     let sato = app.person_of("sato").await;
@@ -424,21 +444,25 @@ async fn bad_input_is_a_clear_4xx_never_a_500() {
         post(&app, "/api/v1/memberships", Some(&admin), m.clone()).await.0,
         StatusCode::CREATED
     );
-    assert_eq!(
-        post(&app, "/api/v1/memberships", Some(&admin), m).await.0,
-        StatusCode::CONFLICT
+    assert_refused(
+        &assert_unchanged!(
+            app.snapshot().await,
+            post(&app, "/api/v1/memberships", Some(&admin), m).await
+        ),
+        StatusCode::CONFLICT,
+        "membership-exists",
     );
-    let (s, body) = post(
-        &app,
-        "/api/v1/memberships",
-        Some(&admin),
-        json!({"person_id": sato, "organisation_id": npo, "role": "king"}),
-    )
-    .await;
-    assert_eq!(
-        (s, body["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("role-invalid"))
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            "/api/v1/memberships",
+            Some(&admin),
+            json!({"person_id": sato, "organisation_id": npo, "role": "king"}),
+        )
+        .await
     );
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "role-invalid");
 }
 
 #[tokio::test]
@@ -459,7 +483,7 @@ async fn tokens_are_shown_once_and_revocable() {
     );
 
     let id = created["id"].as_str().unwrap();
-    let res = client()
+    let res = reqwest::Client::new()
         .delete(app.url(&format!("/api/v1/me/tokens/{id}")))
         .bearer_auth(&token)
         .send()
@@ -467,19 +491,17 @@ async fn tokens_are_shown_once_and_revocable() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let (s, body) = get(&app, "/api/v1/me", Some(&secret)).await;
-    assert_eq!(
-        (s, body["error"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("token-invalid"))
-    );
-    let (s, _) = get(&app, "/api/v1/me", Some("machi_not-a-token")).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let res = client()
+    assert_refused(&(s, &body), StatusCode::UNAUTHORIZED, "token-invalid");
+    let (s, refusal) = get(&app, "/api/v1/me", Some("machi_not-a-token")).await;
+    assert_refused(&(s, &refusal), StatusCode::UNAUTHORIZED, "token-invalid");
+    let res = reqwest::Client::new()
         .get(app.url("/api/v1/me"))
         .header("Authorization", "Basic abc")
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::UNAUTHORIZED, "token-invalid");
 }
 
 #[tokio::test]
@@ -502,11 +524,10 @@ async fn households_consents_and_me() {
         StatusCode::OK
     );
     let sato = app.token_for("sato").await;
-    assert_eq!(
-        get(&app, &format!("/api/v1/households/{household}"), Some(&sato))
-            .await
-            .0,
-        StatusCode::FORBIDDEN
+    assert_refused(
+        &get(&app, &format!("/api/v1/households/{household}"), Some(&sato)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
     );
 
     let (s, c) = post(
@@ -530,7 +551,8 @@ async fn households_consents_and_me() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert!(w["withdrawn_at"].is_i64());
-    assert_eq!(
+    let res = assert_unchanged!(
+        app.snapshot().await,
         post(
             &app,
             &format!("/api/v1/people/{tanaka}/consents"),
@@ -538,20 +560,19 @@ async fn households_consents_and_me() {
             json!({"purpose":"x","scope":"y"})
         )
         .await
-        .0,
-        StatusCode::FORBIDDEN
     );
+    assert_refused(&res, StatusCode::FORBIDDEN, "forbidden");
 }
 
 #[tokio::test]
 async fn health_readiness_metrics_and_openapi() {
     let app = spawn_demo_app().await;
-    let res = client().get(app.url("/healthz")).send().await.unwrap();
+    let res = reqwest::Client::new().get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().contains_key("x-request-id"));
     // A probe shows no forms: no CSRF cookie made for it.
     assert!(!res.headers().contains_key("set-cookie"), "{:?}", res.headers());
-    let ready = client()
+    let ready = reqwest::Client::new()
         .get(app.url("/readyz"))
         .send()
         .await
@@ -560,7 +581,7 @@ async fn health_readiness_metrics_and_openapi() {
         .await
         .unwrap();
     assert!(ready.starts_with("ok "), "{ready}");
-    let metrics = client()
+    let metrics = reqwest::Client::new()
         .get(app.url("/metrics"))
         .send()
         .await
@@ -607,14 +628,17 @@ async fn review_fixes_households_areas_consent_and_bulk_audit() {
     } else {
         token_for_person(&app, &rep).await
     };
-    let (s, _) = post(
-        &app,
-        &format!("/api/v1/households/{household}/members"),
-        Some(&rep_token),
-        json!({"person_id": tanaka}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &format!("/api/v1/households/{household}/members"),
+            Some(&rep_token),
+            json!({"person_id": tanaka}),
+        )
+        .await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     // …but may add a person who has no household yet; the admin decides who acts for it.
     let (_, newcomer) = post(
         &app,
@@ -632,14 +656,17 @@ async fn review_fixes_households_areas_consent_and_bulk_audit() {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{hh}");
-    let (s, _) = post(
-        &app,
-        &format!("/api/v1/households/{household}/members"),
-        Some(&rep_token),
-        json!({"person_id": newcomer_id, "representative": true}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &format!("/api/v1/households/{household}/members"),
+            Some(&rep_token),
+            json!({"person_id": newcomer_id, "representative": true}),
+        )
+        .await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
 
     // An area given by code is stored as the area's id.
     let (_, area) = get(&app, "/api/v1/areas/13999-1-01", None).await;
@@ -648,15 +675,16 @@ async fn review_fixes_households_areas_consent_and_bulk_audit() {
     // Contact details through the API need the person's consent.
     let (s, body) = post(&app, "/api/v1/me/tokens", Some(&admin), json!({"name":"x"})).await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
-    let res = client()
+    let res = reqwest::Client::new()
         .put(app.url(&format!("/api/v1/people/{newcomer_id}")))
         .bearer_auth(&admin)
         .json(&json!({"display_name":"新住民","email":"new@example.jp"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let body: Value = res.json().await.unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::BAD_REQUEST, "consent-needed-email");
+    let body: Value = res.json();
     assert_eq!(body["error"]["code"], "consent-needed-email");
 
     // Listing people writes one entry per person listed, visible in each person's own log.
@@ -720,15 +748,7 @@ async fn audit_verify_notices_a_rewritten_head() {
 // ---- issue 20: a resident makes themself reachable (area, household, contacts) ----
 
 async fn send(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    let res = client()
-        .request(method, app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
+    request(app, Some(token), method, path, Some(body)).await
 }
 
 /// A resident who has just signed up: a name and a login, nothing else. (person id, token)
@@ -802,8 +822,11 @@ async fn a_resident_sets_their_area_by_address_code_or_point_and_bad_input_chang
         (json!({"lat": 95.0, "lon": 135.0}), "query-invalid", "lat -90..90"),
         (json!({}), "address-missing", "どれかを指定してください"),
     ] {
-        let (s, e) = send(&app, put.clone(), "/api/v1/me/address", &token, body.clone()).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {e}");
+        let (s, e) = assert_unchanged!(
+            app.snapshot().await,
+            send(&app, put.clone(), "/api/v1/me/address", &token, body.clone()).await
+        );
+        assert_refused(&(s, &e), StatusCode::BAD_REQUEST, code);
         assert_eq!(e["error"]["code"], code, "{body}: {e}");
         assert!(e["error"]["message"].as_str().unwrap().contains(words), "{e}");
         assert_eq!(area_of(&app, &me).await, None, "{body} changed nothing");
@@ -847,7 +870,7 @@ async fn a_resident_sets_their_area_by_address_code_or_point_and_bad_input_chang
     assert_eq!(area_of(&app, &me).await.as_deref(), Some("本町二丁目"));
 
     // In English too.
-    let res = client()
+    let res = reqwest::Client::new()
         .put(app.url("/api/v1/me/address"))
         .bearer_auth(&token)
         .header("Accept-Language", "en")
@@ -855,21 +878,23 @@ async fn a_resident_sets_their_area_by_address_code_or_point_and_bad_input_chang
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let e: Value = res.json().await.unwrap();
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::BAD_REQUEST, "address-no-match");
+    let e: Value = res.json();
     assert!(
         e["error"]["message"].as_str().unwrap().starts_with("No area matches"),
         "{e}"
     );
 
     // Anonymous: 401. And the OpenAPI document describes the new endpoints.
-    let res = client()
+    let res = reqwest::Client::new()
         .put(app.url("/api/v1/me/address"))
         .json(&json!({"area": "13999-1-01"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = crate::common::read(res).await;
+    assert_refused(&res, StatusCode::UNAUTHORIZED, "unauthorized");
     let (_, doc) = get(&app, "/api/v1/openapi.json", None).await;
     for path in [
         "/api/v1/me/address",
@@ -890,11 +915,11 @@ async fn a_resident_makes_a_household_and_family_joins_it_by_its_code() {
     let (b, tb) = newcomer(&app, "bunta").await;
     let post_ = reqwest::Method::POST;
 
-    let (s, e) = send(&app, post_.clone(), "/api/v1/me/household", &ta, json!({"name": "  "})).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("household-name-missing"))
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        send(&app, post_.clone(), "/api/v1/me/household", &ta, json!({"name": "  "})).await
     );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "household-name-missing");
     let (s, h) = send(
         &app,
         post_.clone(),
@@ -918,26 +943,27 @@ async fn a_resident_makes_a_household_and_family_joins_it_by_its_code() {
     );
 
     // A wrong code: refused, nothing changed. Someone with no household has no code to show.
-    let (s, e) = send(
-        &app,
-        post_.clone(),
-        "/api/v1/me/household/join",
-        &tb,
-        json!({"code": "ZZZZ-9999"}),
-    )
-    .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("household-code-unknown"))
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        send(
+            &app,
+            post_.clone(),
+            "/api/v1/me/household/join",
+            &tb,
+            json!({"code": "ZZZZ-9999"}),
+        )
+        .await
     );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "household-code-unknown");
     assert!(e["error"]["message"].as_str().unwrap().contains("ZZZZ-9999"));
     assert_eq!(
         kernel::store::people::household_of(&app.kernel.db, &b).await.unwrap(),
         None
     );
-    assert_eq!(
-        get(&app, "/api/v1/me/household/code", Some(&tb)).await.0,
-        StatusCode::NOT_FOUND
+    assert_refused(
+        &get(&app, "/api/v1/me/household/code", Some(&tb)).await,
+        StatusCode::NOT_FOUND,
+        "household-not-found",
     );
 
     // The right code, typed in lower case without its hyphen.
@@ -958,9 +984,10 @@ async fn a_resident_makes_a_household_and_family_joins_it_by_its_code() {
         "joining does not change who represents it"
     );
     // Only the representative shows the code.
-    assert_eq!(
-        get(&app, "/api/v1/me/household/code", Some(&tb)).await.0,
-        StatusCode::FORBIDDEN
+    assert_refused(
+        &get(&app, "/api/v1/me/household/code", Some(&tb)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
     );
 
     // The representative's area moves the household (what safety checks ask by).
@@ -988,18 +1015,18 @@ async fn contacts_need_consent_which_is_recorded_and_removing_one_withdraws_it()
     let put = reqwest::Method::PUT;
     let consents = || async { kernel::store::consents::of_person(&app.kernel.db, &me).await.unwrap() };
 
-    let (s, e) = send(
-        &app,
-        put.clone(),
-        "/api/v1/me/contacts",
-        &token,
-        json!({"kind": "email", "value": "c@example.jp"}),
-    )
-    .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("consent-needed-email"))
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        send(
+            &app,
+            put.clone(),
+            "/api/v1/me/contacts",
+            &token,
+            json!({"kind": "email", "value": "c@example.jp"}),
+        )
+        .await
     );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "consent-needed-email");
     assert!(consents().await.is_empty());
     let (s, p) = send(
         &app,
@@ -1040,12 +1067,11 @@ async fn contacts_need_consent_which_is_recorded_and_removing_one_withdraws_it()
             "contact-kind-unknown",
         ),
     ] {
-        let (s, e) = send(&app, put.clone(), "/api/v1/me/contacts", &token, body.clone()).await;
-        assert_eq!(
-            (s, e["error"]["code"].as_str()),
-            (StatusCode::BAD_REQUEST, Some(code)),
-            "{body}"
+        let (s, e) = assert_unchanged!(
+            app.snapshot().await,
+            send(&app, put.clone(), "/api/v1/me/contacts", &token, body.clone()).await
         );
+        assert_refused(&(s, &e), StatusCode::BAD_REQUEST, code);
     }
     let p = kernel::store::people::require(&app.kernel.db, &me).await.unwrap();
     assert_eq!(

@@ -3,11 +3,13 @@
 //! `MACHI_TEST_DATABASE` is a postgres:// URL (the test script runs both).
 #![allow(dead_code)]
 
+#[macro_use]
 mod common;
 
 mod aid;
 mod alerts;
 mod api;
+mod kit;
 mod notices;
 mod safety;
 mod watch;

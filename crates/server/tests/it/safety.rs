@@ -7,45 +7,24 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
 
-use crate::common::{api, get, post, session_cookie};
+use crate::common::{api, assert_refused, get, post, session_cookie};
 
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
+/// A form posted by the holder of `cookie`: status, page, where it went.
 async fn form(
     app: &TestApp,
     cookie: &str,
     path: &str,
     fields: &[(&str, &str)],
 ) -> (StatusCode, String, Option<String>) {
-    let csrf = "a".repeat(64);
-    let mut f: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
-    f.extend_from_slice(fields);
-    let res = browser()
-        .post(app.url(path))
-        .header("Cookie", cookie)
-        .form(&f)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
-    (status, res.text().await.unwrap(), location)
+    let p = crate::common::form(app, cookie, path, fields).await;
+    let location = Some(p.location().to_string()).filter(|l| !l.is_empty());
+    (p.status, p.body, location)
 }
 
+/// A page as the holder of `cookie` reads it (links as the browser reads them: `&#x2f;` is `/`).
 async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
-    let res = browser()
-        .get(app.url(path))
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    // Templates escape `/` in attributes; the tests read links as the browser does.
-    (res.status(), res.text().await.unwrap().replace("&#x2f;", "/"))
+    let (status, body) = crate::common::page(app, cookie, path).await;
+    (status, body.replace("&#x2f;", "/"))
 }
 
 async fn household_of(app: &TestApp, login: &str) -> String {
@@ -56,125 +35,202 @@ async fn household_of(app: &TestApp, login: &str) -> String {
         .unwrap()
 }
 
+/// A round of district 1 started by its officer (kaicho); tanaka's household is in it, sato's is not.
+struct Round {
+    app: TestApp,
+    kaicho: String,
+    tanaka: String,
+    sato: String,
+    /// The round.
+    id: String,
+    /// tanaka's person and household.
+    me: String,
+    hh: String,
+    /// Where tanaka answers for her household.
+    answers: String,
+}
+
 #[tokio::test]
 async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_household() {
     let app = spawn_demo_app().await;
     let kaicho = app.token_for("kaicho").await;
     let tanaka = app.token_for("tanaka").await;
+    let id = officers_start_rounds_for_their_own_area(&app, &kaicho, &tanaka).await;
+    let r = Round {
+        sato: app.token_for("sato").await,
+        me: app.person_of("tanaka").await,
+        hh: household_of(&app, "tanaka").await,
+        answers: format!("/safety/rounds/{id}/households/mine/answers"),
+        id,
+        kaicho,
+        tanaka,
+        app,
+    };
+    every_household_of_the_district_is_asked(&r).await;
+    one_member_answers_for_the_household_and_the_latest_counts(&r).await;
+    residents_see_only_the_counts(&r).await;
+    bad_answers_are_refused_and_change_nothing(&r).await;
+    the_officer_follows_up_with_a_visit(&r).await;
+    the_export_is_for_officers_only(&r).await;
+    a_closed_round_refuses_answers_with_the_time(&r).await;
+}
 
-    // The officer of district 1 may ask district 1, not district 2; a resident may not start one.
+/// The officer of district 1 may ask district 1, not district 2; a resident may not start one.
+async fn officers_start_rounds_for_their_own_area(app: &TestApp, kaicho: &str, tanaka: &str) -> String {
     let (s, round) = post(
-        &app,
-        &kaicho,
+        app,
+        kaicho,
         "/safety/rounds",
         json!({"area": "13999-1", "title": "地震の安否確認"}),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{round}");
     let id = round["id"].as_str().unwrap().to_string();
-    let (s, _) = post(
-        &app,
-        &kaicho,
-        "/safety/rounds",
-        json!({"area": "13999-2", "title": "x"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = post(
-        &app,
-        &tanaka,
-        "/safety/rounds",
-        json!({"area": "13999-1", "title": "x"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, body) = post(
-        &app,
-        &kaicho,
-        "/safety/rounds",
-        json!({"area": "13999-9", "title": "x"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(app, kaicho, "/safety/rounds", json!({"area": "13999-2", "title": "x"})).await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(app, tanaka, "/safety/rounds", json!({"area": "13999-1", "title": "x"})).await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
+    let (s, body) = assert_unchanged!(
+        app.snapshot().await,
+        post(app, kaicho, "/safety/rounds", json!({"area": "13999-9", "title": "x"})).await
+    );
+    assert_refused(&(s, &body), StatusCode::BAD_REQUEST, "area-unknown");
+    id
+}
 
-    // Every household of the district is asked; nobody has answered yet.
-    let (s, view) = get(&app, &kaicho, &format!("/safety/rounds/{id}")).await;
+/// Every household of the district is asked; nobody has answered yet.
+async fn every_household_of_the_district_is_asked(r: &Round) {
+    let Round { app, kaicho, id, .. } = r;
+    let (s, view) = get(app, kaicho, &format!("/safety/rounds/{id}")).await;
     assert_eq!(s, StatusCode::OK);
     let households = view["total"]["households"].as_i64().unwrap();
     assert!(households > 3, "{view}");
     assert_eq!(view["total"]["silent"], households);
     assert!(!view["areas"].as_array().unwrap().is_empty());
+}
 
-    // tanaka answers for the household: all safe; then amends: tanaka is hurt. The latest counts.
-    let answers = format!("/safety/rounds/{id}/households/mine/answers");
-    let (s, a) = post(&app, &tanaka, &answers, json!({"status": "safe"})).await;
+/// tanaka answers for the household: all safe; then amends: tanaka is hurt. The latest counts.
+async fn one_member_answers_for_the_household_and_the_latest_counts(r: &Round) {
+    let Round {
+        app,
+        kaicho,
+        tanaka,
+        id,
+        me,
+        hh,
+        answers,
+        ..
+    } = r;
+    let (s, a) = post(app, tanaka, answers, json!({"status": "safe"})).await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
     assert_eq!(a["effective"], "safe");
-    let me = app.person_of("tanaka").await;
     let (s, a) = post(
-        &app,
-        &tanaka,
-        &answers,
+        app,
+        tanaka,
+        answers,
         json!({"status": "safe", "members": [{"person_id": me, "status": "injured", "comment": "足をけがした"}]}),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(a["effective"], "help", "a member hurt counts as needing help");
-    let hh = household_of(&app, "tanaka").await;
-    let history = safety::store::history(&app.kernel.db, &id, &hh).await.unwrap();
+    let history = safety::store::history(&app.kernel.db, id, hh).await.unwrap();
     assert_eq!(history.len(), 2, "history is kept");
-    let (_, view) = get(&app, &kaicho, &format!("/safety/rounds/{id}")).await;
+    let (_, view) = get(app, kaicho, &format!("/safety/rounds/{id}")).await;
     assert_eq!(
         (view["total"]["answered"].as_i64(), view["total"]["help"].as_i64()),
         (Some(1), Some(1))
     );
+}
 
-    // Residents of the round see only the counts; someone elsewhere sees nothing.
-    let (s, mine) = get(&app, &tanaka, &format!("/safety/rounds/{id}")).await;
+/// Residents of the round see only the counts; someone elsewhere sees nothing.
+async fn residents_see_only_the_counts(r: &Round) {
+    let Round {
+        app, tanaka, sato, id, ..
+    } = r;
+    let (s, mine) = get(app, tanaka, &format!("/safety/rounds/{id}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(mine["areas"].as_array().unwrap().is_empty());
     assert_eq!(mine["total"]["answered"], 1);
-    let sato = app.token_for("sato").await;
-    let (s, _) = get(&app, &sato, &format!("/safety/rounds/{id}")).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = get(app, sato, &format!("/safety/rounds/{id}")).await;
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
+}
 
-    // Bad input: another's household, a malformed member state (named), a stranger as member.
-    let (s, _) = post(
-        &app,
-        &tanaka,
-        &format!(
-            "/safety/rounds/{id}/households/{}/answers",
-            household_of(&app, "kaicho").await
-        ),
-        json!({"status": "safe"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, e) = post(
-        &app,
-        &tanaka,
-        &answers,
-        json!({"status": "safe", "members": [{"person_id": me, "status": "sleepy"}]}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+/// Bad input: another's household, a malformed member state (named), a stranger as member.
+async fn bad_answers_are_refused_and_change_nothing(r: &Round) {
+    let Round {
+        app,
+        tanaka,
+        sato,
+        id,
+        me,
+        answers,
+        ..
+    } = r;
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            app,
+            tanaka,
+            &format!(
+                "/safety/rounds/{id}/households/{}/answers",
+                household_of(app, "kaicho").await
+            ),
+            json!({"status": "safe"}),
+        )
+        .await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "safety-not-your-household");
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            app,
+            tanaka,
+            answers,
+            json!({"status": "safe", "members": [{"person_id": me, "status": "sleepy"}]}),
+        )
+        .await
+    );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "safety-member-status-invalid");
     assert!(
         e["error"]["message"].as_str().unwrap().contains("members[0].status"),
         "{e}"
     );
-    let (s, e) = post(&app, &tanaka, &answers, json!({"status": "fine"})).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
-    let (s, _) = post(
-        &app,
-        &sato,
-        &format!("/safety/rounds/{id}/households/mine/answers"),
-        json!({"status": "safe"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "sato's household is not asked in district 1");
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(app, tanaka, answers, json!({"status": "fine"})).await
+    );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "safety-status-invalid");
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            app,
+            sato,
+            &format!("/safety/rounds/{id}/households/mine/answers"),
+            json!({"status": "safe"}),
+        )
+        .await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden"); // sato's household is not asked in district 1
+}
 
-    // Follow-up: the officer sees tanaka's household (help), assigns the supporter, records the visit.
-    let (s, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
+/// Follow-up: the officer sees tanaka's household (help), assigns the supporter, records the visit.
+async fn the_officer_follows_up_with_a_visit(r: &Round) {
+    let Round {
+        app,
+        kaicho,
+        tanaka,
+        id,
+        me,
+        hh,
+        ..
+    } = r;
+    let (s, f) = get(app, kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
     assert_eq!(s, StatusCode::OK);
     let list = f["households"].as_array().unwrap();
     assert!(
@@ -186,24 +242,30 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
         list.iter().all(|h| h["status"] == "help" || h["needs_support"] == true),
         "only help and silent 要支援者 households"
     );
-    let (s, _) = get(&app, &tanaka, &format!("/safety/rounds/{id}/follow-up")).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "residents see no lists");
+    let (s, refusal) = get(app, tanaka, &format!("/safety/rounds/{id}/follow-up")).await;
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden"); // residents see no lists
     let supporter = app.person_of("supporter").await;
     let visit = format!("/safety/rounds/{id}/households/{hh}/visit");
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        api(
+            app,
+            kaicho,
+            reqwest::Method::PUT,
+            &visit,
+            Some(json!({"visitor_id": me})),
+        )
+        .await
+    );
+    assert_refused(&(s, &refusal), StatusCode::BAD_REQUEST, "safety-visitor-invalid"); // a resident is no visitor
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(app, kaicho, &format!("{visit}/outcome"), json!({"outcome": "safe"})).await
+    );
+    assert_refused(&(s, &refusal), StatusCode::CONFLICT, "safety-visit-not-assigned"); // nobody assigned yet
     let (s, _) = api(
-        &app,
-        &kaicho,
-        reqwest::Method::PUT,
-        &visit,
-        Some(json!({"visitor_id": me})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "a resident is no visitor");
-    let (s, _) = post(&app, &kaicho, &format!("{visit}/outcome"), json!({"outcome": "safe"})).await;
-    assert_eq!(s, StatusCode::CONFLICT, "nobody assigned yet");
-    let (s, _) = api(
-        &app,
-        &kaicho,
+        app,
+        kaicho,
         reqwest::Method::PUT,
         &visit,
         Some(json!({"visitor_id": supporter})),
@@ -212,14 +274,14 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
     assert_eq!(s, StatusCode::NO_CONTENT);
     let sup = app.token_for("supporter").await;
     let (s, _) = post(
-        &app,
+        app,
         &sup,
         &format!("{visit}/outcome"),
         json!({"outcome": "help", "note": "病院へ搬送"}),
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "the supporter records the outcome");
-    let (_, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
+    let (_, f) = get(app, kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
     let row = f["households"]
         .as_array()
         .unwrap()
@@ -231,11 +293,20 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
         (row["visitor_id"].as_str(), row["outcome"].as_str()),
         (Some(supporter.as_str()), Some("help"))
     );
+}
 
-    // The export: areas for the officer, with households of their own area; residents get nothing.
+/// The export: areas for the officer, with households of their own area; residents get nothing.
+async fn the_export_is_for_officers_only(r: &Round) {
+    let Round {
+        app,
+        kaicho,
+        tanaka,
+        id,
+        ..
+    } = r;
     let res = reqwest::Client::new()
         .get(app.url(&format!("/api/v1/safety/rounds/{id}/export.csv")))
-        .bearer_auth(&kaicho)
+        .bearer_auth(kaicho)
         .send()
         .await
         .unwrap();
@@ -250,15 +321,28 @@ async fn officers_start_rounds_for_their_area_and_one_member_answers_for_the_hou
             .any(|l| l.starts_with("household,") && l.contains(",help,")),
         "{csv}"
     );
-    let (s, _) = get(&app, &tanaka, &format!("/safety/rounds/{id}/export.csv")).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = get(app, tanaka, &format!("/safety/rounds/{id}/export.csv")).await;
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
+}
 
-    // Closed: answers are refused with the time it closed.
-    let (s, closed) = post(&app, &kaicho, &format!("/safety/rounds/{id}/close"), json!({})).await;
+/// Closed: answers are refused with the time it closed.
+async fn a_closed_round_refuses_answers_with_the_time(r: &Round) {
+    let Round {
+        app,
+        kaicho,
+        tanaka,
+        id,
+        answers,
+        ..
+    } = r;
+    let (s, closed) = post(app, kaicho, &format!("/safety/rounds/{id}/close"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
     let at = kernel::web::render::human_time(kernel::i18n::Lang::Ja, closed["closed_at"].as_i64().unwrap());
-    let (s, e) = post(&app, &tanaka, &answers, json!({"status": "safe"})).await;
-    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(app, tanaka, answers, json!({"status": "safe"})).await
+    );
+    assert_refused(&(s, &e), StatusCode::CONFLICT, "safety-round-closed");
     assert!(e["error"]["message"].as_str().unwrap().contains(&at), "{e}");
 }
 
@@ -278,13 +362,7 @@ async fn residents_answer_on_the_web_and_officers_watch_the_tally_and_map() {
 
     // The web: the pending question, the form with each member, two big buttons.
     let sato = session_cookie(&app, "sato").await;
-    let res = browser()
-        .get(app.url("/safety/pending"))
-        .header("Cookie", &sato)
-        .send()
-        .await
-        .unwrap();
-    let pending: Value = res.json().await.unwrap();
+    let pending: Value = serde_json::from_str(&page(&app, &sato, "/safety/pending").await.1).unwrap();
     assert_eq!(pending[0]["round"], id);
     let (s, html) = page(&app, &sato, &format!("/safety/{id}/answer")).await;
     assert_eq!(s, StatusCode::OK);
@@ -307,23 +385,20 @@ async fn residents_answer_on_the_web_and_officers_watch_the_tally_and_map() {
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("id=\"safety-done\"") && html.contains("回答を受け付けました"));
     assert!(html.contains("家は無事です"), "the comment is shown back");
-    let (s, html, _) = form(
-        &app,
-        &sato,
-        &format!("/safety/{id}/answer"),
-        &[("status", "safe"), (&format!("member.{me}"), "sleepy")],
-    )
-    .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(html.contains("member"), "the form names the field");
-    let res = browser()
-        .get(app.url("/safety/pending"))
-        .header("Cookie", &sato)
-        .send()
+    let (s, html, _) = assert_unchanged!(
+        app.snapshot().await,
+        form(
+            &app,
+            &sato,
+            &format!("/safety/{id}/answer"),
+            &[("status", "safe"), (&format!("member.{me}"), "sleepy")],
+        )
         .await
-        .unwrap();
+    );
+    assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "safety-member-status-invalid");
+    assert!(html.contains("member"), "the form names the field");
     assert_eq!(
-        res.json::<Value>().await.unwrap(),
+        serde_json::from_str::<Value>(&page(&app, &sato, "/safety/pending").await.1).unwrap(),
         json!([]),
         "answered: nothing pending"
     );
@@ -443,12 +518,11 @@ async fn the_email_link_answers_once_without_logging_in() {
         assert_eq!(s, StatusCode::OK);
         assert!(html.contains("name=\"status\" value=\"safe\""));
     }
-    let (s, html, _) = form(&app, &anon, &first, &[("status", "maybe")]).await;
-    assert_eq!(
-        s,
-        StatusCode::BAD_REQUEST,
-        "a mistake can be corrected: the link is not spent"
+    let (s, html, _) = assert_unchanged!(
+        app.snapshot().await,
+        form(&app, &anon, &first, &[("status", "maybe")]).await
     );
+    assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "safety-status-invalid");
     assert!(html.contains("status"));
     // 全員無事 with someone hurt asks first; the link is not spent by the question.
     let safety::store::Link::Valid { household_id: hh, .. } =
@@ -476,8 +550,8 @@ async fn the_email_link_answers_once_without_logging_in() {
     assert!(html.contains("safety-link-problem") && html.contains("/login"));
     let (s, _) = page(&app, &anon, &first).await;
     assert_eq!(s, StatusCode::GONE);
-    let (s, _) = page(&app, &anon, "/safety/a/machi_0000").await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, refusal) = page(&app, &anon, "/safety/a/machi_0000").await;
+    assert_refused(&(s, &refusal), StatusCode::NOT_FOUND, "safety-link-unknown");
     // Expired: after link_hours.
     let second = link(&mails[1].body);
     app.clock
@@ -591,14 +665,17 @@ async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_sile
 
     // Someone answers; at 15 minutes the silent ones are reminded, once.
     let sato = app.token_for("sato").await; // sato lives outside district 1: not asked
-    let (s, _) = post(
-        &app,
-        &sato,
-        &format!("/safety/rounds/{}/households/mine/answers", round.id),
-        json!({"status": "safe"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &sato,
+            &format!("/safety/rounds/{}/households/mine/answers", round.id),
+            json!({"status": "safe"}),
+        )
+        .await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let kaicho = app.token_for("kaicho").await;
     let (s, _) = post(
         &app,
@@ -903,16 +980,22 @@ async fn family_in_the_watch_over_circle_answers_for_the_household_and_officers_
     };
 
     // Without a circle, sato is a stranger to tanaka's household: refused, saying why.
-    let (s, e) = post(&app, &sato, &answers, json!({"status": "safe"})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, &sato, &answers, json!({"status": "safe"})).await
+    );
+    assert_refused(&(s, &e), StatusCode::FORBIDDEN, "safety-not-your-household");
     assert_eq!(e["error"]["code"], "safety-not-your-household", "{e}");
     nothing_changed().await;
 
     // In tanaka's circle: the care manager is no family and is refused too.
     tanaka_circle_with_family(&app).await;
     let caremgr = app.token_for("caremgr").await;
-    let (s, e) = post(&app, &caremgr, &answers, json!({"status": "safe"})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, &caremgr, &answers, json!({"status": "safe"})).await
+    );
+    assert_refused(&(s, &e), StatusCode::FORBIDDEN, "safety-not-your-household");
     assert_eq!(e["error"]["code"], "safety-not-your-household", "{e}");
     nothing_changed().await;
 
@@ -1008,10 +1091,21 @@ async fn family_in_the_watch_over_circle_answers_for_the_household_and_officers_
     }
     // The care manager gets neither the form nor the receipt.
     let cm = session_cookie(&app, "caremgr").await;
-    assert_eq!(page(&app, &cm, &form_path).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(page(&app, &cm, &receipt).await.0, StatusCode::FORBIDDEN);
-    let (s, _, _) = form(&app, &cm, &form_path, &[("status", "safe")]).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_refused(
+        &page(&app, &cm, &form_path).await,
+        StatusCode::FORBIDDEN,
+        "safety-not-your-household",
+    );
+    assert_refused(
+        &page(&app, &cm, &receipt).await,
+        StatusCode::FORBIDDEN,
+        "safety-not-your-household",
+    );
+    let (s, refused, _) = assert_unchanged!(
+        app.snapshot().await,
+        form(&app, &cm, &form_path, &[("status", "safe")]).await
+    );
+    assert_refused(&(s, &refused), StatusCode::FORBIDDEN, "safety-not-your-household");
     assert_eq!(safety::store::history(&app.kernel.db, &id, &hh).await.unwrap().len(), 2);
 }
 

@@ -10,18 +10,23 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::testing::{TestApp, spawn_app_with, spawn_demo_app};
 
-use crate::common::{api, get, post, put, session_cookie};
+use crate::common::{api, assert_refused, get, page, post, put, session_cookie};
 
 /// A device reports with its own token.
 async fn signal(app: &TestApp, device_token: &str, body: Value) -> StatusCode {
-    reqwest::Client::new()
+    signal_answer(app, device_token, body).await.0
+}
+
+/// A device reports with its own token: the status and the body (an error's code).
+async fn signal_answer(app: &TestApp, device_token: &str, body: Value) -> (StatusCode, Value) {
+    let res = reqwest::Client::new()
         .post(app.url("/api/v1/watch/signals"))
         .bearer_auth(device_token)
         .json(&body)
         .send()
         .await
-        .unwrap()
-        .status()
+        .unwrap();
+    (res.status(), res.json().await.unwrap_or(Value::Null))
 }
 
 /// A device added to a circle by one of its members; the answer carries its token (shown once).
@@ -83,47 +88,94 @@ async fn tanakas_circle(app: &TestApp) -> (String, String, String) {
     assert!(c["consent_id"].is_null(), "someone else's circle waits for consent");
     let id = c["id"].as_str().unwrap().to_string();
     // The daughter cannot consent for her mother; only the person (or a named guardian) can.
-    let (s, _) = post(app, &sato, &format!("/watch/circles/{id}/consent"), json!({})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(app, &sato, &format!("/watch/circles/{id}/consent"), json!({})).await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, c) = post(app, &tanaka, &format!("/watch/circles/{id}/consent"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
     assert!(c["consent_id"].is_string());
     (id, sato, tanaka)
 }
 
+/// tanaka's circle (sato's, with tanaka's consent) and the people of the ladder.
+struct Ladder {
+    app: TestApp,
+    circle: String,
+    sato: String,
+    tanaka: String,
+    caremgr: String,
+    fukushi: String,
+    supporter_id: String,
+    caremgr_id: String,
+}
+
 #[tokio::test]
 async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement() {
     let app = spawn_demo_app().await;
-    let k = &app.kernel;
     let (circle, sato, tanaka) = tanakas_circle(&app).await;
-    let caremgr = app.token_for("caremgr").await;
-    let supporter_id = app.person_of("supporter").await;
-    let caremgr_id = app.person_of("caremgr").await;
-    let fukushi = app.token_for("fukushi").await;
+    let l = Ladder {
+        caremgr: app.token_for("caremgr").await,
+        fukushi: app.token_for("fukushi").await,
+        supporter_id: app.person_of("supporter").await,
+        caremgr_id: app.person_of("caremgr").await,
+        circle,
+        sato,
+        tanaka,
+        app,
+    };
+    nobody_outside_the_circle_sees_it(&l).await;
+    only_the_trained_go_on_the_ladder(&l).await;
+    bad_rules_are_refused_and_an_hourly_rule_is_kept(&l).await;
+    let esc = silence_calls_sato_then_the_care_manager(&l).await;
+    the_care_manager_goes_and_the_ladder_stops(&l, &esc).await;
+    the_bulb_reports_and_bad_signals_are_refused(&l).await;
+    a_check_in_before_anyone_goes_closes_the_call(&l).await;
+    the_ladder_ends_at_the_desk_and_a_silent_visitor_is_chased(&l).await;
+    member_reads_are_audited_for_tanaka(&l).await;
+}
 
-    // Nobody outside the circle sees it, and learns nothing about the person.
+/// Nobody outside the circle sees it, and learns nothing about the person.
+async fn nobody_outside_the_circle_sees_it(l: &Ladder) {
+    let Ladder { app, circle, .. } = l;
     let kaicho = app.token_for("kaicho").await;
-    let (s, body) = get(&app, &kaicho, &format!("/watch/circles/{circle}")).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, body) = get(app, &kaicho, &format!("/watch/circles/{circle}")).await;
+    assert_refused(&(s, &body), StatusCode::FORBIDDEN, "forbidden");
     assert!(!body.to_string().contains("田中"));
+}
 
-    // The care manager is second on the ladder; the supporter cannot be put on it untrained.
+/// The care manager is second on the ladder; the supporter cannot be put on it untrained, nor
+/// with an expired training; only the welfare desk records trainings.
+async fn only_the_trained_go_on_the_ladder(l: &Ladder) {
+    let Ladder {
+        app,
+        circle,
+        sato,
+        fukushi,
+        supporter_id,
+        caremgr_id,
+        ..
+    } = l;
     let (s, _) = put(
-        &app,
-        &sato,
+        app,
+        sato,
         &format!("/watch/circles/{circle}/members/{caremgr_id}"),
         json!({"role": "care_manager", "ladder": 2}),
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, e) = put(
-        &app,
-        &sato,
-        &format!("/watch/circles/{circle}/members/{supporter_id}"),
-        json!({"role": "supporter", "ladder": 3}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        put(
+            app,
+            sato,
+            &format!("/watch/circles/{circle}/members/{supporter_id}"),
+            json!({"role": "supporter", "ladder": 3}),
+        )
+        .await
+    );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "watch-training-missing");
     assert_eq!(e["error"]["code"], "watch-training-missing", "{e}");
     assert!(
         e["error"]["message"].as_str().unwrap().contains("研修"),
@@ -131,51 +183,54 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
     );
     // The welfare desk records an expired training: still refused, with the date.
     let (s, _) = post(
-        &app,
-        &fukushi,
+        app,
+        fukushi,
         "/watch/trainings",
         json!({"person_id": supporter_id, "organisation": "みどり市社会福祉協議会", "taken_on": "2024-04-01", "expires_on": "2025-03-31"}),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, e) = put(
-        &app,
-        &sato,
-        &format!("/watch/circles/{circle}/members/{supporter_id}"),
-        json!({"role": "supporter", "ladder": 3}),
-    )
-    .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("watch-training-expired"))
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        put(
+            app,
+            sato,
+            &format!("/watch/circles/{circle}/members/{supporter_id}"),
+            json!({"role": "supporter", "ladder": 3}),
+        )
+        .await
     );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "watch-training-expired");
     assert!(e["error"]["message"].as_str().unwrap().contains("2025-03-31"));
     // Only the welfare desk records trainings.
-    let (s, _) = post(
-        &app,
-        &sato,
+    let (s, refusal) = assert_unchanged!(app.snapshot().await, post(
+        app,
+        sato,
         "/watch/trainings",
         json!({"person_id": supporter_id, "organisation": "x", "taken_on": "2026-04-01", "expires_on": "2027-03-31"}),
     )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    .await);
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     post(
-        &app,
-        &fukushi,
+        app,
+        fukushi,
         "/watch/trainings",
         json!({"person_id": supporter_id, "organisation": "みどり市社会福祉協議会", "taken_on": "2026-04-01", "expires_on": "2027-03-31"}),
     )
     .await;
     let (s, _) = put(
-        &app,
-        &sato,
+        app,
+        sato,
         &format!("/watch/circles/{circle}/members/{supporter_id}"),
         json!({"role": "supporter", "ladder": 3}),
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "trained: on the ladder");
+}
 
-    // Bad rules are refused with a message naming the field.
+/// Bad rules are refused with a message naming the field; then a signal expected every hour, 30 minutes' grace.
+async fn bad_rules_are_refused_and_an_hourly_rule_is_kept(l: &Ladder) {
+    let Ladder { app, circle, sato, .. } = l;
     for (rule, key) in [
         (
             json!({"kind": "period", "period_minutes": 1440, "grace_minutes": 0}),
@@ -190,17 +245,22 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
             "watch-rule-due-invalid",
         ),
     ] {
-        let (s, e) = post(&app, &sato, &format!("/watch/circles/{circle}/rules"), rule).await;
-        assert_eq!(
-            (s, e["error"]["code"].as_str()),
-            (StatusCode::BAD_REQUEST, Some(key)),
-            "{e}"
+        let (s, e) = assert_unchanged!(
+            app.snapshot().await,
+            post(app, sato, &format!("/watch/circles/{circle}/rules"), rule.clone()).await
         );
+        assert_refused(&(s, &e), StatusCode::BAD_REQUEST, key);
         assert!(!e["error"]["message"].as_str().unwrap().is_empty());
     }
     // A signal expected every hour, 30 minutes' grace.
-    hourly_rule(&app, &sato, &circle).await;
+    hourly_rule(app, sato, circle).await;
+}
 
+/// 89 minutes of silence: not yet; 91: the first contact (sato) is called, on her screens and by
+/// e-mail; 30 minutes without 「今から訪問します」: the care manager. The escalation.
+async fn silence_calls_sato_then_the_care_manager(l: &Ladder) -> String {
+    let Ladder { app, .. } = l;
+    let k = &app.kernel;
     // 89 minutes of silence: not yet.
     app.clock.advance(89 * 60_000);
     watch::jobs::tick(k).await.unwrap();
@@ -211,26 +271,39 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
     let open = watch::store::open_escalations(&k.db).await.unwrap();
     assert_eq!(open.len(), 1, "one miss, one escalation");
     let esc = open[0].id.clone();
-    assert_eq!(called(&app, &esc).await, vec![name_of(&app, "sato").await]);
+    assert_eq!(called(app, &esc).await, vec![name_of(app, "sato").await]);
     let sato_id = app.person_of("sato").await;
     let notices = watch::store::notices(&k.db, &sato_id, 10).await.unwrap();
     assert!(notices[0].subject.contains("田中"), "{:?}", notices[0]);
     // Ticks in between call nobody new.
     app.clock.advance(29 * 60_000);
     watch::jobs::tick(k).await.unwrap();
-    assert_eq!(called(&app, &esc).await.len(), 1);
+    assert_eq!(called(app, &esc).await.len(), 1);
     // 30 minutes without 「今から訪問します」: the care manager.
     app.clock.advance(60_000);
     watch::jobs::tick(k).await.unwrap();
     assert_eq!(
-        called(&app, &esc).await,
-        vec![name_of(&app, "sato").await, name_of(&app, "caremgr").await]
+        called(app, &esc).await,
+        vec![name_of(app, "sato").await, name_of(app, "caremgr").await]
     );
 
-    // The care manager goes: the ladder stops there.
+    esc
+}
+
+/// The care manager goes: the ladder stops there; a second member finds someone already on the
+/// way, named; the visit's outcome closes it and the same silence does not open another.
+async fn the_care_manager_goes_and_the_ladder_stops(l: &Ladder, esc: &str) {
+    let Ladder {
+        app,
+        sato,
+        caremgr,
+        caremgr_id,
+        ..
+    } = l;
+    let k = &app.kernel;
     let (s, e) = post(
-        &app,
-        &caremgr,
+        app,
+        caremgr,
         &format!("/watch/escalations/{esc}/acknowledge"),
         json!({}),
     )
@@ -238,26 +311,29 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
     assert_eq!(s, StatusCode::OK, "{e}");
     assert_eq!(e["acknowledged_by"], caremgr_id.as_str());
     // A second member finds someone already on the way, named.
-    let (s, e) = post(&app, &sato, &format!("/watch/escalations/{esc}/acknowledge"), json!({})).await;
-    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(app, sato, &format!("/watch/escalations/{esc}/acknowledge"), json!({})).await
+    );
+    assert_refused(&(s, &e), StatusCode::CONFLICT, "watch-already-visiting");
     assert!(
         e["error"]["message"]
             .as_str()
             .unwrap()
-            .contains(&name_of(&app, "caremgr").await),
+            .contains(&name_of(app, "caremgr").await),
         "{e}"
     );
     app.clock.advance(90 * 60_000);
     watch::jobs::tick(k).await.unwrap();
     assert_eq!(
-        called(&app, &esc).await.len(),
+        called(app, esc).await.len(),
         2,
         "nobody called after the acknowledgement"
     );
     // The visit's outcome closes it; the same silence does not open another.
     let (s, _) = post(
-        &app,
-        &caremgr,
+        app,
+        caremgr,
         &format!("/watch/escalations/{esc}/outcome"),
         json!({"outcome": "safe", "note": "転んで起き上がれずにいた。けがなし。"}),
     )
@@ -265,37 +341,60 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
     assert_eq!(s, StatusCode::NO_CONTENT);
     watch::jobs::tick(k).await.unwrap();
     assert!(watch::store::open_escalations(&k.db).await.unwrap().is_empty());
+}
 
-    // The bulb starts reporting over HTTP with its token; bad input is refused.
-    let d = add_device(&app, &sato, &circle, "bulb-7001", "bulb").await;
+/// The bulb starts reporting over HTTP with its token; bad input is refused.
+async fn the_bulb_reports_and_bad_signals_are_refused(l: &Ladder) {
+    let Ladder { app, circle, sato, .. } = l;
+    let k = &app.kernel;
+    let d = add_device(app, sato, circle, "bulb-7001", "bulb").await;
     let token = d["token"].as_str().unwrap().to_string();
-    assert_eq!(
-        signal(&app, "mdev_nonsense", json!({"value": "on"})).await,
-        StatusCode::UNAUTHORIZED
+    assert_refused(
+        &assert_unchanged!(
+            app.snapshot().await,
+            signal_answer(app, "mdev_nonsense", json!({"value": "on"})).await
+        ),
+        StatusCode::UNAUTHORIZED,
+        "watch-device-unknown",
     );
     let future = app.clock.now_ms() + 3_600_000;
-    assert_eq!(
-        signal(&app, &token, json!({"value": "on", "at": future})).await,
-        StatusCode::BAD_REQUEST
+    assert_refused(
+        &assert_unchanged!(
+            app.snapshot().await,
+            signal_answer(app, &token, json!({"value": "on", "at": future})).await
+        ),
+        StatusCode::BAD_REQUEST,
+        "watch-signal-future",
     );
-    assert_eq!(signal(&app, &token, json!({"value": "on"})).await, StatusCode::ACCEPTED);
+    assert_eq!(signal(app, &token, json!({"value": "on"})).await, StatusCode::ACCEPTED);
     let (last, _) = watch::store::signals::state(k, &app.person_of("tanaka").await)
         .await
         .unwrap();
     assert_eq!(last, Some(app.clock.now_ms()));
+}
 
-    // Silent again past the period: a new call; the person presses 「元気です」 before anyone goes.
+/// Silent again past the period: a new call; the person presses 「元気です」 before anyone goes.
+async fn a_check_in_before_anyone_goes_closes_the_call(l: &Ladder) {
+    let Ladder { app, tanaka, .. } = l;
+    let k = &app.kernel;
     app.clock.advance(91 * 60_000);
     watch::jobs::tick(k).await.unwrap();
     let open = watch::store::open_escalations(&k.db).await.unwrap();
     assert_eq!(open.len(), 1);
-    let (s, _) = post(&app, &tanaka, "/watch/checkin", json!({})).await;
+    let (s, _) = post(app, tanaka, "/watch/checkin", json!({})).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     watch::jobs::tick(k).await.unwrap();
     let closed = watch::store::get_escalation(&k.db, &open[0].id).await.unwrap().unwrap();
     assert_eq!(closed.outcome.as_deref(), Some("signal"));
+}
 
-    // The ladder's end: with nobody acknowledging, the welfare desk is called last.
+/// The ladder's end: with nobody acknowledging, the welfare desk is called last. Someone says they
+/// are going but never records what they found: after two hours the desk is called again, and
+/// the visitor is reminded.
+async fn the_ladder_ends_at_the_desk_and_a_silent_visitor_is_chased(l: &Ladder) {
+    let Ladder { app, sato, .. } = l;
+    let k = &app.kernel;
+    let sato_id = app.person_of("sato").await;
     app.clock.advance(91 * 60_000);
     watch::jobs::tick(k).await.unwrap();
     let esc = watch::store::open_escalations(&k.db).await.unwrap()[0].id.clone();
@@ -303,18 +402,18 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
         app.clock.advance(30 * 60_000);
         watch::jobs::tick(k).await.unwrap();
     }
-    let calls = called(&app, &esc).await;
+    let calls = called(app, &esc).await;
     assert_eq!(
         calls.len(),
         4,
         "sato, the care manager, the supporter, the welfare desk: {calls:?}"
     );
-    assert_eq!(calls[3], name_of(&app, "fukushi").await);
+    assert_eq!(calls[3], name_of(app, "fukushi").await);
     // Someone says they are going but never records what they found: after two hours the desk is
     // called again, and the visitor is reminded.
     let fukushi_id = app.person_of("fukushi").await;
     let sato_notices = watch::store::notices(&k.db, &sato_id, 50).await.unwrap().len();
-    let (s, _) = post(&app, &sato, &format!("/watch/escalations/{esc}/acknowledge"), json!({})).await;
+    let (s, _) = post(app, sato, &format!("/watch/escalations/{esc}/acknowledge"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
     let desk_before = watch::store::notices(&k.db, &fukushi_id, 50).await.unwrap().len();
     app.clock.advance(2 * 3_600_000 + 60_000);
@@ -327,12 +426,22 @@ async fn a_missed_check_in_walks_up_the_ladder_and_stops_at_the_acknowledgement(
     assert!(watch::store::notices(&k.db, &sato_id, 50).await.unwrap().len() > sato_notices);
     let e = watch::store::get_escalation(&k.db, &esc).await.unwrap().unwrap();
     assert!(e.acknowledged_at.is_none() && e.closed_at.is_none());
+}
 
-    // Reads by members are audited with tanaka as subject: she sees them on her my page.
+/// Reads by members are audited with tanaka as subject: she sees them on her my page.
+async fn member_reads_are_audited_for_tanaka(l: &Ladder) {
+    let Ladder {
+        app,
+        circle,
+        caremgr,
+        caremgr_id,
+        ..
+    } = l;
+    let k = &app.kernel;
     let audit = kernel::store::audit::about_person(&k.db, &app.person_of("tanaka").await, 200)
         .await
         .unwrap();
-    let (s, _) = get(&app, &caremgr, &format!("/watch/circles/{circle}")).await;
+    let (s, _) = get(app, caremgr, &format!("/watch/circles/{circle}")).await;
     assert_eq!(s, StatusCode::OK);
     let after = kernel::store::audit::about_person(&k.db, &app.person_of("tanaka").await, 200)
         .await
@@ -520,7 +629,7 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
     let sato_id = app.person_of("sato").await;
     let shop_id = app.person_of("shop").await;
     // Family cannot name themselves guardian; tanaka names sato.
-    let (s, _) = api(
+    let (s, refusal) = api(
         &app,
         &sato,
         reqwest::Method::PATCH,
@@ -528,7 +637,7 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
         Some(json!({"guardian_id": sato_id})),
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, _) = api(
         &app,
         &tanaka,
@@ -577,14 +686,17 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
     let (_, view) = get(&app, &sato, &format!("/watch/circles/{circle}")).await;
     assert_eq!(view["held_messages"][0]["body"], "還付金があります。ATMへ");
     // Only the guardian decides.
-    let (s, _) = post(
-        &app,
-        &tanaka,
-        &format!("/watch/messages/{msg}/decision"),
-        json!({"approve": true}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &tanaka,
+            &format!("/watch/messages/{msg}/decision"),
+            json!({"approve": true}),
+        )
+        .await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, _) = post(
         &app,
         &sato,
@@ -593,14 +705,17 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = post(
-        &app,
-        &sato,
-        &format!("/watch/messages/{msg}/decision"),
-        json!({"approve": true}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CONFLICT, "decided once");
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &sato,
+            &format!("/watch/messages/{msg}/decision"),
+            json!({"approve": true}),
+        )
+        .await
+    );
+    assert_refused(&(s, &refusal), StatusCode::CONFLICT, "watch-message-decided"); // decided once
 
     // The guardian puts the shop on the list: both are told, and the shop's messages now arrive.
     let (s, _) = put(
@@ -645,19 +760,22 @@ async fn a_strangers_message_waits_for_the_guardian_and_the_person_sees_it() {
         .unwrap();
     assert_eq!(mine["messages"][0]["body"], "ご注文の野菜を届けます");
     // The person may not change her list herself here; the guardian does. Bad input is named.
-    let (s, _) = put(
-        &app,
-        &tanaka,
-        &format!("/watch/circles/{circle}/contacts/{shop_id}"),
-        json!({}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, e) = post(&app, &shop, "/watch/messages", json!({"to": tanaka_id, "body": "  "})).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("watch-message-invalid"))
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        put(
+            &app,
+            &tanaka,
+            &format!("/watch/circles/{circle}/contacts/{shop_id}"),
+            json!({}),
+        )
+        .await
     );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, &shop, "/watch/messages", json!({"to": tanaka_id, "body": "  "})).await
+    );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "watch-message-invalid");
 }
 
 #[tokio::test]
@@ -682,17 +800,17 @@ async fn listening_visits_missed_show_to_the_care_manager_and_the_terminal_says_
     .await;
     // Untrained: the schedule is refused with the reason.
     let sched = json!({"volunteer_id": supporter_id, "kind": "call", "weekday": 2, "time": "14:00"});
-    let (s, e) = post(
-        &app,
-        &sato,
-        &format!("/watch/circles/{circle}/schedules"),
-        sched.clone(),
-    )
-    .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("watch-training-missing"))
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &sato,
+            &format!("/watch/circles/{circle}/schedules"),
+            sched.clone(),
+        )
+        .await
     );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "watch-training-missing");
     let fukushi = app.token_for("fukushi").await;
     post(
         &app,
@@ -758,33 +876,40 @@ async fn only_members_and_the_desk_see_a_circle() {
         ("bousai", StatusCode::FORBIDDEN),
     ] {
         let token = app.token_for(login).await;
-        let (s, _) = get(&app, &token, &format!("/watch/circles/{circle}")).await;
-        assert_eq!(s, expected, "{login}");
+        let (s, body) = get(&app, &token, &format!("/watch/circles/{circle}")).await;
+        if expected == StatusCode::OK {
+            assert_eq!(s, expected, "{login}");
+        } else {
+            assert_refused(&(s, &body), expected, "forbidden");
+        }
     }
     // An unknown circle looks the same as a forbidden one.
-    let (s, _) = get(&app, &tanaka, "/watch/circles/01NOSUCHCIRCLE").await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = get(&app, &tanaka, "/watch/circles/01NOSUCHCIRCLE").await;
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     // A second circle for the same person is refused.
     let sato = app.token_for("sato").await;
-    let (s, _) = post(
-        &app,
-        &sato,
-        "/watch/circles",
-        json!({"name": "田中 ハナ", "birth_date": "1938-04-12", "role": "family"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    let (s, e) = post(
-        &app,
-        &sato,
-        "/watch/circles",
-        json!({"name": "誰か", "birth_date": "1900-01-01"}),
-    )
-    .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("watch-person-not-found"))
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &sato,
+            "/watch/circles",
+            json!({"name": "田中 ハナ", "birth_date": "1938-04-12", "role": "family"}),
+        )
+        .await
     );
+    assert_refused(&(s, &refusal), StatusCode::CONFLICT, "watch-circle-exists");
+    let (s, e) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &sato,
+            "/watch/circles",
+            json!({"name": "誰か", "birth_date": "1900-01-01"}),
+        )
+        .await
+    );
+    assert_refused(&(s, &e), StatusCode::BAD_REQUEST, "watch-person-not-found");
 }
 
 #[tokio::test]
@@ -811,11 +936,14 @@ async fn taking_back_consent_stops_the_watching_and_the_person_can_close_the_cir
     kernel::store::consents::withdraw(k, &app.person_of("tanaka").await, c.consent_id.as_deref().unwrap())
         .await
         .unwrap();
-    assert_eq!(
-        signal(&app, &token, json!({"value": "motion"})).await,
+    assert_refused(
+        &assert_unchanged!(
+            app.snapshot().await,
+            signal_answer(&app, &token, json!({"value": "motion"})).await
+        ),
         StatusCode::CONFLICT,
-        "nothing is kept"
-    );
+        "watch-not-watched",
+    ); // nothing is kept
     let (_, view) = get(&app, &sato, &format!("/watch/circles/{circle}")).await;
     assert!(view["last_signal_at"].is_null(), "her days are no longer shown: {view}");
     app.clock.advance(3 * 3_600_000);
@@ -826,8 +954,11 @@ async fn taking_back_consent_stops_the_watching_and_the_person_can_close_the_cir
     );
 
     // Only she (or the desk) may end the circle; then a new one can be started.
-    let (s, _) = post(&app, &sato, &format!("/watch/circles/{circle}/close"), json!({})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, &sato, &format!("/watch/circles/{circle}/close"), json!({})).await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     let (s, _) = post(&app, &tanaka, &format!("/watch/circles/{circle}/close"), json!({})).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, c) = post(
@@ -863,11 +994,14 @@ async fn a_device_heard_before_is_refused_once_retired_or_its_circle_closed() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    assert_eq!(
-        signal(&app, bulb, json!({"value": "off"})).await,
+    assert_refused(
+        &assert_unchanged!(
+            app.snapshot().await,
+            signal_answer(&app, bulb, json!({"value": "off"})).await
+        ),
         StatusCode::UNAUTHORIZED,
-        "a retired device's token stops at once"
-    );
+        "watch-device-unknown",
+    ); // a retired device's token stops at once
     assert_eq!(
         signal(&app, door, json!({"value": "close"})).await,
         StatusCode::ACCEPTED
@@ -875,11 +1009,14 @@ async fn a_device_heard_before_is_refused_once_retired_or_its_circle_closed() {
 
     let (s, _) = post(&app, &tanaka, &format!("/watch/circles/{circle}/close"), json!({})).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    assert_eq!(
-        signal(&app, door, json!({"value": "open"})).await,
+    assert_refused(
+        &assert_unchanged!(
+            app.snapshot().await,
+            signal_answer(&app, door, json!({"value": "open"})).await
+        ),
         StatusCode::CONFLICT,
-        "nothing is kept once the circle is closed"
-    );
+        "watch-not-watched",
+    ); // nothing is kept once the circle is closed
     // On SQLite, signals the writer holds are in its log until applied.
     watch::store::signals::settle(&app.kernel).await.unwrap();
     let kept: i64 = kernel::on_db!(&app.kernel.db, |p| sqlx::query_scalar(
@@ -1014,38 +1151,10 @@ async fn a_burst_of_signals_is_seen_by_the_circle_page_and_the_sweep_once_answer
     assert!(watch::store::open_escalations(&k.db).await.unwrap().is_empty());
 }
 
-/// A page as a logged-in person sees it (status and HTML).
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
-    let res = reqwest::Client::new()
-        .get(app.url(path))
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (res.status(), res.text().await.unwrap())
-}
-
-/// A form posted as a logged-in person (redirects not followed): status, Location, HTML.
+/// A form posted by the holder of `cookie` (redirects not followed): status, Location, HTML.
 async fn form(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
-    let csrf = "a".repeat(64);
-    let mut all = vec![("csrf", csrf.as_str())];
-    all.extend_from_slice(fields);
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(app.url(path))
-        .header("Cookie", cookie)
-        .form(&all)
-        .send()
-        .await
-        .unwrap();
-    let to = res
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (res.status(), to, res.text().await.unwrap())
+    let p = crate::common::form(app, cookie, path, fields).await;
+    (p.status, p.location().to_string(), p.body)
 }
 
 const SCAM: &str = "還付金があります。今日中に 03-5555-0199 へお電話ください";
@@ -1125,14 +1234,17 @@ async fn a_held_scam_is_hidden_from_the_watched_person_and_her_family_decides_wi
     let (_, html) = page(&app, &hana, &format!("/watch/{circle}")).await;
     assert!(html.contains("井上 勇さんからの連絡が届いています。ご家族が確認してからお見せします。"));
     assert!(!html.contains("/decision"), "the person has no decision buttons");
-    let (s, _) = post(
-        &app,
-        &tanaka,
-        &format!("/watch/messages/{msg}/decision"),
-        json!({"approve": true}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &tanaka,
+            &format!("/watch/messages/{msg}/decision"),
+            json!({"approve": true}),
+        )
+        .await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
 
     // sato (family, no guardian named) reads it and refuses it from the circle page.
     let daughter = session_cookie(&app, "sato").await;
@@ -1197,14 +1309,17 @@ async fn a_held_scam_is_hidden_from_the_watched_person_and_her_family_decides_wi
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _) = post(
-        &app,
-        &fukushi,
-        &format!("/watch/messages/{second}/decision"),
-        json!({"approve": true}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, refusal) = assert_unchanged!(
+        app.snapshot().await,
+        post(
+            &app,
+            &fukushi,
+            &format!("/watch/messages/{second}/decision"),
+            json!({"approve": true}),
+        )
+        .await
+    );
+    assert_refused(&(s, &refusal), StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(
         watch::store::get_message(&k.db, &second).await.unwrap().unwrap().state,
         "held"
@@ -1270,14 +1385,17 @@ async fn a_new_circle_starts_with_the_default_rules_and_the_person_answers_on_th
         "中村 恵子さんが、あなたの見守りを始めたいと言っています。"
     );
     // A wrong answer is named, and nothing changes.
-    let (s, _, _) = form(
-        &app,
-        &shigeru,
-        "/watch/answer",
-        &[("answer", "maybe"), ("back", "/terminal")],
-    )
-    .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, html) = assert_unchanged!(
+        app.snapshot().await,
+        form(
+            &app,
+            &shigeru,
+            "/watch/answer",
+            &[("answer", "maybe"), ("back", "/terminal")],
+        )
+        .await
+    );
+    assert_refused(&(s, &html), StatusCode::BAD_REQUEST, "watch-answer-invalid");
     assert!(
         watch::store::require(&k.db, &circle)
             .await
@@ -1303,8 +1421,11 @@ async fn a_new_circle_starts_with_the_default_rules_and_the_person_answers_on_th
     let (_, terminal) = page(&app, &shigeru, "/terminal?done=consent").await;
     assert!(terminal.contains("見守りが始まりました。"));
     // Nothing left to answer.
-    let (s, _, _) = form(&app, &shigeru, "/watch/answer", &[("answer", "no")]).await;
-    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _, html) = assert_unchanged!(
+        app.snapshot().await,
+        form(&app, &shigeru, "/watch/answer", &[("answer", "no")]).await
+    );
+    assert_refused(&(s, &html), StatusCode::CONFLICT, "watch-nothing-to-answer");
     assert!(watch::store::watching(&k.db, &circle).await.unwrap());
 
     // Someone else says no: the proposed circle closes and whoever proposed it is told.
