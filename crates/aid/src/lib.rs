@@ -8,6 +8,7 @@ pub mod http;
 pub mod jobs;
 pub mod model;
 pub mod policy;
+pub mod service;
 pub mod store;
 
 /// The aid module as the server registers it.

@@ -92,4 +92,15 @@ impl Kernel {
     pub fn new_id(&self) -> String {
         self.ids.new_id()
     }
+
+    /// The absolute address of one of machi's pages (`/watch/01…`), for e-mails and notices:
+    /// under `public_url`, else the address machi listens on.
+    pub fn link(&self, path: &str) -> String {
+        let base = self
+            .config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.config.bind));
+        format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    }
 }

@@ -7,6 +7,7 @@ pub mod http;
 pub mod jobs;
 pub mod model;
 pub mod policy;
+pub mod service;
 pub mod store;
 
 /// The safety module as the server registers it.

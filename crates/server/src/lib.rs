@@ -335,4 +335,65 @@ mod tests {
             .collect();
         assert!(missing.is_empty(), "policy actions without a sentence: {missing:?}");
     }
+
+    /// The rooms of every crate call downwards only: `model` (pure) ← `store` ← `service` ←
+    /// `http` / `jobs`, and `http` and `jobs` never call each other (both go through the
+    /// service). In the kernel, `web` (pages) never reaches into `http`.
+    #[test]
+    fn rooms_call_downwards_only() {
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let forbidden: &[(&str, &[&str])] = &[
+            ("model", &["store", "service", "http", "jobs", "web"]),
+            ("store", &["service", "http", "jobs", "web"]),
+            ("service", &["http", "jobs", "web"]),
+            ("http", &["jobs"]),
+            ("jobs", &["http"]),
+            ("web", &["http"]),
+        ];
+        let mut found = Vec::new();
+        for krate in std::fs::read_dir(&crates).unwrap().flatten() {
+            let src = krate.path().join("src");
+            for (room, not) in forbidden {
+                let mut files = Vec::new();
+                let dir = src.join(room);
+                if dir.is_dir() {
+                    collect_rs(&dir, &mut files);
+                }
+                let single = src.join(format!("{room}.rs"));
+                if single.is_file() {
+                    files.push(single);
+                }
+                for f in files {
+                    let text = std::fs::read_to_string(&f).unwrap();
+                    for (n, line) in text.lines().enumerate() {
+                        let code = line.split("//").next().unwrap_or_default();
+                        for other in *not {
+                            if code.contains(&format!("crate::{other}::"))
+                                || code.contains(&format!("crate::{other}}}"))
+                                || code.contains(&format!("crate::{{{other}"))
+                            {
+                                found.push(format!("{}:{}: {room} → {other}", f.display(), n + 1));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "rooms calling upwards or sideways:\n{}",
+            found.join("\n")
+        );
+    }
+
+    fn collect_rs(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                collect_rs(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
 }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod jobs;
 pub mod model;
 pub mod policy;
+pub mod service;
 pub mod store;
 
 /// The watch module as the server registers it.

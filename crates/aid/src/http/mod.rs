@@ -679,9 +679,9 @@ pub(crate) async fn invite_for(k: &Kernel, actor: &Actor, id: &str, supporter: &
     }
     check_eligible(k, &r, supporter, false).await?;
     if store::invite(k, &r.id, supporter, me(actor)?).await? {
-        let name = crate::jobs::name(k, &r.requester_id).await?;
-        let notice = crate::model::notice::invited(&name, &r.category, &crate::jobs::link(k, &r.id));
-        crate::jobs::notify(
+        let name = crate::service::notices::name(k, &r.requester_id).await?;
+        let notice = crate::model::notice::invited(&name, &r.category, &crate::service::notices::link(k, &r.id));
+        crate::service::notices::notify(
             k,
             &[supporter.to_string()],
             &notice,
@@ -737,9 +737,9 @@ pub(crate) async fn broadcast_for(k: &Kernel, actor: &Actor, id: &str, audience:
         .filter(|s| audience == "nearby" || s.trust.is_acquaintance())
         .map(|s| s.person_id)
         .collect();
-    let name = crate::jobs::name(k, &r.requester_id).await?;
-    let notice = crate::model::notice::invited(&name, &r.category, &crate::jobs::link(k, &r.id));
-    crate::jobs::notify(k, &reach, &notice, &format!("aid:{}:broadcast:{audience}", r.id)).await?;
+    let name = crate::service::notices::name(k, &r.requester_id).await?;
+    let notice = crate::model::notice::invited(&name, &r.category, &crate::service::notices::link(k, &r.id));
+    crate::service::notices::notify(k, &reach, &notice, &format!("aid:{}:broadcast:{audience}", r.id)).await?;
     Ok(reach.len())
 }
 
@@ -800,9 +800,9 @@ async fn tell_requester(
     kind: &str,
     what: fn(&str, &str) -> kernel::notice::Notice,
 ) -> Result<()> {
-    let name = crate::jobs::name(k, supporter).await?;
-    let notice = what(&name, &crate::jobs::link(k, &r.id));
-    crate::jobs::notify(
+    let name = crate::service::notices::name(k, supporter).await?;
+    let notice = what(&name, &crate::service::notices::link(k, &r.id));
+    crate::service::notices::notify(
         k,
         std::slice::from_ref(&r.requester_id),
         &notice,
@@ -852,7 +852,7 @@ async fn withdraw(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -
 /// 409 naming who was first.
 async fn already_accepted(k: &Kernel, r: &Request) -> Result<Error> {
     let who = match &r.supporter_id {
-        Some(s) => crate::jobs::name(k, s).await?,
+        Some(s) => crate::service::notices::name(k, s).await?,
         None => String::new(),
     };
     Ok(Error::conflict("aid-already-accepted", vec![("name", who)]))
@@ -889,9 +889,9 @@ pub(crate) async fn accept_for(k: &Kernel, actor: &Actor, id: &str, supporter: &
         ));
     }
     let r = store::require(&k.db, id).await?;
-    let name = crate::jobs::name(k, &r.requester_id).await?;
-    let notice = crate::model::notice::accepted(&name, &crate::jobs::link(k, &r.id));
-    crate::jobs::notify(k, &[supporter.to_string()], &notice, &format!("aid:{}:accepted", r.id)).await?;
+    let name = crate::service::notices::name(k, &r.requester_id).await?;
+    let notice = crate::model::notice::accepted(&name, &crate::service::notices::link(k, &r.id));
+    crate::service::notices::notify(k, &[supporter.to_string()], &notice, &format!("aid:{}:accepted", r.id)).await?;
     Ok(r)
 }
 
@@ -931,8 +931,8 @@ pub(crate) async fn propose_fee_for(k: &Kernel, actor: &Actor, id: &str, fee: i6
     } else {
         r.requester_id.clone()
     };
-    let notice = crate::model::notice::fee_proposed(fee, &crate::jobs::link(k, &r.id));
-    crate::jobs::notify(k, &[other], &notice, &format!("aid:{}:fee:{fee}:{}", r.id, k.now())).await
+    let notice = crate::model::notice::fee_proposed(fee, &crate::service::notices::link(k, &r.id));
+    crate::service::notices::notify(k, &[other], &notice, &format!("aid:{}:fee:{fee}:{}", r.id, k.now())).await
 }
 
 #[utoipa::path(post, path = "/aid/requests/{id}/fee", tag = "aid", request_body = FeeInput,
@@ -1001,9 +1001,9 @@ pub(crate) async fn act_for(k: &Kernel, actor: &Actor, id: &str, what: &str) -> 
         Some(r.requester_id.clone())
     };
     if let Some(other) = other {
-        let who = crate::jobs::name(k, me(actor)?).await?;
-        let notice = crate::model::notice::state_changed(&who, next.as_str(), &crate::jobs::link(k, &r.id));
-        crate::jobs::notify(k, &[other], &notice, &format!("aid:{}:state:{}", r.id, next.as_str())).await?;
+        let who = crate::service::notices::name(k, me(actor)?).await?;
+        let notice = crate::model::notice::state_changed(&who, next.as_str(), &crate::service::notices::link(k, &r.id));
+        crate::service::notices::notify(k, &[other], &notice, &format!("aid:{}:state:{}", r.id, next.as_str())).await?;
     }
     store::require(&k.db, id).await
 }
@@ -1249,7 +1249,7 @@ pub(crate) async fn queue_for(k: &Kernel, actor: &Actor, lang: Lang) -> Result<V
     for r in store::unmatched_since(&k.db, before, now).await? {
         let suggestions = suggestions_for(k, actor, &r, lang).await?.into_iter().take(3).collect();
         out.push(QueueItem {
-            requester_name: crate::jobs::name(k, &r.requester_id).await?,
+            requester_name: crate::service::notices::name(k, &r.requester_id).await?,
             area_name: kernel::store::areas::get(&k.db, &r.area_id)
                 .await?
                 .map(|a| a.name)
@@ -1286,11 +1286,11 @@ pub(crate) async fn coordinator_suggest_for(k: &Kernel, actor: &Actor, id: &str,
     }
     check_eligible(k, &r, supporter, false).await?;
     store::coordinator_suggest(k, &r.id, supporter, me(actor)?).await?;
-    let link = crate::jobs::link(k, &r.id);
-    let requester = crate::jobs::name(k, &r.requester_id).await?;
-    let helper = crate::jobs::name(k, supporter).await?;
+    let link = crate::service::notices::link(k, &r.id);
+    let requester = crate::service::notices::name(k, &r.requester_id).await?;
+    let helper = crate::service::notices::name(k, supporter).await?;
     let notice = crate::model::notice::coordinator_to_requester(&helper, &link);
-    crate::jobs::notify(
+    crate::service::notices::notify(
         k,
         std::slice::from_ref(&r.requester_id),
         &notice,
@@ -1298,7 +1298,7 @@ pub(crate) async fn coordinator_suggest_for(k: &Kernel, actor: &Actor, id: &str,
     )
     .await?;
     let notice = crate::model::notice::coordinator_to_supporter(&requester, &r.category, &link);
-    crate::jobs::notify(
+    crate::service::notices::notify(
         k,
         &[supporter.to_string()],
         &notice,

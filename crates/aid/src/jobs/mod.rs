@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use kernel::{Kernel, Result};
 
+use crate::service::notices::{link, notify};
+
 pub fn spawn(k: Kernel) -> Vec<tokio::task::JoinHandle<()>> {
     vec![tokio::spawn(async move {
         loop {
@@ -30,26 +32,4 @@ pub async fn tick(k: &Kernel) -> Result<usize> {
         notify(k, &coordinators, &notice, &format!("aid:{}:waiting", r.id)).await?;
     }
     Ok(waiting.len())
-}
-
-pub async fn name(k: &Kernel, person: &str) -> Result<String> {
-    Ok(kernel::store::people::get(&k.db, person)
-        .await?
-        .map(|p| p.display_name)
-        .unwrap_or_default())
-}
-
-/// The request's page.
-pub fn link(k: &Kernel, id: &str) -> String {
-    let base = k
-        .config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", k.config.bind));
-    format!("{}/aid/requests/{id}", base.trim_end_matches('/'))
-}
-
-/// Notices through the outbox on the person's ordinary channels (screens and e-mail).
-pub async fn notify(k: &Kernel, people: &[String], notice: &kernel::notice::Notice, dedupe: &str) -> Result<()> {
-    kernel::store::outbox::notify_people(k, "aid", people, notice, dedupe).await
 }

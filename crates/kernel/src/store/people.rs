@@ -289,3 +289,8 @@ pub async fn find_by_name_and_birth(db: &Db, name: &str, birth_date: &str) -> Re
     .await)?;
     Ok(if ids.len() == 1 { ids.into_iter().next() } else { None })
 }
+
+/// The name a person is shown by (empty for someone unknown), for notices and lists.
+pub async fn display_name(db: &Db, id: &str) -> Result<String> {
+    Ok(get(db, id).await?.map(|p| p.display_name).unwrap_or_default())
+}

@@ -110,7 +110,7 @@ pub(crate) async fn start_for(k: &Kernel, actor: &Actor, area: &str, title: &str
     };
     let (round, _) = store::start(k, &area.id, title, how, actor.person_id.as_deref(), None).await?;
     // Should asking fail half-way, the round is there and the job asks again.
-    crate::jobs::announce(k, &round).await?;
+    crate::service::asking::announce(k, &round).await?;
     store::mark_announced(k, &round.id).await?;
     kernel::store::audit::append(
         k,

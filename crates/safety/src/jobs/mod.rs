@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use kernel::events::Event;
 use kernel::store::outbox::{NewDelivery, enqueue};
 use kernel::{Kernel, Result};
 
 use crate::model::rule;
+use crate::service::asking::{announce, ask};
 use crate::store::{self, Round};
 
 pub fn spawn(k: Kernel) -> Vec<tokio::task::JoinHandle<()>> {
@@ -105,103 +105,6 @@ async fn auto_start(k: &Kernel, t: &mut Tick) -> Result<()> {
     Ok(())
 }
 
-/// Where answer links point.
-fn base_url(k: &Kernel) -> String {
-    k.config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", k.config.bind))
-        .trim_end_matches('/')
-        .to_string()
-}
-
-/// Ask every target household on every channel it has: screens (SSE), e-mail with a
-/// single-use link, devices over MQTT. With `reminder` = Some(n), only the silent ones.
-pub async fn announce(k: &Kernel, round: &Round) -> Result<()> {
-    ask(k, round, None, &["terminal", "email", "mqtt"]).await
-}
-
-async fn ask(k: &Kernel, round: &Round, reminder: Option<i64>, channels: &[&str]) -> Result<()> {
-    let silent_only = reminder.is_some();
-    let source = format!("safety:{}", round.id);
-    let step = match reminder {
-        Some(n) => format!("remind{n}"),
-        None => "ask".into(),
-    };
-    if channels.contains(&"terminal") {
-        let areas = if silent_only {
-            store::silent_areas(&k.db, &round.id).await?
-        } else {
-            store::round_areas(&k.db, &round.id).await?
-        };
-        if !areas.is_empty() {
-            k.hub.publish(Event {
-                kind: "safety".into(),
-                id: k.new_id(),
-                area_ids: areas,
-                person_ids: Vec::new(),
-                data: serde_json::json!({ "round": round.id, "title": round.title, "reminder": silent_only }),
-            });
-        }
-    }
-    if channels.contains(&"email") {
-        let recipients = store::email_recipients(&k.db, &round.id, silent_only).await?;
-        let pairs: Vec<(String, String)> = recipients.iter().map(|(p, h, _)| (p.clone(), h.clone())).collect();
-        let expires = k.now() + crate::config::of(k).link_hours as i64 * 3_600_000;
-        let base = base_url(k);
-        let mut deliveries = Vec::with_capacity(recipients.len());
-        for (chunk, rows) in pairs.chunks(2000).zip(recipients.chunks(2000)) {
-            let tokens = store::create_links(k, &round.id, chunk, expires).await?;
-            // Each e-mail in the language its reader chose (Japanese when none).
-            let ids: Vec<&str> = rows.iter().map(|(p, _, _)| p.as_str()).collect();
-            let langs = kernel::store::people::languages(&k.db, &ids).await?;
-            for ((person, _, address), token) in rows.iter().zip(tokens) {
-                let lang = langs.get(person).copied().unwrap_or(kernel::i18n::Lang::Ja);
-                let (subject, body) =
-                    crate::model::answer_mail(&round.title, &format!("{base}/safety/a/{token}"), silent_only)
-                        .render(lang);
-                deliveries.push(NewDelivery {
-                    channel: "email".into(),
-                    source: source.clone(),
-                    person_id: Some(person.clone()),
-                    address: address.clone(),
-                    subject,
-                    body,
-                    dedupe_key: format!("safety:{}:{step}:email:{person}", round.id),
-                });
-            }
-        }
-        for chunk in deliveries.chunks(5000) {
-            enqueue(k, chunk).await?;
-        }
-    }
-    if channels.contains(&"mqtt") {
-        let devices = store::device_recipients(&k.db, &round.id, silent_only).await?;
-        let deliveries: Vec<NewDelivery> = devices
-            .into_iter()
-            .map(|(person, _, device)| NewDelivery {
-                channel: "mqtt".into(),
-                source: source.clone(),
-                person_id: Some(person),
-                address: format!("machi/devices/{device}"),
-                subject: round.id.clone(),
-                body: serde_json::json!({
-                    "kind": "safety",
-                    "round": round.id,
-                    "title": round.title,
-                    "reminder": silent_only,
-                    "answer_topic": format!("machi/acks/{device}"),
-                    "answers": { "safe": format!("safety:{}:safe", round.id), "help": format!("safety:{}:help", round.id) },
-                })
-                .to_string(),
-                dedupe_key: format!("safety:{}:{step}:mqtt:{device}", round.id),
-            })
-            .collect();
-        enqueue(k, &deliveries).await?;
-    }
-    Ok(())
-}
-
 /// Rounds started but whose households were never asked (the node died or sending failed
 /// in between): ask now. Young rounds are left to the request that is still asking.
 async fn announce_unfinished(k: &Kernel) -> Result<()> {
@@ -287,7 +190,7 @@ async fn escalate(k: &Kernel, t: &mut Tick) -> Result<()> {
                         &round.title,
                         &name,
                         &address,
-                        &format!("{}/safety/{}", base_url(k), round.id),
+                        &k.link(&format!("/safety/{}", round.id)),
                     )
                     .render(kernel::i18n::Lang::from_tag(p.language.as_deref()));
                     mail.push(NewDelivery {

@@ -23,9 +23,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::model::CircleRole;
 use crate::model::rule::RuleInput;
 use crate::model::signal::{self, SignalInput};
-use crate::model::{CircleRole, TrainingDates, TrainingGap};
+use crate::service::require_training;
 use crate::store::signals::{Incoming, Ingested, Sender};
 use crate::store::{self, Circle, Contact, Device, Escalation, Member, Message, Schedule, StoredRule, Training};
 
@@ -122,35 +123,6 @@ pub(crate) async fn audit_change(k: &Kernel, actor: &Actor, a: &Access, action: 
     )
     .await?;
     Ok(())
-}
-
-/// The training gate: a supporter or listening volunteer needs a valid privacy training
-/// before visits; the refusal says why.
-pub async fn require_training(k: &Kernel, person_id: &str, role: Option<&str>) -> Result<()> {
-    if !role.and_then(CircleRole::parse).is_some_and(CircleRole::needs_training) {
-        return Ok(());
-    }
-    let trainings: Vec<TrainingDates> = store::trainings_of(&k.db, person_id)
-        .await?
-        .into_iter()
-        .map(|t| TrainingDates {
-            taken_on: t.taken_on,
-            expires_on: t.expires_on,
-        })
-        .collect();
-    let name = crate::jobs::person_name(k, person_id).await?;
-    match crate::model::training_gap(&trainings, k.now()) {
-        None => Ok(()),
-        Some(TrainingGap::Missing) => Err(Error::invalid_with("watch-training-missing", vec![("name", name)])),
-        Some(TrainingGap::Expired { on }) => Err(Error::invalid_with(
-            "watch-training-expired",
-            vec![("name", name), ("date", on)],
-        )),
-        Some(TrainingGap::NotYet { from }) => Err(Error::invalid_with(
-            "watch-training-not-yet",
-            vec![("name", name), ("date", from)],
-        )),
-    }
 }
 
 // ---- circles ----
@@ -282,7 +254,7 @@ pub(crate) async fn circles_for(k: &Kernel, actor: &Actor) -> Result<Vec<CircleS
     }
     let open = store::open_escalations(&k.db).await?;
     for s in &mut out {
-        s.person_name = crate::jobs::person_name(k, &s.circle.person_id).await?;
+        s.person_name = crate::service::notices::person_name(k, &s.circle.person_id).await?;
         s.open_escalations = open.iter().filter(|e| e.circle_id == s.circle.id).count();
     }
     // Circles with an open call first.
@@ -330,7 +302,7 @@ pub(crate) async fn view_for(k: &Kernel, actor: &Actor, a: &Access) -> Result<Ci
     let decides = a.may(actor, Action::ApproveContacts);
     let sees_messages = a.is_person(actor) || decides;
     let view = CircleView {
-        person_name: crate::jobs::person_name(k, &c.person_id).await?,
+        person_name: crate::service::notices::person_name(k, &c.person_id).await?,
         as_role: a.role.clone(),
         last_signal_at,
         last_checkin_at,
@@ -520,14 +492,14 @@ pub(crate) async fn decline_for(k: &Kernel, actor: &Actor, circle_id: &str) -> R
         return Ok(());
     }
     audit_change(k, actor, &a, "watch.consent", "declined").await?;
-    let name = crate::jobs::person_name(k, &a.circle.person_id).await?;
+    let name = crate::service::notices::person_name(k, &a.circle.person_id).await?;
     let members: Vec<String> = store::members(&k.db, &a.circle.id)
         .await?
         .into_iter()
         .map(|m| m.person_id)
         .collect();
     let notice = crate::model::notice::declined_notice(&name);
-    crate::jobs::notify(k, &members, &notice, &format!("watch:{}:declined", a.circle.id)).await
+    crate::service::notices::notify(k, &members, &notice, &format!("watch:{}:declined", a.circle.id)).await
 }
 
 #[utoipa::path(post, path = "/watch/circles/{id}/consent", tag = "watch",
@@ -887,22 +859,22 @@ pub(crate) async fn acknowledge_for(k: &Kernel, actor: &Actor, id: &str) -> Resu
     if !store::acknowledge(k, &e, me).await? {
         let now = store::get_escalation(&k.db, &e.id).await?.unwrap_or(e);
         if let Some(by) = &now.acknowledged_by {
-            let name = crate::jobs::person_name(k, by).await?;
+            let name = crate::service::notices::person_name(k, by).await?;
             return Err(Error::conflict("watch-already-visiting", vec![("name", name)]));
         }
         return Err(Error::conflict("watch-escalation-closed", vec![]));
     }
     let e = store::get_escalation(&k.db, &e.id).await?.ok_or(Error::Forbidden)?;
     audit_change(k, actor, &a, "watch.acknowledge", &e.id).await?;
-    let name = crate::jobs::person_name(k, &a.circle.person_id).await?;
-    let visitor = crate::jobs::person_name(k, me).await?;
-    let others: Vec<String> = crate::jobs::concerned(k, &e)
+    let name = crate::service::notices::person_name(k, &a.circle.person_id).await?;
+    let visitor = crate::service::notices::person_name(k, me).await?;
+    let others: Vec<String> = crate::service::notices::concerned(k, &e)
         .await?
         .into_iter()
         .filter(|p| p != me)
         .collect();
-    let notice = crate::model::visiting_notice(&name, &visitor, &crate::jobs::circle_link(k, &a.circle));
-    crate::jobs::notify(k, &others, &notice, &format!("watch:{}:visiting", e.id)).await?;
+    let notice = crate::model::visiting_notice(&name, &visitor, &crate::service::notices::circle_link(k, &a.circle));
+    crate::service::notices::notify(k, &others, &notice, &format!("watch:{}:visiting", e.id)).await?;
     Ok(e)
 }
 
@@ -958,15 +930,20 @@ pub(crate) async fn outcome_for(k: &Kernel, actor: &Actor, id: &str, input: &Out
         store::close_escalation(k, &other, &input.outcome, note, "visit").await?;
     }
     audit_change(k, actor, &a, "watch.outcome", &input.outcome).await?;
-    let name = crate::jobs::person_name(k, &a.circle.person_id).await?;
-    let visitor = crate::jobs::person_name(k, me).await?;
-    let others: Vec<String> = crate::jobs::concerned(k, &e)
+    let name = crate::service::notices::person_name(k, &a.circle.person_id).await?;
+    let visitor = crate::service::notices::person_name(k, me).await?;
+    let others: Vec<String> = crate::service::notices::concerned(k, &e)
         .await?
         .into_iter()
         .filter(|p| p != me)
         .collect();
-    let notice = crate::model::outcome_notice(&name, &visitor, &input.outcome, &crate::jobs::circle_link(k, &a.circle));
-    crate::jobs::notify(k, &others, &notice, &format!("watch:{}:outcome", e.id)).await
+    let notice = crate::model::outcome_notice(
+        &name,
+        &visitor,
+        &input.outcome,
+        &crate::service::notices::circle_link(k, &a.circle),
+    );
+    crate::service::notices::notify(k, &others, &notice, &format!("watch:{}:outcome", e.id)).await
 }
 
 #[utoipa::path(post, path = "/watch/escalations/{id}/outcome", tag = "watch", request_body = OutcomeInput,
@@ -1224,17 +1201,17 @@ pub(crate) async fn contact_for(k: &Kernel, actor: &Actor, a: &Access, contact: 
     )
     .await?;
     // The person and the guardian both hear of every change.
-    let name = crate::jobs::person_name(k, &a.circle.person_id).await?;
+    let name = crate::service::notices::person_name(k, &a.circle.person_id).await?;
     let mut to = vec![a.circle.person_id.clone()];
     to.extend(guardians(k, &a.circle).await?);
     let notice = crate::model::contacts_notice(
         &name,
         &person.display_name,
         add,
-        &crate::jobs::circle_link(k, &a.circle),
+        &crate::service::notices::circle_link(k, &a.circle),
     );
     let key = format!("watch:{}:contacts:{}:{}:{}", a.circle.id, person.id, add, k.now());
-    crate::jobs::notify(k, &to, &notice, &key).await
+    crate::service::notices::notify(k, &to, &notice, &key).await
 }
 
 /// Who approves the person's contacts and decides held messages: the named guardian, or else
@@ -1325,9 +1302,9 @@ pub(crate) async fn send_for(k: &Kernel, actor: &Actor, input: &MessageInput) ->
     let state = if held { "held" } else { "delivered" };
     let id = store::send_message(k, &to.id, me, &body, state).await?;
     if let (true, Some(c)) = (held, &circle) {
-        let sender = crate::jobs::person_name(k, me).await?;
-        let notice = crate::model::held_notice(&to.display_name, &sender, &crate::jobs::circle_link(k, c));
-        crate::jobs::notify(k, &guardians(k, c).await?, &notice, &format!("watch:message:{id}")).await?;
+        let sender = crate::service::notices::person_name(k, me).await?;
+        let notice = crate::model::held_notice(&to.display_name, &sender, &crate::service::notices::circle_link(k, c));
+        crate::service::notices::notify(k, &guardians(k, c).await?, &notice, &format!("watch:message:{id}")).await?;
     } else {
         k.hub.publish(kernel::events::Event {
             kind: "watch-message".into(),

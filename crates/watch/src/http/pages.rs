@@ -138,7 +138,7 @@ async fn render_index(
         let mut list = Vec::new();
         for e in store::open_escalations(&k.db).await? {
             let circle = store::require(&k.db, &e.circle_id).await?;
-            let name = crate::jobs::person_name(k, &circle.person_id).await?;
+            let name = crate::service::notices::person_name(k, &circle.person_id).await?;
             list.push(context! { e => ser(&e), name });
         }
         list
@@ -301,7 +301,7 @@ async fn render_circle(
             .map(|(step, name, at)| context! { step, name, at })
             .collect();
         let by = match &e.acknowledged_by {
-            Some(p) => Some(crate::jobs::person_name(k, p).await?),
+            Some(p) => Some(crate::service::notices::person_name(k, p).await?),
             None => None,
         };
         escalations.push(context! { e => ser(e), calls, by });
@@ -879,7 +879,7 @@ async fn mine(State(k): State<Kernel>, v: Viewer) -> Result<Json<serde_json::Val
     };
     // Who asked to watch over the person, for the consent question.
     let asked_by = match &circle {
-        Some(c) if c.consent_id.is_none() => Some(crate::jobs::person_name(&k, &c.created_by).await?),
+        Some(c) if c.consent_id.is_none() => Some(crate::service::notices::person_name(&k, &c.created_by).await?),
         _ => None,
     };
     let today = last_checkin.is_some_and(|t| t >= crate::model::local_midnight(k.now()));

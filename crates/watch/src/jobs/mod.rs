@@ -11,7 +11,8 @@ use kernel::{Kernel, Result};
 
 use crate::model::ladder::{self, Step};
 use crate::model::rule::{self, RuleKind};
-use crate::store::{self, Circle, Escalation, signals};
+use crate::service::notices::{called_people, circle_link, desk, notify, person_name};
+use crate::store::{self, signals};
 
 pub fn spawn(k: Kernel) -> Vec<tokio::task::JoinHandle<()>> {
     vec![tokio::spawn(async move {
@@ -186,7 +187,7 @@ async fn call(k: &Kernel, t: &mut Tick) -> Result<()> {
         // Supporters and volunteers whose training lapsed are skipped (they could not go).
         let mut ladder = Vec::new();
         for (person, role) in store::ladder_with_roles(&k.db, &circle.id).await? {
-            if crate::http::require_training(k, &person, Some(&role)).await.is_ok() {
+            if crate::service::require_training(k, &person, Some(&role)).await.is_ok() {
                 ladder.push(person);
             }
         }
@@ -217,58 +218,4 @@ async fn call(k: &Kernel, t: &mut Tick) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The welfare desk: staff with the `watch` duty; without any, the alerts duty, so a call is
-/// never made to nobody.
-async fn desk(k: &Kernel) -> Result<Vec<String>> {
-    let staff = kernel::store::orgs::duty_staff(&k.db, "watch").await?;
-    if !staff.is_empty() {
-        return Ok(staff);
-    }
-    tracing::warn!("watch: no staff holds the watch duty; calling the alerts duty instead");
-    kernel::store::orgs::duty_staff(&k.db, "alerts").await
-}
-
-pub async fn person_name(k: &Kernel, person_id: &str) -> Result<String> {
-    Ok(kernel::store::people::get(&k.db, person_id)
-        .await?
-        .map(|p| p.display_name)
-        .unwrap_or_default())
-}
-
-/// Everyone called so far for an escalation.
-pub async fn called_people(k: &Kernel, escalation_id: &str) -> Result<Vec<String>> {
-    Ok(kernel::on_db!(&k.db, |p| sqlx::query_scalar::<_, String>(
-        "SELECT DISTINCT person_id FROM watch_calls WHERE escalation_id = $1 ORDER BY person_id"
-    )
-    .bind(escalation_id)
-    .fetch_all(p)
-    .await)?)
-}
-
-pub fn circle_link(k: &Kernel, circle: &Circle) -> String {
-    let base = k
-        .config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", k.config.bind));
-    format!("{}/watch/{}", base.trim_end_matches('/'), circle.id)
-}
-
-/// Notify people on their channels through the outbox: their screens (web and terminal, over
-/// SSE) always, e-mail when they gave an address. `dedupe` makes a retry send nothing twice.
-pub async fn notify(k: &Kernel, people: &[String], notice: &kernel::notice::Notice, dedupe: &str) -> Result<()> {
-    kernel::store::outbox::notify_people(k, "watch", people, notice, dedupe).await
-}
-
-/// An escalation's people to tell of a change: everyone called, and the ladder.
-pub async fn concerned(k: &Kernel, e: &Escalation) -> Result<Vec<String>> {
-    let mut people = called_people(k, &e.id).await?;
-    for m in store::ladder(&k.db, &e.circle_id).await? {
-        if !people.contains(&m) {
-            people.push(m);
-        }
-    }
-    Ok(people)
 }

@@ -1179,3 +1179,13 @@ pub async fn ladders_of(db: &Db, person_ids: &[String]) -> Result<Vec<String>> {
     }
     Ok(out)
 }
+
+/// Everyone called so far for an escalation.
+pub async fn called_people(db: &Db, escalation_id: &str) -> Result<Vec<String>> {
+    Ok(kernel::on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT DISTINCT person_id FROM watch_calls WHERE escalation_id = $1 ORDER BY person_id"
+    )
+    .bind(escalation_id)
+    .fetch_all(p)
+    .await)?)
+}

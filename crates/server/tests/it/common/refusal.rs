@@ -2,9 +2,6 @@
 //! of the JSON body (`{"error":{"code":…,"message":…}}`, written by the kernel's error envelope),
 //! or, for a page, the catalog sentence of that code on the page — and a refused write by the
 //! data it did not change ([`assert_unchanged!`]).
-//!
-//! `MACHI_LEARN_REFUSALS=1` turns a wrong code into a line on stderr (`REFUSAL file:line …`
-//! with the code actually given) instead of a panic, to write new checks quickly. Never in CI.
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -111,28 +108,14 @@ fn page_says(html: &str, code: &str) -> bool {
         .any(|lang| text.contains(&literal(&kernel::i18n::t(lang, code, &[]))))
 }
 
-fn learning() -> bool {
-    std::env::var_os("MACHI_LEARN_REFUSALS").is_some()
-}
-
 /// The request was refused with `status` and the error `code`: the `code` of a JSON error body,
 /// or — for a page — the catalog sentence of `code` shown on it.
 #[track_caller]
 pub fn assert_refused(answer: &impl Answer, status: StatusCode, code: &str) {
     let body = answer.body_text();
-    if answer.status() != status && learning() {
-        let at = std::panic::Location::caller();
-        eprintln!(
-            "REFUSAL {}:{} status {} not {status}: {body}",
-            at.file(),
-            at.line(),
-            answer.status()
-        );
-        return;
-    }
     assert_eq!(answer.status(), status, "refused with {status} and {code}? {body}");
     assert!(
-        kernel::i18n::has(code) || learning(),
+        kernel::i18n::has(code),
         "no catalog has the code {code} (a typo in the test?)"
     );
     let given = match serde_json::from_str::<Value>(&body) {
@@ -144,12 +127,6 @@ pub fn assert_refused(answer: &impl Answer, status: StatusCode, code: &str) {
         None => page_says(&body, code),
     };
     if ok {
-        return;
-    }
-    if learning() {
-        let at = std::panic::Location::caller();
-        let seen = given.unwrap_or_else(|| format!("page: {}", learn::candidates(&body).join(" | ")));
-        eprintln!("REFUSAL {}:{} expected {code} given {seen}", at.file(), at.line());
         return;
     }
     match given {
@@ -181,55 +158,4 @@ macro_rules! assert_unchanged {
         );
         answer
     }};
-}
-
-mod learn {
-    //! Only for `MACHI_LEARN_REFUSALS`: which catalog sentences an error page shows.
-    use std::collections::BTreeMap;
-
-    fn catalogs() -> BTreeMap<String, String> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut all = BTreeMap::new();
-        for krate in std::fs::read_dir(&root).unwrap().flatten() {
-            for lang in ["ja.txt", "en.txt"] {
-                let path = krate.path().join("messages").join(lang);
-                if let Ok(text) = std::fs::read_to_string(&path)
-                    && let Ok(map) = kernel::i18n::parse_catalog(&text)
-                {
-                    for (k, v) in map {
-                        all.insert(format!("{k}/{lang}"), v);
-                    }
-                }
-            }
-        }
-        all
-    }
-
-    /// Codes whose sentence is in the page's error region.
-    pub fn candidates(html: &str) -> Vec<String> {
-        let text = super::unescape(html);
-        let region: String = ["error-summary", "field-error"]
-            .iter()
-            .filter_map(|class| {
-                text.find(class)
-                    .map(|at| text[at..].chars().take(600).collect::<String>())
-            })
-            .collect();
-        if region.is_empty() {
-            return vec![format!(
-                "(no error region) {}",
-                text.chars().take(200).collect::<String>()
-            )];
-        }
-        let mut found: Vec<String> = catalogs()
-            .into_iter()
-            .filter(|(_, v)| {
-                let l = super::literal(v);
-                l.chars().count() >= 4 && region.contains(&l)
-            })
-            .map(|(k, _)| k.split('/').next().unwrap().to_string())
-            .collect();
-        found.dedup();
-        found
-    }
 }
