@@ -3,6 +3,7 @@
 //! activity, settlement and receipts, reviews both ways, and a coordinator's queue for requests
 //! nobody took.
 
+pub mod cli;
 pub mod http;
 pub mod jobs;
 pub mod model;
@@ -24,5 +25,8 @@ pub fn module() -> kernel::Module {
         stop: kernel::module::nothing_to_stop,
         home: kernel::module::no_home,
         policy: policy::sheet,
+        mqtt: &[],
+        demo: kernel::module::no_demo,
+        cli: Some(cli::CLI),
     }
 }

@@ -27,19 +27,6 @@ pub const DEMO_LOGINS: &[&str] = &[
     "shop",
 ];
 
-/// The demo town's watch-over circle (見守りの輪), a living example for a newcomer: the watched
-/// person's login, the members (login, role in the circle, place on the calling ladder) and the
-/// devices (id, kind). The watch module loads it with consent, default rules and recent signals.
-pub const DEMO_WATCHED: &str = "tanaka";
-pub const DEMO_CIRCLE: &[(&str, &str, Option<i64>)] = &[
-    ("sato", "family", Some(1)),
-    ("caremgr", "care_manager", Some(2)),
-    // Off the ladder: calling a visitor needs a privacy training on record, which the demo
-    // leaves for the welfare desk to enter (the browser tests walk that gate).
-    ("supporter", "supporter", None),
-];
-pub const DEMO_DEVICES: &[(&str, &str)] = &[("bulb-0001", "bulb")];
-
 /// Smallest town: the hand-written core alone. Smaller requests are raised to this.
 pub const MIN_RESIDENTS: usize = 60;
 

@@ -685,5 +685,8 @@ pub fn module() -> crate::Module {
         stop: crate::module::nothing_to_stop,
         home: crate::module::no_home,
         policy: crate::model::policy::sheet,
+        mqtt: &[],
+        demo: crate::module::no_demo,
+        cli: None,
     }
 }
