@@ -57,7 +57,7 @@ async fn add_note(k: &Kernel, device: &str, body: &str) -> Result<()> {
 }
 
 async fn notes(db: &Db) -> Result<Vec<(String, String)>> {
-    let q = "SELECT device, body FROM notes ORDER BY at, id";
+    let q = "SELECT device, body FROM notes ORDER BY device, body";
     Ok(match db {
         Db::Sqlite(p) => sqlx::query_as(q).fetch_all(p).await?,
         Db::Postgres(p) => sqlx::query_as(q).fetch_all(p).await?,
