@@ -53,7 +53,9 @@ fn every_command_explains_itself() {
         assert!(String::from_utf8_lossy(&o.stdout).lines().count() > 3, "{args:?}");
     }
     let o = machi(&["--help"]);
-    for sub in ["serve", "migrate", "demo", "areas", "audit", "token", "backup", "aid", "watch"] {
+    for sub in [
+        "serve", "migrate", "demo", "areas", "audit", "token", "backup", "aid", "watch",
+    ] {
         assert!(String::from_utf8_lossy(&o.stdout).contains(sub));
     }
 }
