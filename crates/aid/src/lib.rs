@@ -3,6 +3,7 @@
 //! activity, settlement and receipts, reviews both ways, and a coordinator's queue for requests
 //! nobody took.
 
+pub mod cli;
 pub mod config;
 pub mod http;
 pub mod jobs;
@@ -27,5 +28,9 @@ pub fn module() -> kernel::Module {
         home: kernel::module::no_home,
         policy: policy::sheet,
         config: Some(config::SECTION),
+        page_context: &[],
+        mqtt: &[],
+        demo: kernel::module::no_demo,
+        cli: Some(cli::CLI),
     }
 }

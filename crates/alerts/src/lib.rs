@@ -22,5 +22,20 @@ pub fn module() -> kernel::Module {
         home: http::home::cards,
         policy: policy::sheet,
         config: None,
+        page_context: &[("alerts_in_force", http::screens::in_force_context)],
+        // Any other acknowledgement: the payload is the alert's id.
+        mqtt: &[kernel::module::DeviceRoute {
+            topic: "acks",
+            prefix: "",
+            concurrent: false,
+            handle: device_ack,
+        }],
+        demo: kernel::module::no_demo,
+        cli: None,
     }
+}
+
+/// A device's acknowledgement of an alert over MQTT (the payload is the alert's id).
+fn device_ack(k: kernel::Kernel, device: String, payload: String) -> kernel::module::Handling {
+    Box::pin(async move { store::device_ack(&k, &device, &payload).await.map(|_| ()) })
 }

@@ -1,11 +1,12 @@
 //! The `machi` command line: serve the platform, migrate, load the demo town, import areas,
-//! verify the audit chain, create API tokens, back up.
+//! verify the audit chain, create API tokens, back up — and each module's own subcommands
+//! (`machi aid …`, `machi watch …`), declared by the module (`Module.cli`).
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use kernel::config::Config;
-use kernel::{Error, Kernel};
+use kernel::{Error, Kernel, Module};
 
 #[derive(Parser)]
 #[command(
@@ -70,16 +71,6 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Mutual aid (共助)
-    Aid {
-        #[command(subcommand)]
-        command: AidCommand,
-    },
-    /// Watch-over (見守り)
-    Watch {
-        #[command(subcommand)]
-        command: WatchCommand,
-    },
     /// Back up the database to FILE (SQLite online backup; for PostgreSQL prints the pg_dump command)
     Backup {
         /// Where to write the backup
@@ -94,24 +85,6 @@ enum AreasCommand {
         /// GeoJSON file: each feature has properties code, name, and optionally level, parent_code, kana
         file: String,
     },
-}
-
-#[derive(Subcommand)]
-enum AidCommand {
-    /// Rank the top suggestions for every open request (trust lookups and the index, as a
-    /// request's page does) and print the time per request as JSON: p50/p99/max in ms
-    Match {
-        /// Suggestions per request
-        #[arg(long, default_value_t = 10)]
-        top: usize,
-    },
-}
-
-#[derive(Subcommand)]
-enum WatchCommand {
-    /// Run one pass of the watch job now (close answered calls, flag missed check-ins, call the
-    /// next step of each ladder) and print what it did, with the sweep's time, as JSON
-    Sweep,
 }
 
 #[derive(Subcommand)]
@@ -144,8 +117,22 @@ enum TokenCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let config = match load_config(&cli) {
+    let modules = server::modules();
+    let matches = command(&modules).get_matches();
+    let common = Common::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // A module's subcommand goes to the module; the rest are machi's own.
+    let module_command = matches.subcommand().and_then(|(name, m)| {
+        let cli = modules
+            .iter()
+            .filter_map(|module| module.cli)
+            .find(|c| (c.command)().get_name() == name)?;
+        Some((cli, m.clone()))
+    });
+    let command = match &module_command {
+        Some(_) => None,
+        None => Some(Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()).command),
+    };
+    let config = match load_config(&common, command.as_ref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("machi: {e}");
@@ -158,7 +145,12 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match rt.block_on(run(cli.command, config)) {
+    let done = match (command, module_command) {
+        (Some(command), _) => rt.block_on(run(command, config)),
+        (None, Some((cli, matches))) => rt.block_on(run_module(cli, matches, config)),
+        (None, None) => unreachable!("a subcommand is required"),
+    };
+    match done {
         Ok(code) => code,
         Err(e) => {
             eprintln!("machi: {}", describe(&e));
@@ -168,6 +160,24 @@ fn main() -> ExitCode {
             })
         }
     }
+}
+
+/// machi's own commands, and each module's.
+fn command(modules: &[Module]) -> clap::Command {
+    modules
+        .iter()
+        .filter_map(|m| m.cli)
+        .fold(Cli::command(), |c, cli| c.subcommand((cli.command)()))
+}
+
+/// A module's subcommand, once the database is ready; it prints what the module returns.
+async fn run_module(cli: kernel::module::Cli, matches: clap::ArgMatches, config: Config) -> Result<ExitCode, Error> {
+    let k = server::prepare(config).await?;
+    let out = (cli.run)(k, matches).await?;
+    if !out.is_empty() {
+        println!("{out}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn describe(e: &Error) -> String {
@@ -182,16 +192,16 @@ fn describe(e: &Error) -> String {
     }
 }
 
-fn load_config(cli: &Cli) -> Result<Config, String> {
-    let mut c = Config::load(cli.common.config.as_deref()).map_err(|e| e.to_string())?;
+fn load_config(common: &Common, command: Option<&Command>) -> Result<Config, String> {
+    let mut c = Config::load(common.config.as_deref()).map_err(|e| e.to_string())?;
     c.apply_env(std::env::vars()).map_err(|e| e.to_string())?;
-    if let Some(d) = &cli.common.database {
+    if let Some(d) = &common.database {
         c.database = d.clone();
     }
-    if let Some(f) = &cli.common.log_format {
+    if let Some(f) = &common.log_format {
         c.log_format = f.clone();
     }
-    if let Command::Serve { bind, public_url, .. } = &cli.command {
+    if let Some(Command::Serve { bind, public_url, .. }) = command {
         if let Some(b) = bind {
             c.bind = b.clone();
         }
@@ -221,23 +231,7 @@ fn init_logs(format: &str) {
 
 async fn run(command: Command, config: Config) -> Result<ExitCode, Error> {
     match command {
-        Command::Serve { demo, .. } => {
-            let bind = config.bind.clone();
-            let k = server::prepare(config).await?;
-            if demo {
-                load_demo(&k, kernel::demo::MIN_RESIDENTS).await?;
-                print_logins(&bind);
-            }
-            let listener = tokio::net::TcpListener::bind(&bind)
-                .await
-                .map_err(|e| Error::Unavailable(format!("cannot listen on {bind}: {e}")))?;
-            let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
-            tracing::info!(%addr, database = k.db.backend(), "machi is serving");
-            eprintln!("machi: serving on http://{addr}/ ({} database)", k.db.backend());
-            server::serve(k, listener, server::shutdown_signal())
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))?;
-        }
+        Command::Serve { demo, .. } => serve(config, demo).await?,
         Command::Migrate => {
             server::prepare(config).await?;
             eprintln!("machi: database is up to date");
@@ -248,148 +242,115 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, Error> {
         }
         Command::Areas {
             command: AreasCommand::Import { file },
-        } => {
-            let k = server::prepare(config).await?;
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| Error::Unavailable(format!("cannot read {file}: {e}")))?;
-            let doc: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| Error::invalid_with("areas-import-invalid", vec![("detail", format!("{file}: {e}"))]))?;
-            let n = kernel::store::areas::import(&k, &doc, |done, total| {
-                if done % 500 == 0 || done == total {
-                    eprintln!("machi: areas {done}/{total}");
-                }
-            })
-            .await?;
-            kernel::store::audit::append(
-                &k,
-                kernel::model::audit::AuditRecord::new(None, "areas.import", format!("file:{file}"))
-                    .reason(&format!("{n} areas")),
-            )
-            .await?;
-            eprintln!("machi: imported {n} areas from {file}");
-        }
+        } => import_areas(config, &file).await?,
         Command::Audit {
             command: AuditCommand::Verify,
-        } => {
-            let k = server::prepare(config).await?;
-            match kernel::store::audit::verify(&k.db).await? {
-                Ok(n) => println!("audit chain intact: {n} entries verified"),
-                Err(broken) => {
-                    println!("audit chain BROKEN: {broken}");
-                    return Ok(ExitCode::from(4));
-                }
-            }
-        }
+        } => return verify_audit(config).await,
         Command::Token {
             command: TokenCommand::Create { login, name },
-        } => {
-            let k = server::prepare(config).await?;
-            let person = kernel::store::accounts::person_by_login(&k.db, &login)
-                .await?
-                .ok_or_else(|| Error::Unavailable(format!("no account with login {login}")))?;
-            let (token, secret) = kernel::store::accounts::create_token(&k, &person, &name).await?;
-            kernel::store::audit::append(
-                &k,
-                kernel::model::audit::AuditRecord::new(None, "token.create", format!("token/{}", token.id))
-                    .subject(&person),
-            )
-            .await?;
-            println!("{secret}");
-            eprintln!(
-                "machi: token {} for {login} ({name}); it is shown only this once",
-                token.hint
-            );
-        }
+        } => create_token(config, &login, &name).await?,
         Command::Token {
             command: TokenCommand::Provision { out, name },
-        } => {
-            let k = server::prepare(config).await?;
-            let issued = kernel::store::accounts::provision_household_tokens(&k, &name).await?;
-            let mut text = String::with_capacity(issued.len() * 100);
-            for (household, secret) in &issued {
-                text.push_str(household);
-                text.push('\t');
-                text.push_str(secret);
-                text.push('\n');
-            }
-            write_private(&out, &text).map_err(|e| Error::Unavailable(format!("{out}: {e}")))?;
-            kernel::store::audit::append(
-                &k,
-                kernel::model::audit::AuditRecord::new(None, "token.provision", "households".to_string())
-                    .reason(&format!("{} tokens ({name})", issued.len())),
-            )
-            .await?;
-            eprintln!("machi: {} household tokens written to {out}", issued.len());
-        }
-        Command::Aid {
-            command: AidCommand::Match { top },
-        } => {
-            let k = server::prepare(config).await?;
-            let built = std::time::Instant::now();
-            let index = aid::store::index::current(&k).await?;
-            let build_ms = built.elapsed().as_secs_f64() * 1000.0;
-            let requests = aid::store::open_requests(&k.db, k.now(), 100_000).await?;
-            // Per request: the whole, and its two parts (database lookups; ranking in memory).
-            let (mut times, mut lookups, mut ranks) = (Vec::new(), Vec::new(), Vec::new());
-            let mut found = 0usize;
-            for r in &requests {
-                let t0 = std::time::Instant::now();
-                let index = aid::store::index::current(&k).await?;
-                let trust = aid::store::index::trust_of(&k.db, &r.requester_id).await?;
-                let t1 = std::time::Instant::now();
-                let list = aid::store::index::suggest(&index, &aid::http::want_of(&k, r), &trust, top);
-                let t2 = std::time::Instant::now();
-                times.push((t2 - t0).as_secs_f64() * 1000.0);
-                lookups.push((t1 - t0).as_secs_f64() * 1000.0);
-                ranks.push((t2 - t1).as_secs_f64() * 1000.0);
-                found += list.len();
-            }
-            for v in [&mut times, &mut lookups, &mut ranks] {
-                v.sort_by(f64::total_cmp);
-            }
-            let at = |v: &[f64], p: f64| {
-                v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1))
-                    .copied()
-                    .unwrap_or(0.0)
-            };
-            let pct = |p: f64| at(&times, p);
-            println!(
-                "{}",
-                serde_json::json!({
-                    "supporters": index.len(),
-                    "requests": requests.len(),
-                    "index_build_ms": build_ms,
-                    "p50_ms": pct(0.50),
-                    "p99_ms": pct(0.99),
-                    "max_ms": times.last().copied().unwrap_or(0.0),
-                    "lookup_p50_ms": at(&lookups, 0.50),
-                    "lookup_p99_ms": at(&lookups, 0.99),
-                    "rank_p50_ms": at(&ranks, 0.50),
-                    "rank_p99_ms": at(&ranks, 0.99),
-                    "suggested": found,
-                })
-            );
-        }
-        Command::Watch {
-            command: WatchCommand::Sweep,
-        } => {
-            let k = server::prepare(config).await?;
-            let t = watch::jobs::tick(&k).await?;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "sweep_ms": t.sweep_ms,
-                    "settle_ms": t.settle_ms,
-                    "opened": t.opened,
-                    "calls": t.calls,
-                    "resumed": t.resumed,
-                    "forgotten": t.forgotten,
-                })
-            );
-        }
+        } => provision_tokens(config, &out, &name).await?,
         Command::Backup { file } => backup(&config, &file).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `machi serve`: migrate, load the demo town if asked, and serve until a signal.
+async fn serve(config: Config, demo: bool) -> Result<(), Error> {
+    let bind = config.bind.clone();
+    let k = server::prepare(config).await?;
+    if demo {
+        load_demo(&k, kernel::demo::MIN_RESIDENTS).await?;
+        print_logins(&bind);
+    }
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .map_err(|e| Error::Unavailable(format!("cannot listen on {bind}: {e}")))?;
+    let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+    tracing::info!(%addr, database = k.db.backend(), "machi is serving");
+    eprintln!("machi: serving on http://{addr}/ ({} database)", k.db.backend());
+    server::serve(k, listener, server::shutdown_signal())
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// `machi areas import FILE`: all the file's areas or none, audited.
+async fn import_areas(config: Config, file: &str) -> Result<(), Error> {
+    let k = server::prepare(config).await?;
+    let text = std::fs::read_to_string(file).map_err(|e| Error::Unavailable(format!("cannot read {file}: {e}")))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::invalid_with("areas-import-invalid", vec![("detail", format!("{file}: {e}"))]))?;
+    let n = kernel::store::areas::import(&k, &doc, |done, total| {
+        if done % 500 == 0 || done == total {
+            eprintln!("machi: areas {done}/{total}");
+        }
+    })
+    .await?;
+    kernel::store::audit::append(
+        &k,
+        kernel::model::audit::AuditRecord::new(None, "areas.import", format!("file:{file}"))
+            .reason(&format!("{n} areas")),
+    )
+    .await?;
+    eprintln!("machi: imported {n} areas from {file}");
+    Ok(())
+}
+
+/// `machi audit verify`: exit 4 when a link of the chain is broken.
+async fn verify_audit(config: Config) -> Result<ExitCode, Error> {
+    let k = server::prepare(config).await?;
+    match kernel::store::audit::verify(&k.db).await? {
+        Ok(n) => println!("audit chain intact: {n} entries verified"),
+        Err(broken) => {
+            println!("audit chain BROKEN: {broken}");
+            return Ok(ExitCode::from(4));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `machi token create LOGIN`: the secret on standard output, once.
+async fn create_token(config: Config, login: &str, name: &str) -> Result<(), Error> {
+    let k = server::prepare(config).await?;
+    let person = kernel::store::accounts::person_by_login(&k.db, login)
+        .await?
+        .ok_or_else(|| Error::Unavailable(format!("no account with login {login}")))?;
+    let (token, secret) = kernel::store::accounts::create_token(&k, &person, name).await?;
+    kernel::store::audit::append(
+        &k,
+        kernel::model::audit::AuditRecord::new(None, "token.create", format!("token/{}", token.id)).subject(&person),
+    )
+    .await?;
+    println!("{secret}");
+    eprintln!(
+        "machi: token {} for {login} ({name}); it is shown only this once",
+        token.hint
+    );
+    Ok(())
+}
+
+/// `machi token provision --out FILE`: one token per household, written to a private file.
+async fn provision_tokens(config: Config, out: &str, name: &str) -> Result<(), Error> {
+    let k = server::prepare(config).await?;
+    let issued = kernel::store::accounts::provision_household_tokens(&k, name).await?;
+    let mut text = String::with_capacity(issued.len() * 100);
+    for (household, secret) in &issued {
+        text.push_str(household);
+        text.push('\t');
+        text.push_str(secret);
+        text.push('\n');
+    }
+    write_private(out, &text).map_err(|e| Error::Unavailable(format!("{out}: {e}")))?;
+    kernel::store::audit::append(
+        &k,
+        kernel::model::audit::AuditRecord::new(None, "token.provision", "households".to_string())
+            .reason(&format!("{} tokens ({name})", issued.len())),
+    )
+    .await?;
+    eprintln!("machi: {} household tokens written to {out}", issued.len());
+    Ok(())
 }
 
 /// Write a file only its owner can read (it holds secrets).
@@ -429,9 +390,10 @@ async fn load_demo(k: &Kernel, residents: usize) -> Result<(), Error> {
         }
     })
     .await?;
-    // A living example of watch-over: tanaka's circle with her family, care manager and supporter.
-    if watch::demo::load(k).await? {
-        eprintln!("machi: demo watch-over circle of {} loaded", kernel::demo::DEMO_WATCHED);
+    // Each module's part of the town (watch-over: tanaka's circle with her family, care manager
+    // and supporter), in module order.
+    for said in server::load_module_demos(k, &server::modules()).await? {
+        eprintln!("machi: {said}");
     }
     eprintln!(
         "machi: demo town loaded in {:.1} s: {} areas, {} organisations, {} households, {} people, {} logins",

@@ -42,6 +42,9 @@ fn every_command_explains_itself() {
         vec!["audit", "verify"],
         vec!["token", "create"],
         vec!["backup"],
+        // Declared by the modules (`Module.cli`).
+        vec!["aid", "match"],
+        vec!["watch", "sweep"],
     ] {
         let mut args = cmd.clone();
         args.push("--help");
@@ -50,7 +53,9 @@ fn every_command_explains_itself() {
         assert!(String::from_utf8_lossy(&o.stdout).lines().count() > 3, "{args:?}");
     }
     let o = machi(&["--help"]);
-    for sub in ["serve", "migrate", "demo", "areas", "audit", "token", "backup"] {
+    for sub in [
+        "serve", "migrate", "demo", "areas", "audit", "token", "backup", "aid", "watch",
+    ] {
         assert!(String::from_utf8_lossy(&o.stdout).contains(sub));
     }
 }

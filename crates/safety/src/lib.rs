@@ -28,5 +28,20 @@ pub fn module() -> kernel::Module {
         home: http::home::cards,
         policy: policy::sheet,
         config: Some(config::SECTION),
+        page_context: &[],
+        // `safety:<round>:safe|help` answers a safety check.
+        mqtt: &[kernel::module::DeviceRoute {
+            topic: "acks",
+            prefix: "safety:",
+            concurrent: false,
+            handle: device_answer,
+        }],
+        demo: kernel::module::no_demo,
+        cli: None,
     }
+}
+
+/// A device's answer to a safety check over MQTT (`safety:<round>:safe|help`).
+fn device_answer(k: kernel::Kernel, device: String, payload: String) -> kernel::module::Handling {
+    Box::pin(async move { http::device_answer(&k, &device, &payload).await.map(|_| ()) })
 }

@@ -42,7 +42,10 @@ pub async fn prepare(config: Config) -> Result<Kernel, Error> {
 
 /// Every module section of the configuration is claimed by a module and passes its check.
 pub fn check_config(config: &Config) -> Result<(), kernel::config::ConfigError> {
-    let modules = modules();
+    check_sections(config, &modules())
+}
+
+fn check_sections(config: &Config, modules: &[Module]) -> Result<(), kernel::config::ConfigError> {
     let sections: Vec<kernel::config::Section> = modules.iter().filter_map(|m| m.config).collect();
     if let Some(name) = config
         .sections
@@ -59,18 +62,34 @@ pub fn check_config(config: &Config) -> Result<(), kernel::config::ConfigError> 
 }
 
 pub async fn prepare_with(db: kernel::Db, config: Config) -> Result<Kernel, Error> {
-    check_config(&config).map_err(|e| Error::Internal(e.to_string()))?;
-    let modules = modules();
+    prepare_modules(db, config, &modules()).await
+}
+
+/// [`prepare_with`] for a list of modules other than [`modules`] (a test adding a module of its
+/// own). The catalogs, templates and navigation are installed once per process: the first
+/// list prepared is the one pages use.
+pub async fn prepare_modules(db: kernel::Db, config: Config, modules: &[Module]) -> Result<Kernel, Error> {
+    check_sections(&config, modules).map_err(|e| Error::Internal(e.to_string()))?;
     let migrations: Vec<(&str, &[kernel::store::migrate::Migration])> =
         modules.iter().map(|m| (m.name, m.migrations)).collect();
     kernel::store::migrate::run(&db, &migrations).await?;
-    install_catalog(&modules).map_err(Error::Internal)?;
+    install_catalog(modules).map_err(Error::Internal)?;
     kernel::web::render::install(modules.iter().flat_map(|m| m.templates.iter().copied()).collect())
         .map_err(Error::Internal)?;
     kernel::web::viewer::register_nav(modules.iter().flat_map(|m| m.nav.iter().copied()).collect());
-    kernel::web::viewer::register_page_context(vec![("alerts_in_force", alerts::http::screens::in_force_context)]);
+    kernel::web::viewer::register_page_context(modules.iter().flat_map(|m| m.page_context.iter().copied()).collect());
     kernel::module::register_home(modules.iter().map(|m| m.home).collect());
     Ok(Kernel::new(db, config))
+}
+
+/// Load each module's part of the demo town, in module order, after the kernel's town; the
+/// lines tell what was loaded.
+pub async fn load_module_demos(k: &Kernel, modules: &[Module]) -> Result<Vec<String>, Error> {
+    let mut said = Vec::new();
+    for m in modules {
+        said.extend((m.demo)(k.clone()).await?);
+    }
+    Ok(said)
 }
 
 pub fn install_catalog(modules: &[Module]) -> Result<(), String> {
@@ -90,8 +109,13 @@ struct ApiDoc;
 
 /// The routes and the OpenAPI document describing them.
 pub fn api() -> (Router<Kernel>, utoipa::openapi::OpenApi) {
+    api_of(&modules())
+}
+
+/// The routes of these modules and the OpenAPI document describing them.
+pub fn api_of(modules: &[Module]) -> (Router<Kernel>, utoipa::openapi::OpenApi) {
     let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi());
-    for m in modules() {
+    for m in modules {
         router = router.nest("/api/v1", (m.api)());
     }
     router.split_for_parts()
@@ -99,14 +123,19 @@ pub fn api() -> (Router<Kernel>, utoipa::openapi::OpenApi) {
 
 /// The whole app for a prepared kernel.
 pub fn app(k: Kernel) -> Router {
-    let (api, mut openapi) = api();
+    app_with(k, &modules())
+}
+
+/// The whole app of these modules (see [`prepare_modules`]).
+pub fn app_with(k: Kernel, modules: &[Module]) -> Router {
+    let (api, mut openapi) = api_of(modules);
     openapi.info.version = env!("CARGO_PKG_VERSION").to_string();
     let openapi = std::sync::Arc::new(openapi);
     let max_body = k.config.max_body_bytes;
     let metrics = metrics::Metrics::default();
     let secure_cookies = kernel::web::csrf::SecureCookies(k.config.secure_cookies());
     let kernel = k.clone();
-    let pages = modules().iter().fold(Router::new(), |r, m| r.merge((m.pages)()));
+    let pages = modules.iter().fold(Router::new(), |r, m| r.merge((m.pages)()));
 
     let routes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -152,12 +181,22 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(k, modules(), listener, shutdown).await
+}
+
+/// [`serve`] these modules (see [`prepare_modules`]).
+pub async fn serve_with(
+    k: Kernel,
+    modules: Vec<Module>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let grace = Duration::from_secs(k.config.shutdown_grace_secs);
-    let mut jobs: Vec<_> = modules().iter().flat_map(|m| (m.jobs)(k.clone())).collect();
-    jobs.extend(channels::spawn(&k));
+    let mut jobs: Vec<_> = modules.iter().flat_map(|m| (m.jobs)(k.clone())).collect();
+    jobs.extend(channels::spawn(&k, &modules));
     jobs.extend(fanout::spawn(&k));
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let app = app(k.clone());
+    let app = app_with(k.clone(), &modules);
     // Each connection is served by hyper's HTTP/1 connection directly rather than through `axum::serve`, whose
     // builder first sniffs for HTTP/2 and then hands hyper the sniffed bytes apart from the rest: hyper's read
     // buffer then grows from 8 to 16 KiB on every connection, which thousands of idle SSE screens pay for.
@@ -230,7 +269,7 @@ pub async fn serve(
     for j in jobs {
         j.abort();
     }
-    for m in modules() {
+    for m in &modules {
         (m.stop)(k.clone()).await;
     }
     k.db.close().await;

@@ -78,8 +78,14 @@ impl TestApp {
 pub const TEST_START_MS: i64 = 1_795_392_000_000;
 
 pub async fn spawn_app_with(config: Config, demo: bool) -> TestApp {
+    spawn_app_of(config, demo, crate::modules).await
+}
+
+/// The app of these modules (a test adding a module of its own to [`crate::modules`]). The
+/// catalogs, templates and navigation are installed once per process: a test binary of its own.
+pub async fn spawn_app_of(config: Config, demo: bool, modules: fn() -> Vec<kernel::Module>) -> TestApp {
     let tdb = test_db().await;
-    let mut k = crate::prepare_with(tdb.db.clone(), config)
+    let mut k = crate::prepare_modules(tdb.db.clone(), config, &modules())
         .await
         .expect("migrate test database");
     let clock = Arc::new(TestClock::new(TEST_START_MS));
@@ -95,7 +101,7 @@ pub async fn spawn_app_with(config: Config, demo: bool) -> TestApp {
     let addr = listener.local_addr().expect("local addr");
     let served = k.clone();
     tokio::spawn(async move {
-        let _ = crate::serve(served, listener, std::future::pending()).await;
+        let _ = crate::serve_with(served, modules(), listener, std::future::pending()).await;
     });
     TestApp {
         addr,

@@ -1,14 +1,27 @@
 //! The demo town's watch-over circle, so a newcomer sees a living example: tanaka watched with
 //! her consent, her daughter sato and her care manager on the ladder, a supporter beside them, her
 //! smart bulb, the default rules, and two days of signals (the bulb going on and off, 「元気です」
-//! each morning, the terminal in use). Who is in it is data in `kernel::demo`.
+//! each morning, the terminal in use). Who is in it is the data below;
+//! the logins are the kernel's demo town's.
 
-use kernel::demo::{DEMO_CIRCLE, DEMO_DEVICES, DEMO_WATCHED};
 use kernel::{Kernel, Result};
 
 use crate::model::{DAY_MS, local_midnight};
 use crate::store::signals::{Incoming, Sender};
 use crate::store::{self};
+
+/// The demo town's watch-over circle (見守りの輪), a living example for a newcomer: the watched
+/// person's login, the members (login, role in the circle, place on the calling ladder) and the
+/// devices (id, kind). [`load`] loads it with consent, default rules and recent signals.
+pub const DEMO_WATCHED: &str = "tanaka";
+pub const DEMO_CIRCLE: &[(&str, &str, Option<i64>)] = &[
+    ("sato", "family", Some(1)),
+    ("caremgr", "care_manager", Some(2)),
+    // Off the ladder: calling a visitor needs a privacy training on record, which the demo
+    // leaves for the welfare desk to enter (the browser tests walk that gate).
+    ("supporter", "supporter", None),
+];
+pub const DEMO_DEVICES: &[(&str, &str)] = &[("bulb-0001", "bulb")];
 
 /// Minutes after local midnight at which the demo's signals happen each day: (minute, source, value).
 const DAY: &[(i64, &str, &str)] = &[
@@ -21,6 +34,15 @@ const DAY: &[(i64, &str, &str)] = &[
     (19 * 60, "terminal", "use"),
     (22 * 60 + 10, "bulb", "off"),
 ];
+
+/// The module's `demo`: [`load`], with a line for the operator when the circle was loaded.
+pub fn load_module(k: Kernel) -> kernel::module::Loading {
+    Box::pin(async move {
+        Ok(load(&k)
+            .await?
+            .then(|| format!("demo watch-over circle of {DEMO_WATCHED} loaded")))
+    })
+}
 
 /// Load the circle once, after the kernel's demo town; false when there is nothing to do (the
 /// logins are not there, or the circle exists already).

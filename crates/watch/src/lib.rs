@@ -4,6 +4,7 @@
 //! ladder when a check-in is missed, the training gate for visitors, listening schedules, and
 //! the contact allow-list that holds messages from strangers for the guardian.
 
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod family;
@@ -30,5 +31,19 @@ pub fn module() -> kernel::Module {
         home: kernel::module::no_home,
         policy: policy::sheet,
         config: Some(config::SECTION),
+        page_context: &[],
+        mqtt: &[kernel::module::DeviceRoute {
+            topic: "signals",
+            prefix: "",
+            concurrent: true,
+            handle: mqtt_signal,
+        }],
+        demo: demo::load_module,
+        cli: Some(cli::CLI),
     }
+}
+
+/// A watch-over signal from a device over MQTT (`machi/signals/<device-id>`).
+fn mqtt_signal(k: kernel::Kernel, device: String, payload: String) -> kernel::module::Handling {
+    Box::pin(async move { http::mqtt_signal(&k, &device, &payload).await.map(|_| ()) })
 }

@@ -686,5 +686,9 @@ pub fn module() -> crate::Module {
         home: crate::module::no_home,
         policy: crate::model::policy::sheet,
         config: None,
+        page_context: &[],
+        mqtt: &[],
+        demo: crate::module::no_demo,
+        cli: None,
     }
 }

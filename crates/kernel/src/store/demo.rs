@@ -89,8 +89,24 @@ fn statement(table: &str, columns: &[&str], rows: usize) -> String {
 pub async fn load(k: &Kernel, town: &DemoTown, mut progress: impl FnMut(&str, usize, usize)) -> Result<Loaded> {
     let now = k.now();
     let mut loaded = Loaded::default();
+    let area_ids = load_areas(k, town, now, &mut loaded).await?;
+    let org_ids = load_organisations(k, town, now, &area_ids, &mut loaded).await?;
+    let (person_ids, logins) = load_households(k, town, now, &area_ids, &mut loaded, &mut progress).await?;
+    load_email_consents(k, town, now, &person_ids).await?;
+    load_memberships(k, town, now, &area_ids, &org_ids, &person_ids, &mut progress).await?;
+    load_identifiers(k, town, now, &person_ids, &mut progress).await?;
+    create_logins(k, &logins).await?;
+    loaded.logins = logins.len();
+    Ok(loaded)
+}
 
-    // Areas, parents first (the generator orders them so).
+/// An area's id by its code, as a cell (none without a code).
+fn area(area_ids: &HashMap<&str, Id>, code: &Option<String>) -> Val {
+    Val::S(code.as_deref().map(|c| area_ids[c].clone()))
+}
+
+/// The areas, parents first (the generator orders them so); their ids by code.
+async fn load_areas<'t>(k: &Kernel, town: &'t DemoTown, now: i64, loaded: &mut Loaded) -> Result<HashMap<&'t str, Id>> {
     let mut area_ids: HashMap<&str, Id> = HashMap::new();
     let mut rows = Vec::new();
     for a in &town.areas {
@@ -136,8 +152,17 @@ pub async fn load(k: &Kernel, town: &DemoTown, mut progress: impl FnMut(&str, us
         &mut |_| {},
     )
     .await?;
-    let area = |code: &Option<String>| Val::S(code.as_deref().map(|c| area_ids[c].clone()));
+    Ok(area_ids)
+}
 
+/// The organisations; their ids by key.
+async fn load_organisations<'t>(
+    k: &Kernel,
+    town: &'t DemoTown,
+    now: i64,
+    area_ids: &HashMap<&str, Id>,
+    loaded: &mut Loaded,
+) -> Result<HashMap<&'t str, Id>> {
     let mut org_ids: HashMap<&str, Id> = HashMap::new();
     let mut rows = Vec::new();
     for o in &town.organisations {
@@ -146,7 +171,7 @@ pub async fn load(k: &Kernel, town: &DemoTown, mut progress: impl FnMut(&str, us
             s(&id),
             s(o.kind),
             s(&o.name),
-            area(&o.area_code),
+            area(area_ids, &o.area_code),
             s(&o.duties.join(",")),
             Val::I(now),
         ]);
@@ -162,7 +187,18 @@ pub async fn load(k: &Kernel, town: &DemoTown, mut progress: impl FnMut(&str, us
     )
     .await?;
 
-    // People and households.
+    Ok(org_ids)
+}
+
+/// The households, their people and who belongs where; the people's ids by key, and the logins.
+async fn load_households<'t>(
+    k: &Kernel,
+    town: &'t DemoTown,
+    now: i64,
+    area_ids: &HashMap<&str, Id>,
+    loaded: &mut Loaded,
+    progress: &mut impl FnMut(&str, usize, usize),
+) -> Result<(HashMap<&'t str, Id>, Vec<(Id, &'static str)>)> {
     let total = town.person_count();
     let mut person_ids: HashMap<&str, Id> = HashMap::with_capacity(total);
     let (mut people, mut households, mut members) = (Vec::with_capacity(total), Vec::new(), Vec::with_capacity(total));
@@ -182,7 +218,7 @@ pub async fn load(k: &Kernel, town: &DemoTown, mut progress: impl FnMut(&str, us
                 os(&p.email),
                 Val::S(None),
                 s(&h.address),
-                area(&chome),
+                area(area_ids, &chome),
                 Val::B(p.needs_support),
                 Val::I(now),
             ]);
@@ -198,7 +234,7 @@ pub async fn load(k: &Kernel, town: &DemoTown, mut progress: impl FnMut(&str, us
         households.push(vec![
             s(&hid),
             s(&h.name),
-            area(&chome),
+            area(area_ids, &chome),
             s(&h.address),
             Val::S(rep),
             Val::I(now),
@@ -243,7 +279,11 @@ pub async fn load(k: &Kernel, town: &DemoTown, mut progress: impl FnMut(&str, us
     )
     .await?;
 
-    // Demo residents who gave an e-mail address agreed to alerts by e-mail, as sign-up requires.
+    Ok((person_ids, logins))
+}
+
+/// Demo residents who gave an e-mail address agreed to alerts by e-mail, as sign-up requires.
+async fn load_email_consents(k: &Kernel, town: &DemoTown, now: i64, person_ids: &HashMap<&str, Id>) -> Result<()> {
     let consents: Vec<Vec<Val>> = town
         .people()
         .filter(|p| p.email.is_some())
@@ -277,6 +317,19 @@ pub async fn load(k: &Kernel, town: &DemoTown, mut progress: impl FnMut(&str, us
     )
     .await?;
 
+    Ok(())
+}
+
+/// The roles people hold in organisations.
+async fn load_memberships(
+    k: &Kernel,
+    town: &DemoTown,
+    now: i64,
+    area_ids: &HashMap<&str, Id>,
+    org_ids: &HashMap<&str, Id>,
+    person_ids: &HashMap<&str, Id>,
+    progress: &mut impl FnMut(&str, usize, usize),
+) -> Result<()> {
     let rows = town
         .memberships
         .iter()
@@ -286,7 +339,7 @@ pub async fn load(k: &Kernel, town: &DemoTown, mut progress: impl FnMut(&str, us
                 s(&person_ids[m.person_key.as_str()]),
                 s(&org_ids[m.org_key.as_str()]),
                 s(m.role),
-                area(&m.area_code),
+                area(area_ids, &m.area_code),
                 Val::I(now),
             ]
         })
@@ -301,6 +354,17 @@ pub async fn load(k: &Kernel, town: &DemoTown, mut progress: impl FnMut(&str, us
     )
     .await?;
 
+    Ok(())
+}
+
+/// The people's linked identifiers.
+async fn load_identifiers(
+    k: &Kernel,
+    town: &DemoTown,
+    now: i64,
+    person_ids: &HashMap<&str, Id>,
+    progress: &mut impl FnMut(&str, usize, usize),
+) -> Result<()> {
     let rows = town
         .identifiers
         .iter()
@@ -323,11 +387,15 @@ pub async fn load(k: &Kernel, town: &DemoTown, mut progress: impl FnMut(&str, us
     )
     .await?;
 
+    Ok(())
+}
+
+/// An account for each demo login, with the demo password.
+async fn create_logins(k: &Kernel, logins: &[(Id, &'static str)]) -> Result<()> {
     // One argon2 hash per login: each gets its own salt.
-    for (pid, login) in &logins {
+    for (pid, login) in logins {
         let hash = crate::store::accounts::hash_password(DEMO_PASSWORD.to_string()).await?;
         crate::store::accounts::create_account(k, pid, login, &hash).await?;
     }
-    loaded.logins = logins.len();
-    Ok(loaded)
+    Ok(())
 }

@@ -7,26 +7,32 @@ pub mod web;
 
 use std::sync::Arc;
 
-/// Start the channel workers the configuration asks for.
-pub fn spawn(k: &kernel::Kernel) -> Vec<tokio::task::JoinHandle<()>> {
+use kernel::Module;
+use kernel::module::DeviceRoute;
+
+/// Start the channel workers the configuration asks for; device messages over MQTT go to the
+/// modules' routes.
+pub fn spawn(k: &kernel::Kernel, modules: &[Module]) -> Vec<tokio::task::JoinHandle<()>> {
     let mut jobs: Vec<_> = email::spawn(k.clone()).into_iter().collect();
     jobs.push(web::spawn(k.clone()));
-    let on_ack: mqtt::AckHandler = Arc::new(|k, topic, device, payload| {
-        Box::pin(async move {
-            // A watch-over signal; `safety:<round>:safe|help` answers a safety check; anything else
-            // acknowledges an alert.
-            let done = if topic == "signals" {
-                watch::http::mqtt_signal(&k, &device, &payload).await.map(|_| ())
-            } else if payload.starts_with("safety:") {
-                safety::http::device_answer(&k, &device, &payload).await.map(|_| ())
-            } else {
-                alerts::store::device_ack(&k, &device, &payload).await.map(|_| ())
-            };
-            if let Err(e) = done {
-                tracing::warn!(%device, error = %e, "device message not recorded");
-            }
-        })
-    });
-    jobs.extend(mqtt::spawn(k.clone(), on_ack));
+    jobs.extend(mqtt::spawn(k.clone(), device_routes(modules)));
     jobs
+}
+
+/// Every module's device routes.
+pub fn device_routes(modules: &[Module]) -> Arc<Vec<DeviceRoute>> {
+    Arc::new(modules.iter().flat_map(|m| m.mqtt.iter().copied()).collect())
+}
+
+/// Give a device's message to the most specific route for it (its topic, the longest payload
+/// prefix); false when no module takes it. A handler's error is logged, not returned.
+pub async fn dispatch(k: &kernel::Kernel, routes: &[DeviceRoute], topic: &str, device: &str, payload: &str) -> bool {
+    let Some(route) = kernel::module::route(routes, topic, payload) else {
+        tracing::debug!(%device, topic, "device message no module takes");
+        return false;
+    };
+    if let Err(e) = (route.handle)(k.clone(), device.to_string(), payload.to_string()).await {
+        tracing::warn!(%device, error = %e, "device message not recorded");
+    }
+    true
 }

@@ -1,7 +1,8 @@
 //! MQTT to devices from the outbox (rumqttc, QoS 1): a delivery is marked sent only when the
 //! broker acknowledges it (PUBACK), so a broker that is down or drops the connection leaves it
-//! queued and it is sent again. Device acknowledgements come back on `machi/acks/<device-id>`
-//! with the alert id as payload; watch-over signals on `machi/signals/<device-id>`.
+//! queued and it is sent again. Devices' messages come back on `machi/<topic>/<device-id>`, for
+//! each topic a module routes (acknowledgements of alerts and answers to safety checks on `acks`,
+//! watch-over signals on `signals`), and go to the module's handler.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -9,24 +10,27 @@ use std::time::Duration;
 
 use kernel::Kernel;
 use kernel::config::MqttConfig;
+use kernel::module::DeviceRoute;
 use kernel::store::outbox;
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
 use tokio::sync::Mutex;
 
-pub const ACK_TOPICS: &str = "machi/acks/+";
-pub const SIGNAL_TOPICS: &str = "machi/signals/+";
-
-/// Signals being written at once (each waits for its batch); more wait for a free place.
-const SIGNALS_IN_FLIGHT: usize = 4096;
+/// Messages of concurrent routes (signals, each waiting for its batch) handled at once; more wait
+/// for a free place.
+const CONCURRENT_IN_FLIGHT: usize = 4096;
 
 /// The channel's name in the outbox and in [`kernel::health::ChannelHealth`].
 pub const CHANNEL: &str = "mqtt";
 
-/// Handles a device's message: (topic prefix `acks` or `signals`, device id, payload).
-pub type AckHandler =
-    Arc<dyn Fn(Kernel, &'static str, String, String) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
+/// The topics subscribed to: `machi/<topic>/+` for each topic the routes name.
+pub fn topics(routes: &[DeviceRoute]) -> Vec<String> {
+    let mut topics: Vec<String> = routes.iter().map(|r| format!("machi/{}/+", r.topic)).collect();
+    topics.sort();
+    topics.dedup();
+    topics
+}
 
-pub fn spawn(k: Kernel, on_ack: AckHandler) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn spawn(k: Kernel, routes: Arc<Vec<DeviceRoute>>) -> Vec<tokio::task::JoinHandle<()>> {
     let Some(cfg) = k.config.mqtt.clone() else {
         return Vec::new();
     };
@@ -39,7 +43,7 @@ pub fn spawn(k: Kernel, on_ack: AckHandler) -> Vec<tokio::task::JoinHandle<()>> 
     // Deliveries published but not yet acknowledged, in the order their packets went out.
     let in_flight: Arc<Mutex<Inflight>> = Arc::default();
     vec![
-        tokio::spawn(poll(k.clone(), eventloop, client.clone(), in_flight.clone(), on_ack)),
+        tokio::spawn(poll(k.clone(), eventloop, client.clone(), in_flight.clone(), routes)),
         tokio::spawn(publish(k, client, in_flight, cfg)),
     ]
 }
@@ -92,16 +96,18 @@ async fn poll(
     mut eventloop: EventLoop,
     client: AsyncClient,
     in_flight: Arc<Mutex<Inflight>>,
-    on_ack: AckHandler,
+    routes: Arc<Vec<DeviceRoute>>,
 ) {
-    let signals_in_flight = Arc::new(tokio::sync::Semaphore::new(SIGNALS_IN_FLIGHT));
+    let concurrent_in_flight = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_IN_FLIGHT));
+    let topics = topics(&routes);
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 k.health.set(CHANNEL, true);
                 tracing::info!("MQTT broker connected");
-                let _ = client.subscribe(ACK_TOPICS, QoS::AtLeastOnce).await;
-                let _ = client.subscribe(SIGNAL_TOPICS, QoS::AtLeastOnce).await;
+                for topic in &topics {
+                    let _ = client.subscribe(topic, QoS::AtLeastOnce).await;
+                }
             }
             Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
                 let mut f = in_flight.lock().await;
@@ -119,21 +125,25 @@ async fn poll(
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 let payload = String::from_utf8_lossy(&p.payload).trim().to_string();
-                if let Some(device) = p.topic.strip_prefix("machi/acks/") {
-                    on_ack(k.clone(), "acks", device.to_string(), payload).await;
-                } else if let Some(device) = p.topic.strip_prefix("machi/signals/") {
-                    // Signals are written in batches; waiting here for each batch would hold up the
-                    // connection's event loop, so each goes on its own task.
-                    // At most SIGNALS_IN_FLIGHT at once: beyond that the broker's flow waits for the writer.
-                    let Ok(permit) = signals_in_flight.clone().acquire_owned().await else {
-                        continue;
-                    };
-                    let (k, on_ack, device) = (k.clone(), on_ack.clone(), device.to_string());
-                    tokio::spawn(async move {
-                        on_ack(k, "signals", device, payload).await;
-                        drop(permit);
-                    });
+                let Some((topic, device)) = p.topic.strip_prefix("machi/").and_then(|t| t.split_once('/')) else {
+                    continue;
+                };
+                let concurrent = kernel::module::route(routes.iter(), topic, &payload).is_some_and(|r| r.concurrent);
+                if !concurrent {
+                    super::dispatch(&k, &routes, topic, device, &payload).await;
+                    continue;
                 }
+                // Signals are written in batches; waiting here for each batch would hold up the
+                // connection's event loop, so each goes on its own task.
+                // At most CONCURRENT_IN_FLIGHT at once: beyond that the broker's flow waits for the writer.
+                let Ok(permit) = concurrent_in_flight.clone().acquire_owned().await else {
+                    continue;
+                };
+                let (k, routes, topic, device) = (k.clone(), routes.clone(), topic.to_string(), device.to_string());
+                tokio::spawn(async move {
+                    super::dispatch(&k, &routes, &topic, &device, &payload).await;
+                    drop(permit);
+                });
             }
             Ok(_) => {}
             Err(e) => {
