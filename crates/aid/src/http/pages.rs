@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kernel::i18n::t;
 use kernel::web::Viewer;
+use kernel::web::form::{Refusal, refusal};
 use kernel::web::minijinja::context;
 use kernel::web::render::ser;
 use kernel::{Error, Kernel, Result};
@@ -44,15 +45,6 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("aid/offer.html", include_str!("../../templates/offer.html")),
     ("aid/coordinator.html", include_str!("../../templates/coordinator.html")),
 ];
-
-/// A refusal a person can act on, in their language; anything else goes up.
-fn message_of(v: &Viewer, e: &Error) -> Option<String> {
-    v.refusal_text(e)
-}
-
-fn status_of(e: &Error) -> StatusCode {
-    e.status()
-}
 
 #[derive(Deserialize, Default)]
 struct Done {
@@ -149,22 +141,6 @@ impl AskForm {
 }
 
 /// The field an input error names (`field` in its arguments), for marking it on the form.
-fn field_of(e: &Error) -> String {
-    match e {
-        Error::Invalid { args, .. } | Error::Conflict { args, .. } | Error::Refused { args, .. } => args
-            .iter()
-            .find(|(k, _)| *k == "field")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
-/// A refusal for the form: the message and the field it is about.
-struct FormError {
-    message: String,
-    field: String,
-}
 
 async fn ask(State(k): State<Kernel>, v: Viewer, Query(f): Query<AskForm>) -> Result<Response> {
     v.require_login()?;
@@ -176,11 +152,8 @@ async fn ask(State(k): State<Kernel>, v: Viewer, Query(f): Query<AskForm>) -> Re
         && let Err(e) = f.input().check_when(k.now())
     {
         let e = super::invalid(e);
-        let err = FormError {
-            message: message_of(&v, &e).unwrap_or_default(),
-            field: field_of(&e),
-        };
-        return render_ask(&k, &v, &f, Some(2), Some(err), StatusCode::BAD_REQUEST).await;
+        let err = refusal(&v, &e);
+        return render_ask(&k, &v, &f, Some(2), err, StatusCode::BAD_REQUEST).await;
     }
     render_ask(&k, &v, &f, None, None, StatusCode::OK).await
 }
@@ -190,7 +163,7 @@ async fn render_ask(
     v: &Viewer,
     f: &AskForm,
     step: Option<u8>,
-    error: Option<FormError>,
+    error: Option<Refusal>,
     status: StatusCode,
 ) -> Result<Response> {
     let step = step.unwrap_or(if Category::parse(&f.category).is_none() {
@@ -254,24 +227,16 @@ async fn create(State(k): State<Kernel>, v: Viewer, Form(f): Form<AskForm>) -> R
     v.require_login()?;
     match super::create_for(&k, &v.actor, &f.input()).await {
         Ok(r) => Ok(Redirect::to(&format!("/aid/requests/{}?done=created", r.id)).into_response()),
-        Err(e) => match message_of(&v, &e) {
-            Some(message) => {
+        Err(e) => match refusal(&v, &e) {
+            Some(r) => {
                 // Back to the step the mistake is on, with everything typed.
-                let field = field_of(&e);
-                let step = match field.as_str() {
+                let step = match r.field.as_str() {
                     "category" => 1,
                     "date" | "start" | "duration_minutes" => 2,
                     _ => 3,
                 };
-                render_ask(
-                    &k,
-                    &v,
-                    &f,
-                    Some(step),
-                    Some(FormError { message, field }),
-                    status_of(&e),
-                )
-                .await
+                let status = r.status;
+                render_ask(&k, &v, &f, Some(step), Some(r), status).await
             }
             None => Err(e),
         },
@@ -477,8 +442,8 @@ async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
     .await;
     match result {
         Ok(done) => Ok(Redirect::to(&format!("/aid/requests/{id}?done={done}")).into_response()),
-        Err(e) => match message_of(&v, &e) {
-            Some(msg) => render_request(&k, &v, &id, Some(msg), None, Some(&f), status_of(&e)).await,
+        Err(e) => match v.refusal_text(&e) {
+            Some(msg) => render_request(&k, &v, &id, Some(msg), None, Some(&f), e.status()).await,
             None => Err(e),
         },
     }
@@ -598,7 +563,7 @@ async fn render_offer(
     k: &Kernel,
     v: &Viewer,
     typed: Option<&ProfileForm>,
-    error: Option<FormError>,
+    error: Option<Refusal>,
     notice: Option<String>,
     status: StatusCode,
 ) -> Result<Response> {
@@ -712,13 +677,10 @@ async fn save_profile(
     };
     match super::put_profile_for(&k, &v.actor, &input).await {
         Ok(_) => Ok(Redirect::to("/aid/offer?done=profile").into_response()),
-        Err(e) => match message_of(&v, &e) {
-            Some(message) => {
-                let err = FormError {
-                    message,
-                    field: field_of(&e),
-                };
-                render_offer(&k, &v, Some(&f), Some(err), None, status_of(&e)).await
+        Err(e) => match refusal(&v, &e) {
+            Some(r) => {
+                let status = r.status;
+                render_offer(&k, &v, Some(&f), Some(r), None, status).await
             }
             None => Err(e),
         },
@@ -790,8 +752,8 @@ async fn certify(State(k): State<Kernel>, v: Viewer, Form(f): Form<CertifyForm>)
     .await;
     match r {
         Ok(_) => Ok(Redirect::to("/aid/coordinator?done=certify").into_response()),
-        Err(e) => match message_of(&v, &e) {
-            Some(msg) => render_coordinator(&k, &v, Some(&f), Some(msg), None, status_of(&e)).await,
+        Err(e) => match v.refusal_text(&e) {
+            Some(msg) => render_coordinator(&k, &v, Some(&f), Some(msg), None, e.status()).await,
             None => Err(e),
         },
     }

@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod csrf;
+pub mod form;
 pub mod limiter;
 pub mod render;
 pub mod sentences;

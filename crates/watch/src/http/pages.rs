@@ -69,23 +69,14 @@ async fn script() -> Response {
         .into_response()
 }
 
-/// A refusal a person can act on, in their language; anything else goes up.
-fn message_of(v: &Viewer, e: &Error) -> Option<String> {
-    v.refusal_text(e)
-}
-
-fn status_of(e: &Error) -> StatusCode {
-    e.status()
-}
-
 /// After a form on the circle page: back to it, or the page again with the reason.
 async fn back(k: &Kernel, v: &Viewer, circle_id: &str, r: Result<()>, notice: &str) -> Result<Response> {
     match r {
         Ok(()) => Ok(Redirect::to(&format!("/watch/{circle_id}?done={notice}")).into_response()),
-        Err(e) => match message_of(v, &e) {
+        Err(e) => match v.refusal_text(&e) {
             Some(msg) => {
                 let mut res = render_circle(k, v, circle_id, Some(msg), None).await?;
-                *res.status_mut() = status_of(&e);
+                *res.status_mut() = e.status();
                 Ok(res)
             }
             None => Err(e),
@@ -190,8 +181,8 @@ async fn create(State(k): State<Kernel>, v: Viewer, Form(f): Form<CreateForm>) -
     };
     match super::create_for(&k, &v.actor, &input).await {
         Ok(c) => Ok(Redirect::to(&format!("/watch/{}", c.id)).into_response()),
-        Err(e) => match message_of(&v, &e) {
-            Some(msg) => render_index(&k, &v, Some(msg), None, status_of(&e)).await,
+        Err(e) => match v.refusal_text(&e) {
+            Some(msg) => render_index(&k, &v, Some(msg), None, e.status()).await,
             None => Err(e),
         },
     }
@@ -233,8 +224,8 @@ async fn training(State(k): State<Kernel>, v: Viewer, Form(f): Form<TrainingForm
     .await;
     match r {
         Ok(_) => Ok(Redirect::to("/watch?done=training").into_response()),
-        Err(e) => match message_of(&v, &e) {
-            Some(msg) => render_index(&k, &v, Some(msg), None, status_of(&e)).await,
+        Err(e) => match v.refusal_text(&e) {
+            Some(msg) => render_index(&k, &v, Some(msg), None, e.status()).await,
             None => Err(e),
         },
     }
@@ -828,7 +819,7 @@ async fn send_message(State(k): State<Kernel>, v: Viewer, Form(f): Form<MessageF
                 context! { f => ser(&serde_json::json!({})), error => Option::<String>::None, sent => Some(t(v.lang, key, &[]))},
             )
         }
-        Err(e) => match message_of(&v, &e) {
+        Err(e) => match v.refusal_text(&e) {
             Some(msg) => {
                 let mut res = kernel::web::page(
                     &v,
@@ -836,7 +827,7 @@ async fn send_message(State(k): State<Kernel>, v: Viewer, Form(f): Form<MessageF
                     "watch-message-title",
                     context! { f => ser(&form), error => Some(msg), sent => Option::<String>::None },
                 )?;
-                *res.status_mut() = status_of(&e);
+                *res.status_mut() = e.status();
                 Ok(res)
             }
             None => Err(e),
