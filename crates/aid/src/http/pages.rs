@@ -140,8 +140,6 @@ impl AskForm {
     }
 }
 
-/// The field an input error names (`field` in its arguments), for marking it on the form.
-
 async fn ask(State(k): State<Kernel>, v: Viewer, Query(f): Query<AskForm>) -> Result<Response> {
     v.require_login()?;
     // The second step is checked before the third is shown, so a day in the past is said at once.
