@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod model;
+pub mod service;
 pub mod store;
 
 /// The alerts module as the server registers it.

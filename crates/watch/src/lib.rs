@@ -9,6 +9,7 @@ pub mod family;
 pub mod http;
 pub mod jobs;
 pub mod model;
+pub mod service;
 pub mod store;
 
 /// The watch module as the server registers it.

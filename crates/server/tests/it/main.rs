@@ -8,6 +8,7 @@ mod common;
 mod aid;
 mod alerts;
 mod api;
+mod modules;
 mod safety;
 mod watch;
 mod web;
