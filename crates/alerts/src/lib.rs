@@ -4,6 +4,7 @@
 pub mod http;
 pub mod model;
 pub mod policy;
+pub mod service;
 pub mod store;
 
 /// The alerts module as the server registers it.

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod areas;
 pub mod audit;
+pub mod batch;
 pub mod consents;
 pub mod demo;
 pub mod households;

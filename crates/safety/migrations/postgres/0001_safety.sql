@@ -15,8 +15,10 @@ CREATE TABLE safety_rounds (
 CREATE INDEX safety_rounds_open ON safety_rounds(closed_at, started_at);
 
 -- Alerts that started or joined a round (aftershocks join the open one). One round per alert.
+-- The alert is alerts' own: its id, not a foreign key into alerts' table (0005 drops the one
+-- earlier installs have), so the modules migrate in any order.
 CREATE TABLE safety_round_alerts (
-    alert_id TEXT PRIMARY KEY REFERENCES alerts(id),
+    alert_id TEXT PRIMARY KEY,
     round_id TEXT NOT NULL REFERENCES safety_rounds(id),
     joined_at BIGINT NOT NULL
 );

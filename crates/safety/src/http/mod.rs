@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kernel::http::Auth;
+use kernel::http::{ApiJson, Auth};
 use kernel::i18n::Lang;
 use kernel::model::policy::{Actor, may};
 use kernel::{Error, Kernel, Result};
@@ -127,7 +127,7 @@ pub(crate) async fn start_for(k: &Kernel, actor: &Actor, area: &str, title: &str
 
 #[utoipa::path(post, path = "/safety/rounds", tag = "safety", request_body = StartInput,
     responses((status = 201, body = Round), (status = 400), (status = 401), (status = 403)))]
-async fn start_round(State(k): State<Kernel>, auth: Auth, Json(input): Json<StartInput>) -> Result<Response> {
+async fn start_round(State(k): State<Kernel>, auth: Auth, ApiJson(input): ApiJson<StartInput>) -> Result<Response> {
     auth.person_id()?;
     let round = start_for(&k, &auth.0, &input.area, &input.title).await?;
     let mut res = (StatusCode::CREATED, Json(&round)).into_response();
@@ -231,7 +231,7 @@ pub(crate) async fn answering_as(k: &Kernel, actor: &Actor, household_id: &str) 
         return Ok(None);
     }
     if let Some(me) = actor.person_id.as_deref() {
-        for w in watch::family::watched_by(&k.db, me).await? {
+        for w in watch::service::for_others::watched_by(&k.db, me).await? {
             if may(
                 actor,
                 Action::AnswerSafety,
@@ -257,7 +257,7 @@ pub(crate) async fn family_households(k: &Kernel, actor: &Actor) -> Result<Vec<(
     let Some(me) = actor.person_id.as_deref() else {
         return Ok(out);
     };
-    for w in watch::family::watched_by(&k.db, me).await? {
+    for w in watch::service::for_others::watched_by(&k.db, me).await? {
         if !may(
             actor,
             Action::AnswerSafety,
@@ -370,7 +370,7 @@ async fn answer(
     auth: Auth,
     Path((id, household)): Path<(String, String)>,
     headers: HeaderMap,
-    Json(input): Json<AnswerInput>,
+    ApiJson(input): ApiJson<AnswerInput>,
 ) -> Result<Response> {
     let person = auth.person_id()?.to_string();
     let household = if household == "mine" {
@@ -485,7 +485,7 @@ async fn assign_visit(
     State(k): State<Kernel>,
     auth: Auth,
     Path((id, household)): Path<(String, String)>,
-    Json(input): Json<VisitInput>,
+    ApiJson(input): ApiJson<VisitInput>,
 ) -> Result<StatusCode> {
     auth.person_id()?;
     assign_for(&k, &auth.0, &id, &household, &input.visitor_id).await?;
@@ -536,7 +536,7 @@ async fn visit_outcome(
     State(k): State<Kernel>,
     auth: Auth,
     Path((id, household)): Path<(String, String)>,
-    Json(input): Json<OutcomeInput>,
+    ApiJson(input): ApiJson<OutcomeInput>,
 ) -> Result<StatusCode> {
     auth.person_id()?;
     outcome_for(&k, &auth.0, &id, &household, &input).await?;

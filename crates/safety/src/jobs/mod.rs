@@ -59,9 +59,7 @@ async fn auto_start(k: &Kernel, t: &mut Tick) -> Result<()> {
             continue;
         }
         // A mistaken alert cancelled during the delay starts nothing.
-        if let Some(stored) = alerts::store::get(&k.db, &a.id).await?
-            && stored.replaced_by.is_some()
-        {
+        if a.replaced || alerts::service::is_replaced(&k.db, &a.id).await? {
             continue;
         }
         // Aftershocks are counted from the round's first alert (its start may be later by the delay).
@@ -166,7 +164,7 @@ async fn escalate(k: &Kernel, t: &mut Tick) -> Result<()> {
                 .into_iter()
                 .map(|m| m.person_id)
                 .collect();
-            let mut circle = watch::store::ladders_of(&k.db, &members).await?;
+            let mut circle = watch::service::for_others::ladders_of(&k.db, &members).await?;
             if !circle.is_empty() {
                 circle.retain(|p| !to.contains(p));
                 circle.extend(to);

@@ -17,6 +17,7 @@ pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[
     kernel::migration!("0002_latest_answer"),
     kernel::migration!("0003_announced"),
     kernel::migration!("0004_proxy"),
+    kernel::migration!("0005_no_foreign_key_into_alerts"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
@@ -69,10 +70,17 @@ pub async fn start(
         reminders_sent: 0,
     };
     // An alert's round asks the households of the 町丁目 the alert reaches (not everything
-    // under their common ancestor); a round started by hand, everyone under its area.
-    let targets = match alert_id {
-        Some(_) => TARGETS_OF_ALERT.to_string(),
-        None => format!("{TARGETS} FROM households h WHERE h.area_id IN {}", areas_below(2)),
+    // under their common ancestor; alerts says which); a round started by hand, everyone under
+    // its area.
+    let (targets, areas) = match alert_id {
+        Some(a) => {
+            let areas = alerts::service::area_ids(&k.db, a).await?;
+            (targets_of_areas(areas.len()), areas)
+        }
+        None => (
+            format!("{TARGETS} FROM households h WHERE h.area_id IN {}", areas_below(2)),
+            vec![area_id.to_string()],
+        ),
     };
     let result = async {
         in_tx!(&k.db, |tx| {
@@ -96,11 +104,13 @@ pub async fn start(
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query(sqlx::AssertSqlSafe(targets.as_str()))
-                .bind(&round.id)
-                .bind(alert_id.unwrap_or(area_id))
-                .execute(&mut *tx)
-                .await?;
+            if !areas.is_empty() {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(targets.as_str())).bind(&round.id);
+                for a in &areas {
+                    q = q.bind(a);
+                }
+                q.execute(&mut *tx).await?;
+            }
         });
         Ok::<(), Error>(())
     }
@@ -120,16 +130,20 @@ const TARGETS: &str = "INSERT INTO safety_targets (round_id, household_id, area_
      SELECT $1, h.id, h.area_id, EXISTS (SELECT 1 FROM household_members hm JOIN people pe ON pe.id = hm.person_id \
      WHERE hm.household_id = h.id AND pe.needs_support AND pe.deleted_at IS NULL)";
 
-/// Households of the 町丁目 alert `$2` reaches, not yet asked in round `$1`.
-const TARGETS_OF_ALERT: &str = "INSERT INTO safety_targets (round_id, household_id, area_id, needs_support) \
-     SELECT $1, h.id, h.area_id, EXISTS (SELECT 1 FROM household_members hm JOIN people pe ON pe.id = hm.person_id \
-     WHERE hm.household_id = h.id AND pe.needs_support AND pe.deleted_at IS NULL) \
-     FROM households h WHERE h.area_id IN (SELECT area_id FROM alert_areas WHERE alert_id = $2) \
-     AND NOT EXISTS (SELECT 1 FROM safety_targets t WHERE t.round_id = $1 AND t.household_id = h.id)";
+/// Households of the `n` areas `$2`… (the 町丁目 an alert reaches), not yet asked in round `$1`.
+fn targets_of_areas(n: usize) -> String {
+    let areas = (0..n).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(",");
+    format!(
+        "{TARGETS} FROM households h WHERE h.area_id IN ({areas}) \
+         AND NOT EXISTS (SELECT 1 FROM safety_targets t WHERE t.round_id = $1 AND t.household_id = h.id)"
+    )
+}
 
 /// An aftershock's alert joins the open round, which then also asks the households of any
 /// 町丁目 it reaches that the round did not (nothing happens if it already belongs to one).
 pub async fn join(k: &Kernel, round_id: &str, alert_id: &str) -> Result<bool> {
+    let areas = alerts::service::area_ids(&k.db, alert_id).await?;
+    let targets = targets_of_areas(areas.len());
     let joined = in_tx!(&k.db, |tx| {
         let n = sqlx::query(
             "INSERT INTO safety_round_alerts (alert_id, round_id, joined_at) VALUES ($1,$2,$3) \
@@ -141,12 +155,12 @@ pub async fn join(k: &Kernel, round_id: &str, alert_id: &str) -> Result<bool> {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        if n > 0 {
-            sqlx::query(TARGETS_OF_ALERT)
-                .bind(round_id)
-                .bind(alert_id)
-                .execute(&mut *tx)
-                .await?;
+        if n > 0 && !areas.is_empty() {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(targets.as_str())).bind(round_id);
+            for a in &areas {
+                q = q.bind(a);
+            }
+            q.execute(&mut *tx).await?;
         }
         n > 0
     });
@@ -155,12 +169,13 @@ pub async fn join(k: &Kernel, round_id: &str, alert_id: &str) -> Result<bool> {
 
 /// When the first alert of a round was issued (aftershocks are counted from it).
 pub async fn first_alert_at(db: &Db, round_id: &str) -> Result<Option<i64>> {
-    Ok(on_db!(db, |p| sqlx::query_scalar::<_, Option<i64>>(
-        "SELECT MIN(a.created_at) FROM safety_round_alerts s JOIN alerts a ON a.id = s.alert_id WHERE s.round_id = $1"
+    let ids: Vec<String> = on_db!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT alert_id FROM safety_round_alerts WHERE round_id = $1"
     )
     .bind(round_id)
-    .fetch_one(p)
-    .await)?)
+    .fetch_all(p)
+    .await)?;
+    alerts::service::first_issued_at(db, &ids).await
 }
 
 /// Rounds whose households have not been asked yet (the node that started one died, or
@@ -248,33 +263,35 @@ pub async fn close(k: &Kernel, id: &str) -> Result<Round> {
     require(&k.db, id).await
 }
 
-/// Actual alerts created since `since` that have no round yet: (id, created_at, status,
-/// msg_type, event, headline, category).
+/// Actual alerts created since `since` (alerts says which) that have no round yet, oldest first.
 pub async fn alerts_without_round(db: &Db, since: i64) -> Result<Vec<AlertRow>> {
-    Ok(on_db!(db, |p| sqlx::query_as::<_, AlertRow>(
-        "SELECT a.id, a.created_at, a.status, a.msg_type, a.event, COALESCE(a.headline, '') AS headline, a.category \
-         FROM alerts a WHERE a.created_at >= $1 AND a.status = 'Actual' \
-         AND NOT EXISTS (SELECT 1 FROM safety_round_alerts s WHERE s.alert_id = a.id) ORDER BY a.created_at"
-    )
-    .bind(since)
-    .fetch_all(p)
-    .await)?)
+    let mut recent = alerts::service::actual_since(db, since).await?;
+    let mut with_round: std::collections::HashSet<String> = Default::default();
+    let ids: Vec<&str> = recent.iter().map(|a| a.id.as_str()).collect();
+    for chunk in ids.chunks(256) {
+        let sql = format!(
+            "SELECT alert_id FROM safety_round_alerts WHERE alert_id IN ({})",
+            kernel::store::padded_in_list(1, chunk.len())
+        );
+        let found: Vec<String> = on_db!(db, |p| {
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.as_str()));
+            for i in 0..kernel::store::padded_len(chunk.len()) {
+                q = q.bind(chunk[i.min(chunk.len() - 1)]);
+            }
+            q.fetch_all(p).await
+        })?;
+        with_round.extend(found);
+    }
+    recent.retain(|a| !with_round.contains(&a.id));
+    Ok(recent)
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AlertRow {
-    pub id: String,
-    pub created_at: i64,
-    pub status: String,
-    pub msg_type: String,
-    pub event: String,
-    pub headline: String,
-    pub category: String,
-}
+/// An alert as the town's rule reads it.
+pub type AlertRow = alerts::service::AlertFacts;
 
 /// The smallest area covering every area an alert reaches: the round's area.
 pub async fn alert_scope(db: &Db, alert_id: &str) -> Result<Option<String>> {
-    let areas = alerts::store::area_ids(db, alert_id).await?;
+    let areas = alerts::service::area_ids(db, alert_id).await?;
     if areas.is_empty() {
         return Ok(None);
     }

@@ -139,6 +139,28 @@ async fn one_member_answers_for_the_household_and_the_latest_counts(r: &Round) {
     .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(a["effective"], "help", "a member hurt counts as needing help");
+    // Bad JSON: 400 `bad-json` with the parser's words (where and what), and nothing recorded.
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        reqwest::Client::new()
+            .post(app.url(&format!("/api/v1{answers}")))
+            .bearer_auth(tanaka)
+            .header("Content-Type", "application/json")
+            .header("Accept-Language", "en")
+            .body("{\"status\": \"safe\",")
+            .send()
+            .await
+            .unwrap()
+    );
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad-json", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("Cannot read the request's JSON: "), "{body}");
+    assert!(
+        message.contains("EOF while parsing") && message.contains("line 1"),
+        "the parser's words: {body}"
+    );
     let history = safety::store::history(&app.kernel.db, id, hh).await.unwrap();
     assert_eq!(history.len(), 2, "history is kept");
     let (_, view) = get(app, kaicho, &format!("/safety/rounds/{id}")).await;

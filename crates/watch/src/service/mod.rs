@@ -1,7 +1,8 @@
-//! The watch module's use cases shared by its pages, its JSON API and its jobs: what a notice
-//! says and to whom, and the gates a visit must pass. `http` and `jobs` call downwards into here,
-//! never into each other.
+//! The watch module's use cases shared by its pages, its JSON API and its jobs — what a notice
+//! says and to whom, and the gates a visit must pass — and those offered to the rest of machi
+//! (`for_others`). `http` and `jobs` call downwards into here, never into each other.
 
+pub mod for_others;
 pub mod notices;
 
 use kernel::{Error, Kernel, Result};
