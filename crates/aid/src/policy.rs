@@ -73,9 +73,8 @@ fn matrix_resource(action: Action) -> Resource {
 /// The aid rows of the role × action matrix (the request is the target's, accepted from the
 /// fixture supporter).
 pub fn sheet() -> Sheet {
-    Sheet {
-        actions: || Action::ALL.iter().map(|a| a.as_str()).collect(),
-        table: "
+    kernel::policy_sheet!(
+        "
             actor          aask aoff aman aact acoo
             anonymous      .    .    .    .    .
             self           Y    Y    Y    Y    .
@@ -95,13 +94,8 @@ pub fn sheet() -> Sheet {
             aid_npo        Y    Y    .    .    Y
             npo_staff      Y    Y    .    .    .
         ",
-        answers: |who| {
-            Action::ALL
-                .iter()
-                .map(|a| kernel::model::policy::may(who, *a, &matrix_resource(*a)))
-                .collect()
-        },
-    }
+        matrix_resource,
+    )
 }
 
 #[cfg(test)]

@@ -35,9 +35,8 @@ pub fn sees_nav(actor: &Actor) -> bool {
 
 /// The alerts rows of the role × action matrix.
 pub fn sheet() -> Sheet {
-    Sheet {
-        actions: || Action::ALL.iter().map(|a| a.as_str()).collect(),
-        table: "
+    kernel::policy_sheet!(
+        "
             actor          alrt
             anonymous      .
             self           .
@@ -57,11 +56,6 @@ pub fn sheet() -> Sheet {
             aid_npo        .
             npo_staff      .
         ",
-        answers: |who| {
-            Action::ALL
-                .iter()
-                .map(|a| kernel::model::policy::may(who, *a, &Resource::Town))
-                .collect()
-        },
-    }
+        |_| Resource::Town,
+    )
 }

@@ -91,9 +91,8 @@ fn matrix_resource(action: Action) -> Resource {
 /// The safety rows of the role × action matrix (rounds and tallies asked about 町丁目 C2, answers
 /// about the target's household H1).
 pub fn sheet() -> Sheet {
-    Sheet {
-        actions: || Action::ALL.iter().map(|a| a.as_str()).collect(),
-        table: "
+    kernel::policy_sheet!(
+        "
             actor          srnd stly sfol sans
             anonymous      .    .    .    .
             self           .    .    .    Y
@@ -113,13 +112,8 @@ pub fn sheet() -> Sheet {
             aid_npo        .    .    .    .
             npo_staff      .    .    .    .
         ",
-        answers: |who| {
-            Action::ALL
-                .iter()
-                .map(|a| kernel::model::policy::may(who, *a, &matrix_resource(*a)))
-                .collect()
-        },
-    }
+        matrix_resource,
+    )
 }
 
 #[cfg(test)]

@@ -129,9 +129,8 @@ fn matrix_resource(action: Action) -> Resource {
 /// The watch rows of the role × action matrix (circles asked about from outside: the asker holds
 /// no role in the target's circle, which has no guardian).
 pub fn sheet() -> Sheet {
-    Sheet {
-        actions: || Action::ALL.iter().map(|a| a.as_str()).collect(),
-        table: "
+    kernel::policy_sheet!(
+        "
             actor          wcre wvie wman wcon wack wapp wtrn wmsg wgrd wcls desk
             anonymous      .    .    .    .    .    .    .    .    .    .    .
             self           Y    Y    Y    Y    .    .    .    .    Y    Y    .
@@ -151,13 +150,8 @@ pub fn sheet() -> Sheet {
             aid_npo        Y    .    .    .    .    .    .    Y    .    .    .
             npo_staff      Y    .    .    .    .    .    .    Y    .    .    .
         ",
-        answers: |who| {
-            Action::ALL
-                .iter()
-                .map(|a| kernel::model::policy::may(who, *a, &matrix_resource(*a)))
-                .collect()
-        },
-    }
+        matrix_resource,
+    )
 }
 
 #[cfg(test)]

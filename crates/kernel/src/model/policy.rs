@@ -88,6 +88,24 @@ macro_rules! policy_actions {
     };
 }
 
+/// A policy's [`Sheet`]: its actions (`Action::ALL` of the calling module), the expected table,
+/// and the resource each action is asked about in the matrix (`fn(Action) -> Resource`).
+#[macro_export]
+macro_rules! policy_sheet {
+    ($table:expr, $resource:expr $(,)?) => {
+        $crate::model::policy::Sheet {
+            actions: || Action::ALL.iter().map(|a| a.as_str()).collect(),
+            table: $table,
+            answers: |who| {
+                Action::ALL
+                    .iter()
+                    .map(|a| $crate::model::policy::may(who, *a, &$resource(*a)))
+                    .collect()
+            },
+        }
+    };
+}
+
 /// A policy: its actions, the resources they are about, and its rules. The kernel's is
 /// `Action`/`Resource` here; each module implements it for its own `policy::Action`.
 pub trait Policy: Copy {
