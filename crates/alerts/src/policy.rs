@@ -18,6 +18,9 @@ impl Policy for Action {
     type Resource = Resource;
 
     fn may(actor: &Actor, action: Action, _: &Resource) -> bool {
+        if actor.person_id.is_none() {
+            return false;
+        }
         match action {
             Action::PublishAlerts => actor.is_staff_with_duty("alerts"),
         }

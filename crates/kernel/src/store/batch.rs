@@ -169,11 +169,24 @@ pub fn reply_all<I, D>(
                 let _ = reply.send(Ok(r));
             }
         }
-        other => {
-            let e = other
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "results do not match".into());
+        // Committed, but the results do not line up with the items: writing again would store
+        // them twice, so every caller hears of the fault instead.
+        Ok(results) => {
+            tracing::error!(
+                writer = name,
+                items = items.len(),
+                results = results.len(),
+                "batch results do not match"
+            );
+            for reply in replies {
+                let _ = reply.send(Err(crate::Error::Internal(format!(
+                    "{name}: {} results for {} items",
+                    results.len(),
+                    items.len()
+                ))));
+            }
+        }
+        Err(e) => {
             tracing::warn!(error = %e, writer = name, items = items.len(), "batch failed; writing one by one");
             for (item, reply) in items.iter().zip(replies) {
                 let _ = reply.send(write(std::slice::from_ref(item)).and_then(one));
