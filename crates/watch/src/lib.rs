@@ -45,5 +45,5 @@ pub fn module() -> kernel::Module {
 
 /// A watch-over signal from a device over MQTT (`machi/signals/<device-id>`).
 fn mqtt_signal(k: kernel::Kernel, device: String, payload: String) -> kernel::module::Handling {
-    Box::pin(async move { http::mqtt_signal(&k, &device, &payload).await.map(|_| ()) })
+    Box::pin(async move { service::signals::mqtt_signal(&k, &device, &payload).await.map(|_| ()) })
 }

@@ -16,11 +16,12 @@ use kernel::web::render::ser;
 use kernel::{Error, Kernel, Result};
 use serde::Deserialize;
 
-use super::{
-    CircleInput, DecisionInput, DeviceInput, LogInput, MemberInput, MessageInput, OutcomeInput, ScheduleInput,
-    SettingsInput, TrainingInput,
-};
 use crate::model::rule::RuleInput;
+use crate::service;
+use crate::service::circles::{CircleInput, DeviceInput, MemberInput, SettingsInput};
+use crate::service::contacts::{DecisionInput, MessageInput};
+use crate::service::escalations::OutcomeInput;
+use crate::service::listening::{LogInput, ScheduleInput, TrainingInput};
 use crate::store;
 
 pub fn router() -> Router<Kernel> {
@@ -123,7 +124,7 @@ async fn render_index(
     status: StatusCode,
 ) -> Result<Response> {
     let me = v.require_login()?.clone();
-    let circles = super::circles_for(k, &v.actor).await?;
+    let circles = service::circles::circles_for(k, &v.actor).await?;
     let desk = crate::policy::is_desk(&v.actor);
     let open = if desk {
         let mut list = Vec::new();
@@ -143,7 +144,7 @@ async fn render_index(
         open,
         notices => ser(&notices),
         may_train => v.may(Action::RecordTraining, &Resource::Town),
-        broker => super::broker_state(k),
+        broker => service::signals::broker_state(k),
         error,
         notice,
     };
@@ -179,7 +180,7 @@ async fn create(State(k): State<Kernel>, v: Viewer, Form(f): Form<CreateForm>) -
             ..Default::default()
         }
     };
-    match super::create_for(&k, &v.actor, &input).await {
+    match service::circles::create_for(&k, &v.actor, &input).await {
         Ok(c) => Ok(Redirect::to(&format!("/watch/{}", c.id)).into_response()),
         Err(e) => match v.refusal_text(&e) {
             Some(msg) => render_index(&k, &v, Some(msg), None, e.status()).await,
@@ -208,8 +209,8 @@ async fn training(State(k): State<Kernel>, v: Viewer, Form(f): Form<TrainingForm
         if !v.may(Action::RecordTraining, &Resource::Town) {
             return Err(Error::Forbidden);
         }
-        let person = super::person_by(&k, None, Some(&f.name), Some(&f.birth_date)).await?;
-        super::training_for(
+        let person = service::circles::person_by(&k, None, Some(&f.name), Some(&f.birth_date)).await?;
+        service::listening::training_for(
             &k,
             &v.actor,
             &TrainingInput {
@@ -251,8 +252,8 @@ async fn render_circle(
     notice: Option<String>,
 ) -> Result<Response> {
     v.require_login()?;
-    let a = super::access(k, &v.actor, id).await?;
-    let view = super::view_for(k, &v.actor, &a).await?;
+    let a = service::access::access(k, &v.actor, id).await?;
+    let view = service::circles::view_for(k, &v.actor, &a).await?;
     let now = k.now();
     // The timeline: 48 hours of signals, hour by hour.
     let recent = store::signals::recent(k, &a.circle.person_id, now - 48 * 3_600_000, 5000).await?;
@@ -315,7 +316,7 @@ async fn render_circle(
             context! { id => r.id.clone(), text => t(v.lang, &format!("watch-rule-{}", r.kind), &args) }
         })
         .collect();
-    let missed: Vec<_> = super::missed_listening(k, &a.circle.id)
+    let missed: Vec<_> = service::listening::missed_listening(k, &a.circle.id)
         .await?
         .into_iter()
         .map(|(s, at)| context! { name => s.volunteer_name, kind => s.kind, at })
@@ -417,7 +418,7 @@ fn value_words(v: &Viewer, value: &str) -> String {
 
 async fn consent(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
     v.require_login()?;
-    let r = super::consent_for(&k, &v.actor, &id).await.map(|_| ());
+    let r = service::circles::consent_for(&k, &v.actor, &id).await.map(|_| ());
     back(&k, &v, &id, r, "consent").await
 }
 
@@ -441,9 +442,9 @@ async fn add_member(
 ) -> Result<Response> {
     v.require_login()?;
     let r = async {
-        let a = super::access(&k, &v.actor, &id).await?;
+        let a = service::access::access(&k, &v.actor, &id).await?;
         a.require(&v.actor, Action::ManageCircle)?;
-        let person = super::person_by(&k, None, Some(&f.name), Some(&f.birth_date)).await?;
+        let person = service::circles::person_by(&k, None, Some(&f.name), Some(&f.birth_date)).await?;
         let ladder = match f.ladder.trim() {
             "" => None,
             l => Some(
@@ -451,7 +452,7 @@ async fn add_member(
                     .map_err(|_| Error::invalid_with("watch-ladder-invalid", vec![("field", "ladder".into())]))?,
             ),
         };
-        super::put_member_for(&k, &v.actor, &a, &person, &MemberInput { role: f.role, ladder }).await
+        service::circles::put_member_for(&k, &v.actor, &a, &person, &MemberInput { role: f.role, ladder }).await
     }
     .await;
     back(&k, &v, &id, r, "member").await
@@ -495,7 +496,7 @@ async fn add_rule(
 ) -> Result<Response> {
     v.require_login()?;
     let r = async {
-        let a = super::access(&k, &v.actor, &id).await?;
+        let a = service::access::access(&k, &v.actor, &id).await?;
         let minutes = |h: Option<f64>| h.map(|h| (h * 60.0).round().min(u32::MAX as f64) as u32);
         let input = RuleInput {
             kind: f.kind.clone(),
@@ -506,7 +507,9 @@ async fn add_rule(
             limit_minutes: minutes(number(&f.limit_hours, "limit_hours")?),
             window: Some(f.window.clone()),
         };
-        super::add_rule_for(&k, &v.actor, &a, &input).await.map(|_| ())
+        service::circles::add_rule_for(&k, &v.actor, &a, &input)
+            .await
+            .map(|_| ())
     }
     .await;
     back(&k, &v, &id, r, "rule").await
@@ -514,7 +517,7 @@ async fn add_rule(
 
 async fn remove_rule(State(k): State<Kernel>, v: Viewer, Path((id, rule)): Path<(String, String)>) -> Result<Response> {
     v.require_login()?;
-    let a = super::access(&k, &v.actor, &id).await?;
+    let a = service::access::access(&k, &v.actor, &id).await?;
     a.require(&v.actor, Action::ManageCircle)?;
     store::remove_rule(&k, &id, &rule).await?;
     Ok(Redirect::to(&format!("/watch/{id}?done=rule")).into_response())
@@ -535,8 +538,8 @@ async fn add_device(
     Form(f): Form<DeviceForm>,
 ) -> Result<Response> {
     v.require_login()?;
-    let a = super::access(&k, &v.actor, &id).await?;
-    match super::add_device_for(
+    let a = service::access::access(&k, &v.actor, &id).await?;
+    match service::circles::add_device_for(
         &k,
         &v.actor,
         &a,
@@ -588,7 +591,7 @@ async fn settings(
 ) -> Result<Response> {
     v.require_login()?;
     let r = async {
-        let a = super::access(&k, &v.actor, &id).await?;
+        let a = service::access::access(&k, &v.actor, &id).await?;
         let ladder_minutes = match f.ladder_minutes.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(m) => Some(m.parse().map_err(|_| {
@@ -602,7 +605,9 @@ async fn settings(
             quiet: f.quiet,
             ladder_minutes,
         };
-        super::settings_for(&k, &v.actor, &a, &input).await.map(|_| ())
+        service::circles::settings_for(&k, &v.actor, &a, &input)
+            .await
+            .map(|_| ())
     }
     .await;
     back(&k, &v, &id, r, "settings").await
@@ -628,7 +633,7 @@ async fn add_schedule(
 ) -> Result<Response> {
     v.require_login()?;
     let r = async {
-        let a = super::access(&k, &v.actor, &id).await?;
+        let a = service::access::access(&k, &v.actor, &id).await?;
         let weekday = f
             .weekday
             .trim()
@@ -640,7 +645,9 @@ async fn add_schedule(
             weekday,
             time: f.time,
         };
-        super::schedule_for(&k, &v.actor, &a, &input).await.map(|_| ())
+        service::listening::schedule_for(&k, &v.actor, &a, &input)
+            .await
+            .map(|_| ())
     }
     .await;
     back(&k, &v, &id, r, "schedule").await
@@ -657,7 +664,7 @@ struct LogForm {
 async fn log(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f): Form<LogForm>) -> Result<Response> {
     v.require_login()?;
     let s = store::get_schedule(&k.db, &id).await?.ok_or(Error::Forbidden)?;
-    let r = super::log_for(
+    let r = service::listening::log_for(
         &k,
         &v.actor,
         &id,
@@ -686,10 +693,10 @@ async fn add_contact(
 ) -> Result<Response> {
     v.require_login()?;
     let r = async {
-        let a = super::access(&k, &v.actor, &id).await?;
+        let a = service::access::access(&k, &v.actor, &id).await?;
         a.require(&v.actor, Action::ApproveContacts)?;
-        let person = super::person_by(&k, None, Some(&f.name), Some(&f.birth_date)).await?;
-        super::contact_for(&k, &v.actor, &a, &person, true).await
+        let person = service::circles::person_by(&k, None, Some(&f.name), Some(&f.birth_date)).await?;
+        service::contacts::contact_for(&k, &v.actor, &a, &person, true).await
     }
     .await;
     back(&k, &v, &id, r, "contacts").await
@@ -701,15 +708,17 @@ async fn remove_contact(
     Path((id, person)): Path<(String, String)>,
 ) -> Result<Response> {
     v.require_login()?;
-    let a = super::access(&k, &v.actor, &id).await?;
-    let r = super::contact_for(&k, &v.actor, &a, &person, false).await;
+    let a = service::access::access(&k, &v.actor, &id).await?;
+    let r = service::contacts::contact_for(&k, &v.actor, &a, &person, false).await;
     back(&k, &v, &id, r, "contacts").await
 }
 
 async fn acknowledge(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
     v.require_login()?;
-    let (e, _) = super::escalation_access(&k, &v.actor, &id).await?;
-    let r = super::acknowledge_for(&k, &v.actor, &id).await.map(|_| ());
+    let (e, _) = service::escalations::escalation_access(&k, &v.actor, &id).await?;
+    let r = service::escalations::acknowledge_for(&k, &v.actor, &id)
+        .await
+        .map(|_| ());
     back(&k, &v, &e.circle_id, r, "visiting").await
 }
 
@@ -728,8 +737,8 @@ async fn outcome(
     Form(f): Form<OutcomeForm>,
 ) -> Result<Response> {
     v.require_login()?;
-    let (e, _) = super::escalation_access(&k, &v.actor, &id).await?;
-    let r = super::outcome_for(
+    let (e, _) = service::escalations::escalation_access(&k, &v.actor, &id).await?;
+    let r = service::escalations::outcome_for(
         &k,
         &v.actor,
         &id,
@@ -763,7 +772,7 @@ async fn decide(
         approve: f.decision.starts_with("approve"),
         allow_sender: f.decision == "approve_allow",
     };
-    let r = super::decide_for(&k, &v.actor, &id, &input).await;
+    let r = service::contacts::decide_for(&k, &v.actor, &id, &input).await;
     back(&k, &v, &circle.id, r, "message").await
 }
 
@@ -792,8 +801,8 @@ async fn message_form(v: Viewer) -> Result<Response> {
 async fn send_message(State(k): State<Kernel>, v: Viewer, Form(f): Form<MessageForm>) -> Result<Response> {
     v.require_login()?;
     let r = async {
-        let to = super::person_by(&k, None, Some(&f.name), Some(&f.birth_date)).await?;
-        super::send_for(
+        let to = service::circles::person_by(&k, None, Some(&f.name), Some(&f.birth_date)).await?;
+        service::contacts::send_for(
             &k,
             &v.actor,
             &MessageInput {
@@ -893,7 +902,7 @@ struct BackForm {
 /// 「元気です」 from the terminal (or any page).
 async fn checkin(State(k): State<Kernel>, v: Viewer, Form(f): Form<BackForm>) -> Result<Response> {
     let me = v.require_login()?.clone();
-    if !super::own_signal(&k, &me.id, "checkin").await? {
+    if !service::signals::own_signal(&k, &me.id, "checkin").await? {
         return Err(Error::conflict("watch-not-watched", vec![]));
     }
     let to = kernel::web::render::safe_next(f.back.as_deref().or(Some("/terminal")));
@@ -920,11 +929,11 @@ async fn answer(State(k): State<Kernel>, v: Viewer, Form(f): Form<AnswerForm>) -
         .ok_or_else(|| Error::conflict("watch-nothing-to-answer", vec![]))?;
     let done = match f.answer.as_str() {
         "yes" => {
-            super::consent_for(&k, &v.actor, &circle.id).await?;
+            service::circles::consent_for(&k, &v.actor, &circle.id).await?;
             "consent"
         }
         "no" => {
-            super::decline_for(&k, &v.actor, &circle.id).await?;
+            service::circles::decline_for(&k, &v.actor, &circle.id).await?;
             "declined"
         }
         _ => {
@@ -942,7 +951,7 @@ async fn answer(State(k): State<Kernel>, v: Viewer, Form(f): Form<AnswerForm>) -
 /// The terminal was used: a sign of life (sent by the terminal page as it is used).
 async fn used(State(k): State<Kernel>, v: Viewer) -> Result<StatusCode> {
     let me = v.require_login()?.clone();
-    super::own_signal(&k, &me.id, "terminal").await?;
+    service::signals::own_signal(&k, &me.id, "terminal").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -992,7 +1001,7 @@ mod tests {
         {
             dynamic.push(format!("watch-source-{s}"));
         }
-        for o in super::super::OUTCOMES.iter().chain(&["signal"]) {
+        for o in crate::service::escalations::OUTCOMES.iter().chain(&["signal"]) {
             dynamic.push(format!("watch-outcome-{o}"));
         }
         for s in ["held", "rejected", "approved", "delivered"] {

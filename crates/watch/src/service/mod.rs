@@ -2,8 +2,14 @@
 //! says and to whom, and the gates a visit must pass — and those offered to the rest of machi
 //! (`for_others`). `http` and `jobs` call downwards into here, never into each other.
 
+pub mod access;
+pub mod circles;
+pub mod contacts;
+pub mod escalations;
 pub mod for_others;
+pub mod listening;
 pub mod notices;
+pub mod signals;
 
 use kernel::{Error, Kernel, Result};
 
