@@ -153,5 +153,4 @@ mod tests {
             succeeded(&db, &keys, 100 + i).await.unwrap();
         }
     }
-
 }
