@@ -208,6 +208,23 @@ async fn nodes_sharing_the_database_share_the_login_limit() {
 }
 
 #[tokio::test]
+async fn parallel_guesses_on_two_nodes_get_five_tries_in_all() {
+    let app = spawn_demo_app().await;
+    let (peer, _peer_kernel) = server::testing::spawn_peer(&app).await;
+    let browsers: Vec<Browser> = (0..10)
+        .map(|i| match i % 2 {
+            0 => Browser::new(&app),
+            _ => Browser::at(&format!("http://{peer}")),
+        })
+        .collect();
+    // Each attempt is counted before its password is checked: of ten at once, five run.
+    let pages = futures_util::future::join_all(browsers.iter().map(|b| b.login("sato", "guess guess guess"))).await;
+    let mut statuses: Vec<u16> = pages.iter().map(|p| p.status.as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429, 429, 429]);
+}
+
+#[tokio::test]
 async fn forms_without_the_csrf_token_are_refused_in_the_users_language() {
     let app = spawn_demo_app().await;
     let b = Browser::new(&app);
