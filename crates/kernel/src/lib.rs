@@ -34,8 +34,6 @@ pub struct Kernel {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdSource>,
     pub config: Arc<config::Config>,
-    /// Failed logins per account and client address (per node).
-    pub login_limiter: Arc<web::limiter::LoginLimiter>,
     /// Events to connected screens (SSE).
     pub hub: Arc<events::Hub>,
     /// Whether the SMTP relay and the MQTT broker can be reached from this node.
@@ -77,7 +75,6 @@ impl Kernel {
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
             config: Arc::new(config),
-            login_limiter: Arc::default(),
             hub: Arc::default(),
             health: Arc::default(),
             extensions: Arc::default(),

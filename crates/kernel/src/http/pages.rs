@@ -24,7 +24,7 @@ use crate::model::policy::{Action, Resource};
 use crate::store::{self, accounts, audit};
 use crate::web::render::{safe_next, ser};
 use crate::web::viewer::{LANG_COOKIE, LARGE_COOKIE, SESSION_COOKIE};
-use crate::web::{Viewer, page, set_cookie};
+use crate::web::{Viewer, limiter, page, set_cookie};
 use crate::{Error, Kernel, Result};
 
 pub fn router() -> Router<Kernel> {
@@ -305,7 +305,7 @@ async fn login(
     let login = f.login.trim().to_lowercase();
     let keys = vec![format!("acct:{login}"), format!("ip:{}", addr.ip())];
     let now = k.now();
-    if let Err(wait) = k.login_limiter.attempt(&keys, now) {
+    if let Err(wait) = limiter::attempt(&k.db, &keys, now).await? {
         let msg = t(
             v.lang,
             "too-many-attempts",
@@ -330,7 +330,7 @@ async fn login(
     let ok = accounts::verify_password(f.password.clone(), hash).await;
     match person.filter(|_| ok) {
         Some(person_id) => {
-            k.login_limiter.succeeded(&keys, now);
+            limiter::succeeded(&k.db, &keys, now).await?;
             audit::append(
                 &k,
                 AuditRecord::new(Some(&person_id), "account.login", format!("person/{person_id}")),
@@ -562,13 +562,13 @@ async fn change_password(State(k): State<Kernel>, v: Viewer, Form(f): Form<Passw
         .ok_or(Error::Forbidden)?;
     let keys = vec![format!("acct:{login}")];
     let now = k.now();
-    k.login_limiter
-        .attempt(&keys, now)
+    limiter::attempt(&k.db, &keys, now)
+        .await?
         .map_err(|retry_after_secs| Error::TooManyAttempts { retry_after_secs })?;
     if !accounts::verify_password(f.current, hash).await {
         return Err(Error::invalid("password-current-wrong"));
     }
-    k.login_limiter.succeeded(&keys, now);
+    limiter::succeeded(&k.db, &keys, now).await?;
     if let Some(key) = accounts::password_problem(&f.new_password) {
         return Err(Error::invalid(key));
     }

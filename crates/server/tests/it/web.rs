@@ -177,6 +177,54 @@ async fn five_failed_logins_pause_logging_in() {
 }
 
 #[tokio::test]
+async fn nodes_sharing_the_database_share_the_login_limit() {
+    // Two nodes on one database (one SQLite file, or one PostgreSQL schema), as behind a load
+    // balancer: the guesser's 5 tries are counted together, not 5 per node.
+    let app = spawn_demo_app().await;
+    let (peer, _peer_kernel) = server::testing::spawn_peer(&app).await;
+    let here = Browser::new(&app);
+    let there = Browser::at(&format!("http://{peer}"));
+    for i in 0..5 {
+        let b = if i % 2 == 0 { &here } else { &there };
+        assert_refused(
+            &assert_unchanged!(app.snapshot().await, b.login("sato", "guess guess guess").await),
+            StatusCode::UNAUTHORIZED,
+            "login-failed",
+        );
+    }
+    // The right password, on either node, waits like the guesses.
+    for b in [&here, &there] {
+        let res = assert_unchanged!(app.snapshot().await, b.login("sato", PASSWORD).await);
+        assert_refused(&res, StatusCode::TOO_MANY_REQUESTS, "too-many-attempts");
+        let retry: i64 = res.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=300).contains(&retry), "{retry}");
+        assert!(res.body.contains("一時的に受け付けを停止"), "{}", res.body);
+        assert_eq!(b.cookie("machi_session"), None, "no session was made");
+    }
+    // After the window the right password works again, on the other node too.
+    app.clock.advance(5 * 60 * 1000 + 1000);
+    let ok = there.login("sato", PASSWORD).await;
+    assert_eq!((ok.status, ok.location()), (StatusCode::SEE_OTHER, "/me"));
+}
+
+#[tokio::test]
+async fn parallel_guesses_on_two_nodes_get_five_tries_in_all() {
+    let app = spawn_demo_app().await;
+    let (peer, _peer_kernel) = server::testing::spawn_peer(&app).await;
+    let browsers: Vec<Browser> = (0..10)
+        .map(|i| match i % 2 {
+            0 => Browser::new(&app),
+            _ => Browser::at(&format!("http://{peer}")),
+        })
+        .collect();
+    // Each attempt is counted before its password is checked: of ten at once, five run.
+    let pages = futures_util::future::join_all(browsers.iter().map(|b| b.login("sato", "guess guess guess"))).await;
+    let mut statuses: Vec<u16> = pages.iter().map(|p| p.status.as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429, 429, 429]);
+}
+
+#[tokio::test]
 async fn forms_without_the_csrf_token_are_refused_in_the_users_language() {
     let app = spawn_demo_app().await;
     let b = Browser::new(&app);

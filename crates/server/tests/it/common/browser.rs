@@ -58,8 +58,13 @@ pub struct Browser {
 impl Browser {
     /// A browser with no cookies yet (nobody logged in).
     pub fn new(app: &TestApp) -> Browser {
+        Browser::at(&app.url(""))
+    }
+
+    /// A browser with no cookies yet, talking to the node at `base` (`http://host:port`).
+    pub fn at(base: &str) -> Browser {
         Browser {
-            base: app.url(""),
+            base: base.to_string(),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
