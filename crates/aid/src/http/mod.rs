@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use kernel::http::Auth;
 use kernel::http::extract::ApiJson;
 use kernel::i18n::Lang;
-use kernel::{Error, Kernel, Result};
+use kernel::{Kernel, Result};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -25,7 +25,9 @@ use crate::service::coordinator::{QueueItem, coordinator_suggest_for, queue_for}
 use crate::service::offers::{
     FeeInput, OfferInput, accept_for, confirm_fee_for, offer_for, propose_fee_for, withdraw_for,
 };
-use crate::service::profiles::{CertificationInput, LinkState, ProfileInput, certify_for, put_profile_for};
+use crate::service::profiles::{
+    CertificationInput, LinkState, ProfileInput, block_for, certify_for, link_for, profile_of, put_profile_for,
+};
 use crate::service::requests::{
     AudienceInput, MyAid, RequestView, SuggestionView, SupporterRef, broadcast_for, create_for, invite_for, mine_for,
     suggestions_for, view_for,
@@ -72,10 +74,7 @@ async fn put_profile(
     responses((status = 200, body = Supporter), (status = 401), (status = 404)))]
 async fn get_profile(State(k): State<Kernel>, auth: Auth) -> Result<Json<Supporter>> {
     let me = auth.person_id()?.to_string();
-    store::supporter(&k.db, &me)
-        .await?
-        .map(Json)
-        .ok_or_else(|| Error::not_found("aid-not-a-supporter"))
+    Ok(Json(profile_of(&k, &me).await?))
 }
 
 #[utoipa::path(post, path = "/aid/certifications", tag = "aid", request_body = CertificationInput,
@@ -284,15 +283,7 @@ async fn report(
     responses((status = 200, body = LinkState), (status = 400), (status = 401)))]
 async fn link(State(k): State<Kernel>, auth: Auth, Path(person): Path<String>) -> Result<Json<LinkState>> {
     let me = auth.person_id()?.to_string();
-    if person == me {
-        return Err(Error::invalid_with("aid-link-self", vec![("field", "person".into())]));
-    }
-    kernel::store::people::require_active(&k.db, &person).await?;
-    let mutual = store::link(&k, &me, &person).await?;
-    if mutual {
-        store::bump_index(&k.db).await?;
-    }
-    Ok(Json(LinkState { mutual }))
+    Ok(Json(link_for(&k, &me, &person).await?))
 }
 
 #[utoipa::path(post, path = "/aid/blocks/{person}", tag = "aid",
@@ -300,8 +291,7 @@ async fn link(State(k): State<Kernel>, auth: Auth, Path(person): Path<String>) -
     responses((status = 204), (status = 401)))]
 async fn block(State(k): State<Kernel>, auth: Auth, Path(person): Path<String>) -> Result<StatusCode> {
     let me = auth.person_id()?.to_string();
-    kernel::store::people::require_active(&k.db, &person).await?;
-    store::block(&k, &me, &person).await?;
+    block_for(&k, &me, &person).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -172,3 +172,29 @@ pub struct LinkState {
     /// Both have said 「知り合い」.
     pub mutual: bool,
 }
+
+/// The supporter's own profile; 404 when they have none.
+pub(crate) async fn profile_of(k: &Kernel, me: &str) -> Result<Supporter> {
+    store::supporter(&k.db, me)
+        .await?
+        .ok_or_else(|| Error::not_found("aid-not-a-supporter"))
+}
+
+/// Say someone is 「知り合い」; it counts for matching once they say it back.
+pub(crate) async fn link_for(k: &Kernel, me: &str, person: &str) -> Result<LinkState> {
+    if person == me {
+        return Err(Error::invalid_with("aid-link-self", vec![("field", "person".into())]));
+    }
+    kernel::store::people::require_active(&k.db, person).await?;
+    let mutual = store::link(k, me, person).await?;
+    if mutual {
+        store::bump_index(&k.db).await?;
+    }
+    Ok(LinkState { mutual })
+}
+
+/// Block someone: never matched with me, either way.
+pub(crate) async fn block_for(k: &Kernel, me: &str, person: &str) -> Result<()> {
+    kernel::store::people::require_active(&k.db, person).await?;
+    store::block(k, me, person).await
+}
