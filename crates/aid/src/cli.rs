@@ -50,7 +50,7 @@ async fn timed_match(k: &Kernel, top: usize) -> Result<String> {
         let index = crate::store::index::current(k).await?;
         let trust = crate::store::index::trust_of(&k.db, &r.requester_id).await?;
         let t1 = std::time::Instant::now();
-        let list = crate::store::index::suggest(&index, &crate::http::want_of(k, r), &trust, top);
+        let list = crate::store::index::suggest(&index, &crate::service::requests::want_of(k, r), &trust, top);
         let t2 = std::time::Instant::now();
         times.push((t2 - t0).as_secs_f64() * 1000.0);
         lookups.push((t1 - t0).as_secs_f64() * 1000.0);

@@ -17,11 +17,12 @@ use kernel::web::render::ser;
 use kernel::{Error, Kernel, Result};
 use serde::Deserialize;
 
-use super::{CertificationInput, ProfileInput, ReportInput, ReviewInput, SettleInput};
 use crate::model::availability::{self, Grid};
 use crate::model::lifecycle::{self, State as St};
 use crate::model::matching::Slot;
 use crate::model::{Category, RequestInput};
+use crate::service::activity::{ReportInput, ReviewInput, SettleInput};
+use crate::service::profiles::{CertificationInput, ProfileInput};
 use crate::store;
 
 pub fn router() -> Router<Kernel> {
@@ -81,7 +82,7 @@ fn done_text(v: &Viewer, done: Option<&str>) -> Option<String> {
 
 async fn hub(State(k): State<Kernel>, v: Viewer, Query(q): Query<Done>) -> Result<Response> {
     let me = v.require_login()?.clone();
-    let mine = super::mine_for(&k, &v.actor).await?;
+    let mine = crate::service::requests::mine_for(&k, &v.actor).await?;
     let links = store::links_asked_of(&k.db, &me.id).await?;
     let ctx = context! {
         mine => ser(&mine),
@@ -149,7 +150,7 @@ async fn ask(State(k): State<Kernel>, v: Viewer, Query(f): Query<AskForm>) -> Re
         && !f.duration_minutes.is_empty()
         && let Err(e) = f.input().check_when(k.now())
     {
-        let e = super::invalid(e);
+        let e = crate::service::invalid(e);
         let err = refusal(&v, &e);
         return render_ask(&k, &v, &f, Some(2), err, StatusCode::BAD_REQUEST).await;
     }
@@ -223,7 +224,7 @@ async fn render_ask(
 
 async fn create(State(k): State<Kernel>, v: Viewer, Form(f): Form<AskForm>) -> Result<Response> {
     v.require_login()?;
-    match super::create_for(&k, &v.actor, &f.input()).await {
+    match crate::service::requests::create_for(&k, &v.actor, &f.input()).await {
         Ok(r) => Ok(Redirect::to(&format!("/aid/requests/{}?done=created", r.id)).into_response()),
         Err(e) => match refusal(&v, &e) {
             Some(r) => {
@@ -272,12 +273,12 @@ async fn render_request(
     status: StatusCode,
 ) -> Result<Response> {
     let r = store::require(&k.db, id).await?;
-    let view = super::view_for(k, &v.actor, r.clone()).await?;
-    let party = super::party(&v.actor, &r);
+    let view = crate::service::requests::view_for(k, &v.actor, r.clone()).await?;
+    let party = crate::service::party(&v.actor, &r);
     let state = St::parse(&r.state).unwrap_or(St::Cancelled);
     let coordinator = v.may(Action::CoordinateAid, &Resource::Town);
     let suggestions = if (view.party == "requester" || coordinator) && matches!(state, St::Open | St::Offered) {
-        super::suggestions_for(k, &v.actor, &r, v.lang).await?
+        crate::service::requests::suggestions_for(k, &v.actor, &r, v.lang).await?
     } else {
         Vec::new()
     };
@@ -377,24 +378,36 @@ async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
     };
     let result: Result<&str> = async {
         match f.action.as_str() {
-            "invite" => super::invite_for(&k, a, &id, &f.supporter_id).await.map(|_| "invite"),
-            "audience" => super::broadcast_for(&k, a, &id, &f.audience).await.map(|_| "audience"),
-            "offer" => super::offer_for(&k, a, &id, Some(&f.message)).await.map(|_| "offer"),
-            "withdraw" => super::withdraw_for(&k, a, &id).await.map(|_| "withdraw"),
-            "accept" => super::accept_for(&k, a, &id, &f.supporter_id).await.map(|_| "accept"),
-            "fee" => super::propose_fee_for(&k, a, &id, num(&f.fee_per_hour, "fee_per_hour")?)
+            "invite" => crate::service::requests::invite_for(&k, a, &id, &f.supporter_id)
+                .await
+                .map(|_| "invite"),
+            "audience" => crate::service::requests::broadcast_for(&k, a, &id, &f.audience)
+                .await
+                .map(|_| "audience"),
+            "offer" => crate::service::offers::offer_for(&k, a, &id, Some(&f.message))
+                .await
+                .map(|_| "offer"),
+            "withdraw" => crate::service::offers::withdraw_for(&k, a, &id)
+                .await
+                .map(|_| "withdraw"),
+            "accept" => crate::service::offers::accept_for(&k, a, &id, &f.supporter_id)
+                .await
+                .map(|_| "accept"),
+            "fee" => crate::service::offers::propose_fee_for(&k, a, &id, num(&f.fee_per_hour, "fee_per_hour")?)
                 .await
                 .map(|_| "fee"),
-            "fee_confirm" => super::confirm_fee_for(&k, a, &id, num(&f.fee_per_hour, "fee_per_hour")?)
+            "fee_confirm" => crate::service::offers::confirm_fee_for(&k, a, &id, num(&f.fee_per_hour, "fee_per_hour")?)
                 .await
                 .map(|_| "fee_confirm"),
             "done" | "no_show" | "cancel" => {
                 let what = f.action.as_str();
-                super::act_for(&k, a, &id, what).await.map(|_| match what {
-                    "done" => "done",
-                    "no_show" => "no_show",
-                    _ => "cancel",
-                })
+                crate::service::activity::act_for(&k, a, &id, what)
+                    .await
+                    .map(|_| match what {
+                        "done" => "done",
+                        "no_show" => "no_show",
+                        _ => "cancel",
+                    })
             }
             "settle" => {
                 let input = SettleInput {
@@ -402,21 +415,27 @@ async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
                     method: f.method.clone(),
                     reference: Some(f.reference.clone()),
                 };
-                super::settle_for(&k, a, &id, &input).await.map(|_| "settle")
+                crate::service::activity::settle_for(&k, a, &id, &input)
+                    .await
+                    .map(|_| "settle")
             }
             "review" => {
                 let input = ReviewInput {
                     rating: num(&f.rating, "rating")?,
                     comment: Some(f.comment.clone()),
                 };
-                super::review_for(&k, a, &id, &input).await.map(|_| "review")
+                crate::service::activity::review_for(&k, a, &id, &input)
+                    .await
+                    .map(|_| "review")
             }
             "report" => {
                 let input = ReportInput {
                     reason: f.reason.clone(),
                     block: f.block == "1",
                 };
-                super::report_for(&k, a, &id, &input).await.map(|_| "report")
+                crate::service::activity::report_for(&k, a, &id, &input)
+                    .await
+                    .map(|_| "report")
             }
             "link" => {
                 let me = v.person_id().unwrap_or_default();
@@ -431,7 +450,7 @@ async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
                     Ok("link")
                 }
             }
-            "coordinator_suggest" => super::coordinator_suggest_for(&k, a, &id, &f.supporter_id)
+            "coordinator_suggest" => crate::service::coordinator::coordinator_suggest_for(&k, a, &id, &f.supporter_id)
                 .await
                 .map(|_| "suggest"),
             _ => Err(Error::not_found("aid-request-not-found")),
@@ -464,10 +483,10 @@ async fn link(State(k): State<Kernel>, v: Viewer, Path(person): Path<String>) ->
 async fn receipt(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
     v.require_login()?;
     let r = store::require(&k.db, &id).await?;
-    if super::party(&v.actor, &r) == lifecycle::Party::Other {
+    if crate::service::party(&v.actor, &r) == lifecycle::Party::Other {
         return Err(Error::Forbidden);
     }
-    let view = super::view_for(&k, &v.actor, r.clone()).await?;
+    let view = crate::service::requests::view_for(&k, &v.actor, r.clone()).await?;
     let s = view
         .settlement
         .clone()
@@ -568,7 +587,7 @@ async fn render_offer(
     let me = v.require_login()?.clone();
     let profile = store::supporter(&k.db, &me.id).await?;
     let certifications = store::certifications(&k.db, &me.id).await?;
-    let mine = super::mine_for(k, &v.actor).await?;
+    let mine = crate::service::requests::mine_for(k, &v.actor).await?;
     // What was typed, after a mistake; else what is saved.
     let saved = profile.as_ref().map(ProfileForm::of);
     let form = typed.or(saved.as_ref());
@@ -673,7 +692,7 @@ async fn save_profile(
         languages: split(&f.languages),
         active: true,
     };
-    match super::put_profile_for(&k, &v.actor, &input).await {
+    match crate::service::profiles::put_profile_for(&k, &v.actor, &input).await {
         Ok(_) => Ok(Redirect::to("/aid/offer?done=profile").into_response()),
         Err(e) => match refusal(&v, &e) {
             Some(r) => {
@@ -704,7 +723,7 @@ async fn render_coordinator(
     notice: Option<String>,
     status: StatusCode,
 ) -> Result<Response> {
-    let queue = super::queue_for(k, &v.actor, v.lang).await?;
+    let queue = crate::service::coordinator::queue_for(k, &v.actor, v.lang).await?;
     let reports = store::open_reports(&k.db).await?;
     let ctx = context! {
         queue => ser(&queue),
@@ -735,7 +754,7 @@ async fn certify(State(k): State<Kernel>, v: Viewer, Form(f): Form<CertifyForm>)
     v.require_login()?;
     let r = async {
         let person = find_person(&k, &f.name, &f.birth_date).await?;
-        super::certify_for(
+        crate::service::profiles::certify_for(
             &k,
             &v.actor,
             &CertificationInput {
