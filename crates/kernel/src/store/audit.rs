@@ -2,8 +2,8 @@
 //! (a row lock on PostgreSQL, the write lock on SQLite), so the chain never forks.
 
 use crate::model::audit::{AuditEntry, AuditRecord, BrokenLink, ChainVerifier, entry_hash};
-use crate::store::Db;
-use crate::{Kernel, Result, in_tx, on_db};
+use crate::store::{Db, Tx};
+use crate::{Kernel, Result, on_db, on_tx};
 
 const COLUMNS: &str = "seq, at, actor_id, action, subject_id, resource, reason, prev_hash, hash";
 
@@ -20,12 +20,24 @@ pub async fn append_many(k: &Kernel, records: Vec<AuditRecord>) -> Result<Vec<Au
     if records.is_empty() {
         return Ok(Vec::new());
     }
-    let at = k.now();
-    let entries = in_tx!(&k.db, |tx| {
+    let mut tx = k.db.begin().await?;
+    let entries = append_in(&mut tx, k.now(), records).await?;
+    tx.commit().await?;
+    Ok(entries)
+}
+
+/// Append entries inside the caller's transaction, so the change they record and the record
+/// itself commit together: a crash between the two can no longer lose the entry. Takes the
+/// chain's head row lock until the caller commits, so keep such transactions short.
+pub async fn append_in(tx: &mut Tx, at: i64, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let entries = on_tx!(tx, |tx| {
         let (last_seq, mut prev_hash): (i64, String) =
             sqlx::query_as("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
                 .bind(records.len() as i64)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
         let first = last_seq - records.len() as i64 + 1;
         let sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)");
@@ -43,7 +55,7 @@ pub async fn append_many(k: &Kernel, records: Vec<AuditRecord>) -> Result<Vec<Au
                 .bind(&rec.reason)
                 .bind(&prev_hash)
                 .bind(&hash)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             let entry = AuditEntry {
                 seq,
@@ -60,7 +72,7 @@ pub async fn append_many(k: &Kernel, records: Vec<AuditRecord>) -> Result<Vec<Au
         }
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
             .bind(&prev_hash)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         written
     });

@@ -67,6 +67,40 @@ macro_rules! in_tx {
     };
 }
 
+/// One write transaction on either backend, for a use case that writes in several store
+/// functions and must keep them together — above all a change and the audit entry that records it
+/// (`audit::append_in`): both are committed, or neither. Dropped without `commit`, it rolls back.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Tx::Postgres(_))
+    }
+}
+
+/// Run the same body against whichever transaction this is (given `&mut Tx`); the body is
+/// compiled once per backend and passes `&mut **$c` to sqlx as its executor.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite($c) => $body,
+            $crate::store::Tx::Postgres($c) => $body,
+        }
+    };
+}
+
 /// Copy the WAL back into the database every `CHECKPOINT_EVERY`, until the pool is closed.
 /// SQLite's own (automatic) checkpoint runs inside the commit that fills the WAL past 1,000
 /// pages: that commit — a request, the watch sweep opening a thousand escalations — waited for
@@ -114,6 +148,14 @@ impl Db {
     /// Connect to a SQLite file (created if missing, WAL, foreign keys on) or a PostgreSQL URL.
     pub async fn connect(database: &str) -> Result<Db> {
         Db::connect_with(database, ConnectOptions::default()).await
+    }
+
+    /// Begin a write transaction (`BEGIN IMMEDIATE` on SQLite, as `in_tx!`).
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
     }
 
     pub async fn connect_with(database: &str, opts: ConnectOptions) -> Result<Db> {
