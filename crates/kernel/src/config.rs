@@ -228,8 +228,12 @@ impl Config {
         }
     }
 
-    /// Apply `MACHI_*` environment overrides (and `DATABASE_URL`) from `vars`.
+    /// Apply `MACHI_*` environment overrides (and `DATABASE_URL`) from `vars`, in any order: the
+    /// environment's order is whatever a container or service manager made it.
     pub fn apply_env(&mut self, vars: impl Iterator<Item = (String, String)>) -> Result<(), ConfigError> {
+        let mut vars: Vec<(String, String)> = vars.collect();
+        // A host makes its `[smtp]`/`[mqtt]` table; the port and the rest then change that table.
+        vars.sort_by_key(|(name, _)| !matches!(name.as_str(), "MACHI_SMTP_HOST" | "MACHI_MQTT_HOST"));
         for (name, value) in vars {
             let bad = |message: &str| ConfigError::Env {
                 name: name.clone(),
@@ -263,7 +267,7 @@ impl Config {
                 }
                 "MACHI_SMTP_PORT" => match self.smtp.as_mut() {
                     Some(s) => s.port = value.parse().map_err(|_| bad("not a port number"))?,
-                    None => return Err(bad("set MACHI_SMTP_HOST first")),
+                    None => return Err(bad("needs MACHI_SMTP_HOST too (or [smtp] host in the config file)")),
                 },
                 "MACHI_MQTT_HOST" => {
                     let mut m = self.mqtt.clone().unwrap_or(MqttConfig {
@@ -278,7 +282,7 @@ impl Config {
                 }
                 "MACHI_MQTT_PORT" => match self.mqtt.as_mut() {
                     Some(m) => m.port = value.parse().map_err(|_| bad("not a port number"))?,
-                    None => return Err(bad("set MACHI_MQTT_HOST first")),
+                    None => return Err(bad("needs MACHI_MQTT_HOST too (or [mqtt] host in the config file)")),
                 },
                 "MACHI_OUTBOX_LEASE_SECS" => self.outbox_lease_secs = value.parse().map_err(|_| bad("not a number"))?,
                 "MACHI_SESSION_HOURS" => self.session_hours = value.parse().map_err(|_| bad("not a number"))?,
@@ -389,5 +393,49 @@ mod tests {
         assert!(c.is_postgres());
         let bad = c.apply_env([("MACHI_MAX_BODY_BYTES".to_string(), "lots".to_string())].into_iter());
         assert!(bad.unwrap_err().to_string().contains("MACHI_MAX_BODY_BYTES"));
+    }
+
+    /// A port listed before its host in the environment (as a container may list them) is the
+    /// same configuration as the other way round; a port with no host anywhere is still refused.
+    #[test]
+    fn env_order_does_not_matter() {
+        let env = |pairs: &[(&str, &str)]| {
+            let mut c = Config::default();
+            c.apply_env(pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())))
+                .map(|()| c)
+        };
+        let forward = [
+            ("MACHI_SMTP_HOST", "mail.example"),
+            ("MACHI_SMTP_PORT", "2525"),
+            ("MACHI_MQTT_HOST", "broker.example"),
+            ("MACHI_MQTT_PORT", "8883"),
+        ];
+        let backward: Vec<_> = forward.iter().rev().copied().collect();
+        let a = env(&forward).unwrap();
+        let b = env(&backward).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(
+            (b.smtp.as_ref().unwrap().host.as_str(), b.smtp.as_ref().unwrap().port),
+            ("mail.example", 2525)
+        );
+        assert_eq!(
+            (b.mqtt.as_ref().unwrap().host.as_str(), b.mqtt.as_ref().unwrap().port),
+            ("broker.example", 8883)
+        );
+        let e = env(&[("MACHI_SMTP_PORT", "2525")]).unwrap_err().to_string();
+        assert!(
+            e.contains("MACHI_SMTP_PORT=2525") && e.contains("needs MACHI_SMTP_HOST"),
+            "{e}"
+        );
+        let e = env(&[("MACHI_MQTT_PORT", "8883")]).unwrap_err().to_string();
+        assert!(
+            e.contains("MACHI_MQTT_PORT=8883") && e.contains("needs MACHI_MQTT_HOST"),
+            "{e}"
+        );
+        // A host from the file is enough for the port alone.
+        let mut c = Config::from_toml("m.toml", "[mqtt]\nhost = \"file.example\"\n").unwrap();
+        c.apply_env([("MACHI_MQTT_PORT".to_string(), "1884".to_string())].into_iter())
+            .unwrap();
+        assert_eq!(c.mqtt.unwrap().port, 1884);
     }
 }

@@ -630,3 +630,41 @@ async fn device_signals_acknowledged_before_a_kill_9_are_all_applied_after_the_r
     second.kill().unwrap();
     second.wait().unwrap();
 }
+
+/// A service manager may list a port before its host; `machi` starts all the same (it used to
+/// exit 2 with "set MACHI_SMTP_HOST first"). `env` sets the variables in the order given.
+#[test]
+fn environment_order_does_not_matter() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("machi.db");
+    let o = Command::new("env")
+        .args([
+            "-u",
+            "DATABASE_URL",
+            "MACHI_LOG=warn",
+            "MACHI_SMTP_PORT=2525",
+            "MACHI_MQTT_PORT=1884",
+            "MACHI_SMTP_HOST=127.0.0.1",
+            "MACHI_MQTT_HOST=127.0.0.1",
+            env!("CARGO_BIN_EXE_machi"),
+            "--database",
+            db.to_str().unwrap(),
+            "migrate",
+        ])
+        .output()
+        .expect("run machi through env");
+    assert!(o.status.success(), "{:?}: {}", o.status, text(&o));
+    // A port with no host anywhere is still refused, naming what is missing.
+    let o = Command::new("env")
+        .args([
+            "-u",
+            "DATABASE_URL",
+            "MACHI_SMTP_PORT=2525",
+            env!("CARGO_BIN_EXE_machi"),
+        ])
+        .args(["--database", db.to_str().unwrap(), "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("needs MACHI_SMTP_HOST"), "{}", text(&o));
+}

@@ -5,7 +5,8 @@
 //!
 //! - [`Envelope`], once around the whole app: the request ID (kept from the client or made,
 //!   and returned), the request's log span and line, the extensions the handlers read (metrics,
-//!   body limit, Secure cookies), errors in the asker's language and shape, strict headers.
+//!   body limit, Secure cookies), errors in the asker's language and shape, strict headers,
+//!   and no caching of what answers someone's credentials.
 //! - [`Guard`], around each route (it needs the route matched): the body limit, the CSRF check
 //!   for forms, and the metrics, which so count what those two refuse.
 
@@ -96,6 +97,7 @@ where
         ext.insert(MaxBody(self.max_body));
         ext.insert(self.secure_cookies);
         let errors = ErrorContext::of(&req);
+        let credentials = kernel::web::has_credentials(req.headers());
         let inner = self.inner.clone();
         let k = self.kernel.clone();
         let start = Instant::now();
@@ -103,6 +105,7 @@ where
             let Ok(res) = inner.oneshot(req).instrument(span.clone()).await;
             let mut res = errors.localize(&k, res).await;
             kernel::web::add_security_headers(res.headers_mut());
+            kernel::web::add_cache_control(credentials, res.headers_mut());
             if !res.headers().contains_key(&REQUEST_ID) {
                 res.headers_mut().insert(REQUEST_ID, id);
             }

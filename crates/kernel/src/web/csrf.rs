@@ -55,6 +55,13 @@ where
             Ok(b) => b,
             Err(_) => return Error::TooLarge.into_response(),
         };
+        // Before the token: a form that is not UTF-8 would otherwise lose its token (and get a
+        // misleading 403) or, percent-encoded, reach the handler with U+FFFD in place of its bytes.
+        if !form_is_utf8(&bytes) {
+            let mut res = Error::invalid("form-not-utf8").into_response();
+            res.extensions_mut().insert(CsrfToken(token));
+            return res;
+        }
         let sent = form_field(&bytes, FIELD);
         if existing.is_none() || sent.as_deref() != existing.as_deref() {
             let mut res = Error::CsrfRejected.into_response();
@@ -82,4 +89,48 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
         .filter_map(|kv| kv.split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
+}
+
+/// Whether an `application/x-www-form-urlencoded` body is UTF-8 both as sent and once each
+/// `%XX` is decoded (what a browser sends for a page served as UTF-8).
+fn form_is_utf8(body: &[u8]) -> bool {
+    if std::str::from_utf8(body).is_err() {
+        return false;
+    }
+    body.split(|b| *b == b'&').all(|pair| {
+        let mut decoded = Vec::with_capacity(pair.len());
+        let mut i = 0;
+        while i < pair.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (
+                pair[i],
+                pair.get(i + 1).copied().and_then(hex),
+                pair.get(i + 2).copied().and_then(hex),
+            ) {
+                (b'%', Some(hi), Some(lo)) => {
+                    decoded.push((hi * 16 + lo) as u8);
+                    i += 3;
+                }
+                (b, _, _) => {
+                    decoded.push(b);
+                    i += 1;
+                }
+            }
+        }
+        std::str::from_utf8(&decoded).is_ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_is_utf8;
+
+    #[test]
+    fn forms_must_be_utf8_as_sent_and_decoded() {
+        assert!(form_is_utf8(b"name=%E7%94%B0%E4%B8%AD&csrf=ab+c%"));
+        assert!(form_is_utf8("name=田中".as_bytes()));
+        assert!(!form_is_utf8(b"name=%FF&csrf=x"));
+        assert!(!form_is_utf8(b"name=%E7%94&csrf=x"), "a character cut short");
+        assert!(!form_is_utf8(b"name=\xff&csrf=x"));
+    }
 }

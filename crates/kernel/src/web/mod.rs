@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod csrf;
+pub mod csv;
 pub mod form;
 pub mod limiter;
 pub mod render;
@@ -49,6 +50,21 @@ pub fn add_security_headers(h: &mut axum::http::HeaderMap) {
     h.reserve(SECURITY_HEADERS.len());
     for (name, value) in SECURITY_HEADERS {
         h.insert(name, value);
+    }
+}
+
+/// Whether a request speaks for someone (a session cookie or an Authorization header): what it
+/// is answered with may be theirs alone.
+pub fn has_credentials(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(header::AUTHORIZATION) || cookie(headers, viewer::SESSION_COOKIE).is_some()
+}
+
+/// `Cache-Control: no-store` on an answer to someone's credentials, or one that sets a cookie,
+/// unless the route chose its own: a shared computer's browser cache, or a proxy, must keep no
+/// copy of a personal page or personal JSON.
+pub fn add_cache_control(credentials: bool, h: &mut axum::http::HeaderMap) {
+    if (credentials || h.contains_key(header::SET_COOKIE)) && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 }
 

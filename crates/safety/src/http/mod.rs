@@ -543,15 +543,8 @@ async fn visit_outcome(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn csv_field(s: &str) -> String {
-    // Quote everything; a leading = + - @ is neutralised so spreadsheets never run it.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
+// Quoted, with a leading = + - @ TAB or CR neutralised so spreadsheets never run a field.
+use kernel::web::csv::field as csv_field;
 
 /// The export: per area always; per household only for the areas whose households the asker may list.
 pub(crate) async fn export_for(k: &Kernel, actor: &Actor, round: &Round, lang: Lang) -> Result<String> {

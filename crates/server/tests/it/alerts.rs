@@ -923,7 +923,7 @@ async fn two_nodes_share_the_database_and_fan_out_through_postgres() {
 #[tokio::test]
 async fn devices_get_alerts_over_mqtt_and_acknowledge_back() {
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-    let broker = crate::common::BROKER;
+    let broker = crate::common::broker();
     let config = crate::common::mqtt_config("machi-test");
     let app = server::testing::spawn_app_with(config, true).await;
     // A device of our own, listening like tanaka's terminal and the district's displays do.

@@ -9,6 +9,7 @@ mod common;
 mod aid;
 mod alerts;
 mod api;
+mod hardening;
 mod kit;
 mod modules;
 mod notices;

@@ -771,7 +771,7 @@ async fn a_strong_quake_starts_a_round_after_the_delay_aftershocks_join_and_sile
 #[tokio::test]
 async fn a_device_is_asked_over_mqtt_and_its_button_answers_for_the_household() {
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-    let broker = crate::common::BROKER;
+    let broker = crate::common::broker();
     let config = crate::common::mqtt_config("machi-safety-test");
     let app = spawn_app_with(config, true).await;
     // tanaka's smart bulb, listening on its topic.

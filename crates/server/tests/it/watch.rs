@@ -484,7 +484,7 @@ async fn two_nodes_sweeping_at_once_open_one_escalation_per_miss() {
 #[tokio::test]
 async fn an_mqtt_signal_from_mosquitto_resets_the_timer() {
     use rumqttc::{AsyncClient, Event, MqttOptions, QoS};
-    let broker = crate::common::BROKER;
+    let broker = crate::common::broker();
     let app = spawn_app_with(crate::common::mqtt_config("machi-watch-test"), true).await;
     let k = &app.kernel;
     let tanaka = app.token_for("tanaka").await;

@@ -92,19 +92,33 @@ pub async fn wait_for(mut check: impl AsyncFnMut() -> bool, what: &str) {
     panic!("timed out waiting for {what}");
 }
 
-/// The broker the tests use (Mosquitto on loopback), with a clear message when it is down.
-pub const BROKER: (&str, u16) = ("127.0.0.1", 1883);
+/// The broker the tests use: Mosquitto at `MACHI_TEST_MQTT` (`host:port`, where scripts/test puts a
+/// throwaway one when the machine has none), else 127.0.0.1:1883.
+pub fn broker() -> (&'static str, u16) {
+    static BROKER: std::sync::OnceLock<(String, u16)> = std::sync::OnceLock::new();
+    let (host, port) = BROKER.get_or_init(|| {
+        let addr = std::env::var("MACHI_TEST_MQTT").unwrap_or_else(|_| "127.0.0.1:1883".into());
+        let (host, port) = addr.rsplit_once(':').expect("MACHI_TEST_MQTT is host:port");
+        (
+            host.to_string(),
+            port.parse().expect("MACHI_TEST_MQTT has a port number"),
+        )
+    });
+    (host, *port)
+}
 
-/// Machi's configuration for talking to the test broker as `client_id`.
+/// Machi's configuration for talking to the test broker as `client_id`, with a clear message when
+/// it is down.
 pub fn mqtt_config(client_id: &str) -> kernel::config::Config {
+    let (host, port) = broker();
     assert!(
-        std::net::TcpStream::connect(BROKER).is_ok(),
-        "Mosquitto is not reachable at 127.0.0.1:1883 (start it: mosquitto -d -c /etc/mosquitto/mosquitto.conf)"
+        std::net::TcpStream::connect((host, port)).is_ok(),
+        "Mosquitto is not reachable at {host}:{port} (scripts/with-services starts one; or set MACHI_TEST_MQTT)"
     );
     kernel::config::Config {
         mqtt: Some(kernel::config::MqttConfig {
-            host: BROKER.0.into(),
-            port: BROKER.1,
+            host: host.into(),
+            port,
             client_id: client_id.into(),
             username: None,
             password: None,
