@@ -668,3 +668,41 @@ fn environment_order_does_not_matter() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("needs MACHI_SMTP_HOST"), "{}", text(&o));
 }
+
+/// SIGTERM with a screen connected to the alerts' event stream: the stream ends and machi exits
+/// at once, rather than waiting out the shutdown grace period for a stream that never ends.
+#[tokio::test]
+async fn sigterm_ends_event_streams_instead_of_waiting_out_the_grace() {
+    let t = demo_db().await;
+    let (mut child, addr) = serve(&t, &[("MACHI_SHUTDOWN_GRACE_SECS", "60".to_string())]);
+    let mut screen = reqwest::get(format!("http://{addr}/alerts/events?area=13999-1"))
+        .await
+        .unwrap();
+    assert_eq!(screen.status(), reqwest::StatusCode::OK);
+    assert!(
+        screen.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let started = Instant::now();
+    // The stream ends (the screen then reconnects, to another node or to this one restarted).
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(_)) = screen.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the event stream was still open 10 s after SIGTERM");
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit after SIGTERM: {status}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "machi did not stop within 10 s of SIGTERM (grace 60 s)"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

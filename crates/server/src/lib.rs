@@ -224,10 +224,12 @@ pub async fn serve_with(
                     }
                 },
             };
-            let app = app.clone();
+            let (app, stop_streams) = (app.clone(), stop.clone());
             let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
-                tower::ServiceExt::oneshot(app.clone(), req)
+                let answer = tower::ServiceExt::oneshot(app.clone(), req);
+                let stop = stop_streams.clone();
+                async move { Ok::<_, std::convert::Infallible>(ends_on_stop(stop, answer.await?)) }
             });
             let (mut stop, still_open) = (stop.clone(), open.clone());
             tokio::spawn(async move {
@@ -274,6 +276,28 @@ pub async fn serve_with(
     }
     k.db.close().await;
     result
+}
+
+/// An event stream (SSE) never ends by itself, so a connection serving one would hold the
+/// shutdown for the whole grace period: on stop it ends, and the screen reconnects (to another
+/// node, or to this one once it is back) from its last event id.
+fn ends_on_stop(
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    res: axum::response::Response,
+) -> axum::response::Response {
+    let stream = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if !stream {
+        return res;
+    }
+    res.map(|body| {
+        let stopped = async move {
+            let _ = stop.wait_for(|v| *v).await;
+        };
+        axum::body::Body::from_stream(futures_util::StreamExt::take_until(body.into_data_stream(), stopped))
+    })
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
