@@ -10,6 +10,7 @@ mod aid;
 mod alerts;
 mod api;
 mod kit;
+mod module;
 mod modules;
 mod notices;
 mod safety;

@@ -62,3 +62,5 @@ pub use write::*;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod schema_tests;
