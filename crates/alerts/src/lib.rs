@@ -48,7 +48,15 @@ mod module_tests {
     /// The keys alerts' Rust builds at run time.
     fn keys() -> Vec<String> {
         use crate::model::cap::{Category, Certainty, Severity, Urgency};
-        let states = ["in-force", "expired", "cancelled", "lifted", "updated", "ending", "test"];
+        let states = [
+            "in-force",
+            "expired",
+            "cancelled",
+            "lifted",
+            "updated",
+            "ending",
+            "test",
+        ];
         [
             "alerts-status-Exercise",
             "alerts-status-Actual",

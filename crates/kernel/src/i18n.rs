@@ -169,7 +169,12 @@ static CATALOG: LazyLock<RwLock<Installed>> = LazyLock::new(RwLock::default);
 /// the same process, a test's, adds only the modules it brings). Pages only ask for their own
 /// modules' keys, so a key of a module another app installed shows nowhere else.
 pub fn install_module(name: &str, ja: &str, en: &str) -> Result<(), String> {
-    if CATALOG.read().unwrap_or_else(PoisonError::into_inner).modules.contains(name) {
+    if CATALOG
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .modules
+        .contains(name)
+    {
         return Ok(());
     }
     let mut one = Catalog::default();

@@ -67,7 +67,10 @@ mod module_tests {
             keys.push(format!("watch-reason-{}", k.as_str()));
             keys.push(format!("watch-kind-{}", k.as_str()));
         }
-        for s in crate::model::rule::SOURCES.iter().chain(crate::model::signal::DEVICE_KINDS) {
+        for s in crate::model::rule::SOURCES
+            .iter()
+            .chain(crate::model::signal::DEVICE_KINDS)
+        {
             keys.push(format!("watch-source-{s}"));
         }
         for o in crate::service::escalations::OUTCOMES.iter().chain(&["signal"]) {

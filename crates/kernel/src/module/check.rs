@@ -18,7 +18,10 @@ pub fn migration_problems(m: &Module, dir: &Path) -> Vec<String> {
     for (i, mig) in m.migrations.iter().enumerate() {
         let expected = format!("{:04}_", i + 1);
         if !mig.name.starts_with(&expected) || mig.name.len() == expected.len() {
-            problems.push(format!("{}: migration {} should be named {expected}…", m.name, mig.name));
+            problems.push(format!(
+                "{}: migration {} should be named {expected}…",
+                m.name, mig.name
+            ));
         }
         if mig.sqlite.trim().is_empty() || mig.postgres.trim().is_empty() {
             problems.push(format!("{}: migration {} is empty for a backend", m.name, mig.name));
@@ -128,7 +131,11 @@ pub fn catalog_problems(m: &Module, keys: &[String]) -> Vec<String> {
         .nav
         .iter()
         .map(|(_, label, _)| label.to_string())
-        .chain(((m.policy)().actions)().into_iter().map(crate::web::sentences::action_key))
+        .chain(
+            ((m.policy)().actions)()
+                .into_iter()
+                .map(crate::web::sentences::action_key),
+        )
         .chain(keys.iter().cloned());
     for key in used {
         for lang in [Lang::Ja, Lang::En] {

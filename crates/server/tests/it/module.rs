@@ -337,6 +337,13 @@ async fn a_module_shows_only_in_its_own_app() {
         assert!(html.contains(&format!(">{me}<")), "the navigation is there: {html}");
         assert_eq!(html.contains(">Notes<"), has_notes, "{html}");
         let status = page("/notes").await.unwrap().status();
-        assert_eq!(status, if has_notes { StatusCode::OK } else { StatusCode::NOT_FOUND });
+        assert_eq!(
+            status,
+            if has_notes {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            }
+        );
     }
 }

@@ -61,6 +61,6 @@ use validate::*;
 pub use write::*;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod schema_tests;
+#[cfg(test)]
+mod tests;
