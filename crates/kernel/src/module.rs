@@ -164,8 +164,8 @@ pub struct Wiring {
 /// brings), and the kernel keeps their navigation, page context and home hooks.
 pub fn install(k: &Kernel, modules: &[Module]) -> Result<(), String> {
     for m in modules {
-        crate::i18n::install_module(m.name, m.messages_ja, m.messages_en)?;
         crate::web::render::install_module(m.name, m.templates)?;
+        crate::i18n::install_module(m.name, m.messages_ja, m.messages_en)?;
     }
     let wiring = Wiring {
         nav: modules.iter().flat_map(|m| m.nav.iter().copied()).collect(),
@@ -218,6 +218,44 @@ mod module_tests {
             actions: || vec!["flawed.poke"],
             ..crate::model::policy::Sheet::EMPTY
         }
+    }
+
+    /// Installing is additive and once per module name: a second app's modules join the first's,
+    /// the same module again changes nothing, and a template name taken by another module is
+    /// refused; navigation stays with each kernel.
+    #[tokio::test]
+    async fn modules_install_once_each_and_navigation_stays_with_its_kernel() {
+        let db = crate::Db::connect("sqlite::memory:").await.unwrap();
+        let one = crate::Kernel::new(db.clone(), crate::config::Config::default());
+        let two = crate::Kernel::new(db, crate::config::Config::default());
+        let first = super::Module {
+            name: "kit-first",
+            messages_ja: "kit-first-title = 一番\n",
+            messages_en: "kit-first-title = First\n",
+            templates: &[("kit/first.html", "{{ t(\"kit-first-title\") }}")],
+            nav: &[("/first", "kit-first-title", |_| true)],
+            ..crate::http::api::module()
+        };
+        let clash = super::Module {
+            name: "kit-clash",
+            messages_ja: "kit-clash-title = 衝突\n",
+            messages_en: "kit-clash-title = Clash\n",
+            templates: &[("kit/first.html", "other")],
+            nav: &[],
+            ..crate::http::api::module()
+        };
+        super::install(&one, std::slice::from_ref(&first)).unwrap();
+        assert!(
+            super::install(&one, std::slice::from_ref(&first)).is_err(),
+            "once per kernel"
+        );
+        super::install(&two, &[super::Module { nav: &[], ..first }]).unwrap();
+        let e = super::install(&crate::Kernel::new(two.db.clone(), Default::default()), &[clash]).unwrap_err();
+        assert!(e.contains("kit/first.html"), "{e}");
+        let html = crate::web::render::render("kit/first.html", minijinja::context! { lang => "en" }).unwrap();
+        assert_eq!(html, "First");
+        assert_eq!(super::wiring(&one).nav.len(), 1);
+        assert!(super::wiring(&two).nav.is_empty());
     }
 
     /// The checks are not empty: a module with a flaw of each kind is told about each.
