@@ -34,3 +34,64 @@ pub fn module() -> kernel::Module {
         cli: Some(cli::CLI),
     }
 }
+
+#[cfg(test)]
+mod module_tests {
+    kernel::assert_module!(crate::module(), keys: keys());
+
+    /// The keys aid's Rust builds at run time or names.
+    fn keys() -> Vec<String> {
+        let mut keys: Vec<String> = vec!["aid-cert-childcare".into()];
+        for c in crate::model::Category::ALL {
+            keys.push(format!("aid-category-{}", c.as_str()));
+        }
+        for s in crate::model::lifecycle::State::ALL {
+            keys.push(format!("aid-state-{}", s.as_str()));
+        }
+        for d in 0..7 {
+            keys.push(format!("aid-weekday-{d}"));
+        }
+        for p in ["morning", "afternoon", "evening"] {
+            keys.push(format!("aid-part-{p}"));
+            keys.push(format!("aid-grid-{p}"));
+        }
+        for m in ["cash", "bank_transfer", "external"] {
+            keys.push(format!("aid-method-{m}"));
+        }
+        for d in [
+            "created",
+            "invite",
+            "audience",
+            "offer",
+            "withdraw",
+            "accept",
+            "fee",
+            "fee_confirm",
+            "done",
+            "no_show",
+            "cancel",
+            "settle",
+            "review",
+            "report",
+            "link",
+            "linked",
+            "profile",
+            "certify",
+            "suggest",
+        ] {
+            keys.push(format!("aid-done-{d}"));
+        }
+        keys.extend(kernel::module::check::keys_in(
+            "aid-",
+            &[
+                include_str!("http/mod.rs"),
+                include_str!("http/pages.rs"),
+                include_str!("store/mod.rs"),
+                include_str!("model/mod.rs"),
+                include_str!("model/matching.rs"),
+                include_str!("model/lifecycle.rs"),
+            ],
+        ));
+        keys
+    }
+}

@@ -97,14 +97,3 @@ pub fn sheet() -> Sheet {
         matrix_resource,
     )
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_aid_matrix_matches_its_table() {
-        let problems = sheet().check("aid");
-        assert!(problems.is_empty(), "{}", problems.join("\n"));
-    }
-}

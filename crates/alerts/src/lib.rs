@@ -40,3 +40,44 @@ pub fn module() -> kernel::Module {
 fn device_ack(k: kernel::Kernel, device: String, payload: String) -> kernel::module::Handling {
     Box::pin(async move { store::device_ack(&k, &device, &payload).await.map(|_| ()) })
 }
+
+#[cfg(test)]
+mod module_tests {
+    kernel::assert_module!(crate::module(), keys: keys());
+
+    /// The keys alerts' Rust builds at run time.
+    fn keys() -> Vec<String> {
+        use crate::model::cap::{Category, Certainty, Severity, Urgency};
+        let states = [
+            "in-force",
+            "expired",
+            "cancelled",
+            "lifted",
+            "updated",
+            "ending",
+            "test",
+        ];
+        [
+            "alerts-status-Exercise",
+            "alerts-status-Actual",
+            "alerts-status-Test",
+            "alerts-channel-terminal",
+            "alerts-channel-web",
+            "alerts-channel-email",
+            "alerts-channel-mqtt",
+            "alerts-channel-device",
+            "alerts-unreachable-email",
+            "alerts-unreachable-mqtt",
+            "alerts-notice-cancelled",
+            "alerts-notice-lifted",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(Category::ALL.iter().map(|c| format!("cap-category-{}", c.as_str())))
+        .chain(Urgency::ALL.iter().map(|c| format!("cap-urgency-{}", c.as_str())))
+        .chain(Severity::ALL.iter().map(|c| format!("cap-severity-{}", c.as_str())))
+        .chain(Certainty::ALL.iter().map(|c| format!("cap-certainty-{}", c.as_str())))
+        .chain(states.iter().map(|s| format!("alerts-state-{s}")))
+        .collect()
+    }
+}

@@ -3,6 +3,8 @@
 
 use utoipa_axum::router::OpenApiRouter;
 
+pub mod check;
+
 use crate::Kernel;
 use crate::store::migrate::Migration;
 
@@ -147,21 +149,170 @@ pub fn no_home(_: Kernel, _: HomeViewer) -> HomeCards {
     Box::pin(std::future::ready(Vec::new()))
 }
 
-static HOME: std::sync::OnceLock<Vec<HomeHook>> = std::sync::OnceLock::new();
+/// What one app's pages ask of its modules: navigation, page context, home cards. Kept on the
+/// kernel rather than the process, so that two apps in one process (a test's) each show their
+/// own modules only.
+#[derive(Debug, Default)]
+pub struct Wiring {
+    pub nav: std::sync::Arc<[NavEntry]>,
+    pub page_context: Vec<(&'static str, crate::web::viewer::PageContextFn)>,
+    pub home: Vec<HomeHook>,
+}
 
-/// Install the modules' home hooks once at start-up (later calls are ignored).
-pub fn register_home(hooks: Vec<HomeHook>) {
-    let _ = HOME.set(hooks);
+/// Install these modules for this kernel: their catalogs and templates join the process's, once
+/// per module name (preparing another app in the same process adds only the modules it
+/// brings), and the kernel keeps their navigation, page context and home hooks.
+pub fn install(k: &Kernel, modules: &[Module]) -> Result<(), String> {
+    for m in modules {
+        crate::web::render::install_module(m.name, m.templates)?;
+        crate::i18n::install_module(m.name, m.messages_ja, m.messages_en)?;
+    }
+    let wiring = Wiring {
+        nav: modules.iter().flat_map(|m| m.nav.iter().copied()).collect(),
+        page_context: modules.iter().flat_map(|m| m.page_context.iter().copied()).collect(),
+        home: modules.iter().map(|m| m.home).collect(),
+    };
+    if k.extensions.get::<Wiring>().is_some() {
+        return Err("this kernel's modules are already installed".into());
+    }
+    k.extensions.get_or_init(|| wiring);
+    Ok(())
+}
+
+/// This kernel's wiring (none before [`install`]).
+pub fn wiring(k: &Kernel) -> std::sync::Arc<Wiring> {
+    k.extensions.get::<Wiring>().unwrap_or_default()
 }
 
 /// Every module's cards for this person, the urgent ones first.
 pub async fn home_cards(k: &Kernel, viewer: HomeViewer) -> Vec<HomeCard> {
     let mut out = Vec::new();
-    for hook in HOME.get().map(Vec::as_slice).unwrap_or_default() {
+    for hook in &wiring(k).home {
         out.extend(hook(k.clone(), viewer.clone()).await);
     }
     out.sort_by_key(|c| !c.urgent);
     out
+}
+
+#[cfg(test)]
+mod module_tests {
+    crate::assert_module!(crate::http::api::module(), keys: keys());
+
+    /// Keys built from a prefix (`t("role-" ~ r.role)`), for every value, and the navigation's.
+    fn keys() -> Vec<String> {
+        crate::model::org::Role::ALL
+            .iter()
+            .map(|r| format!("role-{r}"))
+            .chain(crate::model::org::OrgKind::ALL.iter().map(|k| format!("kind-{k}")))
+            .chain(crate::model::area::AreaLevel::ALL.iter().map(|l| format!("level-{l}")))
+            .chain(crate::web::Viewer::all_nav_labels().iter().map(|s| s.to_string()))
+            .collect()
+    }
+
+    fn lax(_: &crate::config::Config) -> Result<(), crate::config::ConfigError> {
+        Ok(())
+    }
+
+    fn unwritten() -> crate::model::policy::Sheet {
+        crate::model::policy::Sheet {
+            actions: || vec!["flawed.poke"],
+            ..crate::model::policy::Sheet::EMPTY
+        }
+    }
+
+    /// Installing is additive and once per module name: a second app's modules join the first's,
+    /// the same module again changes nothing, and a template name taken by another module is
+    /// refused; navigation stays with each kernel.
+    #[tokio::test]
+    async fn modules_install_once_each_and_navigation_stays_with_its_kernel() {
+        let db = crate::Db::connect("sqlite::memory:").await.unwrap();
+        let one = crate::Kernel::new(db.clone(), crate::config::Config::default());
+        let two = crate::Kernel::new(db, crate::config::Config::default());
+        let first = super::Module {
+            name: "kit-first",
+            messages_ja: "kit-first-title = 一番\n",
+            messages_en: "kit-first-title = First\n",
+            templates: &[("kit/first.html", "{{ t(\"kit-first-title\") }}")],
+            nav: &[("/first", "kit-first-title", |_| true)],
+            ..crate::http::api::module()
+        };
+        let clash = super::Module {
+            name: "kit-clash",
+            messages_ja: "kit-clash-title = 衝突\n",
+            messages_en: "kit-clash-title = Clash\n",
+            templates: &[("kit/first.html", "other")],
+            nav: &[],
+            ..crate::http::api::module()
+        };
+        super::install(&one, std::slice::from_ref(&first)).unwrap();
+        assert!(
+            super::install(&one, std::slice::from_ref(&first)).is_err(),
+            "once per kernel"
+        );
+        super::install(&two, &[super::Module { nav: &[], ..first }]).unwrap();
+        let e = super::install(&crate::Kernel::new(two.db.clone(), Default::default()), &[clash]).unwrap_err();
+        assert!(e.contains("kit/first.html"), "{e}");
+        let html = crate::web::render::render("kit/first.html", minijinja::context! { lang => "en" }).unwrap();
+        assert_eq!(html, "First");
+        assert_eq!(super::wiring(&one).nav.len(), 1);
+        assert!(super::wiring(&two).nav.is_empty());
+    }
+
+    /// The checks are not empty: a module with a flaw of each kind is told about each.
+    #[test]
+    fn a_flawed_module_is_told_what_is_wrong() {
+        use super::check::*;
+        let flawed = super::Module {
+            name: "flawed",
+            migrations: &[crate::store::migrate::Migration {
+                name: "0002_late",
+                sqlite: "CREATE TABLE flawed (id TEXT PRIMARY KEY, person_id TEXT REFERENCES people (id));",
+                postgres: "CREATE TABLE flawed (id TEXT PRIMARY KEY, oops);",
+            }],
+            messages_ja: "nav-flawed = 欠陥\nflawed-only-ja = だけ\n",
+            messages_en: "nav-flawed = Flawed\n",
+            nav: &[("/flawed", "nav-flawed", |_| true), ("/x", "nav-nowhere", |_| true)],
+            templates: &[("flawed.html", "{{ t(\"flawed-title\") }}")],
+            policy: unwritten,
+            config: Some(crate::config::Section {
+                name: "flawed",
+                check: lax,
+            }),
+            ..crate::http::api::module()
+        };
+        let none = std::path::Path::new("no such folder");
+        assert_eq!(
+            migration_problems(&flawed, none),
+            ["flawed: migration 0002_late should be named 0001_…"]
+        );
+        // SQLite takes it (after the kernel's `people`); PostgreSQL, when the run has it, does not.
+        let applied = block_on(apply_problems(&flawed));
+        let on_postgres = std::env::var("MACHI_TEST_DATABASE").is_ok_and(|u| crate::store::is_postgres_url(&u));
+        assert_eq!(applied.len(), usize::from(on_postgres), "{applied:?}");
+        assert_eq!(
+            catalog_problems(&flawed, &["flawed-built".to_string()]),
+            [
+                "flawed.html: flawed-title (en)",
+                "flawed.html: flawed-title (ja)",
+                "flawed: audit-flawed-poke (en)",
+                "flawed: audit-flawed-poke (ja)",
+                "flawed: en lacks flawed-only-ja",
+                "flawed: flawed-built (en)",
+                "flawed: flawed-built (ja)",
+                "flawed: nav-nowhere (en)",
+                "flawed: nav-nowhere (ja)",
+            ]
+        );
+        assert!(!policy_problems(&flawed).is_empty());
+        assert_eq!(config_problems(&flawed), ["[flawed]: an unknown key is accepted"]);
+        assert_eq!(
+            keys_in(
+                "flawed-",
+                &["t(\"flawed-a\"), \"flawed-role-\", \"flawed-{x}\", \"other-b\", \"flawed-a\""]
+            ),
+            ["flawed-a"]
+        );
+    }
 }
 
 #[cfg(test)]

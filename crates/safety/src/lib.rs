@@ -45,3 +45,36 @@ pub fn module() -> kernel::Module {
 fn device_answer(k: kernel::Kernel, device: String, payload: String) -> kernel::module::Handling {
     Box::pin(async move { http::device_answer(&k, &device, &payload).await.map(|_| ()) })
 }
+
+#[cfg(test)]
+mod module_tests {
+    kernel::assert_module!(crate::module(), keys: keys());
+
+    /// The keys safety's Rust builds at run time.
+    fn keys() -> Vec<String> {
+        let mut keys: Vec<String> = ["level-town", "level-district", "level-chome"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for s in crate::model::answer::MemberStatus::ALL {
+            keys.push(format!("safety-member-{}", s.as_str()));
+        }
+        for o in crate::http::OUTCOMES {
+            keys.push(format!("safety-outcome-{o}"));
+        }
+        for s in ["safe", "help"] {
+            keys.push(format!("safety-status-{s}"));
+            keys.push(format!("safety-household-{s}"));
+        }
+        for d in [
+            crate::model::answer::Doubt::Injured,
+            crate::model::answer::Doubt::Unknown,
+        ] {
+            keys.push(d.key().to_string());
+        }
+        for c in ["web", "terminal", "email", "mqtt", "api"] {
+            keys.push(format!("safety-channel-{c}"));
+        }
+        keys
+    }
+}

@@ -123,12 +123,6 @@ mod tests {
     use kernel::model::policy::may;
 
     #[test]
-    fn the_safety_matrix_matches_its_table() {
-        let problems = sheet().check("safety");
-        assert!(problems.is_empty(), "{}", problems.join("\n"));
-    }
-
-    #[test]
     fn only_family_in_the_circle_answer_a_safety_check_for_the_watched_household() {
         let circle = |role: &str| Resource::WatchedHousehold { role: role.into() };
         let neighbour = actor("neighbour").unwrap();

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use kernel::config::Config;
-use kernel::store::ConnectOptions;
 use kernel::{Db, Kernel, TestClock};
 
 /// The environment variable that selects PostgreSQL for a test run.
@@ -24,23 +23,9 @@ pub struct TestDb {
 pub async fn test_db() -> TestDb {
     match std::env::var(TEST_DATABASE_ENV) {
         Ok(url) if kernel::store::is_postgres_url(&url) => {
-            let schema = format!("t_{}", kernel::RandomIds.new_id_lower());
-            let admin = Db::connect_with(
-                &url,
-                ConnectOptions {
-                    max_connections: Some(1),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{TEST_DATABASE_ENV}={url}: PostgreSQL is not reachable: {e}"));
-            if let Db::Postgres(p) = &admin {
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(p)
-                    .await
-                    .expect("create schema");
-            }
-            admin.close().await;
+            let schema = kernel::module::check::fresh_schema(&url)
+                .await
+                .unwrap_or_else(|e| panic!("{TEST_DATABASE_ENV}={url}: PostgreSQL is not reachable: {e}"));
             let sep = if url.contains('?') { '&' } else { '?' };
             let url = format!("{url}{sep}options[search_path]={schema}");
             let db = Db::connect(&url).await.expect("connect to the test schema");
@@ -81,8 +66,8 @@ pub async fn spawn_app_with(config: Config, demo: bool) -> TestApp {
     spawn_app_of(config, demo, crate::modules).await
 }
 
-/// The app of these modules (a test adding a module of its own to [`crate::modules`]). The
-/// catalogs, templates and navigation are installed once per process: a test binary of its own.
+/// The app of these modules (a test adding a module of its own to [`crate::modules`]); its pages
+/// show these modules' navigation only, whatever other apps the process runs.
 pub async fn spawn_app_of(config: Config, demo: bool, modules: fn() -> Vec<kernel::Module>) -> TestApp {
     let tdb = test_db().await;
     let mut k = crate::prepare_modules(tdb.db.clone(), config, &modules())

@@ -160,12 +160,6 @@ mod tests {
     use kernel::model::policy::fixtures::actor;
     use kernel::model::policy::may;
 
-    #[test]
-    fn the_watch_matrix_matches_its_table() {
-        let problems = sheet().check("watch");
-        assert!(problems.is_empty(), "{}", problems.join("\n"));
-    }
-
     /// Held messages to a watched person: the family decides until a guardian is named, then the
     /// guardian alone (with the welfare desk only while there is none); the person never does.
     #[test]

@@ -680,15 +680,3 @@ pub async fn leaves_below(db: &Db, area_id: &str) -> Result<Vec<String>> {
     .fetch_all(p)
     .await)?)
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn migrations_exist_for_both_backends() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-        assert_eq!(
-            kernel::store::migrate::parity_problems(&dir, super::MIGRATIONS),
-            Vec::<String>::new()
-        );
-    }
-}

@@ -155,12 +155,3 @@ pub fn parity_problems(dir: &std::path::Path, listed: &[Migration]) -> Vec<Strin
     }
     problems
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn kernel_migrations_exist_for_both_backends() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-        assert_eq!(super::parity_problems(&dir, super::KERNEL), Vec::<String>::new());
-    }
-}

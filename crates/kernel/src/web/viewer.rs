@@ -30,6 +30,8 @@ pub struct Viewer {
     /// What modules add to every page of a logged-in person (the alerts in force for their
     /// area, say), by template variable name: the layout shows it without JavaScript.
     pub page_context: Vec<(&'static str, serde_json::Value)>,
+    /// This app's modules' navigation entries (see [`crate::module::Wiring`]).
+    pub module_nav: std::sync::Arc<[crate::module::NavEntry]>,
 }
 
 /// A module's part of every page for a logged-in person: (template variable, how to compute it).
@@ -37,21 +39,6 @@ pub struct Viewer {
 /// variables are called (a page may name a variable `when`, say).
 pub type PageContextFn =
     fn(Kernel, Person, Lang) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<serde_json::Value>> + Send>>;
-
-static PAGE_CONTEXT: std::sync::OnceLock<Vec<(&'static str, PageContextFn)>> = std::sync::OnceLock::new();
-
-/// Install the modules' page context functions once at start-up (later calls are ignored).
-pub fn register_page_context(entries: Vec<(&'static str, PageContextFn)>) {
-    let _ = PAGE_CONTEXT.set(entries);
-}
-
-/// Navigation entries modules add: (path, message key, action the viewer must be allowed on the town).
-static MODULE_NAV: std::sync::OnceLock<Vec<crate::module::NavEntry>> = std::sync::OnceLock::new();
-
-/// Install the modules' navigation entries once at start-up (later calls are ignored).
-pub fn register_nav(entries: Vec<crate::module::NavEntry>) {
-    let _ = MODULE_NAV.set(entries);
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct NavItem {
@@ -121,10 +108,8 @@ impl Viewer {
             household_id: None,
             grants: Vec::new(),
         };
-        let mut out: Vec<NavItem> = MODULE_NAV
-            .get()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+        let mut out: Vec<NavItem> = self
+            .module_nav
             .iter()
             .filter(|(_, _, sees)| sees(&self.actor) && !sees(&anyone))
             .map(|(href, label, _)| NavItem {
@@ -150,7 +135,7 @@ impl Viewer {
             items.push(("/me", "nav-me"));
             items.push(("/terminal", "nav-terminal"));
         }
-        for (href, label, sees) in MODULE_NAV.get().map(Vec::as_slice).unwrap_or_default() {
+        for (href, label, sees) in self.module_nav.iter() {
             if sees(&self.actor) {
                 items.push((href, label));
             }
@@ -215,12 +200,13 @@ impl FromRequestParts<Kernel> for Viewer {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let not_a_page = header("accept").is_some_and(|a| a.contains("text/event-stream"))
             || header("sec-fetch-dest").is_some_and(|d| d != "document");
+        let wiring = crate::module::wiring(k);
         let mut page_context = Vec::new();
         if let Some(p) = person
             .as_ref()
             .filter(|_| !not_a_page && !parts.uri.path().starts_with("/api/"))
         {
-            for (name, f) in PAGE_CONTEXT.get().map(Vec::as_slice).unwrap_or_default() {
+            for (name, f) in &wiring.page_context {
                 // A module that cannot say its part must not take every page down with it.
                 match f(k.clone(), p.clone(), lang).await {
                     Ok(value) => page_context.push((*name, value)),
@@ -232,6 +218,7 @@ impl FromRequestParts<Kernel> for Viewer {
             session_expired: secret.is_some() && person.is_none(),
             session_secret: if person.is_some() { secret } else { None },
             page_context,
+            module_nav: wiring.nav.clone(),
             person,
             actor,
             lang,

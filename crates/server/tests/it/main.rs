@@ -11,6 +11,7 @@ mod alerts;
 mod api;
 mod hardening;
 mod kit;
+mod module;
 mod modules;
 mod notices;
 mod safety;

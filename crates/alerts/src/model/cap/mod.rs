@@ -61,4 +61,6 @@ use validate::*;
 pub use write::*;
 
 #[cfg(test)]
+mod schema_tests;
+#[cfg(test)]
 mod tests;

