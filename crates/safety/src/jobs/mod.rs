@@ -59,7 +59,7 @@ async fn auto_start(k: &Kernel, t: &mut Tick) -> Result<()> {
             continue;
         }
         // A mistaken alert cancelled during the delay starts nothing.
-        if a.replaced || alerts::service::is_replaced(&k.db, &a.id).await? {
+        if a.replaced || alerts::service::for_others::is_replaced(&k.db, &a.id).await? {
             continue;
         }
         // Aftershocks are counted from the round's first alert (its start may be later by the delay).

@@ -461,17 +461,17 @@ async fn residents_answer_on_the_web_and_officers_watch_the_tally_and_map() {
     // A device button answers for its person's household.
     let round_id = id.to_string();
     assert!(
-        safety::http::device_answer(&app.kernel, "bulb-0001", &format!("safety:{round_id}:safe"))
+        safety::service::answers::device_answer(&app.kernel, "bulb-0001", &format!("safety:{round_id}:safe"))
             .await
             .unwrap()
     );
     assert!(
-        !safety::http::device_answer(&app.kernel, "no-such-device", &format!("safety:{round_id}:safe"))
+        !safety::service::answers::device_answer(&app.kernel, "no-such-device", &format!("safety:{round_id}:safe"))
             .await
             .unwrap()
     );
     assert!(
-        !safety::http::device_answer(&app.kernel, "bulb-0001", &format!("safety:{round_id}:maybe"))
+        !safety::service::answers::device_answer(&app.kernel, "bulb-0001", &format!("safety:{round_id}:maybe"))
             .await
             .unwrap()
     );
