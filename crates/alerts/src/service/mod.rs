@@ -5,4 +5,9 @@
 //! did in the audit log in the same transaction as the change or read. `http` calls downwards
 //! into here, never the other way.
 
+pub mod acknowledge;
 pub mod for_others;
+pub mod in_force;
+pub mod publish;
+pub mod report;
+pub mod sources;
