@@ -20,7 +20,7 @@ use crate::service::answers::{self, Answered};
 use crate::service::export;
 use crate::service::follow_up::{self, FollowUpView, OutcomeInput, VisitInput};
 use crate::service::rounds::{self, RoundView, StartInput};
-use crate::store::{self, Round};
+use crate::store::Round;
 
 pub fn api() -> OpenApiRouter<Kernel> {
     OpenApiRouter::new()
@@ -60,7 +60,7 @@ async fn list_rounds(State(k): State<Kernel>, auth: Auth) -> Result<Json<Vec<Rou
     responses((status = 200, body = RoundView), (status = 401), (status = 403), (status = 404)))]
 async fn get_round(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<Json<RoundView>> {
     auth.person_id()?;
-    let round = store::require(&k.db, &id).await?;
+    let round = rounds::require(&k, &id).await?;
     Ok(Json(rounds::view_for(&k, &auth.0, round).await?.0))
 }
 
@@ -115,7 +115,7 @@ async fn answer(
     responses((status = 200, body = FollowUpView), (status = 401), (status = 403), (status = 404)))]
 async fn follow_up(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<Json<FollowUpView>> {
     auth.person_id()?;
-    let round = store::require(&k.db, &id).await?;
+    let round = rounds::require(&k, &id).await?;
     Ok(Json(follow_up::view_for(&k, &auth.0, &round).await?))
 }
 
@@ -155,7 +155,7 @@ async fn export_csv(
     headers: HeaderMap,
 ) -> Result<Response> {
     auth.person_id()?;
-    let round = store::require(&k.db, &id).await?;
+    let round = rounds::require(&k, &id).await?;
     Ok(csv_response(
         &id,
         export::export_for(&k, &auth.0, &round, api_lang(&headers)).await?,

@@ -421,7 +421,7 @@ async fn answer_page(
     status: StatusCode,
 ) -> Result<Response> {
     // Each member with what the form shows already chosen and typed.
-    let members: Vec<_> = kernel::store::households::members(&k.db, household_id)
+    let members: Vec<_> = answers::members(k, household_id)
         .await?
         .into_iter()
         .map(|m| {
@@ -462,7 +462,7 @@ async fn confirm_page(
     fields: &[(String, String)],
     doubt: Doubt,
 ) -> Result<Response> {
-    let members = kernel::store::households::members(&k.db, household_id).await?;
+    let members = answers::members(k, household_id).await?;
     let names: std::collections::HashMap<&str, &str> = members
         .iter()
         .map(|m| (m.person_id.as_str(), m.display_name.as_str()))
@@ -506,7 +506,7 @@ async fn receipt_page(
         .next()
         .ok_or_else(|| Error::not_found("safety-no-answer-yet"))?;
     let given: Vec<MemberAnswer> = serde_json::from_str(&latest.members).unwrap_or_default();
-    let members: Vec<_> = kernel::store::households::members(&k.db, household_id)
+    let members: Vec<_> = answers::members(k, household_id)
         .await?
         .into_iter()
         .map(|m| {

@@ -195,13 +195,14 @@ pub async fn device_answer(k: &Kernel, device: &str, payload: &str) -> Result<bo
     }
 }
 
+/// The household's members, as the answer form lists them.
+pub(crate) async fn members(k: &Kernel, household: &str) -> Result<Vec<kernel::model::household::HouseholdMember>> {
+    kernel::store::households::members(&k.db, household).await
+}
+
 /// The household's members' ids (the answer names them).
 pub(crate) async fn member_ids(k: &Kernel, household: &str) -> Result<Vec<String>> {
-    Ok(kernel::store::households::members(&k.db, household)
-        .await?
-        .into_iter()
-        .map(|m| m.person_id)
-        .collect())
+    Ok(members(k, household).await?.into_iter().map(|m| m.person_id).collect())
 }
 
 /// The household's name, as shown when family answers for it.

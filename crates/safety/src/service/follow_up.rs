@@ -3,10 +3,12 @@
 //! names households and their state: read in one transaction with its audit entry.
 
 use kernel::model::policy::{Actor, may};
+use kernel::store::outbox::{NewDelivery, enqueue};
 use kernel::{Error, Kernel, Result};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::model::rule;
 use crate::policy::{Action, Resource};
 use crate::store::{self, FollowUp, Round};
 
@@ -81,14 +83,13 @@ pub(crate) async fn assign_for(
             vec![("field", "visitor_id".into())],
         ));
     }
-    store::assign_visit(
-        k,
-        round_id,
-        household,
-        visitor,
-        actor.person_id.as_deref().unwrap_or_default(),
-    )
-    .await
+    // Who is sent to a household is about that household: recorded with the assignment.
+    let by = actor.person_id.as_deref();
+    let mut tx = k.db.begin().await?;
+    store::assign_visit(&mut tx, k.now(), round_id, household, visitor, by.unwrap_or_default()).await?;
+    let entry = super::audit(by, "safety.visit", round_id).reason(household);
+    kernel::store::audit::append_in(&mut tx, k.now(), vec![entry]).await?;
+    tx.commit().await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -124,8 +125,88 @@ pub(crate) async fn outcome_for(
             vec![("field", "note".into())],
         ));
     }
-    if !store::record_visit(k, round_id, household, &input.outcome, note).await? {
+    // How the household was found is about that household: recorded with the outcome.
+    let mut tx = k.db.begin().await?;
+    if !store::record_visit(&mut tx, k.now(), round_id, household, &input.outcome, note).await? {
         return Err(Error::conflict("safety-visit-not-assigned", vec![]));
     }
-    Ok(())
+    let entry = super::audit(actor.person_id.as_deref(), "safety.visit_outcome", round_id).reason(household);
+    kernel::store::audit::append_in(&mut tx, k.now(), vec![entry]).await?;
+    tx.commit().await
+}
+
+/// Hand silent households with a 要支援者 to those who visit (the assigned visitor, else the
+/// area's officers and supporters, with the watch-over circle first; else the alerts duty), by
+/// e-mail. Returns how many households were escalated.
+pub async fn escalate(k: &Kernel) -> Result<usize> {
+    let mut escalated = 0;
+    let cfg = &*crate::config::of(k);
+    let now = k.now();
+    for round in store::open(&k.db).await? {
+        if !rule::escalation_due(round.started_at, cfg, now) {
+            continue;
+        }
+        for (household, area, visitor) in store::to_escalate(&k.db, &round.id).await? {
+            // The assigned visitor if there is one, else the officers and supporters of the area,
+            // and the watch-over circle's ladder of anyone in the household; else (nobody covers
+            // the area) the city's staff with the alerts duty.
+            let mut to: Vec<String> = match visitor {
+                Some(v) => vec![v],
+                None => {
+                    let path = kernel::store::areas::path(&k.db, Some(&area)).await?;
+                    store::visitors(&k.db, &path)
+                        .await?
+                        .into_iter()
+                        .map(|(id, _)| id)
+                        .collect()
+                }
+            };
+            // A watched person's circle (見守りの輪) knows them best: its ladder is told too, first.
+            let members: Vec<String> = kernel::store::households::members(&k.db, &household)
+                .await?
+                .into_iter()
+                .map(|m| m.person_id)
+                .collect();
+            let mut circle = watch::service::for_others::ladders_of(&k.db, &members).await?;
+            if !circle.is_empty() {
+                circle.retain(|p| !to.contains(p));
+                circle.extend(to);
+                to = circle;
+            }
+            if to.is_empty() {
+                to = kernel::store::orgs::duty_staff(&k.db, "alerts").await?;
+            }
+            if !store::mark_escalated(k, &round.id, &household, &to).await? {
+                continue;
+            }
+            escalated += 1;
+            let h = kernel::store::households::get(&k.db, &household).await?;
+            let (name, address) = h.map(|h| (h.name, h.address.unwrap_or_default())).unwrap_or_default();
+            let mut mail = Vec::new();
+            for person in &to {
+                if let Some(p) = kernel::store::people::get(&k.db, person).await?
+                    && let Some(email) = p.email
+                {
+                    let (subject, body) = crate::model::escalation_mail(
+                        &round.title,
+                        &name,
+                        &address,
+                        &k.link(&format!("/safety/{}", round.id)),
+                    )
+                    .render(kernel::i18n::Lang::from_tag(p.language.as_deref()));
+                    mail.push(NewDelivery {
+                        channel: "email".into(),
+                        source: format!("safety:{}", round.id),
+                        person_id: Some(person.clone()),
+                        address: email,
+                        subject,
+                        body,
+                        dedupe_key: format!("safety:{}:escalate:{household}:{person}", round.id),
+                    });
+                }
+            }
+            enqueue(k, &mail).await?;
+        }
+    }
+    Ok(escalated)
 }

@@ -6,6 +6,7 @@ use kernel::{Error, Kernel, Result};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::model::rule;
 use crate::model::tally::{AreaTally, total};
 use crate::policy::{Action, Resource};
 use crate::store::{self, Round};
@@ -226,7 +227,90 @@ pub(crate) async fn require(k: &Kernel, id: &str) -> Result<Round> {
 /// Open rounds asking the actor's household that it has not answered yet.
 pub(crate) async fn pending_for(k: &Kernel, actor: &Actor) -> Result<Vec<Round>> {
     match actor.household_id.as_deref() {
-        Some(h) => store::pending_for_household(&k.db, h).await,
+        Some(h) => pending(k, h).await,
         None => Ok(Vec::new()),
     }
+}
+
+/// Open rounds asking this household that it has not answered yet (the home page's card).
+pub(crate) async fn pending(k: &Kernel, household_id: &str) -> Result<Vec<Round>> {
+    store::pending_for_household(&k.db, household_id).await
+}
+
+/// Start rounds for alerts that match the town's rule (after the configured delay); an
+/// aftershock's alert joins the open round. Returns (rounds started, rounds joined).
+pub async fn auto_start(k: &Kernel) -> Result<(Vec<String>, Vec<String>)> {
+    let (mut started, mut joined) = (Vec::new(), Vec::new());
+    let cfg = &*crate::config::of(k);
+    if !cfg.auto_start {
+        return Ok((started, joined));
+    }
+    let now = k.now();
+    for a in store::alerts_without_round(&k.db, now - 86_400_000).await? {
+        let facts = rule::AlertFacts {
+            status: &a.status,
+            msg_type: &a.msg_type,
+            event: &a.event,
+            headline: &a.headline,
+            category: &a.category,
+        };
+        if !rule::triggers(cfg, &facts) {
+            continue;
+        }
+        // A mistaken alert cancelled during the delay starts nothing.
+        if a.replaced || alerts::service::for_others::is_replaced(&k.db, &a.id).await? {
+            continue;
+        }
+        // Aftershocks are counted from the round's first alert (its start may be later by the delay).
+        let mut open: Option<Round> = None;
+        for r in store::open(&k.db)
+            .await?
+            .into_iter()
+            .filter(|r| r.started_how == "alert")
+        {
+            let anchor = store::first_alert_at(&k.db, &r.id).await?.unwrap_or(r.started_at);
+            if rule::joins_open_round(anchor, a.created_at, cfg) {
+                open = Some(r);
+                break;
+            }
+        }
+        if let Some(r) = &open {
+            if store::join(k, &r.id, &a.id).await? {
+                joined.push(r.id.clone());
+            }
+            continue;
+        }
+        // A new round waits out the delay (an aftershock above joins at once).
+        if !rule::start_due(a.created_at, cfg, now) {
+            continue;
+        }
+        let Some(area) = store::alert_scope(&k.db, &a.id).await? else {
+            continue; // reaches nobody in the town
+        };
+        let title = if a.headline.is_empty() {
+            a.event.clone()
+        } else {
+            a.headline.clone()
+        };
+        let (round, created) = store::start(k, &area, &title, "alert", None, Some(&a.id)).await?;
+        if created {
+            super::asking::announce(k, &round).await?;
+            store::mark_announced(k, &round.id).await?;
+            started.push(round.id);
+        }
+    }
+    Ok((started, joined))
+}
+
+/// Rounds started but whose households were never asked (the node died or sending failed
+/// in between): ask now. Young rounds are left to the request that is still asking.
+pub async fn announce_unfinished(k: &Kernel) -> Result<()> {
+    let now = k.now();
+    for round in store::unannounced(&k.db).await? {
+        if now - round.started_at >= 30_000 {
+            super::asking::announce(k, &round).await?;
+            store::mark_announced(k, &round.id).await?;
+        }
+    }
+    Ok(())
 }

@@ -631,35 +631,43 @@ pub async fn follow_up(tx: &mut Tx, round_id: &str, areas: &[String]) -> Result<
     Ok(rows.into_iter().filter(|r| areas.contains(&r.area_id)).collect())
 }
 
-/// Assign someone to visit a household (replacing an earlier assignment).
-pub async fn assign_visit(k: &Kernel, round_id: &str, household_id: &str, visitor: &str, by: &str) -> Result<()> {
-    on_db!(&k.db, |p| {
+/// Assign someone to visit a household (replacing an earlier assignment), in the caller's
+/// transaction (its audit entry commits with it).
+pub async fn assign_visit(
+    tx: &mut Tx,
+    now: i64,
+    round_id: &str,
+    household_id: &str,
+    visitor: &str,
+    by: &str,
+) -> Result<()> {
+    on_tx!(tx, |tx| {
         sqlx::query(
-        "INSERT INTO safety_visits (round_id, household_id, visitor_id, assigned_by, assigned_at) VALUES ($1,$2,$3,$4,$5) \
-         ON CONFLICT (round_id, household_id) DO UPDATE SET visitor_id = $3, assigned_by = $4, assigned_at = $5, \
-         outcome = NULL, note = NULL, visited_at = NULL"
-    )
-    .bind(round_id)
-    .bind(household_id)
-    .bind(visitor)
-    .bind(by)
-    .bind(k.now())
-    .execute(p)
-    .await
-    .map(|_| ())
-    })?;
+            "INSERT INTO safety_visits (round_id, household_id, visitor_id, assigned_by, assigned_at) \
+             VALUES ($1,$2,$3,$4,$5) ON CONFLICT (round_id, household_id) DO UPDATE SET visitor_id = $3, \
+             assigned_by = $4, assigned_at = $5, outcome = NULL, note = NULL, visited_at = NULL",
+        )
+        .bind(round_id)
+        .bind(household_id)
+        .bind(visitor)
+        .bind(by)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    });
     Ok(())
 }
 
-/// The visit's outcome; false if nobody was assigned.
+/// The visit's outcome, in the caller's transaction; false if nobody was assigned.
 pub async fn record_visit(
-    k: &Kernel,
+    tx: &mut Tx,
+    now: i64,
     round_id: &str,
     household_id: &str,
     outcome: &str,
     note: Option<&str>,
 ) -> Result<bool> {
-    let n = on_db!(&k.db, |p| {
+    let n = on_tx!(tx, |tx| {
         sqlx::query(
         "UPDATE safety_visits SET outcome = $3, note = $4, visited_at = $5 WHERE round_id = $1 AND household_id = $2"
     )
@@ -667,11 +675,11 @@ pub async fn record_visit(
     .bind(household_id)
     .bind(outcome)
     .bind(note)
-    .bind(k.now())
-    .execute(p)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+    });
     Ok(n > 0)
 }
 

@@ -1318,7 +1318,29 @@ async fn each_use_case_commits_its_change_or_read_with_its_audit_entry() {
     assert!(listed >= 1, "tanaka's household asked for help: {f}");
     let read = entries(&app, &id, "safety.follow_up").await;
     assert_eq!(read.len(), 1, "{read:?}");
+    assert_eq!(read[0].actor_id.as_deref(), Some(kaicho_id.as_str()));
     assert_eq!(read[0].reason.as_deref(), Some(format!("{listed} households").as_str()));
+
+    // Sending someone to visit, and how the visit went: each with its entry.
+    let visit = format!("/safety/rounds/{id}/households/{hh}/visit");
+    let (s, body) = crate::common::put(&app, &kaicho, &visit, json!({"visitor_id": kaicho_id})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    let (s, body) = post(&app, &kaicho, &format!("{visit}/outcome"), json!({"outcome": "safe"})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    let (_, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
+    assert!(
+        f["households"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["household_id"] == hh.as_str() && h["outcome"] == "safe"),
+        "{f}"
+    );
+    for action in ["safety.visit", "safety.visit_outcome"] {
+        let e = entries(&app, &id, action).await;
+        assert_eq!(e.len(), 1, "{action}: {e:?}");
+        assert_eq!(e[0].reason.as_deref(), Some(hh.as_str()));
+    }
 
     // The export with households: the CSV, and its entry.
     let res = reqwest::Client::new()
