@@ -38,7 +38,11 @@ pub fn module() -> kernel::Module {
 
 /// A device's acknowledgement of an alert over MQTT (the payload is the alert's id).
 fn device_ack(k: kernel::Kernel, device: String, payload: String) -> kernel::module::Handling {
-    Box::pin(async move { store::device_ack(&k, &device, &payload).await.map(|_| ()) })
+    Box::pin(async move {
+        service::acknowledge::device_ack(&k, &device, &payload)
+            .await
+            .map(|_| ())
+    })
 }
 
 #[cfg(test)]

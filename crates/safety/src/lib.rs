@@ -43,7 +43,7 @@ pub fn module() -> kernel::Module {
 
 /// A device's answer to a safety check over MQTT (`safety:<round>:safe|help`).
 fn device_answer(k: kernel::Kernel, device: String, payload: String) -> kernel::module::Handling {
-    Box::pin(async move { http::device_answer(&k, &device, &payload).await.map(|_| ()) })
+    Box::pin(async move { service::answers::device_answer(&k, &device, &payload).await.map(|_| ()) })
 }
 
 #[cfg(test)]

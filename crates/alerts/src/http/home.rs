@@ -10,7 +10,7 @@ pub fn cards(k: Kernel, v: HomeViewer) -> HomeCards {
             return Vec::new();
         };
         // Best effort: the banner and the terminal still show alerts if this read fails.
-        let Ok(alerts) = crate::store::active_for_area(&k.db, area, k.now()).await else {
+        let Ok(alerts) = crate::service::in_force::active_here(&k, area).await else {
             return Vec::new();
         };
         alerts

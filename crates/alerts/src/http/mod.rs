@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kernel::http::Auth;
 use kernel::i18n::{Lang, t};
-use kernel::model::audit::AuditRecord;
 use kernel::{Error, Kernel, Result};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -21,7 +20,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::model::cap;
-use crate::store::{self, StoredAlert};
+use crate::service::report::{self, Report};
+use crate::service::{acknowledge, in_force, publish, sources};
+use crate::store::StoredAlert;
 
 pub fn api() -> OpenApiRouter<Kernel> {
     OpenApiRouter::new()
@@ -63,10 +64,7 @@ fn atom_response(feed: &crate::model::feed::Feed) -> Response {
     responses((status = 200, description = "Atom feed of the alerts that reached the area", content_type = "application/atom+xml"), (status = 404)))]
 async fn area_feed(State(k): State<Kernel>, headers: HeaderMap, Path(code): Path<String>) -> Result<Response> {
     let lang = Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
-    let area = kernel::store::areas::get(&k.db, &code)
-        .await?
-        .ok_or_else(|| Error::not_found("area-not-found"))?;
-    let alerts = store::recent_for_areas(&k.db, &leaves(&k, &code).await?, 50).await?;
+    let (area, alerts) = sources::of_area(&k, &code, 50).await?;
     let feed = crate::model::feed::Feed {
         id: format!("urn:machi:area:{}:alerts", area.code),
         title: format!("{} — {}", area.name, t(lang, "feed-title", &[])),
@@ -84,7 +82,7 @@ async fn area_feed(State(k): State<Kernel>, headers: HeaderMap, Path(code): Path
     responses((status = 200, description = "Atom feed whose entries link to CAP 1.2 documents, for relays", content_type = "application/atom+xml")))]
 async fn cap_feed(State(k): State<Kernel>, headers: HeaderMap) -> Result<Response> {
     let lang = Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
-    let alerts = store::recent(&k.db, 100).await?;
+    let alerts = sources::recent(&k, 100).await?;
     let feed = crate::model::feed::Feed {
         id: "urn:machi:alerts:cap".into(),
         title: t(lang, "feed-cap-title", &[]),
@@ -111,9 +109,10 @@ struct AlertView {
 }
 
 async fn view(k: &Kernel, alert: StoredAlert) -> Result<AlertView> {
+    let (areas, groups) = sources::reach_of(k, &alert.id).await?;
     Ok(AlertView {
-        areas: store::area_codes(&k.db, &alert.id).await?,
-        groups: store::groups(&k.db, &alert.id).await?,
+        areas,
+        groups,
         drill: alert.status == "Exercise",
         alert,
     })
@@ -150,26 +149,7 @@ async fn post_alert(State(k): State<Kernel>, auth: Auth, headers: HeaderMap, bod
             vec![("element", "xml".into()), ("rule", "the body is not UTF-8".into())],
         )
     })?;
-    let alert = cap::parse(xml).map_err(|e| {
-        Error::invalid_with(
-            "cap-invalid",
-            vec![("element", e.element.clone()), ("rule", e.rule.clone())],
-        )
-    })?;
-    let (stored, created) = store::ingest(&k, &alert, xml, auth.0.person_id.as_deref()).await?;
-    if created {
-        pages::announce(&k, &stored, &alert).await?;
-        kernel::store::audit::append(
-            &k,
-            AuditRecord::new(
-                auth.0.person_id.as_deref(),
-                Action::PublishAlerts.as_str(),
-                format!("alert/{}", stored.id),
-            )
-            .reason(&format!("{} {}", stored.status, stored.msg_type)),
-        )
-        .await?;
-    }
+    let (stored, created) = publish::publish_cap(&k, &auth.0, xml).await?;
     let location = format!("/api/v1/alerts/{}", stored.id);
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     let mut res = (status, axum::Json(view(&k, stored).await?)).into_response();
@@ -185,8 +165,7 @@ async fn post_alert(State(k): State<Kernel>, auth: Auth, headers: HeaderMap, bod
     responses((status = 204), (status = 401), (status = 404)))]
 async fn ack_alert(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode> {
     let person = auth.person_id()?.to_string();
-    store::require(&k.db, &id).await?;
-    store::acknowledge(&k, &id, &person, "device").await?;
+    acknowledge::acknowledge(&k, &person, &id, "device").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -194,67 +173,33 @@ async fn ack_alert(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) 
     description = "The drill report: per area and channel targeted, delivered, acknowledged and the median time to \
     acknowledge. Staff with the alerts duty see every area and the delivery failures; an officer sees their own \
     areas and the households there nobody in which has acknowledged.",
-    responses((status = 200, body = pages::Report), (status = 401), (status = 403), (status = 404)))]
-async fn alert_report(
-    State(k): State<Kernel>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<axum::Json<pages::Report>> {
+    responses((status = 200, body = Report), (status = 401), (status = 403), (status = 404)))]
+async fn alert_report(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<axum::Json<Report>> {
     auth.person_id()?;
-    Ok(axum::Json(pages::report_for(&k, &auth.0, &id).await?))
+    Ok(axum::Json(report::report_for(&k, &auth.0, &id).await?))
 }
 
 #[utoipa::path(get, path = "/alerts", tag = "alerts", responses((status = 200, body = [StoredAlert])))]
 async fn recent_alerts(State(k): State<Kernel>) -> Result<axum::Json<Vec<StoredAlert>>> {
-    Ok(axum::Json(store::recent(&k.db, 100).await?))
+    Ok(axum::Json(sources::recent(&k, 100).await?))
 }
 
 #[utoipa::path(get, path = "/alerts/{id}", tag = "alerts",
     responses((status = 200, description = "JSON, or CAP 1.2 XML with Accept: application/cap+xml", body = AlertView),
               (status = 404)))]
 async fn get_alert(State(k): State<Kernel>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
-    let alert = store::require(&k.db, &id).await?;
+    let alert = sources::require(&k, &id).await?;
     if wants_cap(&headers) {
-        let xml = store::cap_xml(&k.db, &id).await?;
+        let xml = sources::cap_xml(&k, &id).await?;
         return Ok(([(header::CONTENT_TYPE, "application/cap+xml; charset=utf-8")], xml).into_response());
     }
     Ok(axum::Json(view(&k, alert).await?).into_response())
 }
 
-/// The leaf areas at or below an area given by id or code.
-pub(crate) async fn leaves(k: &Kernel, id_or_code: &str) -> Result<Vec<String>> {
-    let area = kernel::store::areas::get(&k.db, id_or_code)
-        .await?
-        .ok_or_else(|| Error::not_found("area-not-found"))?;
-    store::leaves_below(&k.db, &area.id).await
-}
-
-pub(crate) async fn active(k: &Kernel, area: &str) -> Result<Vec<StoredAlert>> {
-    let mut seen = std::collections::BTreeMap::new();
-    for leaf in leaves(k, area).await? {
-        for a in store::active_for_area(&k.db, &leaf, k.now()).await? {
-            seen.entry(a.id.clone()).or_insert(a);
-        }
-    }
-    let mut list: Vec<StoredAlert> = seen.into_values().collect();
-    let rank = |s: &str| {
-        ["Extreme", "Severe", "Moderate", "Minor"]
-            .iter()
-            .position(|x| *x == s)
-            .unwrap_or(4)
-    };
-    list.sort_by(|a, b| {
-        rank(&a.severity)
-            .cmp(&rank(&b.severity))
-            .then(b.sent_ms.cmp(&a.sent_ms))
-    });
-    Ok(list)
-}
-
 #[utoipa::path(get, path = "/areas/{code}/alerts", tag = "alerts",
     responses((status = 200, description = "alerts in force for the area, most severe first", body = [StoredAlert]), (status = 404)))]
 async fn area_alerts(State(k): State<Kernel>, Path(code): Path<String>) -> Result<axum::Json<Vec<StoredAlert>>> {
-    Ok(axum::Json(active(&k, &code).await?))
+    Ok(axum::Json(in_force::active(&k, &code).await?))
 }
 
 #[utoipa::path(get, path = "/areas/{code}/alerts.txt", tag = "alerts",
@@ -262,7 +207,7 @@ async fn area_alerts(State(k): State<Kernel>, Path(code): Path<String>) -> Resul
 async fn area_ticker(State(k): State<Kernel>, headers: HeaderMap, Path(code): Path<String>) -> Result<Response> {
     let code = code.strip_suffix(".txt").unwrap_or(&code).to_string();
     let lang = Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
-    let alerts = active(&k, &code).await?;
+    let alerts = in_force::active(&k, &code).await?;
     let mut text = String::new();
     for a in &alerts {
         if a.status == "Exercise" {

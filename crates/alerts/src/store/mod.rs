@@ -2,8 +2,8 @@
 //! CAP references, the areas each alert reaches, and active alerts per area.
 
 use kernel::model::geometry::parse_geometry;
-use kernel::store::{Db, values_placeholders};
-use kernel::{Error, Kernel, Result, in_tx, on_db};
+use kernel::store::{Db, Tx, values_placeholders};
+use kernel::{Error, Kernel, Result, on_db, on_tx};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -67,8 +67,9 @@ async fn check_groups(db: &Db, groups: &[Group]) -> Result<()> {
     Ok(())
 }
 
-/// (people, households) an alert reaches, after it is stored with its areas and groups.
-async fn count_reached(db: &Db, alert_id: &str) -> Result<(i64, i64)> {
+/// (people, households) an alert reaches, after it is stored with its areas and groups (in the
+/// transaction that stored them: they are not visible outside it yet).
+async fn count_reached(tx: &mut Tx, alert_id: &str) -> Result<(i64, i64)> {
     let cond = reaches("$1", "pe");
     let sql = format!(
         "SELECT COUNT(*), COUNT(DISTINCT hm.household_id) FROM people pe \
@@ -76,12 +77,12 @@ async fn count_reached(db: &Db, alert_id: &str) -> Result<(i64, i64)> {
          LEFT JOIN household_members hm ON hm.person_id = pe.id \
          WHERE pe.deleted_at IS NULL AND {cond}"
     );
-    Ok(on_db!(db, |p| sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(
+    Ok(on_tx!(tx, |tx| sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(
         sql.as_str()
     ))
     .bind(alert_id)
-    .fetch_one(p)
-    .await)?)
+    .fetch_one(&mut **tx)
+    .await?))
 }
 
 pub static MIGRATIONS: &[kernel::store::migrate::Migration] = &[
@@ -255,7 +256,7 @@ async fn count_in_areas(db: &Db, table: &str, area_ids: &[String]) -> Result<i64
 }
 
 /// (people, households) an alert with these targets and groups would reach, before it is sent: for
-/// the confirmation step. Counted as [`ingest`] will count them.
+/// the confirmation step. Counted as [`insert_in`] will count them.
 pub async fn reach(k: &Kernel, alert: &cap::Alert) -> Result<(i64, i64)> {
     let groups = crate::model::alert::groups(alert)
         .map_err(|bad| Error::invalid_with("alerts-group-unknown", vec![("group", bad)]))?;
@@ -307,19 +308,19 @@ pub async fn reach(k: &Kernel, alert: &cap::Alert) -> Result<(i64, i64)> {
     .map_err(Into::into)
 }
 
-/// Store a CAP alert. The same sender + identifier twice is one alert: the second call
-/// returns the first (`false`). An Update or Cancel marks the alerts it references replaced.
-pub async fn ingest(
-    k: &Kernel,
-    alert: &cap::Alert,
-    xml: &str,
-    created_by: Option<&str>,
-) -> Result<(StoredAlert, bool)> {
-    if let Some(existing) = by_sender_identifier(&k.db, &alert.sender, &alert.identifier).await? {
-        return Ok((existing, false));
-    }
-    // The town's own area codes and the groups must exist; anything else may name places
-    // elsewhere and simply reaches nobody here.
+/// An alert checked and resolved against the town, ready to store: its row, the 町丁目 it
+/// reaches, its groups, the alerts it replaces.
+pub struct Prepared {
+    stored: StoredAlert,
+    hit: Vec<String>,
+    groups: Vec<Group>,
+    referenced: Vec<String>,
+}
+
+/// Check a CAP alert for storing and resolve whom it reaches (reads only; nothing is written).
+/// The town's own area codes and the groups must exist; anything else may name places
+/// elsewhere and simply reaches nobody here.
+pub async fn prepare(k: &Kernel, alert: &cap::Alert) -> Result<Prepared> {
     let groups = crate::model::alert::groups(alert)
         .map_err(|bad| Error::invalid_with("alerts-group-unknown", vec![("group", bad)]))?;
     check_groups(&k.db, &groups).await?;
@@ -359,93 +360,95 @@ pub async fn ingest(
         targeted_people: count_in_areas(&k.db, "people", &hit).await?,
         targeted_households: count_in_areas(&k.db, "households", &hit).await?,
     };
+    Ok(Prepared {
+        stored,
+        hit,
+        groups,
+        referenced,
+    })
+}
+
+/// Store a prepared alert inside the caller's transaction (its audit entry commits with it): the
+/// row with the CAP text verbatim, its areas and groups; an Update or Cancel marks the alerts it
+/// references replaced. The same sender + identifier stored meanwhile is a unique violation.
+pub async fn insert_in(tx: &mut Tx, p: Prepared, xml: &str, created_by: Option<&str>) -> Result<StoredAlert> {
     let sql = format!(
         "INSERT INTO alerts ({COLUMNS}, cap_xml, created_by) VALUES \
          ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)"
     );
-    let inserted = async {
-        in_tx!(&k.db, |tx| {
-            let s = &stored;
-            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+    let Prepared {
+        stored,
+        hit,
+        groups,
+        referenced,
+    } = p;
+    on_tx!(tx, |tx| {
+        let s = &stored;
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(&s.id)
+            .bind(&s.sender)
+            .bind(&s.identifier)
+            .bind(&s.sent)
+            .bind(s.sent_ms)
+            .bind(&s.status)
+            .bind(&s.msg_type)
+            .bind(&s.refers_to)
+            .bind(&s.event)
+            .bind(&s.category)
+            .bind(&s.urgency)
+            .bind(&s.severity)
+            .bind(&s.certainty)
+            .bind(&s.headline)
+            .bind(&s.language)
+            .bind(s.expires_ms)
+            .bind(&s.replaced_by)
+            .bind(s.created_at)
+            .bind(s.targeted_people)
+            .bind(s.targeted_households)
+            .bind(xml)
+            .bind(created_by)
+            .execute(&mut **tx)
+            .await?;
+        for area in &hit {
+            sqlx::query("INSERT INTO alert_areas (alert_id, area_id) VALUES ($1, $2)")
                 .bind(&s.id)
-                .bind(&s.sender)
-                .bind(&s.identifier)
-                .bind(&s.sent)
-                .bind(s.sent_ms)
-                .bind(&s.status)
-                .bind(&s.msg_type)
-                .bind(&s.refers_to)
-                .bind(&s.event)
-                .bind(&s.category)
-                .bind(&s.urgency)
-                .bind(&s.severity)
-                .bind(&s.certainty)
-                .bind(&s.headline)
-                .bind(&s.language)
-                .bind(s.expires_ms)
-                .bind(&s.replaced_by)
-                .bind(s.created_at)
-                .bind(s.targeted_people)
-                .bind(s.targeted_households)
-                .bind(xml)
-                .bind(created_by)
-                .execute(&mut *tx)
+                .bind(area)
+                .execute(&mut **tx)
                 .await?;
-            for area in &hit {
-                sqlx::query("INSERT INTO alert_areas (alert_id, area_id) VALUES ($1, $2)")
-                    .bind(&s.id)
-                    .bind(area)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for g in &groups {
-                sqlx::query("INSERT INTO alert_groups (alert_id, grp) VALUES ($1, $2)")
-                    .bind(&s.id)
-                    .bind(g.as_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for prev in &referenced {
-                sqlx::query("UPDATE alerts SET replaced_by = $2 WHERE id = $1 AND replaced_by IS NULL")
-                    .bind(prev)
-                    .bind(&s.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        });
-        Ok::<(), Error>(())
+        }
+        for g in &groups {
+            sqlx::query("INSERT INTO alert_groups (alert_id, grp) VALUES ($1, $2)")
+                .bind(&s.id)
+                .bind(g.as_string())
+                .execute(&mut **tx)
+                .await?;
+        }
+        for prev in &referenced {
+            sqlx::query("UPDATE alerts SET replaced_by = $2 WHERE id = $1 AND replaced_by IS NULL")
+                .bind(prev)
+                .bind(&s.id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    });
+    if groups.is_empty() {
+        return Ok(stored);
     }
-    .await;
-    match inserted {
-        Ok(()) if groups.is_empty() => Ok((stored, true)),
-        Ok(()) => {
-            // Limited to groups: count who is really reached, now that the groups are stored.
-            let (people, households) = count_reached(&k.db, &stored.id).await?;
-            on_db!(&k.db, |p| sqlx::query(
-                "UPDATE alerts SET targeted_people = $2, targeted_households = $3 WHERE id = $1"
-            )
+    // Limited to groups: count who is really reached, now that the groups are stored.
+    let (people, households) = count_reached(tx, &stored.id).await?;
+    on_tx!(tx, |tx| {
+        sqlx::query("UPDATE alerts SET targeted_people = $2, targeted_households = $3 WHERE id = $1")
             .bind(&stored.id)
             .bind(people)
             .bind(households)
-            .execute(p)
-            .await
-            .map(|_| ()))?;
-            Ok((
-                StoredAlert {
-                    targeted_people: people,
-                    targeted_households: households,
-                    ..stored
-                },
-                true,
-            ))
-        }
-        // The same alert arrived twice at once: the other request stored it.
-        Err(Error::Database(e)) if Error::is_unique_violation(&e) => {
-            let existing = by_sender_identifier(&k.db, &alert.sender, &alert.identifier).await?;
-            existing.map(|a| (a, false)).ok_or(Error::Database(e))
-        }
-        Err(e) => Err(e),
-    }
+            .execute(&mut **tx)
+            .await?;
+    });
+    Ok(StoredAlert {
+        targeted_people: people,
+        targeted_households: households,
+        ..stored
+    })
 }
 
 /// Alerts in force for an area at `now`: reaching it, not replaced, not a Cancel, not expired,
@@ -566,7 +569,8 @@ pub async fn acks(db: &Db, alert_id: &str, issued_ms: i64) -> Result<Vec<crate::
 
 /// Households in `area_id` the alert reaches where nobody has acknowledged it: for the officer's
 /// follow-up visit.
-pub async fn silent_households(db: &Db, alert_id: &str, area_id: &str) -> Result<Vec<(String, Option<String>)>> {
+/// Read inside the caller's transaction, which records the read in the audit log.
+pub async fn silent_households(tx: &mut Tx, alert_id: &str, area_id: &str) -> Result<Vec<(String, Option<String>)>> {
     let cond = reaches("$1", "pe");
     let sql = format!(
         "SELECT h.name, h.address FROM households h WHERE h.area_id = $2 AND NOT EXISTS \
@@ -575,13 +579,13 @@ pub async fn silent_households(db: &Db, alert_id: &str, area_id: &str) -> Result
          (SELECT 1 FROM household_members hm JOIN people pe ON pe.id = hm.person_id WHERE hm.household_id = h.id AND {cond})) \
          ORDER BY h.address, h.name"
     );
-    Ok(on_db!(db, |p| sqlx::query_as::<_, (String, Option<String>)>(
+    Ok(on_tx!(tx, |tx| sqlx::query_as::<_, (String, Option<String>)>(
         sqlx::AssertSqlSafe(sql.as_str())
     )
     .bind(alert_id)
     .bind(area_id)
-    .fetch_all(p)
-    .await)?)
+    .fetch_all(&mut **tx)
+    .await?))
 }
 
 /// People an alert reaches who registered an e-mail address and agreed to receive alerts by
@@ -643,17 +647,6 @@ pub async fn device_recipients(db: &Db, alert_id: &str) -> Result<Vec<(String, S
     .bind(alert_id)
     .fetch_all(p)
     .await)?)
-}
-
-/// A device pressed its button for an alert (payload: the alert id): the device's person has acknowledged.
-pub async fn device_ack(k: &Kernel, device: &str, alert_id: &str) -> Result<bool> {
-    let Some(li) = kernel::store::identifiers::lookup(&k.db, "device", device).await? else {
-        return Ok(false);
-    };
-    if get(&k.db, alert_id).await?.is_none() {
-        return Ok(false);
-    }
-    acknowledge(k, alert_id, &li.person_id, "mqtt").await
 }
 
 /// Ordinary notices e-mailed to each person since `since` (ms): for the per-day limit.

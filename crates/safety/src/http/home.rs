@@ -9,7 +9,7 @@ pub fn cards(k: Kernel, v: HomeViewer) -> HomeCards {
         let Some(h) = v.household_id.as_deref() else {
             return Vec::new();
         };
-        let rounds = match crate::store::pending_for_household(&k.db, h).await {
+        let rounds = match crate::service::rounds::pending(&k, h).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "home: pending safety checks");

@@ -5,7 +5,6 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use crate::policy::{Action, Resource};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -19,9 +18,11 @@ use kernel::web::minijinja::context;
 use kernel::web::render::ser;
 use kernel::{Error, Kernel, Result};
 
-use super::OutcomeInput;
 use crate::model::answer::{AnswerInput, Doubt, MemberAnswer, MemberInput, MemberStatus};
-use crate::store::{self, Link, Round};
+use crate::service::answers::{self, ByLink};
+use crate::service::follow_up::{self, OutcomeInput};
+use crate::service::{export, rounds};
+use crate::store::{AnswerRecord, Link, Round};
 
 pub fn router() -> Router<Kernel> {
     Router::new()
@@ -70,42 +71,21 @@ async fn script() -> Response {
 
 async fn index(State(k): State<Kernel>, v: Viewer) -> Result<Response> {
     v.require_login()?;
-    let rounds = super::visible_rounds(&k, &v.actor).await?;
-    // Areas the viewer may start a round for: all for city staff, their own for officers.
-    let mut startable = Vec::new();
-    for a in kernel::store::areas::list(&k.db).await? {
-        let area_path = kernel::store::areas::path(&k.db, Some(&a.id)).await?;
-        if v.may(Action::StartSafetyRound, &Resource::Area { area_path }) {
-            startable.push(a);
-        }
-    }
-    // Open checks asking the households of people the viewer watches over as family: they may
-    // answer for them (代理回答).
-    let mut family = Vec::new();
-    let households = super::family_households(&k, &v.actor).await?;
-    let ids: Vec<String> = households.iter().map(|(h, _)| h.clone()).collect();
-    for (round, h) in store::open_for_households(&k.db, &ids).await? {
-        let watched = households
-            .iter()
-            .find(|(x, _)| x == &h)
-            .map(|(_, p)| p.clone())
-            .unwrap_or_default();
-        let person = kernel::store::people::get(&k.db, &watched)
-            .await?
-            .map(|p| p.display_name)
-            .unwrap_or_default();
-        let state = store::target(&k.db, &round.id, &h).await?.and_then(|(_, s)| s);
-        family.push(context! {
-            round => ser(&round), household => household_name(&k, &h).await?, person, state,
-            answer => format!("/safety/{}/households/{h}/answer", round.id),
-        });
-    }
-    let own = match v.actor.household_id.as_deref() {
-        Some(h) => store::pending_for_household(&k.db, h).await?,
-        None => Vec::new(),
-    };
+    let o = rounds::overview_for(&k, &v.actor).await?;
+    let family: Vec<_> = o
+        .family
+        .iter()
+        .map(|f| {
+            context! {
+                round => ser(&f.round), household => f.household.clone(), person => f.person.clone(),
+                state => f.state.clone(),
+                answer => format!("/safety/{}/households/{}/answer", f.round.id, f.household_id),
+            }
+        })
+        .collect();
     let ctx = context! {
-        rounds => ser(&rounds), areas => ser(&startable), error => Option::<String>::None, family, own => ser(&own),
+        rounds => ser(&o.rounds), areas => ser(&o.startable), error => Option::<String>::None, family,
+        own => ser(&o.own),
     };
     kernel::web::page(&v, "safety/index.html", "safety-title", ctx)
 }
@@ -118,14 +98,14 @@ struct StartForm {
 
 async fn start(State(k): State<Kernel>, v: Viewer, Form(f): Form<StartForm>) -> Result<Response> {
     v.require_login()?;
-    let round = super::start_for(&k, &v.actor, &f.area, &f.title).await?;
+    let round = rounds::start_for(&k, &v.actor, &f.area, &f.title).await?;
     Ok(Redirect::to(&format!("/safety/{}", round.id)).into_response())
 }
 
 async fn round_page(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
     v.require_login()?;
-    let round = store::require(&k.db, &id).await?;
-    let (view, scope) = super::view_for(&k, &v.actor, round.clone()).await?;
+    let round = rounds::require(&k, &id).await?;
+    let (view, scope) = rounds::view_for(&k, &v.actor, round.clone()).await?;
     let staff_view = !view.areas.is_empty();
     let (map, curve) = if staff_view {
         let shown: Vec<String> = view.areas.iter().map(|a| a.area_id.clone()).collect();
@@ -136,38 +116,27 @@ async fn round_page(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) 
     } else {
         (String::new(), String::new())
     };
-    let follow_up = if scope.follow_up.is_empty() {
-        Vec::new()
+    let (follow_up, proxies) = if scope.follow_up.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
-        super::follow_up_for(&k, &v.actor, &round).await?
+        let f = follow_up::view_for(&k, &v.actor, &round).await?;
+        (f.households, f.proxy_answers)
     };
     let mut visitors = Vec::new();
     if !follow_up.is_empty() {
-        let area_path = kernel::store::areas::path(&k.db, Some(&round.area_id)).await?;
-        for (id, name) in store::visitors(&k.db, &area_path).await? {
+        for (id, name) in follow_up::visitors(&k, &round).await? {
             visitors.push(context! { id, name });
         }
     }
-    let may_close = round.closed_at.is_none() && {
-        let area_path = kernel::store::areas::path(&k.db, Some(&round.area_id)).await?;
-        v.may(Action::StartSafetyRound, &Resource::Area { area_path })
-    };
-    let proxies = if scope.follow_up.is_empty() {
-        Vec::new()
-    } else {
-        store::proxy_answers(&k.db, &round.id, &scope.follow_up).await?
-    };
-    let answered = match &v.actor.household_id {
-        Some(h) if scope.resident => store::target(&k.db, &round.id, h).await?.and_then(|(_, s)| s),
-        _ => None,
-    };
+    let may_close = round.closed_at.is_none() && rounds::may_close(&k, &v.actor, &round).await?;
+    let answered = rounds::own_state(&k, &v.actor, &round, &scope).await?;
     let ctx = context! {
         round => ser(&round), total => ser(&view.total), areas => ser(&view.areas), staff_view,
         map => kernel::web::minijinja::Value::from_safe_string(map),
         curve => kernel::web::minijinja::Value::from_safe_string(curve),
         follow_up => ser(&follow_up), show_follow_up => !scope.follow_up.is_empty(), visitors,
         resident => scope.resident, answered, may_close, may_export => !scope.tally.is_empty(),
-        outcomes => super::OUTCOMES, proxies => ser(&proxies), legend => map_legend(&v),
+        outcomes => follow_up::OUTCOMES, proxies => ser(&proxies), legend => map_legend(&v),
     };
     kernel::web::page(&v, "safety/round.html", "safety-round-title", ctx)
 }
@@ -232,7 +201,7 @@ fn map_legend(v: &Viewer) -> Vec<kernel::web::minijinja::Value> {
 }
 
 async fn curve_svg(k: &Kernel, v: &Viewer, round: &Round, shown: &[String], households: i64) -> Result<String> {
-    let firsts = store::first_answers(&k.db, round, Some(shown)).await?;
+    let firsts = rounds::first_answers(k, round, shown).await?;
     Ok(crate::model::tally::progress_svg(
         &firsts,
         households,
@@ -256,9 +225,9 @@ async fn live(
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>>> {
     v.require_login()?;
-    let round = store::require(&k.db, &id).await?;
+    let round = rounds::require(&k, &id).await?;
     // Refuse at once if the viewer may see nothing.
-    super::view_for(&k, &v.actor, round.clone()).await?;
+    rounds::view_for(&k, &v.actor, round.clone()).await?;
     let actor = v.actor.clone();
     // At most one look a second (a burst of answers must not turn watchers into a load), and
     // for an hour: the page reconnects if it is still open.
@@ -272,7 +241,7 @@ async fn live(
             if !first {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            let (view, _) = super::view_for(&k, &actor, round.clone()).await.ok()?;
+            let (view, _) = rounds::view_for(&k, &actor, round.clone()).await.ok()?;
             // Each area with its map colours, so the page recolours the map as answers arrive.
             let areas: Vec<serde_json::Value> = view
                 .areas
@@ -300,16 +269,16 @@ async fn live(
 
 async fn close(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
     v.require_login()?;
-    super::close_for(&k, &v.actor, &id).await?;
+    rounds::close_for(&k, &v.actor, &id).await?;
     Ok(Redirect::to(&format!("/safety/{id}")).into_response())
 }
 
 async fn export(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
     v.require_login()?;
-    let round = store::require(&k.db, &id).await?;
+    let round = rounds::require(&k, &id).await?;
     Ok(super::csv_response(
         &id,
-        super::export_for(&k, &v.actor, &round, v.lang).await?,
+        export::export_for(&k, &v.actor, &round, v.lang).await?,
     ))
 }
 
@@ -331,7 +300,7 @@ async fn assign(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     v.require_login()?;
-    super::assign_for(&k, &v.actor, &id, &field(&f, "household"), &field(&f, "visitor")).await?;
+    follow_up::assign_for(&k, &v.actor, &id, &field(&f, "household"), &field(&f, "visitor")).await?;
     Ok(Redirect::to(&format!("/safety/{id}#follow-up")).into_response())
 }
 
@@ -346,7 +315,7 @@ async fn outcome(
         outcome: field(&f, "outcome"),
         note: Some(field(&f, "note")),
     };
-    super::outcome_for(&k, &v.actor, &id, &field(&f, "household"), &input).await?;
+    follow_up::outcome_for(&k, &v.actor, &id, &field(&f, "household"), &input).await?;
     Ok(Redirect::to(&format!("/safety/{id}#follow-up")).into_response())
 }
 
@@ -354,12 +323,9 @@ async fn outcome(
 
 /// Open rounds asking the viewer's household, for terminals and banners.
 async fn pending(State(k): State<Kernel>, v: Viewer) -> Result<Json<serde_json::Value>> {
-    let Some(h) = v.actor.household_id.as_deref() else {
-        return Ok(Json(serde_json::json!([])));
-    };
-    let rounds = store::pending_for_household(&k.db, h).await?;
+    let pending = rounds::pending_for(&k, &v.actor).await?;
     Ok(Json(serde_json::Value::Array(
-        rounds
+        pending
             .into_iter()
             .map(|r| serde_json::json!({ "round": r.id, "title": r.title, "answer": format!("/safety/{}/answer", r.id) }))
             .collect(),
@@ -417,7 +383,7 @@ impl Prefill {
         }
     }
 
-    fn of_record(r: &store::AnswerRecord) -> Prefill {
+    fn of_record(r: &AnswerRecord) -> Prefill {
         let members: Vec<MemberAnswer> = serde_json::from_str(&r.members).unwrap_or_default();
         Prefill {
             states: members
@@ -442,14 +408,6 @@ fn answer_base(round_id: &str, household: Option<&str>) -> String {
     }
 }
 
-/// The household as shown when family answers for it: its name and the watched person's name.
-async fn household_name(k: &Kernel, household_id: &str) -> Result<String> {
-    Ok(kernel::store::households::get(&k.db, household_id)
-        .await?
-        .map(|h| h.name)
-        .unwrap_or_default())
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn answer_page(
     k: &Kernel,
@@ -463,7 +421,7 @@ async fn answer_page(
     status: StatusCode,
 ) -> Result<Response> {
     // Each member with what the form shows already chosen and typed.
-    let members: Vec<_> = kernel::store::households::members(&k.db, household_id)
+    let members: Vec<_> = answers::members(k, household_id)
         .await?
         .into_iter()
         .map(|m| {
@@ -474,7 +432,7 @@ async fn answer_page(
             }
         })
         .collect();
-    let history: Vec<_> = store::history(&k.db, &round.id, household_id)
+    let history: Vec<_> = answers::history(k, round, household_id)
         .await?
         .into_iter()
         .map(|h| {
@@ -486,7 +444,7 @@ async fn answer_page(
     let ctx = context! {
         round => ser(round), members, states, action, error, history,
         closed => round.closed_at, comment => prefill.comment,
-        for_household => if proxy { Some(household_name(k, household_id).await?) } else { None },
+        for_household => if proxy { Some(answers::household_name(k, household_id).await?) } else { None },
     };
     let mut res = kernel::web::page(v, "safety/answer.html", "safety-answer-title", ctx)?;
     *res.status_mut() = status;
@@ -504,7 +462,7 @@ async fn confirm_page(
     fields: &[(String, String)],
     doubt: Doubt,
 ) -> Result<Response> {
-    let members = kernel::store::households::members(&k.db, household_id).await?;
+    let members = answers::members(k, household_id).await?;
     let names: std::collections::HashMap<&str, &str> = members
         .iter()
         .map(|m| (m.person_id.as_str(), m.display_name.as_str()))
@@ -542,13 +500,13 @@ async fn receipt_page(
     change: Option<String>,
     back: Option<String>,
 ) -> Result<Response> {
-    let latest = store::history(&k.db, &round.id, household_id)
+    let latest = answers::history(k, round, household_id)
         .await?
         .into_iter()
         .next()
         .ok_or_else(|| Error::not_found("safety-no-answer-yet"))?;
     let given: Vec<MemberAnswer> = serde_json::from_str(&latest.members).unwrap_or_default();
-    let members: Vec<_> = kernel::store::households::members(&k.db, household_id)
+    let members: Vec<_> = answers::members(k, household_id)
         .await?
         .into_iter()
         .map(|m| {
@@ -562,7 +520,7 @@ async fn receipt_page(
         .collect();
     let ctx = context! {
         round => ser(round), answer => ser(&latest), members, change, back,
-        household => household_name(k, household_id).await?,
+        household => answers::household_name(k, household_id).await?,
     };
     kernel::web::page(v, "safety/receipt.html", "safety-receipt-title", ctx)
 }
@@ -573,15 +531,6 @@ fn household_of(v: &Viewer, named: Option<String>) -> Result<String> {
         Some(h) => Ok(h),
         None => v.actor.household_id.clone().ok_or(Error::Forbidden),
     }
-}
-
-/// Check the viewer may answer for the household in this round; `Some` when as family (a proxy).
-async fn may_answer(k: &Kernel, v: &Viewer, round: &Round, household: &str) -> Result<Option<super::Proxy>> {
-    let proxy = super::answering_as(k, &v.actor, household).await?;
-    if store::target(&k.db, &round.id, household).await?.is_none() {
-        return Err(Error::Forbidden);
-    }
-    Ok(proxy)
 }
 
 async fn answer_form(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
@@ -598,26 +547,12 @@ async fn answer_form_for(
 
 async fn show_form(k: Kernel, v: Viewer, id: String, named: Option<String>) -> Result<Response> {
     v.require_login()?;
-    let round = store::require(&k.db, &id).await?;
+    let round = rounds::require(&k, &id).await?;
     let household = household_of(&v, named.clone())?;
-    let proxy = may_answer(&k, &v, &round, &household).await?;
-    if let Some(p) = &proxy {
-        // Family sees the household's members and answers: a read of personal data.
-        kernel::store::audit::append(
-            &k,
-            kernel::model::audit::AuditRecord::new(Some(&p.by), "safety.proxy_form", format!("safety/{id}"))
-                .subject(&p.watched)
-                .reason(&household),
-        )
-        .await?;
-    }
-    let proxy = proxy.is_some();
+    let start = answers::form_for(&k, &v.actor, &round, &household).await?;
+    let proxy = start.proxy;
     // Changing an answer starts from what was recorded.
-    let prefill = store::history(&k.db, &round.id, &household)
-        .await?
-        .first()
-        .map(Prefill::of_record)
-        .unwrap_or_default();
+    let prefill = start.latest.as_ref().map(Prefill::of_record).unwrap_or_default();
     let action = format!("{}/answer", answer_base(&id, named.as_deref()));
     answer_page(
         &k,
@@ -694,9 +629,9 @@ async fn take_answer(
     fields: Vec<(String, String)>,
 ) -> Result<Response> {
     let person = v.require_login()?.clone();
-    let round = store::require(&k.db, &id).await?;
+    let round = rounds::require(&k, &id).await?;
     let household = household_of(&v, named.clone())?;
-    let proxy = may_answer(&k, &v, &round, &household).await?.is_some();
+    let proxy = answers::may_answer(&k, &v.actor, &round, &household).await?.is_some();
     let channel = match fields.iter().find(|(k, _)| k == "channel").map(|(_, v)| v.as_str()) {
         Some("terminal") => "terminal",
         _ => "web",
@@ -719,14 +654,14 @@ async fn take_answer(
         .await;
     }
     if !has(&fields, "confirmed") {
-        let members = member_ids(&k, &household).await?;
+        let members = answers::member_ids(&k, &household).await?;
         if let Ok(a) = input.check(&members)
             && let Some(doubt) = a.doubt()
         {
             return confirm_page(&k, &v, &round, &household, &action, &fields, doubt).await;
         }
     }
-    let done = super::answer_for(
+    let done = answers::answer_for(
         &k,
         Some(&v.actor),
         &id,
@@ -751,14 +686,6 @@ async fn take_answer(
         }
         Err(e) => refused(&k, &v, &round, &household, &action, &input, proxy, e).await,
     }
-}
-
-async fn member_ids(k: &Kernel, household: &str) -> Result<Vec<String>> {
-    Ok(kernel::store::households::members(&k.db, household)
-        .await?
-        .into_iter()
-        .map(|m| m.person_id)
-        .collect())
 }
 
 #[derive(serde::Deserialize)]
@@ -792,9 +719,9 @@ async fn show_receipt(
     back: Option<String>,
 ) -> Result<Response> {
     v.require_login()?;
-    let round = store::require(&k.db, &id).await?;
+    let round = rounds::require(&k, &id).await?;
     let household = household_of(&v, named.clone())?;
-    may_answer(&k, &v, &round, &household).await?;
+    answers::may_answer(&k, &v.actor, &round, &household).await?;
     let change = round
         .closed_at
         .is_none()
@@ -825,11 +752,11 @@ fn link_problem(v: &Viewer, link: &Link) -> Result<Response> {
 }
 
 async fn link_form(State(k): State<Kernel>, v: Viewer, Path(token): Path<String>) -> Result<Response> {
-    match store::peek_link(&k, &token).await? {
+    match answers::peek_link(&k, &token).await? {
         Link::Valid {
             round_id, household_id, ..
         } => {
-            let round = store::require(&k.db, &round_id).await?;
+            let round = rounds::require(&k, &round_id).await?;
             answer_page(
                 &k,
                 &v,
@@ -858,11 +785,11 @@ async fn link_answer(
     // Check the answer before spending the link, so a mistake can be corrected.
     let Link::Valid {
         round_id, household_id, ..
-    } = store::peek_link(&k, &token).await?
+    } = answers::peek_link(&k, &token).await?
     else {
-        return link_problem(&v, &store::peek_link(&k, &token).await?);
+        return link_problem(&v, &answers::peek_link(&k, &token).await?);
     };
-    let round = store::require(&k.db, &round_id).await?;
+    let round = rounds::require(&k, &round_id).await?;
     if has(&fields, "edit") {
         return answer_page(
             &k,
@@ -877,7 +804,7 @@ async fn link_answer(
         )
         .await;
     }
-    let members = member_ids(&k, &household_id).await?;
+    let members = answers::member_ids(&k, &household_id).await?;
     match input.check(&members) {
         Err(e) => {
             let err = Error::invalid_with(e.key, vec![("field", e.field)]);
@@ -890,37 +817,18 @@ async fn link_answer(
         }
         Ok(_) => {}
     }
-    match store::use_link(&k, &token).await? {
-        Link::Valid { person_id, .. } => {
-            match super::answer_for(
-                &k,
-                None,
-                &round_id,
-                &household_id,
-                Some(&person_id),
-                "email",
-                &input,
-                v.lang,
-            )
-            .await
-            {
-                // The link is spent: changing the answer later is done logged in.
-                Ok(_) => {
-                    let change = round.closed_at.is_none().then(|| {
-                        format!(
-                            "/login?next={}",
-                            kernel::web::render::url_encode(&format!("/safety/{round_id}/answer"))
-                        )
-                    });
-                    receipt_page(&k, &v, &round, &household_id, change, None).await
-                }
-                Err(e) => {
-                    // Not stored: the link is given back so the resident can try again.
-                    store::unuse_link(&k, &token).await?;
-                    refused(&k, &v, &round, &household_id, &action, &input, false, e).await
-                }
-            }
+    match answers::answer_by_link(&k, &token, &input, v.lang).await? {
+        // The link is spent: changing the answer later is done logged in.
+        ByLink::Answered => {
+            let change = round.closed_at.is_none().then(|| {
+                format!(
+                    "/login?next={}",
+                    kernel::web::render::url_encode(&format!("/safety/{round_id}/answer"))
+                )
+            });
+            receipt_page(&k, &v, &round, &household_id, change, None).await
         }
-        other => link_problem(&v, &other),
+        ByLink::Refused(e) => refused(&k, &v, &round, &household_id, &action, &input, false, e).await,
+        ByLink::Unusable(other) => link_problem(&v, &other),
     }
 }

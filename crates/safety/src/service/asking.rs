@@ -5,6 +5,8 @@ use kernel::events::Event;
 use kernel::store::outbox::{NewDelivery, enqueue};
 use kernel::{Kernel, Result};
 
+use crate::model::rule;
+
 use crate::store::{self, Round};
 
 /// Ask every target household on every channel it has: screens (SSE), e-mail with a
@@ -91,4 +93,27 @@ pub async fn ask(k: &Kernel, round: &Round, reminder: Option<i64>, channels: &[&
         enqueue(k, &deliveries).await?;
     }
     Ok(())
+}
+
+/// Remind the silent households of open rounds when a reminder is due (each goes once, even
+/// with two nodes). Returns how many rounds were reminded.
+pub async fn remind(k: &Kernel) -> Result<usize> {
+    let mut reminded = 0;
+    let cfg = &*crate::config::of(k);
+    let now = k.now();
+    for round in store::open(&k.db).await? {
+        let due = rule::reminders_due(round.started_at, cfg, now) as i64;
+        if due <= round.reminders_sent {
+            continue;
+        }
+        // Only the node that moves the counter sends; a reminder missed while down is sent once.
+        if !store::bump_reminders(k, &round.id, round.reminders_sent, due).await? {
+            continue;
+        }
+        let channels = rule::reminder_channels(cfg, round.reminders_sent as usize, due as usize);
+        let channels: Vec<&str> = channels.iter().map(String::as_str).collect();
+        ask(k, &round, Some(due), &channels).await?;
+        reminded += 1;
+    }
+    Ok(reminded)
 }

@@ -4,8 +4,8 @@
 
 pub mod writer;
 
-use kernel::store::Db;
-use kernel::{Error, Kernel, Result, in_tx, on_db};
+use kernel::store::{Db, Tx};
+use kernel::{Error, Kernel, Result, in_tx, on_db, on_tx};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -59,6 +59,50 @@ pub async fn start(
     {
         return Ok((existing, false));
     }
+    // An alert's round asks the households of the 町丁目 the alert reaches (not everything
+    // under their common ancestor; alerts says which).
+    let alert_areas = match alert_id {
+        Some(a) => Some(alerts::service::for_others::area_ids(&k.db, a).await?),
+        None => None,
+    };
+    let result = async {
+        let mut tx = k.db.begin().await?;
+        let round = start_in(
+            &mut tx,
+            k,
+            area_id,
+            title,
+            how,
+            by,
+            alert_id.zip(alert_areas.as_deref()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<Round, Error>(round)
+    }
+    .await;
+    match result {
+        Ok(round) => Ok((round, true)),
+        Err(Error::Database(e)) if Error::is_unique_violation(&e) && alert_id.is_some() => {
+            let existing = round_of_alert(&k.db, alert_id.unwrap_or_default()).await?;
+            existing.map(|r| (r, false)).ok_or(Error::Database(e))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Start a round inside the caller's transaction (so its audit entry commits with it). With
+/// `alert` = (alert id, the 町丁目 it reaches), the round is the alert's and asks those areas'
+/// households; without, everyone under `area_id`.
+pub async fn start_in(
+    tx: &mut Tx,
+    k: &Kernel,
+    area_id: &str,
+    title: &str,
+    how: &str,
+    by: Option<&str>,
+    alert: Option<(&str, &[String])>,
+) -> Result<Round> {
     let round = Round {
         id: k.new_id(),
         title: title.to_string(),
@@ -69,60 +113,43 @@ pub async fn start(
         closed_at: None,
         reminders_sent: 0,
     };
-    // An alert's round asks the households of the 町丁目 the alert reaches (not everything
-    // under their common ancestor; alerts says which); a round started by hand, everyone under
-    // its area.
-    let (targets, areas) = match alert_id {
-        Some(a) => {
-            let areas = alerts::service::area_ids(&k.db, a).await?;
-            (targets_of_areas(areas.len()), areas)
-        }
+    let (targets, areas) = match alert {
+        Some((_, areas)) => (targets_of_areas(areas.len()), areas.to_vec()),
         None => (
             format!("{TARGETS} FROM households h WHERE h.area_id IN {}", areas_below(2)),
             vec![area_id.to_string()],
         ),
     };
-    let result = async {
-        in_tx!(&k.db, |tx| {
-            sqlx::query(
-                "INSERT INTO safety_rounds (id, title, area_id, started_how, started_by, started_at) \
-                 VALUES ($1,$2,$3,$4,$5,$6)",
-            )
-            .bind(&round.id)
-            .bind(&round.title)
-            .bind(&round.area_id)
-            .bind(&round.started_how)
-            .bind(&round.started_by)
-            .bind(round.started_at)
-            .execute(&mut *tx)
-            .await?;
-            if let Some(a) = alert_id {
-                sqlx::query("INSERT INTO safety_round_alerts (alert_id, round_id, joined_at) VALUES ($1,$2,$3)")
-                    .bind(a)
-                    .bind(&round.id)
-                    .bind(round.started_at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if !areas.is_empty() {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(targets.as_str())).bind(&round.id);
-                for a in &areas {
-                    q = q.bind(a);
-                }
-                q.execute(&mut *tx).await?;
-            }
-        });
-        Ok::<(), Error>(())
-    }
-    .await;
-    match result {
-        Ok(()) => Ok((round, true)),
-        Err(Error::Database(e)) if Error::is_unique_violation(&e) && alert_id.is_some() => {
-            let existing = round_of_alert(&k.db, alert_id.unwrap_or_default()).await?;
-            existing.map(|r| (r, false)).ok_or(Error::Database(e))
+    on_tx!(tx, |tx| {
+        sqlx::query(
+            "INSERT INTO safety_rounds (id, title, area_id, started_how, started_by, started_at) \
+             VALUES ($1,$2,$3,$4,$5,$6)",
+        )
+        .bind(&round.id)
+        .bind(&round.title)
+        .bind(&round.area_id)
+        .bind(&round.started_how)
+        .bind(&round.started_by)
+        .bind(round.started_at)
+        .execute(&mut **tx)
+        .await?;
+        if let Some((a, _)) = alert {
+            sqlx::query("INSERT INTO safety_round_alerts (alert_id, round_id, joined_at) VALUES ($1,$2,$3)")
+                .bind(a)
+                .bind(&round.id)
+                .bind(round.started_at)
+                .execute(&mut **tx)
+                .await?;
         }
-        Err(e) => Err(e),
-    }
+        if !areas.is_empty() {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(targets.as_str())).bind(&round.id);
+            for a in &areas {
+                q = q.bind(a);
+            }
+            q.execute(&mut **tx).await?;
+        }
+    });
+    Ok(round)
 }
 
 /// The start of the statement that makes households targets of round `$1`.
@@ -142,7 +169,7 @@ fn targets_of_areas(n: usize) -> String {
 /// An aftershock's alert joins the open round, which then also asks the households of any
 /// 町丁目 it reaches that the round did not (nothing happens if it already belongs to one).
 pub async fn join(k: &Kernel, round_id: &str, alert_id: &str) -> Result<bool> {
-    let areas = alerts::service::area_ids(&k.db, alert_id).await?;
+    let areas = alerts::service::for_others::area_ids(&k.db, alert_id).await?;
     let targets = targets_of_areas(areas.len());
     let joined = in_tx!(&k.db, |tx| {
         let n = sqlx::query(
@@ -175,7 +202,7 @@ pub async fn first_alert_at(db: &Db, round_id: &str) -> Result<Option<i64>> {
     .bind(round_id)
     .fetch_all(p)
     .await)?;
-    alerts::service::first_issued_at(db, &ids).await
+    alerts::service::for_others::first_issued_at(db, &ids).await
 }
 
 /// Rounds whose households have not been asked yet (the node that started one died, or
@@ -265,7 +292,7 @@ pub async fn close(k: &Kernel, id: &str) -> Result<Round> {
 
 /// Actual alerts created since `since` (alerts says which) that have no round yet, oldest first.
 pub async fn alerts_without_round(db: &Db, since: i64) -> Result<Vec<AlertRow>> {
-    let mut recent = alerts::service::actual_since(db, since).await?;
+    let mut recent = alerts::service::for_others::actual_since(db, since).await?;
     let mut with_round: std::collections::HashSet<String> = Default::default();
     let ids: Vec<&str> = recent.iter().map(|a| a.id.as_str()).collect();
     for chunk in ids.chunks(256) {
@@ -287,11 +314,11 @@ pub async fn alerts_without_round(db: &Db, since: i64) -> Result<Vec<AlertRow>> 
 }
 
 /// An alert as the town's rule reads it.
-pub type AlertRow = alerts::service::AlertFacts;
+pub type AlertRow = alerts::service::for_others::AlertFacts;
 
 /// The smallest area covering every area an alert reaches: the round's area.
 pub async fn alert_scope(db: &Db, alert_id: &str) -> Result<Option<String>> {
-    let areas = alerts::service::area_ids(db, alert_id).await?;
+    let areas = alerts::service::for_others::area_ids(db, alert_id).await?;
     if areas.is_empty() {
         return Ok(None);
     }
@@ -440,6 +467,48 @@ pub async fn record(k: &Kernel, answers: &[NewAnswer]) -> Result<Vec<Recorded>> 
     Ok(out)
 }
 
+/// Record one answer inside the caller's transaction, bypassing the batch writer: for the rare
+/// answer that must commit together with its audit entry (family answering for a household).
+/// Keeps only an answer for a household an open round asks, as [`record`] does.
+pub async fn record_in(tx: &mut Tx, k: &Kernel, a: &NewAnswer) -> Result<Recorded> {
+    let id = k.new_id();
+    let now = k.now();
+    let members = serde_json::to_string(&a.answer.members).map_err(|e| Error::Internal(e.to_string()))?;
+    let stored = on_tx!(tx, |tx| sqlx::query(
+        "INSERT INTO safety_answers (id, round_id, household_id, person_id, channel, status, effective, members, \
+         comment, answered_at, proxy_by) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+         WHERE EXISTS (SELECT 1 FROM safety_targets t JOIN safety_rounds r ON r.id = t.round_id \
+         WHERE t.round_id = $2 AND t.household_id = $3 AND r.closed_at IS NULL)"
+    )
+    .bind(&id)
+    .bind(&a.round_id)
+    .bind(&a.household_id)
+    .bind(&a.person_id)
+    .bind(&a.channel)
+    .bind(a.answer.status.as_str())
+    .bind(a.answer.effective().as_str())
+    .bind(&members)
+    .bind(&a.answer.comment)
+    .bind(now)
+    .bind(&a.proxy_by)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected());
+    if stored == 1 {
+        return Ok(Recorded::Stored { id, at: now });
+    }
+    let closed: Option<Option<i64>> = on_tx!(tx, |tx| sqlx::query_scalar(
+        "SELECT closed_at FROM safety_rounds WHERE id = $1"
+    )
+    .bind(&a.round_id)
+    .fetch_optional(&mut **tx)
+    .await?);
+    Ok(match closed.flatten() {
+        Some(at) => Recorded::Closed(at),
+        None => Recorded::NotTargeted,
+    })
+}
+
 /// One answer from a household's history.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct AnswerRecord {
@@ -459,18 +528,27 @@ pub struct AnswerRecord {
     pub proxy: Option<String>,
 }
 
+const HISTORY: &str = "SELECT s.id, s.person_id, s.channel, s.status, s.effective, s.members, s.comment, \
+     s.answered_at, pe.display_name AS person, s.proxy_by, pp.display_name AS proxy FROM safety_answers s \
+     LEFT JOIN people pe ON pe.id = s.person_id LEFT JOIN people pp ON pp.id = s.proxy_by \
+     WHERE s.round_id = $1 AND s.household_id = $2 ORDER BY s.answered_at DESC, s.id DESC";
+
 /// A household's answers in a round, latest first.
 pub async fn history(db: &Db, round_id: &str, household_id: &str) -> Result<Vec<AnswerRecord>> {
-    Ok(on_db!(db, |p| sqlx::query_as::<_, AnswerRecord>(
-        "SELECT s.id, s.person_id, s.channel, s.status, s.effective, s.members, s.comment, s.answered_at, \
-         pe.display_name AS person, s.proxy_by, pp.display_name AS proxy FROM safety_answers s \
-         LEFT JOIN people pe ON pe.id = s.person_id LEFT JOIN people pp ON pp.id = s.proxy_by \
-         WHERE s.round_id = $1 AND s.household_id = $2 ORDER BY s.answered_at DESC, s.id DESC"
-    )
-    .bind(round_id)
-    .bind(household_id)
-    .fetch_all(p)
-    .await)?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, AnswerRecord>(HISTORY)
+        .bind(round_id)
+        .bind(household_id)
+        .fetch_all(p)
+        .await)?)
+}
+
+/// [`history`] inside the caller's transaction (a read recorded in the audit log).
+pub async fn history_in(tx: &mut Tx, round_id: &str, household_id: &str) -> Result<Vec<AnswerRecord>> {
+    Ok(on_tx!(tx, |tx| sqlx::query_as::<_, AnswerRecord>(HISTORY)
+        .bind(round_id)
+        .bind(household_id)
+        .fetch_all(&mut **tx)
+        .await?))
 }
 
 /// Households per area: (area id, code, name, households, safe, help), for the areas given
@@ -530,8 +608,9 @@ pub struct FollowUp {
 }
 
 /// 「助けが必要」 households, and silent ones with a 要支援者, in the given areas.
-pub async fn follow_up(db: &Db, round_id: &str, areas: &[String]) -> Result<Vec<FollowUp>> {
-    let rows: Vec<FollowUp> = on_db!(db, |p| sqlx::query_as::<_, FollowUp>(
+/// Read inside the caller's transaction, which records the read in the audit log.
+pub async fn follow_up(tx: &mut Tx, round_id: &str, areas: &[String]) -> Result<Vec<FollowUp>> {
+    let rows: Vec<FollowUp> = on_tx!(tx, |tx| sqlx::query_as::<_, FollowUp>(
         "SELECT t.household_id, h.name AS household, h.address, t.area_id, a.name AS area, t.status, \
          (t.needs_support = TRUE) AS needs_support, t.answered_at, \
          (SELECT s.comment FROM safety_answers s WHERE s.round_id = t.round_id AND s.household_id = t.household_id \
@@ -547,40 +626,48 @@ pub async fn follow_up(db: &Db, round_id: &str, areas: &[String]) -> Result<Vec<
          ORDER BY CASE WHEN t.status = 'help' THEN 0 ELSE 1 END, a.code, h.address, h.name"
     )
     .bind(round_id)
-    .fetch_all(p)
-    .await)?;
+    .fetch_all(&mut **tx)
+    .await?);
     Ok(rows.into_iter().filter(|r| areas.contains(&r.area_id)).collect())
 }
 
-/// Assign someone to visit a household (replacing an earlier assignment).
-pub async fn assign_visit(k: &Kernel, round_id: &str, household_id: &str, visitor: &str, by: &str) -> Result<()> {
-    on_db!(&k.db, |p| {
+/// Assign someone to visit a household (replacing an earlier assignment), in the caller's
+/// transaction (its audit entry commits with it).
+pub async fn assign_visit(
+    tx: &mut Tx,
+    now: i64,
+    round_id: &str,
+    household_id: &str,
+    visitor: &str,
+    by: &str,
+) -> Result<()> {
+    on_tx!(tx, |tx| {
         sqlx::query(
-        "INSERT INTO safety_visits (round_id, household_id, visitor_id, assigned_by, assigned_at) VALUES ($1,$2,$3,$4,$5) \
-         ON CONFLICT (round_id, household_id) DO UPDATE SET visitor_id = $3, assigned_by = $4, assigned_at = $5, \
-         outcome = NULL, note = NULL, visited_at = NULL"
-    )
-    .bind(round_id)
-    .bind(household_id)
-    .bind(visitor)
-    .bind(by)
-    .bind(k.now())
-    .execute(p)
-    .await
-    .map(|_| ())
-    })?;
+            "INSERT INTO safety_visits (round_id, household_id, visitor_id, assigned_by, assigned_at) \
+             VALUES ($1,$2,$3,$4,$5) ON CONFLICT (round_id, household_id) DO UPDATE SET visitor_id = $3, \
+             assigned_by = $4, assigned_at = $5, outcome = NULL, note = NULL, visited_at = NULL",
+        )
+        .bind(round_id)
+        .bind(household_id)
+        .bind(visitor)
+        .bind(by)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    });
     Ok(())
 }
 
-/// The visit's outcome; false if nobody was assigned.
+/// The visit's outcome, in the caller's transaction; false if nobody was assigned.
 pub async fn record_visit(
-    k: &Kernel,
+    tx: &mut Tx,
+    now: i64,
     round_id: &str,
     household_id: &str,
     outcome: &str,
     note: Option<&str>,
 ) -> Result<bool> {
-    let n = on_db!(&k.db, |p| {
+    let n = on_tx!(tx, |tx| {
         sqlx::query(
         "UPDATE safety_visits SET outcome = $3, note = $4, visited_at = $5 WHERE round_id = $1 AND household_id = $2"
     )
@@ -588,11 +675,11 @@ pub async fn record_visit(
     .bind(household_id)
     .bind(outcome)
     .bind(note)
-    .bind(k.now())
-    .execute(p)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+    });
     Ok(n > 0)
 }
 
@@ -869,20 +956,26 @@ pub struct ExportRow {
     pub proxy: Option<String>,
 }
 
+const EXPORT_ROWS: &str = "SELECT t.area_id, a.code, a.name AS area, t.household_id, h.name AS household, \
+     h.address, t.status, t.answered_at, (t.needs_support = TRUE) AS needs_support, \
+     (SELECT pp.display_name FROM safety_answers s LEFT JOIN people pp ON pp.id = s.proxy_by \
+      WHERE s.round_id = t.round_id AND s.household_id = t.household_id \
+      ORDER BY s.answered_at DESC, s.id DESC LIMIT 1) AS proxy FROM safety_targets t JOIN areas a ON a.id = t.area_id \
+     JOIN households h ON h.id = t.household_id WHERE t.round_id = $1 ORDER BY a.code, h.address, h.name";
+
 pub async fn export_rows(db: &Db, round_id: &str) -> Result<Vec<ExportRow>> {
-    Ok(on_db!(db, |p| {
-        sqlx::query_as::<_, ExportRow>(
-        "SELECT t.area_id, a.code, a.name AS area, t.household_id, h.name AS household, h.address, t.status, \
-         t.answered_at, (t.needs_support = TRUE) AS needs_support, \
-         (SELECT pp.display_name FROM safety_answers s LEFT JOIN people pp ON pp.id = s.proxy_by \
-          WHERE s.round_id = t.round_id AND s.household_id = t.household_id \
-          ORDER BY s.answered_at DESC, s.id DESC LIMIT 1) AS proxy FROM safety_targets t JOIN areas a ON a.id = t.area_id \
-         JOIN households h ON h.id = t.household_id WHERE t.round_id = $1 ORDER BY a.code, h.address, h.name"
-    )
-    .bind(round_id)
-    .fetch_all(p)
-    .await
-    })?)
+    Ok(on_db!(db, |p| sqlx::query_as::<_, ExportRow>(EXPORT_ROWS)
+        .bind(round_id)
+        .fetch_all(p)
+        .await)?)
+}
+
+/// [`export_rows`] inside the caller's transaction (the export's audit entry commits with it).
+pub async fn export_rows_in(tx: &mut Tx, round_id: &str) -> Result<Vec<ExportRow>> {
+    Ok(on_tx!(tx, |tx| sqlx::query_as::<_, ExportRow>(EXPORT_ROWS)
+        .bind(round_id)
+        .fetch_all(&mut **tx)
+        .await?))
 }
 
 /// A household whose latest answer a family member gave for it (代理回答), for officers.
@@ -900,8 +993,9 @@ pub struct ProxyAnswer {
 }
 
 /// Households of the given areas whose latest answer was given by family for them.
-pub async fn proxy_answers(db: &Db, round_id: &str, areas: &[String]) -> Result<Vec<ProxyAnswer>> {
-    let rows: Vec<ProxyAnswer> = on_db!(db, |p| sqlx::query_as::<_, ProxyAnswer>(
+/// Read inside the caller's transaction, with the follow-up list it belongs to.
+pub async fn proxy_answers(tx: &mut Tx, round_id: &str, areas: &[String]) -> Result<Vec<ProxyAnswer>> {
+    let rows: Vec<ProxyAnswer> = on_tx!(tx, |tx| sqlx::query_as::<_, ProxyAnswer>(
         "SELECT t.household_id, h.name AS household, t.area_id, s.effective AS status, s.proxy_by, \
          pp.display_name AS proxy, s.answered_at FROM safety_targets t \
          JOIN households h ON h.id = t.household_id \
@@ -911,8 +1005,8 @@ pub async fn proxy_answers(db: &Db, round_id: &str, areas: &[String]) -> Result<
          WHERE t.round_id = $1 ORDER BY s.answered_at DESC"
     )
     .bind(round_id)
-    .fetch_all(p)
-    .await)?;
+    .fetch_all(&mut **tx)
+    .await?);
     Ok(rows.into_iter().filter(|r| areas.contains(&r.area_id)).collect())
 }
 

@@ -1900,3 +1900,72 @@ async fn a_real_alert_is_confirmed_with_its_reach_before_it_goes_out() {
     let res = form_post(&app, &bousai, "/alerts/new", &drill).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
 }
+
+/// Publishing stores the alert and its audit entry in one transaction; an officer's look at the
+/// silent households of their areas is read together with its entries. A refused publish leaves
+/// neither.
+#[tokio::test]
+async fn publishing_and_reading_silent_households_commit_with_their_audit_entries() {
+    let app = spawn_demo_app().await;
+    let log = || async { kernel::store::audit::page(&app.kernel.db, 0, 1_000_000).await.unwrap() };
+    let bousai = app.token_for("bousai").await;
+    let bousai_id = app.person_of("bousai").await;
+    let xml = cap("midori-2026-audit", "Exercise", "Alert", None, DISTRICT_1);
+    let (s, _, body) = post_cap(&app, &bousai, &xml).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    let stored = alerts::store::require(&app.kernel.db, &id).await.unwrap();
+    assert_eq!(stored.identifier, "midori-2026-audit");
+    let published: Vec<_> = log()
+        .await
+        .into_iter()
+        .filter(|e| e.resource == format!("alert/{id}"))
+        .collect();
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(
+        (
+            published[0].action.as_str(),
+            published[0].actor_id.as_deref(),
+            published[0].reason.as_deref()
+        ),
+        ("alerts.publish", Some(bousai_id.as_str()), Some("Exercise Alert"))
+    );
+
+    // The same alert again stores nothing and logs nothing.
+    let before = log().await.len();
+    let (s, _, _) = post_cap(&app, &bousai, &xml).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(log().await.len(), before);
+
+    // Refused: neither the alert nor an entry.
+    let tanaka = app.token_for("tanaka").await;
+    let other = cap("midori-2026-audit-2", "Exercise", "Alert", None, DISTRICT_1);
+    let (s, _, e) = assert_unchanged!(alert_rows(&app).await, post_cap(&app, &tanaka, &other).await);
+    assert_refused(&(s, &e), StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(log().await.len(), before);
+
+    // The officer reads the silent households of their own areas: the list, one entry per area.
+    let kaicho = app.token_for("kaicho").await;
+    let kaicho_id = app.person_of("kaicho").await;
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/alerts/{id}/report")))
+        .bearer_auth(&kaicho)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let report: Value = res.json().await.unwrap();
+    assert!(!report["silent"].as_array().unwrap().is_empty(), "{report}");
+    let read: Vec<_> = log()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "alerts.silent_households" && e.resource == format!("alert/{id}"))
+        .collect();
+    let areas = report["areas"].as_array().unwrap().len();
+    assert_eq!(read.len(), areas, "one entry per area shown: {read:?}");
+    assert!(
+        read.iter().all(|e| e.actor_id.as_deref() == Some(kaicho_id.as_str())
+            && e.reason.as_deref().is_some_and(|r| r.starts_with("area "))),
+        "{read:?}"
+    );
+}

@@ -461,17 +461,17 @@ async fn residents_answer_on_the_web_and_officers_watch_the_tally_and_map() {
     // A device button answers for its person's household.
     let round_id = id.to_string();
     assert!(
-        safety::http::device_answer(&app.kernel, "bulb-0001", &format!("safety:{round_id}:safe"))
+        safety::service::answers::device_answer(&app.kernel, "bulb-0001", &format!("safety:{round_id}:safe"))
             .await
             .unwrap()
     );
     assert!(
-        !safety::http::device_answer(&app.kernel, "no-such-device", &format!("safety:{round_id}:safe"))
+        !safety::service::answers::device_answer(&app.kernel, "no-such-device", &format!("safety:{round_id}:safe"))
             .await
             .unwrap()
     );
     assert!(
-        !safety::http::device_answer(&app.kernel, "bulb-0001", &format!("safety:{round_id}:maybe"))
+        !safety::service::answers::device_answer(&app.kernel, "bulb-0001", &format!("safety:{round_id}:maybe"))
             .await
             .unwrap()
     );
@@ -1240,4 +1240,135 @@ async fn all_safe_with_someone_hurt_asks_first_and_the_receipt_shows_what_was_re
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, html) = page(&app, &tanaka, &format!("/safety/{id}/receipt")).await;
     assert!(html.contains("<strong>全員無事</strong>"), "{html}");
+}
+
+/// The audit entries about a round with this action.
+async fn entries(app: &TestApp, round: &str, action: &str) -> Vec<kernel::model::audit::AuditEntry> {
+    kernel::store::audit::page(&app.kernel.db, 0, 1_000_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == action && e.resource == format!("safety/{round}"))
+        .collect()
+}
+
+/// Each use case commits what it changed or read together with the audit entry that records it:
+/// after it, both are there; refused, neither.
+#[tokio::test]
+async fn each_use_case_commits_its_change_or_read_with_its_audit_entry() {
+    let app = spawn_demo_app().await;
+    let kaicho = app.token_for("kaicho").await;
+    let kaicho_id = app.person_of("kaicho").await;
+
+    // Starting a round: the round and who started it.
+    let (s, round) = post(
+        &app,
+        &kaicho,
+        "/safety/rounds",
+        json!({"area": "13999-1", "title": "訓練の安否確認"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{round}");
+    let id = round["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        safety::store::require(&app.kernel.db, &id).await.unwrap().title,
+        "訓練の安否確認"
+    );
+    let started = entries(&app, &id, "safety.start").await;
+    assert_eq!(started.len(), 1, "{started:?}");
+    assert_eq!(
+        (started[0].actor_id.as_deref(), started[0].reason.as_deref()),
+        (Some(kaicho_id.as_str()), Some("13999-1"))
+    );
+
+    // Family answering for tanaka's household: the answer and the entry in tanaka's log.
+    tanaka_circle_with_family(&app).await;
+    let sato = app.token_for("sato").await;
+    let sato_id = app.person_of("sato").await;
+    let tanaka_id = app.person_of("tanaka").await;
+    let hh = household_of(&app, "tanaka").await;
+    let (s, a) = post(
+        &app,
+        &sato,
+        &format!("/safety/rounds/{id}/households/{hh}/answers"),
+        json!({"status": "help"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let history = safety::store::history(&app.kernel.db, &id, &hh).await.unwrap();
+    assert_eq!(
+        (history.len(), history[0].proxy_by.as_deref()),
+        (1, Some(sato_id.as_str()))
+    );
+    let proxied = entries(&app, &id, "safety.proxy_answer").await;
+    assert_eq!(proxied.len(), 1, "{proxied:?}");
+    assert_eq!(
+        (
+            proxied[0].actor_id.as_deref(),
+            proxied[0].subject_id.as_deref(),
+            proxied[0].reason.as_deref()
+        ),
+        (Some(sato_id.as_str()), Some(tanaka_id.as_str()), Some(hh.as_str()))
+    );
+
+    // Reading the follow-up list: the list, and one entry saying how many households it named.
+    let (s, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    let listed = f["households"].as_array().unwrap().len();
+    assert!(listed >= 1, "tanaka's household asked for help: {f}");
+    let read = entries(&app, &id, "safety.follow_up").await;
+    assert_eq!(read.len(), 1, "{read:?}");
+    assert_eq!(read[0].actor_id.as_deref(), Some(kaicho_id.as_str()));
+    assert_eq!(read[0].reason.as_deref(), Some(format!("{listed} households").as_str()));
+
+    // Sending someone to visit, and how the visit went: each with its entry.
+    let visit = format!("/safety/rounds/{id}/households/{hh}/visit");
+    let (s, body) = crate::common::put(&app, &kaicho, &visit, json!({"visitor_id": kaicho_id})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    let (s, body) = post(&app, &kaicho, &format!("{visit}/outcome"), json!({"outcome": "safe"})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    let (_, f) = get(&app, &kaicho, &format!("/safety/rounds/{id}/follow-up")).await;
+    assert!(
+        f["households"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["household_id"] == hh.as_str() && h["outcome"] == "safe"),
+        "{f}"
+    );
+    for action in ["safety.visit", "safety.visit_outcome"] {
+        let e = entries(&app, &id, action).await;
+        assert_eq!(e.len(), 1, "{action}: {e:?}");
+        assert_eq!(e[0].reason.as_deref(), Some(hh.as_str()));
+    }
+
+    // The export with households: the CSV, and its entry.
+    let res = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/safety/rounds/{id}/export.csv")))
+        .bearer_auth(&kaicho)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let csv = res.text().await.unwrap();
+    assert!(csv.contains(&format!("\"{hh}\"")), "{csv}");
+    assert_eq!(entries(&app, &id, "safety.export").await.len(), 1);
+
+    // A resident may neither read the list nor export: refused, and nothing is logged.
+    let tanaka = app.token_for("tanaka").await;
+    let logged = kernel::store::audit::page(&app.kernel.db, 0, 1_000_000)
+        .await
+        .unwrap()
+        .len();
+    let (s, e) = get(&app, &tanaka, &format!("/safety/rounds/{id}/follow-up")).await;
+    assert_refused(&(s, &e), StatusCode::FORBIDDEN, "forbidden");
+    let (s, e) = get(&app, &tanaka, &format!("/safety/rounds/{id}/export.csv")).await;
+    assert_refused(&(s, &e), StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(
+        kernel::store::audit::page(&app.kernel.db, 0, 1_000_000)
+            .await
+            .unwrap()
+            .len(),
+        logged
+    );
 }
