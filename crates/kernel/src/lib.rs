@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod model;
 pub mod module;
 pub mod notice;
+pub mod service;
 pub mod store;
 pub mod web;
 
