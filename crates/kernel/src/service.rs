@@ -85,7 +85,7 @@ pub async fn revoke_role(k: &Kernel, actor: &Actor, id: &str, of_person: Option<
         }
     }
     let mut tx = k.db.begin().await?;
-    let m = store::orgs::remove_membership_in(&mut tx, &k.db, id)
+    let m = store::orgs::remove_membership_in(&mut tx, id)
         .await?
         .ok_or_else(|| Error::not_found("not-found"))?;
     let rec = AuditRecord::new(
@@ -109,7 +109,7 @@ pub async fn create_person(k: &Kernel, actor: &Actor, input: PersonInput) -> Res
 
 pub async fn update_person(k: &Kernel, actor: &Actor, id: &str, input: PersonInput) -> Result<Person> {
     let mut tx = k.db.begin().await?;
-    let p = store::people::update_in(&mut tx, k, id, input).await?;
+    let p = store::people::update_in(&mut tx, id, input).await?;
     let rec = personal(actor, Action::EditPerson.as_str(), &p.id, format!("person/{}", p.id));
     commit_with(k, tx, rec.into_iter().collect()).await?;
     Ok(p)

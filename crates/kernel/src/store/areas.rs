@@ -67,6 +67,30 @@ pub async fn resolve(db: &Db, id_or_code: Option<&str>) -> Result<Option<Id>> {
     }
 }
 
+/// `resolve` through the caller's transaction: a transaction that waits for no other connection
+/// while it holds the write lock (SQLite) cannot be starved by those waiting for that lock.
+pub async fn resolve_in(tx: &mut Tx, id_or_code: Option<&str>) -> Result<Option<Id>> {
+    match id_or_code {
+        Some(a) => Ok(Some(require_in(tx, a).await?.id)),
+        None => Ok(None),
+    }
+}
+
+pub async fn require_in(tx: &mut Tx, id: &str) -> Result<Area> {
+    get_in(tx, id)
+        .await?
+        .ok_or_else(|| Error::invalid_with("area-unknown", vec![("area", id.to_string())]))
+}
+
+pub async fn get_in(tx: &mut Tx, id: &str) -> Result<Option<Area>> {
+    let sql = format!("SELECT {COLUMNS} FROM areas WHERE id = $1 OR code = $1");
+    let row = on_tx!(tx, |t| sqlx::query_as::<_, AreaRow>(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(id)
+        .fetch_optional(&mut **t)
+        .await)?;
+    row.map(AreaRow::into_area).transpose()
+}
+
 /// The area and all its ancestors, nearest first: what the policy needs for scoped roles.
 pub async fn path(db: &Db, id: Option<&str>) -> Result<Vec<Id>> {
     let Some(id) = id else { return Ok(Vec::new()) };
@@ -123,7 +147,9 @@ pub async fn codes(db: &Db) -> Result<Vec<String>> {
 /// `progress` is called after each stored feature with (done, total). In the caller's
 /// transaction, which records the import in the audit log before it commits.
 pub async fn import_in(tx: &mut Tx, k: &Kernel, doc: &Value, mut progress: impl FnMut(usize, usize)) -> Result<usize> {
-    let known = codes(&k.db).await?;
+    let known: Vec<String> = on_tx!(tx, |t| sqlx::query_scalar::<_, String>("SELECT code FROM areas")
+        .fetch_all(&mut **t)
+        .await)?;
     let features = parse_feature_collection(doc, &known)
         .map_err(|e| Error::invalid_with("areas-import-invalid", vec![("detail", e.to_string())]))?;
     let total = features.len();

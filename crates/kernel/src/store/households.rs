@@ -19,7 +19,7 @@ pub async fn create_in(tx: &mut Tx, k: &Kernel, input: HouseholdInput) -> Result
     if name.is_empty() {
         return Err(Error::invalid("person-name-missing"));
     }
-    let area_id = crate::store::areas::resolve(&k.db, input.area_id.as_deref()).await?;
+    let area_id = crate::store::areas::resolve_in(tx, input.area_id.as_deref()).await?;
     let h = Household {
         id: k.new_id(),
         name,

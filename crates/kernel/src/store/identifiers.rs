@@ -14,7 +14,7 @@ pub async fn link(k: &Kernel, person_id: &str, input: IdentifierInput) -> Result
 /// `link` inside the caller's transaction (with the audit entry that records it, say).
 pub async fn link_in(tx: &mut Tx, k: &Kernel, person_id: &str, input: IdentifierInput) -> Result<LinkedIdentifier> {
     let input = input.validate().ok_or_else(|| Error::invalid("identifier-invalid"))?;
-    crate::store::people::require_active(&k.db, person_id).await?;
+    crate::store::people::require_active_in(tx, person_id).await?;
     let li = LinkedIdentifier {
         kind: input.kind,
         value: input.value,
@@ -69,5 +69,16 @@ pub async fn lookup(db: &Db, kind: &str, value: &str) -> Result<Option<LinkedIde
     .bind(kind.trim())
     .bind(value.trim())
     .fetch_optional(p)
+    .await)?)
+}
+
+/// `lookup` through the caller's transaction.
+pub async fn lookup_in(tx: &mut Tx, kind: &str, value: &str) -> Result<Option<LinkedIdentifier>> {
+    Ok(on_tx!(tx, |t| sqlx::query_as::<_, LinkedIdentifier>(
+        "SELECT kind, value, person_id, created_at FROM linked_identifiers WHERE kind = $1 AND value = $2"
+    )
+    .bind(kind.trim())
+    .bind(value.trim())
+    .fetch_optional(&mut **t)
     .await)?)
 }

@@ -52,7 +52,7 @@ pub async fn create_in(tx: &mut Tx, k: &Kernel, input: OrganisationInput) -> Res
     if name.is_empty() {
         return Err(Error::invalid("organisation-name-missing"));
     }
-    let area_id = crate::store::areas::resolve(&k.db, input.area_id.as_deref()).await?;
+    let area_id = crate::store::areas::resolve_in(tx, input.area_id.as_deref()).await?;
     let o = Organisation {
         id: k.new_id(),
         kind,
@@ -160,9 +160,15 @@ pub async fn add_membership_in(
 ) -> Result<Membership> {
     let role = Role::parse(role.trim())
         .ok_or_else(|| Error::invalid_with("role-invalid", vec![("role", role.to_string())]))?;
-    crate::store::people::require_active(&k.db, person_id).await?;
-    let org = require(&k.db, organisation_id).await?;
-    let area_id = crate::store::areas::resolve(&k.db, area_id).await?;
+    crate::store::people::require_active_in(tx, person_id).await?;
+    let sql = format!("SELECT {COLUMNS} FROM organisations WHERE id = $1");
+    let org: Organisation = on_tx!(tx, |t| sqlx::query_as::<_, OrgRow>(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(organisation_id)
+        .fetch_optional(&mut **t)
+        .await)?
+    .map(Into::into)
+    .ok_or_else(|| Error::not_found("organisation-not-found"))?;
+    let area_id = crate::store::areas::resolve_in(tx, area_id).await?;
     let m = Membership {
         id: k.new_id(),
         person_id: person_id.to_string(),
@@ -205,8 +211,15 @@ pub async fn get_membership(db: &Db, id: &str) -> Result<Option<Membership>> {
 }
 
 /// Remove a membership inside the caller's transaction; returns what was removed, if it existed.
-pub async fn remove_membership_in(tx: &mut Tx, db: &Db, id: &str) -> Result<Option<Membership>> {
-    let Some(m) = get_membership(db, id).await? else {
+pub async fn remove_membership_in(tx: &mut Tx, id: &str) -> Result<Option<Membership>> {
+    let sql = format!("{MEMBERSHIP_SELECT} WHERE m.id = $1");
+    let found = on_tx!(tx, |t| sqlx::query_as::<_, MembershipRow>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(id)
+    .fetch_optional(&mut **t)
+    .await)?;
+    let Some(m) = found.map(Membership::from) else {
         return Ok(None);
     };
     let n = on_tx!(tx, |t| sqlx::query("DELETE FROM memberships WHERE id = $1")

@@ -19,7 +19,7 @@ pub async fn create(k: &Kernel, input: PersonInput) -> Result<Person> {
 pub async fn create_in(tx: &mut Tx, k: &Kernel, input: PersonInput) -> Result<Person> {
     let mut input = input.validate().map_err(|e| Error::invalid(e.message_key()))?;
     // Areas may be given by id or code; rows always hold the id.
-    input.area_id = crate::store::areas::resolve(&k.db, input.area_id.as_deref()).await?;
+    input.area_id = crate::store::areas::resolve_in(tx, input.area_id.as_deref()).await?;
     let p = Person {
         id: k.new_id(),
         display_name: input.display_name,
@@ -128,16 +128,16 @@ pub async fn require_active(db: &Db, id: &str) -> Result<Person> {
 
 pub async fn update(k: &Kernel, id: &str, input: PersonInput) -> Result<Person> {
     let mut tx = k.db.begin().await?;
-    let p = update_in(&mut tx, k, id, input).await?;
+    let p = update_in(&mut tx, id, input).await?;
     tx.commit().await?;
     Ok(p)
 }
 
 /// `update` inside the caller's transaction; returns the person as the transaction sees them.
-pub async fn update_in(tx: &mut Tx, k: &Kernel, id: &str, input: PersonInput) -> Result<Person> {
+pub async fn update_in(tx: &mut Tx, id: &str, input: PersonInput) -> Result<Person> {
     let mut input = input.validate().map_err(|e| Error::invalid(e.message_key()))?;
     // Areas may be given by id or code; rows always hold the id.
-    input.area_id = crate::store::areas::resolve(&k.db, input.area_id.as_deref()).await?;
+    input.area_id = crate::store::areas::resolve_in(tx, input.area_id.as_deref()).await?;
     let n = on_tx!(tx, |t| sqlx::query(
         "UPDATE people SET display_name=$2, kana=$3, birth_date=$4, phone=$5, email=$6, language=$7, address=$8, \
          area_id=$9, needs_support=$10 WHERE id=$1 AND deleted_at IS NULL"
@@ -159,6 +159,21 @@ pub async fn update_in(tx: &mut Tx, k: &Kernel, id: &str, input: PersonInput) ->
         return Err(Error::not_found("person-not-found"));
     }
     require_in(tx, id).await
+}
+
+/// `require_active` through the caller's transaction.
+pub async fn require_active_in(tx: &mut Tx, id: &str) -> Result<Person> {
+    let p = require_in(tx, id).await?;
+    let deleted: Option<i64> = on_tx!(tx, |t| sqlx::query_scalar(
+        "SELECT deleted_at FROM people WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(&mut **t)
+    .await)?;
+    match deleted {
+        None => Ok(p),
+        Some(_) => Err(Error::not_found("person-not-found")),
+    }
 }
 
 /// `require` through the caller's transaction: sees what it wrote.

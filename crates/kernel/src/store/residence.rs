@@ -65,7 +65,7 @@ fn own_change(person: &Person, action: &str, resource: String) -> AuditRecord {
 /// Their household moves with them when they act for it or it has no area yet.
 pub async fn set_area(k: &Kernel, person: &Person, area: &str, address: Option<&str>) -> Result<(Person, Area)> {
     let mut tx = k.db.begin().await?;
-    let out = set_area_in(&mut tx, k, person, area, address).await?;
+    let out = set_area_in(&mut tx, person, area, address).await?;
     let rec = own_change(person, "residence.area", format!("person/{}", person.id));
     audit::append_in(&mut tx, k.now(), vec![rec]).await?;
     tx.commit().await?;
@@ -83,14 +83,8 @@ async fn household_in(tx: &mut Tx, person_id: &str) -> Result<Option<(Id, Option
     .await)?)
 }
 
-async fn set_area_in(
-    tx: &mut Tx,
-    k: &Kernel,
-    person: &Person,
-    area: &str,
-    address: Option<&str>,
-) -> Result<(Person, Area)> {
-    let area = areas::get(&k.db, area)
+async fn set_area_in(tx: &mut Tx, person: &Person, area: &str, address: Option<&str>) -> Result<(Person, Area)> {
+    let area = areas::get_in(tx, area)
         .await?
         .ok_or_else(|| Error::invalid_with("address-area-unknown", vec![("area", area.to_string())]))?;
     if area.level != AreaLevel::Chome {
@@ -111,7 +105,7 @@ async fn set_area_in(
         area_id: Some(area.id.clone()),
         needs_support: person.needs_support,
     };
-    let updated = people::update_in(tx, k, &person.id, input).await?;
+    let updated = people::update_in(tx, &person.id, input).await?;
     if let Some((h, h_area, representative)) = household_in(tx, &person.id).await?
         && (h_area.is_none() || representative.as_deref() == Some(person.id.as_str()))
     {
@@ -184,7 +178,7 @@ pub async fn join_household(k: &Kernel, person: &Person, typed_code: &str) -> Re
     if person.area_id.is_none()
         && let Some(area) = &h.area_id
     {
-        set_area_in(&mut tx, k, person, area, None).await?;
+        set_area_in(&mut tx, person, area, None).await?;
         records.insert(0, own_change(person, "residence.area", format!("person/{}", person.id)));
     }
     audit::append_in(&mut tx, k.now(), records).await?;
@@ -307,7 +301,7 @@ pub async fn set_contact(k: &Kernel, person: &Person, kind: Contact, value: &str
         .filter(|c| c.is_active() && c.scope == kind.scope())
         .collect();
     let mut tx = k.db.begin().await?;
-    let updated = people::update_in(&mut tx, k, &person.id, input).await?;
+    let updated = people::update_in(&mut tx, &person.id, input).await?;
     if value.is_some() {
         if standing.is_empty() {
             consents::grant_in(

@@ -114,8 +114,7 @@ pub(crate) async fn schedule_for(k: &Kernel, actor: &Actor, a: &Access, input: &
         &a.circle.id,
         &input.volunteer_id,
         &input.kind,
-        input.weekday,
-        minute as i64,
+        (input.weekday, minute as i64),
         by,
     )
     .await?;

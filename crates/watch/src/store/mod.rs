@@ -368,7 +368,7 @@ pub async fn add_device(tx: &mut Tx, k: &Kernel, circle: &Circle, device_id: &st
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(|e| Error::Internal(e.to_string()))?;
     let token = format!("mdev_{}", hex::encode(raw));
-    if let Some(li) = kernel::store::identifiers::lookup(&k.db, "device", device_id).await?
+    if let Some(li) = kernel::store::identifiers::lookup_in(tx, "device", device_id).await?
         && li.person_id != circle.person_id
     {
         return Err(Error::conflict(
@@ -400,7 +400,7 @@ pub async fn add_device(tx: &mut Tx, k: &Kernel, circle: &Circle, device_id: &st
             r?;
         }
     }
-    if kernel::store::identifiers::lookup(&k.db, "device", device_id)
+    if kernel::store::identifiers::lookup_in(tx, "device", device_id)
         .await?
         .is_none()
     {
@@ -946,8 +946,7 @@ pub async fn add_schedule(
     circle_id: &str,
     volunteer: &str,
     kind: &str,
-    weekday: i64,
-    minute: i64,
+    (weekday, minute): (i64, i64),
     by: &str,
 ) -> Result<String> {
     let id = k.new_id();
