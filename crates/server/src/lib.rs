@@ -456,7 +456,9 @@ mod tests {
                 let text = std::fs::read_to_string(&f).unwrap();
                 for (n, line) in text.lines().enumerate() {
                     let code = line.split("//").next().unwrap_or_default();
-                    if code.contains("audit::append(") || code.contains("append_many(") {
+                    // Spelt in pieces, so that this test does not find itself.
+                    let calls = [concat!("audit::", "append("), concat!("append", "_many(")];
+                    if calls.iter().any(|c| code.contains(c)) {
                         found.push(format!("{}:{}", f.display(), n + 1));
                     }
                 }
