@@ -4,7 +4,8 @@
 //! plumbing for SQLite and PostgreSQL, configuration, errors, message catalogs, and the
 //! injectable clock and ID source.
 //!
-//! Rooms: `model` (pure types and logic, no I/O), `store` (SQL), `http` (JSON API).
+//! Rooms: `model` (pure types and logic, no I/O), `store` (SQL), `service` (use cases the API and
+//! the pages share: a change and its audit entry in one transaction), `http` (JSON API).
 
 pub mod config;
 pub mod demo;
@@ -16,6 +17,7 @@ pub mod i18n;
 pub mod model;
 pub mod module;
 pub mod notice;
+pub mod service;
 pub mod store;
 pub mod web;
 

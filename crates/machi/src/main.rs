@@ -282,18 +282,24 @@ async fn import_areas(config: Config, file: &str) -> Result<(), Error> {
     let text = std::fs::read_to_string(file).map_err(|e| Error::Unavailable(format!("cannot read {file}: {e}")))?;
     let doc: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::invalid_with("areas-import-invalid", vec![("detail", format!("{file}: {e}"))]))?;
-    let n = kernel::store::areas::import(&k, &doc, |done, total| {
+    // The areas and the entry that records their import commit together.
+    let mut tx = k.db.begin().await?;
+    let n = kernel::store::areas::import_in(&mut tx, &k, &doc, |done, total| {
         if done % 500 == 0 || done == total {
             eprintln!("machi: areas {done}/{total}");
         }
     })
     .await?;
-    kernel::store::audit::append(
-        &k,
-        kernel::model::audit::AuditRecord::new(None, "areas.import", format!("file:{file}"))
-            .reason(&format!("{n} areas")),
+    kernel::store::audit::append_in(
+        &mut tx,
+        k.now(),
+        vec![
+            kernel::model::audit::AuditRecord::new(None, "areas.import", format!("file:{file}"))
+                .reason(&format!("{n} areas")),
+        ],
     )
     .await?;
+    tx.commit().await?;
     eprintln!("machi: imported {n} areas from {file}");
     Ok(())
 }
@@ -318,11 +324,18 @@ async fn create_token(config: Config, login: &str, name: &str) -> Result<(), Err
         .await?
         .ok_or_else(|| Error::Unavailable(format!("no account with login {login}")))?;
     let (token, secret) = kernel::store::accounts::create_token(&k, &person, name).await?;
-    kernel::store::audit::append(
-        &k,
-        kernel::model::audit::AuditRecord::new(None, "token.create", format!("token/{}", token.id)).subject(&person),
+    // accounts.rs has no transactional variant of create_token yet: the entry follows in its own.
+    let mut tx = k.db.begin().await?;
+    kernel::store::audit::append_in(
+        &mut tx,
+        k.now(),
+        vec![
+            kernel::model::audit::AuditRecord::new(None, "token.create", format!("token/{}", token.id))
+                .subject(&person),
+        ],
     )
     .await?;
+    tx.commit().await?;
     println!("{secret}");
     eprintln!(
         "machi: token {} for {login} ({name}); it is shown only this once",
@@ -343,12 +356,18 @@ async fn provision_tokens(config: Config, out: &str, name: &str) -> Result<(), E
         text.push('\n');
     }
     write_private(out, &text).map_err(|e| Error::Unavailable(format!("{out}: {e}")))?;
-    kernel::store::audit::append(
-        &k,
-        kernel::model::audit::AuditRecord::new(None, "token.provision", "households".to_string())
-            .reason(&format!("{} tokens ({name})", issued.len())),
+    // As for `create_token`: accounts.rs writes the tokens in its own transaction for now.
+    let mut tx = k.db.begin().await?;
+    kernel::store::audit::append_in(
+        &mut tx,
+        k.now(),
+        vec![
+            kernel::model::audit::AuditRecord::new(None, "token.provision", "households".to_string())
+                .reason(&format!("{} tokens ({name})", issued.len())),
+        ],
     )
     .await?;
+    tx.commit().await?;
     eprintln!("machi: {} household tokens written to {out}", issued.len());
     Ok(())
 }

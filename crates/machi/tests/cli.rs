@@ -154,6 +154,60 @@ async fn areas_import_reports_the_bad_feature_and_imports_all_or_nothing() {
     assert!(text(&o).contains("bad.geojson"), "{}", text(&o));
 }
 
+/// The areas of an import and the entry recording it commit together: with the entry impossible
+/// (the log's head taken away) no area is imported; with it, both are there.
+#[tokio::test]
+async fn areas_are_imported_only_with_their_audit_entry() {
+    let t = demo_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.geojson");
+    let ring = [
+        [139.0, 35.0],
+        [139.1, 35.0],
+        [139.1, 35.1],
+        [139.0, 35.1],
+        [139.0, 35.0],
+    ];
+    let doc = serde_json::json!({"type":"FeatureCollection","features":[
+        {"type":"Feature","properties":{"code":"y-1","name":"新区"},"geometry":{"type":"Polygon","coordinates":[ring]}}]});
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let head: (i64, String) = kernel::on_db!(&t.db, |p| async {
+        let head = sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(p)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM audit_head").execute(p).await.unwrap();
+        head
+    }
+    .await);
+    let o = machi(&["--database", &t.url, "areas", "import", file.to_str().unwrap()]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        kernel::store::areas::get(&t.db, "y-1").await.unwrap().is_none(),
+        "imported without its entry"
+    );
+    kernel::on_db!(&t.db, |p| sqlx::query(
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2)"
+    )
+    .bind(head.0)
+    .bind(&head.1)
+    .execute(p)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    let o = machi(&["--database", &t.url, "areas", "import", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(kernel::store::areas::get(&t.db, "y-1").await.unwrap().is_some());
+    let last = kernel::store::audit::page(&t.db, head.0, 10).await.unwrap();
+    assert_eq!(
+        last.iter()
+            .map(|e| (e.action.as_str(), e.resource.as_str()))
+            .collect::<Vec<_>>(),
+        [("areas.import", format!("file:{}", file.display()).as_str())]
+    );
+    assert!(kernel::store::audit::verify(&t.db).await.unwrap().is_ok());
+}
+
 #[tokio::test]
 async fn backup_writes_a_usable_copy() {
     let t = demo_db().await;

@@ -59,7 +59,7 @@ mod module_tests {
         for s in crate::model::answer::MemberStatus::ALL {
             keys.push(format!("safety-member-{}", s.as_str()));
         }
-        for o in crate::http::OUTCOMES {
+        for o in crate::service::follow_up::OUTCOMES {
             keys.push(format!("safety-outcome-{o}"));
         }
         for s in ["safe", "help"] {

@@ -402,6 +402,47 @@ mod tests {
         );
     }
 
+    /// A change and the audit entry recording it commit in one transaction
+    /// (`audit::append_in`): no code appends entries in a transaction of their own any more,
+    /// where a crash between the change and the entry would lose the entry. (The log's own
+    /// tests, under `tests/`, still call `append` to exercise the chain.)
+    #[test]
+    fn audit_entries_are_appended_in_the_changes_transaction() {
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let own = std::path::Path::new("kernel/src/store/audit.rs");
+        let mut found = Vec::new();
+        let mut scanned = 0;
+        for krate in std::fs::read_dir(&crates).unwrap().flatten() {
+            let src = krate.path().join("src");
+            if !src.is_dir() {
+                continue;
+            }
+            let mut files = Vec::new();
+            collect_rs(&src, &mut files);
+            for f in files {
+                if f.ends_with(own) {
+                    continue;
+                }
+                scanned += 1;
+                let text = std::fs::read_to_string(&f).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or_default();
+                    // Spelt in pieces, so that this test does not find itself.
+                    let calls = [concat!("audit::", "append("), concat!("append", "_many(")];
+                    if calls.iter().any(|c| code.contains(c)) {
+                        found.push(format!("{}:{}", f.display(), n + 1));
+                    }
+                }
+            }
+        }
+        assert!(scanned > 50, "only {scanned} files scanned: wrong directory?");
+        assert!(
+            found.is_empty(),
+            "audit entries appended outside the transaction of their change:\n{}",
+            found.join("\n")
+        );
+    }
+
     fn collect_rs(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             let p = e.path();

@@ -60,18 +60,21 @@ pub async fn load(k: &Kernel) -> Result<bool> {
         members.push((id, *role, *ladder));
     }
     let (creator, creator_role, _) = members[0].clone();
-    let circle = store::create_circle(k, &person, &creator, Some(creator_role)).await?;
-    let circle = store::record_consent(k, &circle, &person).await?;
+    // The demo circle is made whole or not at all.
+    let mut tx = k.db.begin().await?;
+    let circle = store::create_circle(&mut tx, k, &person, &creator, Some(creator_role)).await?;
+    let circle = store::record_consent(&mut tx, k, &circle, &person).await?;
     for rule in crate::model::rule::defaults() {
-        store::add_rule(k, &circle.id, &rule, &creator).await?;
+        store::add_rule(&mut tx, k, &circle.id, &rule, &creator).await?;
     }
     for (id, role, ladder) in &members {
-        store::put_member(k, &circle.id, id, role, *ladder, &creator).await?;
+        store::put_member(&mut tx, k, &circle.id, id, role, *ladder, &creator).await?;
     }
     let mut tokens = Vec::new();
     for (device, kind) in DEMO_DEVICES {
-        tokens.push((*kind, store::add_device(k, &circle, device, kind).await?));
+        tokens.push((*kind, store::add_device(&mut tx, k, &circle, device, kind).await?));
     }
+    tx.commit().await?;
     // Two days of signals up to now: this morning's 「元気です」 is among them once it is past 7:30,
     // so the demo does not start with a missed check-in.
     let now = k.now();

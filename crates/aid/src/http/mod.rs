@@ -30,7 +30,7 @@ use crate::service::profiles::{
 };
 use crate::service::requests::{
     AudienceInput, MyAid, RequestView, SuggestionView, SupporterRef, broadcast_for, create_for, invite_for, mine_for,
-    suggestions_for, view_for,
+    suggestions_by_id, view_by_id,
 };
 use crate::store::{self, Request, Settlement, Supporter};
 
@@ -107,8 +107,7 @@ async fn create_request(
     responses((status = 200, body = RequestView), (status = 403), (status = 404)))]
 async fn get_request(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<Json<RequestView>> {
     auth.person_id()?;
-    let r = store::require(&k.db, &id).await?;
-    Ok(Json(view_for(&k, &auth.0, r).await?))
+    Ok(Json(view_by_id(&k, &auth.0, &id).await?.1))
 }
 
 #[utoipa::path(get, path = "/aid/requests", tag = "aid",
@@ -128,9 +127,8 @@ async fn suggestions(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<SuggestionView>>> {
     auth.person_id()?;
-    let r = store::require(&k.db, &id).await?;
     let lang = Lang::from_accept_language(headers.get("accept-language").and_then(|v| v.to_str().ok()));
-    Ok(Json(suggestions_for(&k, &auth.0, &r, lang).await?))
+    Ok(Json(suggestions_by_id(&k, &auth.0, &id, lang).await?))
 }
 
 #[utoipa::path(post, path = "/aid/requests/{id}/invite", tag = "aid", request_body = SupporterRef,

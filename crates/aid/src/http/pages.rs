@@ -81,13 +81,14 @@ fn done_text(v: &Viewer, done: Option<&str>) -> Option<String> {
 // ---- the hub ----
 
 async fn hub(State(k): State<Kernel>, v: Viewer, Query(q): Query<Done>) -> Result<Response> {
-    let me = v.require_login()?.clone();
+    v.require_login()?;
     let mine = crate::service::requests::mine_for(&k, &v.actor).await?;
-    let links = store::links_asked_of(&k.db, &me.id).await?;
+    let links = crate::service::profiles::links_asked_for(&k, &v.actor).await?;
+    let (profile, _) = crate::service::profiles::own_for(&k, &v.actor).await?;
     let ctx = context! {
         mine => ser(&mine),
         links => links.into_iter().map(|(id, name)| context! { id, name }).collect::<Vec<_>>(),
-        supporter => store::supporter(&k.db, &me.id).await?.is_some(),
+        supporter => profile.is_some(),
         coordinator => v.may(Action::CoordinateAid, &Resource::Town),
         notice => done_text(&v, q.done.as_deref()),
     };
@@ -181,10 +182,9 @@ async fn render_ask(
             f.area == code
         }
     };
-    let areas: Vec<_> = kernel::store::areas::list(&k.db)
+    let areas: Vec<_> = crate::service::profiles::chome(k)
         .await?
         .into_iter()
-        .filter(|a| a.level.as_str() == "chome")
         .map(|a| context! { selected => chosen(&a.code, &a.id), code => a.code, name => a.name })
         .collect();
     let cfg = &*crate::config::of(k);
@@ -272,8 +272,7 @@ async fn render_request(
     typed: Option<&ActForm>,
     status: StatusCode,
 ) -> Result<Response> {
-    let r = store::require(&k.db, id).await?;
-    let view = crate::service::requests::view_for(k, &v.actor, r.clone()).await?;
+    let (r, view) = crate::service::requests::view_by_id(k, &v.actor, id).await?;
     let party = crate::service::party(&v.actor, &r);
     let state = St::parse(&r.state).unwrap_or(St::Cancelled);
     let coordinator = v.may(Action::CoordinateAid, &Resource::Town);
@@ -285,20 +284,8 @@ async fn render_request(
     let me = v.person_id().unwrap_or_default().to_string();
     let reviewed = view.reviews.iter().any(|x| x.reviewer_id == me);
     let started = k.now() >= r.starts_at;
-    let offered = view.offers.iter().any(|o| o.supporter_id == me)
-        || store::offers(&k.db, &r.id).await?.iter().any(|o| o.supporter_id == me);
     // Each suggested person has one next step: ask them, or wait for them, or decide on their offer.
-    let mut asked = Vec::new();
-    for s in &suggestions {
-        let id = &s.suggestion.person_id;
-        if view.offers.iter().any(|o| &o.supporter_id == id) {
-            asked.push("offered");
-        } else if store::invited(&k.db, &r.id, id).await? {
-            asked.push("invited");
-        } else {
-            asked.push("");
-        }
-    }
+    let (offered, asked) = crate::service::requests::standing_for(k, &v.actor, &view, &suggestions).await?;
     let map = view
         .contact
         .as_ref()
@@ -439,16 +426,11 @@ async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
             }
             "link" => {
                 let me = v.person_id().unwrap_or_default();
-                if f.person == me || f.person.is_empty() {
+                if f.person.is_empty() {
                     return Err(Error::invalid_with("aid-link-self", vec![("field", "person".into())]));
                 }
-                kernel::store::people::require_active(&k.db, &f.person).await?;
-                if store::link(&k, me, &f.person).await? {
-                    store::bump_index(&k.db).await?;
-                    Ok("linked")
-                } else {
-                    Ok("link")
-                }
+                let state = crate::service::profiles::link_for(&k, me, &f.person).await?;
+                Ok(if state.mutual { "linked" } else { "link" })
             }
             "coordinator_suggest" => crate::service::coordinator::coordinator_suggest_for(&k, a, &id, &f.supporter_id)
                 .await
@@ -469,12 +451,7 @@ async fn act(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
 /// 「知り合い」 from the hub: say it back to someone who said it.
 async fn link(State(k): State<Kernel>, v: Viewer, Path(person): Path<String>) -> Result<Response> {
     let me = v.require_login()?.id.clone();
-    if person == me {
-        return Err(Error::invalid_with("aid-link-self", vec![("field", "person".into())]));
-    }
-    kernel::store::people::require_active(&k.db, &person).await?;
-    if store::link(&k, &me, &person).await? {
-        store::bump_index(&k.db).await?;
+    if crate::service::profiles::link_for(&k, &me, &person).await?.mutual {
         return Ok(Redirect::to("/aid?done=linked").into_response());
     }
     Ok(Redirect::to("/aid?done=link").into_response())
@@ -482,11 +459,10 @@ async fn link(State(k): State<Kernel>, v: Viewer, Path(person): Path<String>) ->
 
 async fn receipt(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
     v.require_login()?;
-    let r = store::require(&k.db, &id).await?;
+    let (r, view) = crate::service::requests::view_by_id(&k, &v.actor, &id).await?;
     if crate::service::party(&v.actor, &r) == lifecycle::Party::Other {
         return Err(Error::Forbidden);
     }
-    let view = crate::service::requests::view_for(&k, &v.actor, r.clone()).await?;
     let s = view
         .settlement
         .clone()
@@ -584,9 +560,8 @@ async fn render_offer(
     notice: Option<String>,
     status: StatusCode,
 ) -> Result<Response> {
-    let me = v.require_login()?.clone();
-    let profile = store::supporter(&k.db, &me.id).await?;
-    let certifications = store::certifications(&k.db, &me.id).await?;
+    v.require_login()?;
+    let (profile, certifications) = crate::service::profiles::own_for(k, &v.actor).await?;
     let mine = crate::service::requests::mine_for(k, &v.actor).await?;
     // What was typed, after a mistake; else what is saved.
     let saved = profile.as_ref().map(ProfileForm::of);
@@ -724,7 +699,7 @@ async fn render_coordinator(
     status: StatusCode,
 ) -> Result<Response> {
     let queue = crate::service::coordinator::queue_for(k, &v.actor, v.lang).await?;
-    let reports = store::open_reports(&k.db).await?;
+    let reports = crate::service::coordinator::reports_for(k, &v.actor).await?;
     let ctx = context! {
         queue => ser(&queue),
         reports => ser(&reports),
@@ -753,7 +728,7 @@ struct CertifyForm {
 async fn certify(State(k): State<Kernel>, v: Viewer, Form(f): Form<CertifyForm>) -> Result<Response> {
     v.require_login()?;
     let r = async {
-        let person = find_person(&k, &f.name, &f.birth_date).await?;
+        let person = crate::service::coordinator::find_person(&k, &v.actor, &f.name, &f.birth_date).await?;
         crate::service::profiles::certify_for(
             &k,
             &v.actor,
@@ -774,11 +749,4 @@ async fn certify(State(k): State<Kernel>, v: Viewer, Form(f): Form<CertifyForm>)
             None => Err(e),
         },
     }
-}
-
-/// A person by name and birth date, as a coordinator knows them.
-async fn find_person(k: &Kernel, name: &str, birth: &str) -> Result<String> {
-    kernel::store::people::find_by_name_and_birth(&k.db, name, birth)
-        .await?
-        .ok_or_else(|| Error::invalid_with("aid-person-not-found", vec![("field", "name".into())]))
 }

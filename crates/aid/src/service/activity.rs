@@ -22,14 +22,13 @@ pub(crate) async fn act_for(k: &Kernel, actor: &Actor, id: &str, what: &str) -> 
     };
     let started = k.now() >= r.starts_at;
     let next = lifecycle::apply(state_of(&r), event, party(actor, &r), started).map_err(refusal)?;
-    if !store::transition(k, &r.id, &r.state, next.as_str()).await? {
+    let mut tx = k.db.begin().await?;
+    if !store::transition(&mut tx, k, &r.id, &r.state, next.as_str()).await? {
         return Err(Error::conflict("aid-wrong-state", vec![]));
     }
-    kernel::store::audit::append(
-        k,
-        AuditRecord::new(actor.person_id.as_deref(), "aid.state", format!("aid/{}", r.id)).reason(next.as_str()),
-    )
-    .await?;
+    let rec = AuditRecord::new(actor.person_id.as_deref(), "aid.state", format!("aid/{}", r.id)).reason(next.as_str());
+    kernel::store::audit::append_in(&mut tx, k.now(), vec![rec]).await?;
+    tx.commit().await?;
     // The other party hears of it.
     let other = if party(actor, &r) == Party::Requester {
         r.supporter_id.clone()

@@ -46,12 +46,9 @@ pub(crate) async fn queue_for(k: &Kernel, actor: &Actor, lang: Lang) -> Result<V
             request: r,
         });
     }
-    kernel::store::audit::append(
-        k,
-        AuditRecord::new(actor.person_id.as_deref(), "aid.queue", "aid/queue")
-            .reason(&format!("{} requests", out.len())),
-    )
-    .await?;
+    let rec = AuditRecord::new(actor.person_id.as_deref(), "aid.queue", "aid/queue")
+        .reason(&format!("{} requests", out.len()));
+    kernel::service::record_alone(k, vec![rec]).await?;
     Ok(out)
 }
 
@@ -84,4 +81,28 @@ pub(crate) async fn coordinator_suggest_for(k: &Kernel, actor: &Actor, id: &str,
         &format!("aid:{}:coord:{supporter}:s", r.id),
     )
     .await
+}
+
+/// Reports not yet handled, for the coordinator; reading them (who reported whom) is recorded.
+pub(crate) async fn reports_for(k: &Kernel, actor: &Actor) -> Result<Vec<store::Report>> {
+    if !may(actor, Action::CoordinateAid, &Resource::Town) {
+        return Err(Error::Forbidden);
+    }
+    let reports = store::open_reports(&k.db).await?;
+    if !reports.is_empty() {
+        let rec = AuditRecord::new(actor.person_id.as_deref(), "aid.reports", "aid/reports")
+            .reason(&format!("{} reports", reports.len()));
+        kernel::service::record_alone(k, vec![rec]).await?;
+    }
+    Ok(reports)
+}
+
+/// A person by name and birth date, as a coordinator knows them.
+pub(crate) async fn find_person(k: &Kernel, actor: &Actor, name: &str, birth: &str) -> Result<String> {
+    if !may(actor, Action::CoordinateAid, &Resource::Town) {
+        return Err(Error::Forbidden);
+    }
+    kernel::store::people::find_by_name_and_birth(&k.db, name, birth)
+        .await?
+        .ok_or_else(|| Error::invalid_with("aid-person-not-found", vec![("field", "name".into())]))
 }

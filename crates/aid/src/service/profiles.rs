@@ -152,18 +152,26 @@ pub(crate) async fn certify_for(k: &Kernel, actor: &Actor, input: &Certification
     kernel::store::people::require_active(&k.db, &input.person_id)
         .await
         .map_err(|_| bad("aid-person-not-found", "person_id"))?;
-    let c = store::add_certification(k, &input.person_id, &input.kind, by, &input.valid_until, me(actor)?).await?;
-    kernel::store::audit::append(
+    let mut tx = k.db.begin().await?;
+    let c = store::add_certification(
+        &mut tx,
         k,
-        AuditRecord::new(
-            actor.person_id.as_deref(),
-            "aid.certify",
-            format!("person/{}", input.person_id),
-        )
-        .subject(&input.person_id)
-        .reason(&input.kind),
+        &input.person_id,
+        &input.kind,
+        by,
+        &input.valid_until,
+        me(actor)?,
     )
     .await?;
+    let rec = AuditRecord::new(
+        actor.person_id.as_deref(),
+        "aid.certify",
+        format!("person/{}", input.person_id),
+    )
+    .subject(&input.person_id)
+    .reason(&input.kind);
+    kernel::store::audit::append_in(&mut tx, k.now(), vec![rec]).await?;
+    tx.commit().await?;
     Ok(c)
 }
 
@@ -197,4 +205,23 @@ pub(crate) async fn link_for(k: &Kernel, me: &str, person: &str) -> Result<LinkS
 pub(crate) async fn block_for(k: &Kernel, me: &str, person: &str) -> Result<()> {
     kernel::store::people::require_active(&k.db, person).await?;
     store::block(k, me, person).await
+}
+
+/// The asker's own profile (if they support) and certifications.
+pub(crate) async fn own_for(k: &Kernel, actor: &Actor) -> Result<(Option<Supporter>, Vec<store::Certification>)> {
+    let me = me(actor)?;
+    Ok((
+        store::supporter(&k.db, me).await?,
+        store::certifications(&k.db, me).await?,
+    ))
+}
+
+/// Those who said 「知り合い」 to the asker and wait for it back: (id, name).
+pub(crate) async fn links_asked_for(k: &Kernel, actor: &Actor) -> Result<Vec<(String, String)>> {
+    store::links_asked_of(&k.db, me(actor)?).await
+}
+
+/// The 町丁目 a request may be placed in (the public directory).
+pub(crate) async fn chome(k: &Kernel) -> Result<Vec<kernel::model::area::Area>> {
+    kernel::store::residence::chome(&k.db).await
 }

@@ -85,7 +85,9 @@ pub(crate) async fn create_for(k: &Kernel, actor: &Actor, input: &RequestInput) 
         }
         _ => return Err(bad("aid-point-invalid", "lat")),
     };
+    let mut tx = k.db.begin().await?;
     let r = store::create_request(
+        &mut tx,
         k,
         store::NewRequest {
             requester_id: &me,
@@ -97,11 +99,9 @@ pub(crate) async fn create_for(k: &Kernel, actor: &Actor, input: &RequestInput) 
         },
     )
     .await?;
-    kernel::store::audit::append(
-        k,
-        AuditRecord::new(Some(&me), "aid.request", format!("aid/{}", r.id)).reason(checked.category.as_str()),
-    )
-    .await?;
+    let rec = AuditRecord::new(Some(&me), "aid.request", format!("aid/{}", r.id)).reason(checked.category.as_str());
+    kernel::store::audit::append_in(&mut tx, k.now(), vec![rec]).await?;
+    tx.commit().await?;
     Ok(r)
 }
 
@@ -188,11 +188,9 @@ pub(crate) async fn view_for(k: &Kernel, actor: &Actor, r: Request) -> Result<Re
             r.requester_id.clone()
         };
         let o = kernel::store::people::require(&k.db, &other).await?;
-        kernel::store::audit::append(
-            k,
-            AuditRecord::new(actor.person_id.as_deref(), "aid.contact", format!("aid/{}", r.id)).subject(&o.id),
-        )
-        .await?;
+        // The contact details are shown only once their read is on the record.
+        let rec = AuditRecord::new(actor.person_id.as_deref(), "aid.contact", format!("aid/{}", r.id)).subject(&o.id);
+        kernel::service::record_alone(k, vec![rec]).await?;
         Some(Contact {
             name: o.display_name,
             phone: o.phone,
@@ -412,4 +410,44 @@ pub(crate) async fn broadcast_for(k: &Kernel, actor: &Actor, id: &str, audience:
     let notice = crate::model::notice::invited(&name, &r.category, &crate::service::notices::link(k, &r.id));
     crate::service::notices::notify(k, &reach, &notice, &format!("aid:{}:broadcast:{audience}", r.id)).await?;
     Ok(reach.len())
+}
+
+/// A request and the asker's view of it (`view_for` decides who sees it and records the read
+/// of contact details).
+pub(crate) async fn view_by_id(k: &Kernel, actor: &Actor, id: &str) -> Result<(Request, RequestView)> {
+    let r = store::require(&k.db, id).await?;
+    let view = view_for(k, actor, r.clone()).await?;
+    Ok((r, view))
+}
+
+/// The suggestions for a request, by its id.
+pub(crate) async fn suggestions_by_id(k: &Kernel, actor: &Actor, id: &str, lang: Lang) -> Result<Vec<SuggestionView>> {
+    let r = store::require(&k.db, id).await?;
+    suggestions_for(k, actor, &r, lang).await
+}
+
+/// Where the asker and each suggested supporter stand on a request the asker sees: whether the
+/// asker offered, and for each suggestion `offered`, `invited` or nothing yet.
+pub(crate) async fn standing_for(
+    k: &Kernel,
+    actor: &Actor,
+    view: &RequestView,
+    suggestions: &[SuggestionView],
+) -> Result<(bool, Vec<&'static str>)> {
+    let r = &view.request;
+    let me = actor.person_id.as_deref().unwrap_or_default();
+    let offered = view.offers.iter().any(|o| o.supporter_id == me)
+        || store::offers(&k.db, &r.id).await?.iter().any(|o| o.supporter_id == me);
+    let mut asked = Vec::new();
+    for s in suggestions {
+        let id = &s.suggestion.person_id;
+        if view.offers.iter().any(|o| &o.supporter_id == id) {
+            asked.push("offered");
+        } else if store::invited(&k.db, &r.id, id).await? {
+            asked.push("invited");
+        } else {
+            asked.push("");
+        }
+    }
+    Ok((offered, asked))
 }

@@ -5,8 +5,8 @@
 
 pub mod index;
 
-use kernel::store::Db;
-use kernel::{Error, Kernel, Result, in_tx, on_db};
+use kernel::store::{Db, Tx};
+use kernel::{Error, Kernel, Result, in_tx, on_db, on_tx};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -19,6 +19,17 @@ pub async fn bump_index(db: &Db) -> Result<()> {
         "UPDATE aid_meta SET value = value + 1 WHERE key = 'index_version'"
     )
     .execute(p)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// `bump_index` inside the caller's transaction: the nodes hear of the change once it commits.
+pub async fn bump_index_in(tx: &mut Tx) -> Result<()> {
+    on_tx!(tx, |p| sqlx::query(
+        "UPDATE aid_meta SET value = value + 1 WHERE key = 'index_version'"
+    )
+    .execute(&mut **p)
     .await
     .map(|_| ()))?;
     Ok(())
@@ -105,6 +116,7 @@ pub struct Certification {
 }
 
 pub async fn add_certification(
+    tx: &mut Tx,
     k: &Kernel,
     person_id: &str,
     kind: &str,
@@ -120,7 +132,7 @@ pub async fn add_certification(
         valid_until: valid_until.into(),
         recorded_at: k.now(),
     };
-    on_db!(&k.db, |p| sqlx::query(
+    on_tx!(tx, |p| sqlx::query(
         "INSERT INTO aid_certifications (id, person_id, kind, issued_by, valid_until, recorded_by, recorded_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7)"
     )
@@ -131,10 +143,10 @@ pub async fn add_certification(
     .bind(&c.valid_until)
     .bind(by)
     .bind(c.recorded_at)
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|_| ()))?;
-    bump_index(&k.db).await?;
+    bump_index_in(tx).await?;
     Ok(c)
 }
 
@@ -201,9 +213,9 @@ pub struct NewRequest<'a> {
     pub exact_point: bool,
 }
 
-pub async fn create_request(k: &Kernel, n: NewRequest<'_>) -> Result<Request> {
+pub async fn create_request(tx: &mut Tx, k: &Kernel, n: NewRequest<'_>) -> Result<Request> {
     let id = k.new_id();
-    on_db!(&k.db, |p| {
+    on_tx!(tx, |p| {
         sqlx::query(
         "INSERT INTO aid_requests (id, requester_id, category, starts_at, duration_minutes, area_id, lat, lon, exact_point, \
          description, fee_per_hour, audience, state, created_at, place) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'invited','open',$12,$13)"
@@ -221,11 +233,18 @@ pub async fn create_request(k: &Kernel, n: NewRequest<'_>) -> Result<Request> {
     .bind(n.checked.fee_per_hour)
     .bind(k.now())
     .bind(n.checked.place.as_deref())
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|_| ())
     })?;
-    require(&k.db, &id).await
+    // As this transaction sees it (not committed yet).
+    let sql = format!("SELECT {REQUEST} FROM aid_requests WHERE id = $1");
+    Ok(on_tx!(tx, |p| sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(&id)
+    .fetch_one(&mut **p)
+    .await)?)
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Request>> {
@@ -300,9 +319,9 @@ pub async fn unmatched_since(db: &Db, before: i64, now: i64) -> Result<Vec<Reque
 
 /// Move the request from `from` to `to` (setting `done_at`/`closed_at` as fits); false when it
 /// was no longer in `from`.
-pub async fn transition(k: &Kernel, id: &str, from: &str, to: &str) -> Result<bool> {
+pub async fn transition(tx: &mut Tx, k: &Kernel, id: &str, from: &str, to: &str) -> Result<bool> {
     let now = k.now();
-    let n = on_db!(&k.db, |p| sqlx::query(
+    let n = on_tx!(tx, |p| sqlx::query(
         "UPDATE aid_requests SET state = $3, \
          done_at = CASE WHEN $3 = 'done' THEN $4 ELSE done_at END, \
          closed_at = CASE WHEN $3 IN ('cancelled', 'no_show', 'settled') THEN $4 ELSE closed_at END \
@@ -312,7 +331,7 @@ pub async fn transition(k: &Kernel, id: &str, from: &str, to: &str) -> Result<bo
     .bind(from)
     .bind(to)
     .bind(now)
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(n > 0)

@@ -24,7 +24,7 @@ use crate::model::person::{Person, PersonInput, PersonPublic};
 use crate::model::policy::{Action, Resource};
 use crate::store::accounts::ApiToken;
 use crate::store::{self, audit};
-use crate::{Error, Kernel, Result};
+use crate::{Error, Kernel, Result, service};
 
 pub fn router() -> OpenApiRouter<Kernel> {
     OpenApiRouter::new()
@@ -56,17 +56,10 @@ pub fn router() -> OpenApiRouter<Kernel> {
         .merge(super::residence::api())
 }
 
-/// Record a read or change of someone's personal data, unless they are reading their own.
-async fn audit_personal(k: &Kernel, auth: &Auth, action: Action, subject: &str, resource: String) -> Result<()> {
-    if auth.0.is_person(subject) {
-        return Ok(());
-    }
-    audit::append(
-        k,
-        AuditRecord::new(auth.0.person_id.as_deref(), action.as_str(), resource).subject(subject),
-    )
-    .await?;
-    Ok(())
+/// Record a read of someone's personal data, unless they are reading their own.
+async fn audit_read(k: &Kernel, auth: &Auth, action: Action, subject: &str, resource: String) -> Result<()> {
+    let rec = service::personal(&auth.0, action.as_str(), subject, resource);
+    service::record_alone(k, rec.into_iter().collect()).await
 }
 
 async fn person_resource(k: &Kernel, p: &Person) -> Result<Resource> {
@@ -131,16 +124,7 @@ struct ImportResult {
     responses((status = 200, body = ImportResult), (status = 400, description = "names the bad feature; nothing imported")))]
 async fn import_areas(State(k): State<Kernel>, auth: Auth, ApiJson(doc): ApiJson<Value>) -> Result<Json<ImportResult>> {
     auth.require(Action::ImportAreas, &Resource::Town)?;
-    let imported = store::areas::import(&k, &doc, |_, _| {}).await?;
-    audit::append(
-        &k,
-        AuditRecord::new(
-            auth.0.person_id.as_deref(),
-            Action::ImportAreas.as_str(),
-            format!("areas:{imported}"),
-        ),
-    )
-    .await?;
+    let imported = service::import_areas(&k, &auth.0, &doc, |n| format!("areas:{n}")).await?;
     Ok(Json(ImportResult { imported }))
 }
 
@@ -159,16 +143,7 @@ async fn create_organisation(
     ApiJson(input): ApiJson<OrganisationInput>,
 ) -> Result<(StatusCode, Json<Organisation>)> {
     auth.require(Action::ManageOrganisations, &Resource::Town)?;
-    let o = store::orgs::create(&k, input).await?;
-    audit::append(
-        &k,
-        AuditRecord::new(
-            auth.0.person_id.as_deref(),
-            Action::ManageOrganisations.as_str(),
-            format!("organisation/{}", o.id),
-        ),
-    )
-    .await?;
+    let o = service::create_organisation(&k, &auth.0, input).await?;
     Ok((StatusCode::CREATED, Json(o)))
 }
 
@@ -197,7 +172,7 @@ async fn organisation_members(
             .subject(&m.person_id)
         })
         .collect();
-    audit::append_many(&k, records).await?;
+    service::record_alone(&k, records).await?;
     Ok(Json(members))
 }
 
@@ -214,23 +189,13 @@ async fn create_membership(
             id: input.organisation_id.clone(),
         },
     )?;
-    let m = store::orgs::add_membership(
+    let m = service::grant_role(
         &k,
+        &auth.0,
         &input.person_id,
         &input.organisation_id,
         &input.role,
         input.area_id.as_deref(),
-    )
-    .await?;
-    audit::append(
-        &k,
-        AuditRecord::new(
-            auth.0.person_id.as_deref(),
-            Action::ManageMemberships.as_str(),
-            format!("membership/{}", m.id),
-        )
-        .subject(&m.person_id)
-        .reason(&format!("grant {}", m.role)),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(m)))
@@ -239,20 +204,7 @@ async fn create_membership(
 #[utoipa::path(delete, path = "/memberships/{id}", tag = "organisations", responses((status = 204), (status = 403), (status = 404)))]
 async fn delete_membership(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode> {
     auth.require(Action::ManageMemberships, &Resource::Town)?;
-    let m = store::orgs::remove_membership(&k.db, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("not-found"))?;
-    audit::append(
-        &k,
-        AuditRecord::new(
-            auth.0.person_id.as_deref(),
-            Action::ManageMemberships.as_str(),
-            format!("membership/{id}"),
-        )
-        .subject(&m.person_id)
-        .reason(&format!("revoke {}", m.role)),
-    )
-    .await?;
+    service::revoke_role(&k, &auth.0, &id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -300,7 +252,7 @@ async fn list_people(
             .subject(&p.id)
         })
         .collect();
-    audit::append_many(&k, records).await?;
+    service::record_alone(&k, records).await?;
     Ok(Json(people))
 }
 
@@ -311,8 +263,7 @@ async fn create_person(
     ApiJson(input): ApiJson<PersonInput>,
 ) -> Result<(StatusCode, Json<Person>)> {
     auth.require(Action::CreatePerson, &Resource::Town)?;
-    let p = store::people::create(&k, input).await?;
-    audit_personal(&k, &auth, Action::CreatePerson, &p.id, format!("person/{}", p.id)).await?;
+    let p = service::create_person(&k, &auth.0, input).await?;
     Ok((StatusCode::CREATED, Json(p)))
 }
 
@@ -320,7 +271,7 @@ async fn create_person(
 async fn get_person(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<Json<Person>> {
     let p = store::people::require(&k.db, &id).await?;
     auth.require(Action::ReadPerson, &person_resource(&k, &p).await?)?;
-    audit_personal(&k, &auth, Action::ReadPerson, &p.id, format!("person/{}", p.id)).await?;
+    audit_read(&k, &auth, Action::ReadPerson, &p.id, format!("person/{}", p.id)).await?;
     Ok(Json(p))
 }
 
@@ -348,8 +299,7 @@ async fn update_person(
     if given(&input.phone).is_some_and(|e| Some(e) != p.phone) && !consented("phone") {
         return Err(Error::invalid("consent-needed-phone"));
     }
-    let p = store::people::update(&k, &id, input).await?;
-    audit_personal(&k, &auth, Action::EditPerson, &p.id, format!("person/{}", p.id)).await?;
+    let p = service::update_person(&k, &auth.0, &id, input).await?;
     Ok(Json(p))
 }
 
@@ -363,7 +313,7 @@ async fn person_identifiers(
 ) -> Result<Json<Vec<LinkedIdentifier>>> {
     let p = store::people::require(&k.db, &id).await?;
     auth.require(Action::ReadIdentifiers, &person_resource(&k, &p).await?)?;
-    audit_personal(
+    audit_read(
         &k,
         &auth,
         Action::ReadIdentifiers,
@@ -384,15 +334,7 @@ async fn link_identifier(
 ) -> Result<(StatusCode, Json<LinkedIdentifier>)> {
     let p = store::people::require(&k.db, &id).await?;
     auth.require(Action::ManageIdentifiers, &person_resource(&k, &p).await?)?;
-    let li = store::identifiers::link(&k, &id, input).await?;
-    audit_personal(
-        &k,
-        &auth,
-        Action::ManageIdentifiers,
-        &id,
-        format!("identifier/{}", li.kind),
-    )
-    .await?;
+    let li = service::link_identifier(&k, &auth.0, &id, input).await?;
     Ok((StatusCode::CREATED, Json(li)))
 }
 
@@ -404,10 +346,7 @@ async fn unlink_identifier(
 ) -> Result<StatusCode> {
     let p = store::people::require(&k.db, &id).await?;
     auth.require(Action::ManageIdentifiers, &person_resource(&k, &p).await?)?;
-    if !store::identifiers::unlink(&k.db, &id, &kind, &value).await? {
-        return Err(Error::not_found("identifier-not-found"));
-    }
-    audit_personal(&k, &auth, Action::ManageIdentifiers, &id, format!("identifier/{kind}")).await?;
+    service::unlink_identifier(&k, &auth.0, &id, &kind, &value).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -429,7 +368,7 @@ async fn lookup_identifier(
         .await?
         .ok_or_else(|| Error::not_found("identifier-not-found"))?;
     let p = store::people::require(&k.db, &li.person_id).await?;
-    audit_personal(&k, &auth, Action::LookupIdentifier, &p.id, format!("identifier/{kind}")).await?;
+    audit_read(&k, &auth, Action::LookupIdentifier, &p.id, format!("identifier/{kind}")).await?;
     Ok(Json(IdentifiedPerson {
         person: PersonPublic::from(&p),
         identifier: li,
@@ -499,16 +438,19 @@ async fn get_household(
     auth.require(Action::ReadHousehold, &household_resource(&k, &h).await?)?;
     let hm = store::households::with_members(&k.db, &id).await?;
     if auth.0.household_id.as_deref() != Some(id.as_str()) {
-        for m in &hm.members {
-            audit_personal(
-                &k,
-                &auth,
-                Action::ReadHousehold,
-                &m.person_id,
-                format!("household/{id}"),
-            )
-            .await?;
-        }
+        let records = hm
+            .members
+            .iter()
+            .filter_map(|m| {
+                service::personal(
+                    &auth.0,
+                    Action::ReadHousehold.as_str(),
+                    &m.person_id,
+                    format!("household/{id}"),
+                )
+            })
+            .collect();
+        service::record_alone(&k, records).await?;
     }
     Ok(Json(hm))
 }
@@ -540,20 +482,13 @@ async fn add_household_member(
     if input.representative || current.as_ref().is_some_and(|c| c != &id) {
         auth.require(Action::AssignHouseholds, &Resource::Town)?;
     }
-    store::households::add_member(
-        &k.db,
+    service::add_household_member(
+        &k,
+        &auth.0,
         &id,
         &input.person_id,
         input.relation.as_deref(),
         input.representative,
-    )
-    .await?;
-    audit_personal(
-        &k,
-        &auth,
-        Action::ManageHousehold,
-        &input.person_id,
-        format!("household/{id}"),
     )
     .await?;
     Ok(Json(store::households::with_members(&k.db, &id).await?))
@@ -638,9 +573,13 @@ async fn audit_log(
     let entries = audit::page(&k.db, q.after.unwrap_or(0), q.limit.unwrap_or(100).clamp(1, 1000)).await?;
     // Reading the log is itself on the record: auditors are audited too.
     let range = format!("audit?after={}&count={}", q.after.unwrap_or(0), entries.len());
-    audit::append(
+    service::record_alone(
         &k,
-        AuditRecord::new(auth.0.person_id.as_deref(), Action::ReadAuditLog.as_str(), range),
+        vec![AuditRecord::new(
+            auth.0.person_id.as_deref(),
+            Action::ReadAuditLog.as_str(),
+            range,
+        )],
     )
     .await?;
     Ok(Json(entries))

@@ -25,7 +25,7 @@ use crate::store::{self, accounts, audit};
 use crate::web::render::{safe_next, ser};
 use crate::web::viewer::{LANG_COOKIE, LARGE_COOKIE, SESSION_COOKIE};
 use crate::web::{Viewer, limiter, page, set_cookie};
-use crate::{Error, Kernel, Result};
+use crate::{Error, Kernel, Result, service};
 
 pub fn router() -> Router<Kernel> {
     Router::new()
@@ -216,6 +216,8 @@ async fn signup(State(k): State<Kernel>, v: Viewer, Form(f): Form<SignupForm>) -
     };
     let hash = accounts::hash_password(f.password.clone()).await?;
     let person = store::people::create(&k, input).await?;
+    // accounts.rs writes the account in a transaction of its own (for now): the consents and
+    // the entry recording the sign-up commit together once it stands.
     if let Err(e) = accounts::create_account(&k, &person.id, &login, &hash).await {
         // Two sign-ups raced for the same login: the second learns it is taken.
         if matches!(&e, Error::Database(d) if Error::is_unique_violation(d)) {
@@ -225,6 +227,7 @@ async fn signup(State(k): State<Kernel>, v: Viewer, Form(f): Form<SignupForm>) -
         }
         return Err(e);
     }
+    let mut tx = k.db.begin().await?;
     for (given, purpose_key, scope) in [
         (&person.email, "consent-purpose-email", "email"),
         (&person.phone, "consent-purpose-phone", "phone"),
@@ -234,14 +237,20 @@ async fn signup(State(k): State<Kernel>, v: Viewer, Form(f): Form<SignupForm>) -
                 purpose: t(crate::i18n::Lang::Ja, purpose_key, &[]),
                 scope: scope.to_string(),
             };
-            store::consents::grant(&k, &person.id, &person.id, input).await?;
+            store::consents::grant_in(&mut tx, &k, &person.id, &person.id, input).await?;
         }
     }
-    audit::append(
-        &k,
-        AuditRecord::new(Some(&person.id), "account.create", format!("person/{}", person.id)),
+    audit::append_in(
+        &mut tx,
+        k.now(),
+        vec![AuditRecord::new(
+            Some(&person.id),
+            "account.create",
+            format!("person/{}", person.id),
+        )],
     )
     .await?;
+    tx.commit().await?;
     start_session(&k, &person.id, "/me?notice=created").await
 }
 
@@ -331,9 +340,13 @@ async fn login(
     match person.filter(|_| ok) {
         Some(person_id) => {
             limiter::succeeded(&k.db, &keys, now).await?;
-            audit::append(
+            service::record_alone(
                 &k,
-                AuditRecord::new(Some(&person_id), "account.login", format!("person/{person_id}")),
+                vec![AuditRecord::new(
+                    Some(&person_id),
+                    "account.login",
+                    format!("person/{person_id}"),
+                )],
             )
             .await?;
             start_session(&k, &person_id, &safe_next(f.next.as_deref())).await
@@ -576,9 +589,13 @@ async fn change_password(State(k): State<Kernel>, v: Viewer, Form(f): Form<Passw
     accounts::set_password_hash(&k.db, &person.id, &hash).await?;
     // Other devices' sessions end; this one starts afresh.
     store::sessions::end_all(&k.db, &person.id).await?;
-    audit::append(
+    service::record_alone(
         &k,
-        AuditRecord::new(Some(&person.id), "account.password", format!("person/{}", person.id)),
+        vec![AuditRecord::new(
+            Some(&person.id),
+            "account.password",
+            format!("person/{}", person.id),
+        )],
     )
     .await?;
     start_session(&k, &person.id, "/me?notice=password").await
@@ -636,12 +653,19 @@ async fn delete_account(State(k): State<Kernel>, v: Viewer, Form(f): Form<Delete
     if f.confirm.as_deref() != Some("yes") {
         return Err(Error::invalid("delete-confirm-needed"));
     }
-    store::people::delete_personal(&k, &person.id).await?;
-    audit::append(
-        &k,
-        AuditRecord::new(Some(&person.id), "account.delete", format!("person/{}", person.id)),
+    let mut tx = k.db.begin().await?;
+    store::people::delete_personal_in(&mut tx, &k, &person.id).await?;
+    audit::append_in(
+        &mut tx,
+        k.now(),
+        vec![AuditRecord::new(
+            Some(&person.id),
+            "account.delete",
+            format!("person/{}", person.id),
+        )],
     )
     .await?;
+    tx.commit().await?;
     Ok(with_cookie(
         see_other("/?notice=deleted"),
         set_cookie(SESSION_COOKIE, "", Some(0), secure(&k)),
@@ -670,9 +694,13 @@ struct TokenForm {
 async fn create_token(State(k): State<Kernel>, v: Viewer, Form(f): Form<TokenForm>) -> Result<Response> {
     let person = v.require_login()?.clone();
     let (token, secret) = accounts::create_token(&k, &person.id, &f.name).await?;
-    audit::append(
+    service::record_alone(
         &k,
-        AuditRecord::new(Some(&person.id), "token.create", format!("token/{}", token.id)),
+        vec![AuditRecord::new(
+            Some(&person.id),
+            "token.create",
+            format!("token/{}", token.id),
+        )],
     )
     .await?;
     let tokens = accounts::tokens_of(&k.db, &person.id).await?;
@@ -737,7 +765,7 @@ async fn admin(State(k): State<Kernel>, v: Viewer, Query(q): Query<AdminQuery>) 
         .iter()
         .map(|p| AuditRecord::new(v.person_id(), Action::ListPeople.as_str(), "admin/people").subject(&p.id))
         .collect();
-    audit::append_many(&k, records).await?;
+    service::record_alone(&k, records).await?;
     let next_after = (people.len() == 50)
         .then(|| people.last().map(|p| p.id.clone()))
         .flatten();
@@ -763,23 +791,15 @@ struct OrgForm {
 
 async fn admin_create_organisation(State(k): State<Kernel>, v: Viewer, Form(f): Form<OrgForm>) -> Result<Response> {
     v.require(Action::ManageOrganisations, &Resource::Town)?;
-    let o = store::orgs::create(
+    service::create_organisation(
         &k,
+        &v.actor,
         OrganisationInput {
             kind: f.kind,
             name: f.name,
             area_id: None,
             duties: vec![],
         },
-    )
-    .await?;
-    audit::append(
-        &k,
-        AuditRecord::new(
-            v.person_id(),
-            Action::ManageOrganisations.as_str(),
-            format!("organisation/{}", o.id),
-        ),
     )
     .await?;
     Ok(see_other("/admin?notice=created"))
@@ -794,11 +814,13 @@ async fn admin_person(
     v.require(Action::CreatePerson, &Resource::Town)?;
     let person = store::people::require(&k.db, &id).await?;
     // Opening a record is a read of personal data: it goes in the person's own access log.
-    audit::append(
+    service::record_alone(
         &k,
-        AuditRecord::new(v.person_id(), Action::ReadPerson.as_str(), format!("person/{id}"))
-            .subject(&id)
-            .reason("admin"),
+        vec![
+            AuditRecord::new(v.person_id(), Action::ReadPerson.as_str(), format!("person/{id}"))
+                .subject(&id)
+                .reason("admin"),
+        ],
     )
     .await?;
     let memberships = store::orgs::memberships_of(&k.db, &id).await?;
@@ -844,18 +866,7 @@ async fn admin_grant_role(
         },
     )?;
     let area = Some(f.area_id.as_str()).filter(|a| !a.is_empty());
-    let m = store::orgs::add_membership(&k, &id, &f.organisation_id, &f.role, area).await?;
-    audit::append(
-        &k,
-        AuditRecord::new(
-            v.person_id(),
-            Action::ManageMemberships.as_str(),
-            format!("membership/{}", m.id),
-        )
-        .subject(&id)
-        .reason(&format!("grant {}", m.role)),
-    )
-    .await?;
+    service::grant_role(&k, &v.actor, &id, &f.organisation_id, &f.role, area).await?;
     Ok(see_other(&format!("/admin/people/{id}?notice=role")))
 }
 
@@ -866,24 +877,7 @@ async fn admin_revoke_role(
 ) -> Result<Response> {
     v.require(Action::ManageMemberships, &Resource::Town)?;
     // The membership must be this person's: the audit entry names whose role it was.
-    match store::orgs::get_membership(&k.db, &membership).await? {
-        Some(m) if m.person_id == id => {}
-        _ => return Err(Error::not_found("not-found")),
-    }
-    let m = store::orgs::remove_membership(&k.db, &membership)
-        .await?
-        .ok_or_else(|| Error::not_found("not-found"))?;
-    audit::append(
-        &k,
-        AuditRecord::new(
-            v.person_id(),
-            Action::ManageMemberships.as_str(),
-            format!("membership/{membership}"),
-        )
-        .subject(&m.person_id)
-        .reason(&format!("revoke {}", m.role)),
-    )
-    .await?;
+    service::revoke_role(&k, &v.actor, &membership, Some(&id)).await?;
     Ok(see_other(&format!("/admin/people/{id}?notice=revoked")))
 }
 
@@ -910,23 +904,14 @@ async fn admin_link_identifier(
             area_path: vec![],
         },
     )?;
-    store::identifiers::link(
+    service::link_identifier(
         &k,
+        &v.actor,
         &id,
         IdentifierInput {
-            kind: f.kind.clone(),
+            kind: f.kind,
             value: f.value,
         },
-    )
-    .await?;
-    audit::append(
-        &k,
-        AuditRecord::new(
-            v.person_id(),
-            Action::ManageIdentifiers.as_str(),
-            format!("identifier/{}", f.kind),
-        )
-        .subject(&id),
     )
     .await?;
     Ok(see_other(&format!("/admin/people/{id}?notice=identifier")))
@@ -946,20 +931,7 @@ async fn admin_unlink_identifier(
             area_path: vec![],
         },
     )?;
-    if !store::identifiers::unlink(&k.db, &id, &f.kind, &f.value).await? {
-        return Err(Error::not_found("identifier-not-found"));
-    }
-    audit::append(
-        &k,
-        AuditRecord::new(
-            v.person_id(),
-            Action::ManageIdentifiers.as_str(),
-            format!("identifier/{}", f.kind),
-        )
-        .subject(&id)
-        .reason("remove"),
-    )
-    .await?;
+    service::unlink_identifier(&k, &v.actor, &id, &f.kind, &f.value).await?;
     Ok(see_other(&format!("/admin/people/{id}?notice=revoked")))
 }
 

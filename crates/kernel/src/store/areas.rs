@@ -6,8 +6,8 @@ use serde_json::Value;
 use crate::model::Id;
 use crate::model::area::{Area, AreaFeature, AreaLevel, parse_feature_collection};
 use crate::model::geometry::{Point, parse_geometry};
-use crate::store::Db;
-use crate::{Error, Kernel, Result, in_tx, on_db};
+use crate::store::{Db, Tx};
+use crate::{Error, Kernel, Result, on_db, on_tx};
 
 #[derive(sqlx::FromRow)]
 struct AreaRow {
@@ -67,6 +67,30 @@ pub async fn resolve(db: &Db, id_or_code: Option<&str>) -> Result<Option<Id>> {
     }
 }
 
+/// `resolve` through the caller's transaction: a transaction that waits for no other connection
+/// while it holds the write lock (SQLite) cannot be starved by those waiting for that lock.
+pub async fn resolve_in(tx: &mut Tx, id_or_code: Option<&str>) -> Result<Option<Id>> {
+    match id_or_code {
+        Some(a) => Ok(Some(require_in(tx, a).await?.id)),
+        None => Ok(None),
+    }
+}
+
+pub async fn require_in(tx: &mut Tx, id: &str) -> Result<Area> {
+    get_in(tx, id)
+        .await?
+        .ok_or_else(|| Error::invalid_with("area-unknown", vec![("area", id.to_string())]))
+}
+
+pub async fn get_in(tx: &mut Tx, id: &str) -> Result<Option<Area>> {
+    let sql = format!("SELECT {COLUMNS} FROM areas WHERE id = $1 OR code = $1");
+    let row = on_tx!(tx, |t| sqlx::query_as::<_, AreaRow>(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(id)
+        .fetch_optional(&mut **t)
+        .await)?;
+    row.map(AreaRow::into_area).transpose()
+}
+
 /// The area and all its ancestors, nearest first: what the policy needs for scoped roles.
 pub async fn path(db: &Db, id: Option<&str>) -> Result<Vec<Id>> {
     let Some(id) = id else { return Ok(Vec::new()) };
@@ -120,21 +144,24 @@ pub async fn codes(db: &Db) -> Result<Vec<String>> {
 
 /// Import a GeoJSON FeatureCollection. All or nothing: a bad feature is reported with its
 /// index and nothing is stored. Features whose code exists are updated in place.
-/// `progress` is called after each stored feature with (done, total).
-pub async fn import(k: &Kernel, doc: &Value, mut progress: impl FnMut(usize, usize)) -> Result<usize> {
-    let known = codes(&k.db).await?;
+/// `progress` is called after each stored feature with (done, total). In the caller's
+/// transaction, which records the import in the audit log before it commits.
+pub async fn import_in(tx: &mut Tx, k: &Kernel, doc: &Value, mut progress: impl FnMut(usize, usize)) -> Result<usize> {
+    let known: Vec<String> = on_tx!(tx, |t| sqlx::query_scalar::<_, String>("SELECT code FROM areas")
+        .fetch_all(&mut **t)
+        .await)?;
     let features = parse_feature_collection(doc, &known)
         .map_err(|e| Error::invalid_with("areas-import-invalid", vec![("detail", e.to_string())]))?;
     let total = features.len();
     let now = k.now();
     let ids: Vec<Id> = features.iter().map(|_| k.new_id()).collect();
-    in_tx!(&k.db, |tx| {
+    on_tx!(tx, |tx| {
         for (i, (f, new_id)) in features.iter().zip(&ids).enumerate() {
             let parent_id: Option<String> = match &f.parent_code {
                 Some(code) => {
                     sqlx::query_scalar("SELECT id FROM areas WHERE code = $1")
                         .bind(code)
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&mut **tx)
                         .await?
                 }
                 None => None,
@@ -159,7 +186,7 @@ pub async fn import(k: &Kernel, doc: &Value, mut progress: impl FnMut(usize, usi
             .bind(b.max_lon)
             .bind(b.max_lat)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             progress(i + 1, total);
         }

@@ -7,6 +7,8 @@ use crate::{Kernel, Result, on_db, on_tx};
 
 const COLUMNS: &str = "seq, at, actor_id, action, subject_id, resource, reason, prev_hash, hash";
 
+/// An entry in a transaction of its own. Code that changes data appends with `append_in` in the
+/// change's transaction instead (`server`'s tests check it); reads use `service::record_alone`.
 pub async fn append(k: &Kernel, rec: AuditRecord) -> Result<AuditEntry> {
     let mut entries = append_many(k, vec![rec]).await?;
     entries

@@ -2,8 +2,8 @@
 
 use crate::model::org::{Membership, OrgKind, Organisation, OrganisationInput, Role};
 use crate::model::policy::RoleGrant;
-use crate::store::Db;
-use crate::{Error, Kernel, Result, on_db};
+use crate::store::{Db, Tx};
+use crate::{Error, Kernel, Result, on_db, on_tx};
 
 #[derive(sqlx::FromRow)]
 struct OrgRow {
@@ -38,13 +38,21 @@ pub(crate) fn split_duties(s: &str) -> Vec<String> {
 }
 
 pub async fn create(k: &Kernel, input: OrganisationInput) -> Result<Organisation> {
+    let mut tx = k.db.begin().await?;
+    let o = create_in(&mut tx, k, input).await?;
+    tx.commit().await?;
+    Ok(o)
+}
+
+/// `create` inside the caller's transaction (with the audit entry that records it, say).
+pub async fn create_in(tx: &mut Tx, k: &Kernel, input: OrganisationInput) -> Result<Organisation> {
     let kind = OrgKind::parse(input.kind.trim())
         .ok_or_else(|| Error::invalid_with("organisation-kind-invalid", vec![("kind", input.kind.clone())]))?;
     let name = input.name.trim().to_string();
     if name.is_empty() {
         return Err(Error::invalid("organisation-name-missing"));
     }
-    let area_id = crate::store::areas::resolve(&k.db, input.area_id.as_deref()).await?;
+    let area_id = crate::store::areas::resolve_in(tx, input.area_id.as_deref()).await?;
     let o = Organisation {
         id: k.new_id(),
         kind,
@@ -58,7 +66,7 @@ pub async fn create(k: &Kernel, input: OrganisationInput) -> Result<Organisation
             .collect(),
         created_at: k.now(),
     };
-    on_db!(&k.db, |p| sqlx::query(
+    on_tx!(tx, |t| sqlx::query(
         "INSERT INTO organisations (id, kind, name, area_id, duties, created_at) VALUES ($1,$2,$3,$4,$5,$6)"
     )
     .bind(&o.id)
@@ -67,7 +75,7 @@ pub async fn create(k: &Kernel, input: OrganisationInput) -> Result<Organisation
     .bind(&o.area_id)
     .bind(o.duties.join(","))
     .bind(o.created_at)
-    .execute(p)
+    .execute(&mut **t)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(o)
@@ -135,11 +143,32 @@ pub async fn add_membership(
     role: &str,
     area_id: Option<&str>,
 ) -> Result<Membership> {
+    let mut tx = k.db.begin().await?;
+    let m = add_membership_in(&mut tx, k, person_id, organisation_id, role, area_id).await?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// `add_membership` inside the caller's transaction (with the audit entry that records it, say).
+pub async fn add_membership_in(
+    tx: &mut Tx,
+    k: &Kernel,
+    person_id: &str,
+    organisation_id: &str,
+    role: &str,
+    area_id: Option<&str>,
+) -> Result<Membership> {
     let role = Role::parse(role.trim())
         .ok_or_else(|| Error::invalid_with("role-invalid", vec![("role", role.to_string())]))?;
-    crate::store::people::require_active(&k.db, person_id).await?;
-    let org = require(&k.db, organisation_id).await?;
-    let area_id = crate::store::areas::resolve(&k.db, area_id).await?;
+    crate::store::people::require_active_in(tx, person_id).await?;
+    let sql = format!("SELECT {COLUMNS} FROM organisations WHERE id = $1");
+    let org: Organisation = on_tx!(tx, |t| sqlx::query_as::<_, OrgRow>(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(organisation_id)
+        .fetch_optional(&mut **t)
+        .await)?
+    .map(Into::into)
+    .ok_or_else(|| Error::not_found("organisation-not-found"))?;
+    let area_id = crate::store::areas::resolve_in(tx, area_id).await?;
     let m = Membership {
         id: k.new_id(),
         person_id: person_id.to_string(),
@@ -150,7 +179,7 @@ pub async fn add_membership(
         created_at: k.now(),
         organisation_duties: org.duties.clone(),
     };
-    let r = on_db!(&k.db, |p| {
+    let r = on_tx!(tx, |t| {
         sqlx::query(
         "INSERT INTO memberships (id, person_id, organisation_id, role, area_id, created_at) VALUES ($1,$2,$3,$4,$5,$6)"
     )
@@ -160,7 +189,7 @@ pub async fn add_membership(
     .bind(m.role.as_str())
     .bind(&m.area_id)
     .bind(m.created_at)
-    .execute(p)
+    .execute(&mut **t)
     .await.map(|r| r.rows_affected())
     });
     match r {
@@ -181,17 +210,25 @@ pub async fn get_membership(db: &Db, id: &str) -> Result<Option<Membership>> {
     Ok(row.map(Into::into))
 }
 
-/// Remove a membership; returns what was removed, if it existed.
-pub async fn remove_membership(db: &Db, id: &str) -> Result<Option<Membership>> {
-    let Some(m) = get_membership(db, id).await? else {
+/// Remove a membership inside the caller's transaction; returns what was removed, if it existed.
+pub async fn remove_membership_in(tx: &mut Tx, id: &str) -> Result<Option<Membership>> {
+    let sql = format!("{MEMBERSHIP_SELECT} WHERE m.id = $1");
+    let found = on_tx!(tx, |t| sqlx::query_as::<_, MembershipRow>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
+    .bind(id)
+    .fetch_optional(&mut **t)
+    .await)?;
+    let Some(m) = found.map(Membership::from) else {
         return Ok(None);
     };
-    on_db!(db, |p| sqlx::query("DELETE FROM memberships WHERE id = $1")
+    let n = on_tx!(tx, |t| sqlx::query("DELETE FROM memberships WHERE id = $1")
         .bind(id)
-        .execute(p)
+        .execute(&mut **t)
         .await
         .map(|r| r.rows_affected()))?;
-    Ok(Some(m))
+    // Removed meanwhile by someone else: their removal has its own entry.
+    Ok((n > 0).then_some(m))
 }
 
 pub async fn memberships_of(db: &Db, person_id: &str) -> Result<Vec<Membership>> {

@@ -2,16 +2,24 @@
 
 use crate::model::Id;
 use crate::model::person::{Person, PersonInput};
-use crate::store::Db;
-use crate::{Error, Kernel, Result, on_db};
+use crate::store::{Db, Tx};
+use crate::{Error, Kernel, Result, on_db, on_tx};
 
 const COLUMNS: &str =
     "id, display_name, kana, birth_date, phone, email, language, address, area_id, needs_support, created_at";
 
 pub async fn create(k: &Kernel, input: PersonInput) -> Result<Person> {
+    let mut tx = k.db.begin().await?;
+    let p = create_in(&mut tx, k, input).await?;
+    tx.commit().await?;
+    Ok(p)
+}
+
+/// `create` inside the caller's transaction (with the audit entry that records it, say).
+pub async fn create_in(tx: &mut Tx, k: &Kernel, input: PersonInput) -> Result<Person> {
     let mut input = input.validate().map_err(|e| Error::invalid(e.message_key()))?;
     // Areas may be given by id or code; rows always hold the id.
-    input.area_id = crate::store::areas::resolve(&k.db, input.area_id.as_deref()).await?;
+    input.area_id = crate::store::areas::resolve_in(tx, input.area_id.as_deref()).await?;
     let p = Person {
         id: k.new_id(),
         display_name: input.display_name,
@@ -26,7 +34,7 @@ pub async fn create(k: &Kernel, input: PersonInput) -> Result<Person> {
         created_at: k.now(),
     };
     let sql = format!("INSERT INTO people ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)");
-    on_db!(&k.db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+    on_tx!(tx, |t| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(&p.id)
         .bind(&p.display_name)
         .bind(&p.kana)
@@ -38,7 +46,7 @@ pub async fn create(k: &Kernel, input: PersonInput) -> Result<Person> {
         .bind(&p.area_id)
         .bind(p.needs_support)
         .bind(p.created_at)
-        .execute(pool)
+        .execute(&mut **t)
         .await
         .map(|r| r.rows_affected()))?;
     Ok(p)
@@ -119,10 +127,18 @@ pub async fn require_active(db: &Db, id: &str) -> Result<Person> {
 }
 
 pub async fn update(k: &Kernel, id: &str, input: PersonInput) -> Result<Person> {
+    let mut tx = k.db.begin().await?;
+    let p = update_in(&mut tx, id, input).await?;
+    tx.commit().await?;
+    Ok(p)
+}
+
+/// `update` inside the caller's transaction; returns the person as the transaction sees them.
+pub async fn update_in(tx: &mut Tx, id: &str, input: PersonInput) -> Result<Person> {
     let mut input = input.validate().map_err(|e| Error::invalid(e.message_key()))?;
     // Areas may be given by id or code; rows always hold the id.
-    input.area_id = crate::store::areas::resolve(&k.db, input.area_id.as_deref()).await?;
-    let n = on_db!(&k.db, |pool| sqlx::query(
+    input.area_id = crate::store::areas::resolve_in(tx, input.area_id.as_deref()).await?;
+    let n = on_tx!(tx, |t| sqlx::query(
         "UPDATE people SET display_name=$2, kana=$3, birth_date=$4, phone=$5, email=$6, language=$7, address=$8, \
          area_id=$9, needs_support=$10 WHERE id=$1 AND deleted_at IS NULL"
     )
@@ -136,13 +152,38 @@ pub async fn update(k: &Kernel, id: &str, input: PersonInput) -> Result<Person> 
     .bind(&input.address)
     .bind(&input.area_id)
     .bind(input.needs_support)
-    .execute(pool)
+    .execute(&mut **t)
     .await
     .map(|r| r.rows_affected()))?;
     if n == 0 {
         return Err(Error::not_found("person-not-found"));
     }
-    require(&k.db, id).await
+    require_in(tx, id).await
+}
+
+/// `require_active` through the caller's transaction.
+pub async fn require_active_in(tx: &mut Tx, id: &str) -> Result<Person> {
+    let p = require_in(tx, id).await?;
+    let deleted: Option<i64> = on_tx!(tx, |t| sqlx::query_scalar(
+        "SELECT deleted_at FROM people WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(&mut **t)
+    .await)?;
+    match deleted {
+        None => Ok(p),
+        Some(_) => Err(Error::not_found("person-not-found")),
+    }
+}
+
+/// `require` through the caller's transaction: sees what it wrote.
+pub async fn require_in(tx: &mut Tx, id: &str) -> Result<Person> {
+    let sql = format!("SELECT {COLUMNS} FROM people WHERE id = $1");
+    on_tx!(tx, |t| sqlx::query_as::<_, Person>(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(id)
+        .fetch_optional(&mut **t)
+        .await)?
+    .ok_or_else(|| Error::not_found("person-not-found"))
 }
 
 /// People living in `area_id` or any area below it (or everyone), ordered by id, paged by `after`.
@@ -226,12 +267,19 @@ pub const DELETED_NAME: &str = "(deleted)";
 /// sessions, roles and household membership. The person's id stays so the audit trail keeps
 /// its links, but nothing in it identifies them any more.
 pub async fn delete_personal(k: &Kernel, id: &str) -> Result<()> {
+    let mut tx = k.db.begin().await?;
+    delete_personal_in(&mut tx, k, id).await?;
+    tx.commit().await
+}
+
+/// `delete_personal` inside the caller's transaction (with the entry that records it).
+pub async fn delete_personal_in(tx: &mut Tx, k: &Kernel, id: &str) -> Result<()> {
     let now = k.now();
-    crate::in_tx!(&k.db, |tx| {
+    on_tx!(tx, |tx| {
         sqlx::query("UPDATE consents SET withdrawn_at = $2 WHERE person_id = $1 AND withdrawn_at IS NULL")
             .bind(id)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query(
             "UPDATE people SET display_name = $2, kana = NULL, birth_date = NULL, phone = NULL, email = NULL, \
@@ -241,12 +289,12 @@ pub async fn delete_personal(k: &Kernel, id: &str) -> Result<()> {
         .bind(id)
         .bind(DELETED_NAME)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL")
             .bind(id)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         for table in [
             "sessions",
@@ -257,19 +305,19 @@ pub async fn delete_personal(k: &Kernel, id: &str) -> Result<()> {
         ] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE person_id = $1")))
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         sqlx::query("UPDATE households SET representative_id = NULL WHERE representative_id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         // A household left without members would still carry a family name and an address.
         sqlx::query(
             "DELETE FROM households WHERE id IN (SELECT h.id FROM households h \
              WHERE NOT EXISTS (SELECT 1 FROM household_members m WHERE m.household_id = h.id))",
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     });
     Ok(())

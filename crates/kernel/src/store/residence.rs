@@ -8,8 +8,8 @@ use crate::model::consent::ConsentInput;
 use crate::model::household::{Household, HouseholdInput};
 use crate::model::person::{Person, PersonInput};
 use crate::model::residence::{self, AddressMatch, AreaName};
-use crate::store::{Db, areas, audit, consents, households, people};
-use crate::{Error, Kernel, Result, on_db};
+use crate::store::{Db, Tx, areas, audit, consents, households, people};
+use crate::{Error, Kernel, Result, on_db, on_tx};
 
 /// What stands between a person and the alerts and safety checks meant for them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -56,10 +56,35 @@ pub async fn find_address(db: &Db, text: &str) -> Result<AddressMatch> {
     Ok(residence::match_address(text, &names))
 }
 
+/// The entry recording a resident's change of their own record.
+fn own_change(person: &Person, action: &str, resource: String) -> AuditRecord {
+    AuditRecord::new(Some(&person.id), action, resource)
+}
+
 /// Set where a person lives: a 町丁目 (by id or code) and, optionally, the address as they wrote it.
 /// Their household moves with them when they act for it or it has no area yet.
 pub async fn set_area(k: &Kernel, person: &Person, area: &str, address: Option<&str>) -> Result<(Person, Area)> {
-    let area = areas::get(&k.db, area)
+    let mut tx = k.db.begin().await?;
+    let out = set_area_in(&mut tx, person, area, address).await?;
+    let rec = own_change(person, "residence.area", format!("person/{}", person.id));
+    audit::append_in(&mut tx, k.now(), vec![rec]).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The person's household as the transaction sees it: (id, area, representative).
+async fn household_in(tx: &mut Tx, person_id: &str) -> Result<Option<(Id, Option<Id>, Option<Id>)>> {
+    Ok(on_tx!(tx, |t| sqlx::query_as(
+        "SELECT h.id, h.area_id, h.representative_id FROM household_members m \
+         JOIN households h ON h.id = m.household_id WHERE m.person_id = $1"
+    )
+    .bind(person_id)
+    .fetch_optional(&mut **t)
+    .await)?)
+}
+
+async fn set_area_in(tx: &mut Tx, person: &Person, area: &str, address: Option<&str>) -> Result<(Person, Area)> {
+    let area = areas::get_in(tx, area)
         .await?
         .ok_or_else(|| Error::invalid_with("address-area-unknown", vec![("area", area.to_string())]))?;
     if area.level != AreaLevel::Chome {
@@ -80,25 +105,17 @@ pub async fn set_area(k: &Kernel, person: &Person, area: &str, address: Option<&
         area_id: Some(area.id.clone()),
         needs_support: person.needs_support,
     };
-    let updated = people::update(k, &person.id, input).await?;
-    if let Some(h) = people::household_of(&k.db, &person.id).await?
-        && let Some(h) = households::get(&k.db, &h).await?
-        && (h.area_id.is_none() || h.representative_id.as_deref() == Some(person.id.as_str()))
+    let updated = people::update_in(tx, &person.id, input).await?;
+    if let Some((h, h_area, representative)) = household_in(tx, &person.id).await?
+        && (h_area.is_none() || representative.as_deref() == Some(person.id.as_str()))
     {
-        on_db!(&k.db, |p| sqlx::query(
-            "UPDATE households SET area_id = $2 WHERE id = $1"
-        )
-        .bind(&h.id)
-        .bind(&area.id)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected()))?;
+        on_tx!(tx, |t| sqlx::query("UPDATE households SET area_id = $2 WHERE id = $1")
+            .bind(&h)
+            .bind(&area.id)
+            .execute(&mut **t)
+            .await
+            .map(|r| r.rows_affected()))?;
     }
-    audit::append(
-        k,
-        AuditRecord::new(Some(&person.id), "residence.area", format!("person/{}", person.id)),
-    )
-    .await?;
     Ok((updated, area))
 }
 
@@ -152,20 +169,20 @@ pub async fn join_household(k: &Kernel, person: &Person, typed_code: &str) -> Re
             vec![("code", typed_code.trim().to_string())],
         ));
     };
-    leave_current(k, person, Some(&id)).await?;
-    households::add_member(&k.db, &id, &person.id, None, false).await?;
     let h = households::require(&k.db, &id).await?;
+    let mut tx = k.db.begin().await?;
+    leave_current(&mut tx, person, Some(&id)).await?;
+    households::add_member_in(&mut tx, &id, &person.id, None, false).await?;
+    let mut records = vec![own_change(person, "residence.household", format!("household/{id}"))];
     // Living together: someone without a 町丁目 takes the household's.
     if person.area_id.is_none()
         && let Some(area) = &h.area_id
     {
-        set_area(k, person, area, None).await?;
+        set_area_in(&mut tx, person, area, None).await?;
+        records.insert(0, own_change(person, "residence.area", format!("person/{}", person.id)));
     }
-    audit::append(
-        k,
-        AuditRecord::new(Some(&person.id), "residence.household", format!("household/{id}")),
-    )
-    .await?;
+    audit::append_in(&mut tx, k.now(), records).await?;
+    tx.commit().await?;
     Ok(h)
 }
 
@@ -178,7 +195,9 @@ pub async fn create_household(k: &Kernel, person: &Person, name: &str) -> Result
     if name.chars().count() > crate::model::person::MAX_NAME_CHARS {
         return Err(Error::invalid("person-name-too-long"));
     }
-    let h = households::create(
+    let mut tx = k.db.begin().await?;
+    let h = households::create_in(
+        &mut tx,
         k,
         HouseholdInput {
             name: name.to_string(),
@@ -187,31 +206,29 @@ pub async fn create_household(k: &Kernel, person: &Person, name: &str) -> Result
         },
     )
     .await?;
-    leave_current(k, person, Some(&h.id)).await?;
-    households::add_member(&k.db, &h.id, &person.id, None, true).await?;
-    audit::append(
-        k,
-        AuditRecord::new(Some(&person.id), "residence.household", format!("household/{}", h.id)),
-    )
-    .await?;
+    leave_current(&mut tx, person, Some(&h.id)).await?;
+    households::add_member_in(&mut tx, &h.id, &person.id, None, true).await?;
+    let rec = own_change(person, "residence.household", format!("household/{}", h.id));
+    audit::append_in(&mut tx, k.now(), vec![rec]).await?;
+    tx.commit().await?;
     households::require(&k.db, &h.id).await
 }
 
 /// Leaving a household one acted for leaves it without a representative (the next member to
 /// create or be named takes it); nobody else's membership changes.
-async fn leave_current(k: &Kernel, person: &Person, next: Option<&str>) -> Result<()> {
-    let Some(current) = people::household_of(&k.db, &person.id).await? else {
+async fn leave_current(tx: &mut Tx, person: &Person, next: Option<&str>) -> Result<()> {
+    let Some((current, _, _)) = household_in(tx, &person.id).await? else {
         return Ok(());
     };
     if Some(current.as_str()) == next {
         return Ok(());
     }
-    on_db!(&k.db, |p| sqlx::query(
+    on_tx!(tx, |t| sqlx::query(
         "UPDATE households SET representative_id = NULL WHERE id = $1 AND representative_id = $2"
     )
     .bind(&current)
     .bind(&person.id)
-    .execute(p)
+    .execute(&mut **t)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(())
@@ -277,15 +294,18 @@ pub async fn set_contact(k: &Kernel, person: &Person, kind: Contact, value: &str
         Contact::Email => input.email = value.clone(),
         Contact::Phone => input.phone = value.clone(),
     }
-    let updated = people::update(k, &person.id, input).await?;
+    // Read before the transaction begins: it is only the consents standing until now.
     let standing: Vec<_> = consents::of_person(&k.db, &person.id)
         .await?
         .into_iter()
         .filter(|c| c.is_active() && c.scope == kind.scope())
         .collect();
+    let mut tx = k.db.begin().await?;
+    let updated = people::update_in(&mut tx, &person.id, input).await?;
     if value.is_some() {
         if standing.is_empty() {
-            consents::grant(
+            consents::grant_in(
+                &mut tx,
                 k,
                 &person.id,
                 &person.id,
@@ -298,13 +318,11 @@ pub async fn set_contact(k: &Kernel, person: &Person, kind: Contact, value: &str
         }
     } else {
         for c in standing {
-            consents::withdraw(k, &person.id, &c.id).await?;
+            consents::withdraw_in(&mut tx, k, &person.id, &c.id).await?;
         }
     }
-    audit::append(
-        k,
-        AuditRecord::new(Some(&person.id), "residence.contact", format!("person/{}", person.id)).reason(kind.scope()),
-    )
-    .await?;
+    let rec = own_change(person, "residence.contact", format!("person/{}", person.id)).reason(kind.scope());
+    audit::append_in(&mut tx, k.now(), vec![rec]).await?;
+    tx.commit().await?;
     Ok(updated)
 }

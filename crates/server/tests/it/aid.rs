@@ -743,3 +743,38 @@ async fn the_meeting_place_is_for_the_accepted_supporter_only() {
     let (_, v) = get(&app, &tanaka, &path).await;
     assert!(v["fee_proposed"].is_null() && v["fee_agreed"] == 600, "{v}");
 }
+
+/// A certification is recorded only with the entry that records it: with the entry impossible
+/// nothing is written (nor the index told); otherwise both are there.
+#[tokio::test]
+async fn a_certification_is_recorded_only_with_its_audit_entry() {
+    let app = spawn_demo_app().await;
+    let coordinator = app.as_("kyodo").await;
+    let supporter = app.person_of("caremgr").await;
+    let body = json!({"person_id": supporter, "kind": "childcare", "issued_by": "みどり市ファミリー・サポート・センター", "valid_until": "2027-03-31"});
+    let head = crate::api::break_audit(&app).await;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        coordinator.post("/aid/certifications", body.clone()).await
+    );
+    assert_refused(&res, StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    crate::api::mend_audit(&app, head).await;
+    let (s, c) = coordinator.post("/aid/certifications", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let k = &app.kernel;
+    let stored = aid::store::certifications(&k.db, &supporter).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        [c["id"].as_str().unwrap()]
+    );
+    let e = crate::api::last_entry(&app).await;
+    assert_eq!(
+        (e.action.as_str(), e.subject_id.as_deref(), e.actor_id),
+        (
+            "aid.certify",
+            Some(supporter.as_str()),
+            Some(coordinator.person.clone())
+        )
+    );
+    assert!(kernel::store::audit::verify(&k.db).await.unwrap().is_ok());
+}

@@ -1104,3 +1104,72 @@ async fn contacts_need_consent_which_is_recorded_and_removing_one_withdraws_it()
     assert_eq!(active, vec!["phone"]);
     assert_eq!(c.len(), 2);
 }
+
+/// Take the audit log's head row away, so that every append fails until `mend_audit` puts it
+/// back; returns the head to put back.
+pub(crate) async fn break_audit(app: &TestApp) -> (i64, String) {
+    kernel::on_db!(&app.kernel.db, |p| async {
+        let head: (i64, String) = sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(p)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM audit_head WHERE id = 1")
+            .execute(p)
+            .await
+            .unwrap();
+        head
+    }
+    .await)
+}
+
+pub(crate) async fn mend_audit(app: &TestApp, (seq, hash): (i64, String)) {
+    kernel::on_db!(&app.kernel.db, |p| sqlx::query(
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2)"
+    )
+    .bind(seq)
+    .bind(&hash)
+    .execute(p)
+    .await
+    .map(|_| ()))
+    .unwrap();
+}
+
+/// The newest entry of the whole log.
+pub(crate) async fn last_entry(app: &TestApp) -> kernel::model::audit::AuditEntry {
+    let db = &app.kernel.db;
+    let seq: i64 = kernel::on_db!(db, |p| sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1")
+        .fetch_one(p)
+        .await)
+    .unwrap();
+    kernel::store::audit::page(db, seq - 1, 1).await.unwrap().pop().unwrap()
+}
+
+/// A change commits with the entry recording it: when the entry cannot be written the change is
+/// not made either; when it can, both are there and the chain holds.
+#[tokio::test]
+async fn a_change_is_made_only_with_its_audit_entry() {
+    let app = spawn_demo_app().await;
+    let admin = app.token_for("admin").await;
+    let body = json!({"kind": "npo", "name": "みどり子ども食堂"});
+    let head = break_audit(&app).await;
+    let (s, v) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, "/api/v1/organisations", Some(&admin), body.clone()).await
+    );
+    assert_refused(&(s, &v), StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    mend_audit(&app, head).await;
+    let (s, o) = post(&app, "/api/v1/organisations", Some(&admin), body).await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    let id = o["id"].as_str().unwrap();
+    assert!(kernel::store::orgs::get(&app.kernel.db, id).await.unwrap().is_some());
+    let e = last_entry(&app).await;
+    assert_eq!(
+        (e.action.as_str(), e.resource.as_str(), e.actor_id),
+        (
+            "organisations.manage",
+            format!("organisation/{id}").as_str(),
+            Some(app.person_of("admin").await)
+        )
+    );
+    assert!(kernel::store::audit::verify(&app.kernel.db).await.unwrap().is_ok());
+}

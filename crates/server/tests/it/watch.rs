@@ -1531,3 +1531,38 @@ async fn the_demo_town_ships_tanakas_circle_as_a_living_example() {
     // Dates as people write them; no ISO timestamps.
     assert!(!html.contains("2026-11-"), "no ISO dates");
 }
+
+/// Starting a circle writes the circle, its default rules and the entry recording it in one
+/// transaction: with the entry impossible nothing is written; otherwise all of it is.
+#[tokio::test]
+async fn a_circle_is_started_only_with_its_audit_entry() {
+    let app = spawn_demo_app().await;
+    let sato = app.token_for("sato").await;
+    let body = json!({"name": "田中 ハナ", "birth_date": "1938-04-12", "role": "family"});
+    let head = crate::api::break_audit(&app).await;
+    let (s, v) = assert_unchanged!(
+        app.snapshot().await,
+        post(&app, &sato, "/watch/circles", body.clone()).await
+    );
+    assert_refused(&(s, &v), StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    crate::api::mend_audit(&app, head).await;
+    let (s, c) = post(&app, &sato, "/watch/circles", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let id = c["id"].as_str().unwrap();
+    let k = &app.kernel;
+    assert!(watch::store::get(&k.db, id).await.unwrap().is_some());
+    assert_eq!(
+        watch::store::rules(&k.db, id).await.unwrap().len(),
+        watch::model::rule::defaults().len()
+    );
+    let e = crate::api::last_entry(&app).await;
+    assert_eq!(
+        (e.action.as_str(), e.resource, e.subject_id),
+        (
+            "watch.create",
+            format!("watch/{id}"),
+            Some(app.person_of("tanaka").await)
+        )
+    );
+    assert!(kernel::store::audit::verify(&k.db).await.unwrap().is_ok());
+}

@@ -1012,3 +1012,52 @@ async fn the_access_log_names_who_did_what_in_sentences_even_for_actions_it_does
         "{caremgr_name} of みどりケアプランセンター looked at the watch-over records"
     )));
 }
+
+/// Making a household from My Page writes the household, the membership and the entry in one
+/// transaction: with the entry impossible nothing is written; otherwise all of it is.
+#[tokio::test]
+async fn a_household_is_made_only_with_its_audit_entry() {
+    let app = spawn_demo_app().await;
+    let b = Browser::new(&app);
+    let res = b
+        .post(
+            "/signup",
+            &[
+                ("display_name", "森 さくら"),
+                ("login", "sakura"),
+                ("password", "a long enough phrase"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let sakura = app.person_of("sakura").await;
+    let head = crate::api::break_audit(&app).await;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        b.post("/me/household/create", &[("name", "森の家")]).await
+    );
+    assert_refused(&res, StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    crate::api::mend_audit(&app, head).await;
+    let res = b.post("/me/household/create", &[("name", "森の家")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let k = &app.kernel;
+    let household = kernel::store::people::household_of(&k.db, &sakura)
+        .await
+        .unwrap()
+        .unwrap();
+    let h = kernel::store::households::require(&k.db, &household).await.unwrap();
+    assert_eq!(
+        (h.name.as_str(), h.representative_id.as_deref()),
+        ("森の家", Some(sakura.as_str()))
+    );
+    let e = crate::api::last_entry(&app).await;
+    assert_eq!(
+        (e.action.as_str(), e.resource, e.actor_id),
+        (
+            "residence.household",
+            format!("household/{household}"),
+            Some(sakura.clone())
+        )
+    );
+    assert!(kernel::store::audit::verify(&k.db).await.unwrap().is_ok());
+}

@@ -22,7 +22,6 @@ use crate::service::circles::{CircleInput, DeviceInput, MemberInput, SettingsInp
 use crate::service::contacts::{DecisionInput, MessageInput};
 use crate::service::escalations::OutcomeInput;
 use crate::service::listening::{LogInput, ScheduleInput, TrainingInput};
-use crate::store;
 
 pub fn router() -> Router<Kernel> {
     Router::new()
@@ -123,21 +122,15 @@ async fn render_index(
     notice: Option<String>,
     status: StatusCode,
 ) -> Result<Response> {
-    let me = v.require_login()?.clone();
+    v.require_login()?;
     let circles = service::circles::circles_for(k, &v.actor).await?;
     let desk = crate::policy::is_desk(&v.actor);
-    let open = if desk {
-        let mut list = Vec::new();
-        for e in store::open_escalations(&k.db).await? {
-            let circle = store::require(&k.db, &e.circle_id).await?;
-            let name = crate::service::notices::person_name(k, &circle.person_id).await?;
-            list.push(context! { e => ser(&e), name });
-        }
-        list
-    } else {
-        Vec::new()
-    };
-    let notices = store::notices(&k.db, &me.id, 20).await?;
+    let open: Vec<_> = service::escalations::open_for_desk(k, &v.actor)
+        .await?
+        .into_iter()
+        .map(|(e, name)| context! { e => ser(&e), name })
+        .collect();
+    let notices = service::notices::mine(k, &v.actor, 20).await?;
     let ctx = context! {
         circles => ser(&circles),
         desk,
@@ -256,8 +249,8 @@ async fn render_circle(
     let view = service::circles::view_for(k, &v.actor, &a).await?;
     let now = k.now();
     // The timeline: 48 hours of signals, hour by hour.
-    let recent = store::signals::recent(k, &a.circle.person_id, now - 48 * 3_600_000, 5000).await?;
-    let times: Vec<i64> = recent.iter().map(|s| s.at).collect();
+    let detail = service::circles::page_detail_for(k, &a, &view, now - 48 * 3_600_000).await?;
+    let times: Vec<i64> = detail.signals.iter().map(|s| s.at).collect();
     let buckets = crate::model::sparkline::buckets(&times, now, 48);
     let hours_with = buckets.iter().filter(|c| **c > 0).count();
     let tick = |ms: i64| {
@@ -287,9 +280,11 @@ async fn render_circle(
     );
     let mut escalations = Vec::new();
     for e in &view.escalations {
-        let calls: Vec<_> = store::calls(&k.db, &e.id)
-            .await?
+        let calls: Vec<_> = detail
+            .calls
+            .get(&e.id)
             .into_iter()
+            .flatten()
             .map(|(step, name, at)| context! { step, name, at })
             .collect();
         let by = match &e.acknowledged_by {
@@ -331,11 +326,7 @@ async fn render_circle(
             s.created_at.max(now - 7 * crate::model::DAY_MS),
             now + 1,
         );
-        let logged: Vec<i64> = store::schedule_log(&k.db, &s.id)
-            .await?
-            .into_iter()
-            .map(|l| l.0)
-            .collect();
+        let logged = detail.logged.get(&s.id).cloned().unwrap_or_default();
         schedules.push(context! {
             s => ser(s),
             time => crate::model::hhmm(s.minute as u32),
@@ -363,7 +354,8 @@ async fn render_circle(
             }
         })
         .collect();
-    let recent: Vec<_> = recent
+    let recent: Vec<_> = detail
+        .signals
         .iter()
         .take(10)
         .map(|s| context! { at => s.at, source => s.source.clone(), value => value_words(v, &s.value) })
@@ -518,8 +510,7 @@ async fn add_rule(
 async fn remove_rule(State(k): State<Kernel>, v: Viewer, Path((id, rule)): Path<(String, String)>) -> Result<Response> {
     v.require_login()?;
     let a = service::access::access(&k, &v.actor, &id).await?;
-    a.require(&v.actor, Action::ManageCircle)?;
-    store::remove_rule(&k, &id, &rule).await?;
+    service::circles::remove_rule_for(&k, &v.actor, &a, &rule).await?;
     Ok(Redirect::to(&format!("/watch/{id}?done=rule")).into_response())
 }
 
@@ -663,7 +654,7 @@ struct LogForm {
 
 async fn log(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f): Form<LogForm>) -> Result<Response> {
     v.require_login()?;
-    let s = store::get_schedule(&k.db, &id).await?.ok_or(Error::Forbidden)?;
+    let circle = service::listening::circle_of_schedule(&k, &v.actor, &id).await?;
     let r = service::listening::log_for(
         &k,
         &v.actor,
@@ -674,7 +665,7 @@ async fn log(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>, Form(f)
         },
     )
     .await;
-    back(&k, &v, &s.circle_id, r, "log").await
+    back(&k, &v, &circle, r, "log").await
 }
 
 #[derive(Deserialize, Default)]
@@ -764,16 +755,13 @@ async fn decide(
     Form(f): Form<DecideForm>,
 ) -> Result<Response> {
     v.require_login()?;
-    let m = store::get_message(&k.db, &id).await?.ok_or(Error::Forbidden)?;
-    let circle = store::of_person(&k.db, &m.to_person_id)
-        .await?
-        .ok_or(Error::Forbidden)?;
+    let circle = service::contacts::circle_of_message(&k, &v.actor, &id).await?;
     let input = DecisionInput {
         approve: f.decision.starts_with("approve"),
         allow_sender: f.decision == "approve_allow",
     };
     let r = service::contacts::decide_for(&k, &v.actor, &id, &input).await;
-    back(&k, &v, &circle.id, r, "message").await
+    back(&k, &v, &circle, r, "message").await
 }
 
 // ---- messages to a terminal ----
@@ -849,34 +837,31 @@ async fn send_message(State(k): State<Kernel>, v: Viewer, Form(f): Form<MessageF
 /// What the terminal shows of watch-over: whether the 「元気です」 button applies, and the
 /// messages delivered to the person.
 async fn mine(State(k): State<Kernel>, v: Viewer) -> Result<Json<serde_json::Value>> {
-    let me = v.require_login()?.clone();
-    let circle = store::of_person(&k.db, &me.id).await?;
+    v.require_login()?;
+    let service::contacts::Terminal {
+        circle,
+        last_checkin,
+        delivered,
+        held,
+    } = service::contacts::terminal_for(&k, &v.actor).await?;
     let watched = circle.as_ref().is_some_and(|c| c.consent_id.is_some());
     let pending_consent = circle.as_ref().filter(|c| c.consent_id.is_none()).map(|c| c.id.clone());
-    let (_, last_checkin) = store::signals::state(&k, &me.id).await?;
     let when = |ms| kernel::web::render::human_time(v.lang, ms);
-    let messages: Vec<_> = store::messages_to(&k.db, &me.id, true, 5)
-        .await?
+    let messages: Vec<_> = delivered
         .into_iter()
         .map(|m| serde_json::json!({ "id": m.id, "from": m.from_name, "body": m.body, "sent_at": when(m.sent_at) }))
         .collect();
     // Held messages: only who wrote and that the family is checking — never the text.
-    let waiting: Vec<_> = if watched {
-        store::messages_to(&k.db, &me.id, false, 20)
-            .await?
-            .into_iter()
-            .filter(|m| m.state == "held")
-            .map(|m| {
-                t(
-                    v.lang,
-                    "watch-terminal-waiting",
-                    &[("name", m.from_name), ("time", when(m.sent_at))],
-                )
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let waiting: Vec<_> = held
+        .into_iter()
+        .map(|m| {
+            t(
+                v.lang,
+                "watch-terminal-waiting",
+                &[("name", m.from_name), ("time", when(m.sent_at))],
+            )
+        })
+        .collect();
     // Who asked to watch over the person, for the consent question.
     let asked_by = match &circle {
         Some(c) if c.consent_id.is_none() => Some(crate::service::notices::person_name(&k, &c.created_by).await?),
@@ -922,11 +907,8 @@ struct AnswerForm {
 /// page): yes records the consent and watching begins; no closes the proposed circle, and those
 /// who proposed it are told.
 async fn answer(State(k): State<Kernel>, v: Viewer, Form(f): Form<AnswerForm>) -> Result<Response> {
-    let me = v.require_login()?.clone();
-    let circle = store::of_person(&k.db, &me.id)
-        .await?
-        .filter(|c| c.consent_id.is_none())
-        .ok_or_else(|| Error::conflict("watch-nothing-to-answer", vec![]))?;
+    v.require_login()?;
+    let circle = service::circles::own_pending(&k, &v.actor).await?;
     let done = match f.answer.as_str() {
         "yes" => {
             service::circles::consent_for(&k, &v.actor, &circle.id).await?;

@@ -107,9 +107,11 @@ async fn forget(k: &Kernel, t: &mut Tick) -> Result<()> {
 /// The person signalled before anyone went: close, and tell whoever was called.
 async fn resume(k: &Kernel, t: &mut Tick) -> Result<()> {
     for (id, circle_id) in signals::resumed(&k.db).await? {
-        if !store::close_escalation(k, &id, "signal", None, "signal").await? {
+        let mut tx = k.db.begin().await?;
+        if !store::close_escalation(&mut tx, k, &id, "signal", None, "signal").await? {
             continue;
         }
+        tx.commit().await?;
         t.resumed += 1;
         let circle = store::require(&k.db, &circle_id).await?;
         let name = person_name(k, &circle.person_id).await?;

@@ -3,6 +3,7 @@
 
 use kernel::model::audit::AuditRecord;
 use kernel::model::policy::{Actor, may};
+use kernel::store::Tx;
 use kernel::{Error, Kernel, Result};
 
 use crate::policy::{Action, Resource};
@@ -47,32 +48,33 @@ pub(crate) async fn access(k: &Kernel, actor: &Actor, circle_id: &str) -> Result
     Ok(a)
 }
 
-/// Audit a read of the circle's personal data (not the person's own).
+/// Audit a read of the circle's personal data (not the person's own), before it is shown.
 pub(crate) async fn audit_read(k: &Kernel, actor: &Actor, a: &Access, what: &str) -> Result<()> {
     if a.is_person(actor) {
         return Ok(());
     }
-    kernel::store::audit::append(
-        k,
-        AuditRecord::new(
-            actor.person_id.as_deref(),
-            "watch.read",
-            format!("watch/{}", a.circle.id),
-        )
-        .subject(&a.circle.person_id)
-        .reason(what),
+    let rec = AuditRecord::new(
+        actor.person_id.as_deref(),
+        "watch.read",
+        format!("watch/{}", a.circle.id),
     )
-    .await?;
-    Ok(())
+    .subject(&a.circle.person_id)
+    .reason(what);
+    kernel::service::record_alone(k, vec![rec]).await
 }
 
-pub(crate) async fn audit_change(k: &Kernel, actor: &Actor, a: &Access, action: &str, what: &str) -> Result<()> {
-    kernel::store::audit::append(
-        k,
-        AuditRecord::new(actor.person_id.as_deref(), action, format!("watch/{}", a.circle.id))
-            .subject(&a.circle.person_id)
-            .reason(what),
-    )
-    .await?;
+/// Audit a change of the circle in the transaction that makes it: both commit, or neither.
+pub(crate) async fn audit_change(
+    tx: &mut Tx,
+    k: &Kernel,
+    actor: &Actor,
+    a: &Access,
+    action: &str,
+    what: &str,
+) -> Result<()> {
+    let rec = AuditRecord::new(actor.person_id.as_deref(), action, format!("watch/{}", a.circle.id))
+        .subject(&a.circle.person_id)
+        .reason(what);
+    kernel::store::audit::append_in(tx, k.now(), vec![rec]).await?;
     Ok(())
 }

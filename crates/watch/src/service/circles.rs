@@ -74,22 +74,22 @@ pub(crate) async fn create_for(k: &Kernel, actor: &Actor, input: &CircleInput) -
                 .as_str(),
         )
     };
-    let circle = store::create_circle(k, &person, &me, role).await?;
+    // The circle, its rules, the consent and the entry recording them: all, or nothing.
+    let mut tx = k.db.begin().await?;
+    let circle = store::create_circle(&mut tx, k, &person, &me, role).await?;
     // A circle watches from its first day: the default rules (shown on its page, changeable).
     for rule in crate::model::rule::defaults() {
-        store::add_rule(k, &circle.id, &rule, &me).await?;
+        store::add_rule(&mut tx, k, &circle.id, &rule, &me).await?;
     }
     // The person's own circle starts with their consent; anyone else's waits for it.
     let circle = if own {
-        store::record_consent(k, &circle, &me).await?
+        store::record_consent(&mut tx, k, &circle, &me).await?
     } else {
         circle
     };
-    kernel::store::audit::append(
-        k,
-        AuditRecord::new(Some(&me), "watch.create", format!("watch/{}", circle.id)).subject(&person),
-    )
-    .await?;
+    let rec = AuditRecord::new(Some(&me), "watch.create", format!("watch/{}", circle.id)).subject(&person);
+    kernel::store::audit::append_in(&mut tx, k.now(), vec![rec]).await?;
+    tx.commit().await?;
     Ok(circle)
 }
 
@@ -282,8 +282,10 @@ pub(crate) async fn settings_for(k: &Kernel, actor: &Actor, a: &Access, input: &
         }
         c.ladder_minutes = m;
     }
-    store::update_settings(k, &c).await?;
-    audit_change(k, actor, a, "watch.settings", "settings").await?;
+    let mut tx = k.db.begin().await?;
+    store::update_settings(&mut tx, &c).await?;
+    audit_change(&mut tx, k, actor, a, "watch.settings", "settings").await?;
+    tx.commit().await?;
     Ok(c)
 }
 
@@ -316,8 +318,10 @@ pub(crate) async fn consent_for(k: &Kernel, actor: &Actor, circle_id: &str) -> R
         return Ok(a.circle);
     }
     let by = actor.person_id.as_deref().unwrap_or_default();
-    let c = store::record_consent(k, &a.circle, by).await?;
+    let mut tx = k.db.begin().await?;
+    let c = store::record_consent(&mut tx, k, &a.circle, by).await?;
     audit_change(
+        &mut tx,
         k,
         actor,
         &a,
@@ -325,6 +329,7 @@ pub(crate) async fn consent_for(k: &Kernel, actor: &Actor, circle_id: &str) -> R
         if a.is_person(actor) { "person" } else { "guardian" },
     )
     .await?;
+    tx.commit().await?;
     Ok(c)
 }
 
@@ -336,10 +341,12 @@ pub(crate) async fn decline_for(k: &Kernel, actor: &Actor, circle_id: &str) -> R
     if a.circle.consent_id.is_some() {
         return Err(Error::conflict("watch-nothing-to-answer", vec![]));
     }
-    if !store::close_circle(k, &a.circle.id).await? {
+    let mut tx = k.db.begin().await?;
+    if !store::close_circle(&mut tx, k, &a.circle.id).await? {
         return Ok(());
     }
-    audit_change(k, actor, &a, "watch.consent", "declined").await?;
+    audit_change(&mut tx, k, actor, &a, "watch.consent", "declined").await?;
+    tx.commit().await?;
     let name = crate::service::notices::person_name(k, &a.circle.person_id).await?;
     let members: Vec<String> = store::members(&k.db, &a.circle.id)
         .await?
@@ -390,8 +397,18 @@ pub(crate) async fn put_member_for(
         .await?
         .ok_or_else(|| Error::invalid_with("watch-person-not-found", vec![("field", "person_id".into())]))?;
     let by = actor.person_id.as_deref().unwrap_or_default();
-    store::put_member(k, &a.circle.id, person, role.as_str(), input.ladder, by).await?;
-    audit_change(k, actor, a, "watch.member", &format!("{person} {}", role.as_str())).await
+    let mut tx = k.db.begin().await?;
+    store::put_member(&mut tx, k, &a.circle.id, person, role.as_str(), input.ladder, by).await?;
+    audit_change(
+        &mut tx,
+        k,
+        actor,
+        a,
+        "watch.member",
+        &format!("{person} {}", role.as_str()),
+    )
+    .await?;
+    tx.commit().await
 }
 
 /// A member leaves the circle; the guardian only by those who may name one.
@@ -400,10 +417,12 @@ pub(crate) async fn remove_member_for(k: &Kernel, actor: &Actor, a: &Access, per
     if a.circle.guardian_id.as_deref() == Some(person) && !a.may(actor, Action::NameGuardian) {
         return Err(Error::Forbidden);
     }
-    if !store::remove_member(&k.db, &a.circle.id, person).await? {
+    let mut tx = k.db.begin().await?;
+    if !store::remove_member(&mut tx, &a.circle.id, person).await? {
         return Err(Error::not_found("watch-member-not-found"));
     }
-    audit_change(k, actor, a, "watch.member", &format!("{person} removed")).await
+    audit_change(&mut tx, k, actor, a, "watch.member", &format!("{person} removed")).await?;
+    tx.commit().await
 }
 
 pub(crate) async fn add_rule_for(k: &Kernel, actor: &Actor, a: &Access, input: &RuleInput) -> Result<StoredRule> {
@@ -411,17 +430,64 @@ pub(crate) async fn add_rule_for(k: &Kernel, actor: &Actor, a: &Access, input: &
     let rule = input
         .check()
         .map_err(|e| Error::invalid_with(e.key, vec![("field", e.field.into())]))?;
-    let r = store::add_rule(k, &a.circle.id, &rule, actor.person_id.as_deref().unwrap_or_default()).await?;
-    audit_change(k, actor, a, "watch.rule", rule.kind.as_str()).await?;
+    let mut tx = k.db.begin().await?;
+    let by = actor.person_id.as_deref().unwrap_or_default();
+    let r = store::add_rule(&mut tx, k, &a.circle.id, &rule, by).await?;
+    audit_change(&mut tx, k, actor, a, "watch.rule", rule.kind.as_str()).await?;
+    tx.commit().await?;
     Ok(r)
 }
 
 pub(crate) async fn remove_rule_for(k: &Kernel, actor: &Actor, a: &Access, rule: &str) -> Result<()> {
     a.require(actor, Action::ManageCircle)?;
-    if !store::remove_rule(k, &a.circle.id, rule).await? {
+    let mut tx = k.db.begin().await?;
+    if !store::remove_rule(&mut tx, k, &a.circle.id, rule).await? {
         return Err(Error::not_found("watch-rule-not-found"));
     }
-    Ok(())
+    audit_change(&mut tx, k, actor, a, "watch.rule", &format!("{rule} removed")).await?;
+    tx.commit().await
+}
+
+/// What the circle's page shows besides the view: the signals since `since` (newest first), the
+/// calls made for each escalation of the view, and the occurrences logged for each schedule.
+/// Part of the read `view_for` records (call it first).
+pub(crate) struct PageDetail {
+    pub signals: Vec<store::signals::SignalRow>,
+    pub calls: std::collections::HashMap<String, Vec<(i64, String, i64)>>,
+    pub logged: std::collections::HashMap<String, Vec<i64>>,
+}
+
+pub(crate) async fn page_detail_for(k: &Kernel, a: &Access, view: &CircleView, since: i64) -> Result<PageDetail> {
+    let c = &a.circle;
+    // As in `view_for`: nothing about the person's days unless they (still) agree.
+    let signals = if store::watching(&k.db, &c.id).await? {
+        store::signals::recent(k, &c.person_id, since, 5000).await?
+    } else {
+        Vec::new()
+    };
+    let mut calls = std::collections::HashMap::new();
+    for e in view.escalations.iter().filter(|e| e.circle_id == c.id) {
+        calls.insert(e.id.clone(), store::calls(&k.db, &e.id).await?);
+    }
+    let mut logged = std::collections::HashMap::new();
+    for s in &view.schedules {
+        let at = store::schedule_log(&k.db, &s.id)
+            .await?
+            .into_iter()
+            .map(|l| l.0)
+            .collect();
+        logged.insert(s.id.clone(), at);
+    }
+    Ok(PageDetail { signals, calls, logged })
+}
+
+/// The person's own circle waiting for their answer (consent or not).
+pub(crate) async fn own_pending(k: &Kernel, actor: &Actor) -> Result<Circle> {
+    let me = actor.person_id.as_deref().ok_or(Error::Forbidden)?;
+    store::of_person(&k.db, me)
+        .await?
+        .filter(|c| c.consent_id.is_none())
+        .ok_or_else(|| Error::conflict("watch-nothing-to-answer", vec![]))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -468,8 +534,10 @@ pub(crate) async fn add_device_for(k: &Kernel, actor: &Actor, a: &Access, input:
             vec![("field", "kind".into())],
         ));
     }
-    let token = store::add_device(k, &a.circle, id, input.kind.trim()).await?;
-    audit_change(k, actor, a, "watch.device", id).await?;
+    let mut tx = k.db.begin().await?;
+    let token = store::add_device(&mut tx, k, &a.circle, id, input.kind.trim()).await?;
+    audit_change(&mut tx, k, actor, a, "watch.device", id).await?;
+    tx.commit().await?;
     Ok(DeviceToken {
         id: id.to_string(),
         token,
@@ -480,16 +548,20 @@ pub(crate) async fn add_device_for(k: &Kernel, actor: &Actor, a: &Access, input:
 /// Retire a device: its token stops working at once and its identifier is unlinked.
 pub(crate) async fn remove_device_for(k: &Kernel, actor: &Actor, a: &Access, device: &str) -> Result<()> {
     a.require(actor, Action::ManageCircle)?;
-    if !store::remove_device(k, &a.circle, device).await? {
+    let mut tx = k.db.begin().await?;
+    if !store::remove_device(&mut tx, &a.circle, device).await? {
         return Err(Error::not_found("watch-device-not-found"));
     }
-    audit_change(k, actor, a, "watch.device", &format!("{device} removed")).await
+    audit_change(&mut tx, k, actor, a, "watch.device", &format!("{device} removed")).await?;
+    tx.commit().await
 }
 
 /// The person (or the welfare desk) ends the circle: no more signals kept, no more calls.
 pub(crate) async fn close_for(k: &Kernel, actor: &Actor, id: &str) -> Result<()> {
     let a = access(k, actor, id).await?;
     a.require(actor, Action::CloseCircle)?;
-    store::close_circle(k, &a.circle.id).await?;
-    audit_change(k, actor, &a, "watch.close", "closed").await
+    let mut tx = k.db.begin().await?;
+    store::close_circle(&mut tx, k, &a.circle.id).await?;
+    audit_change(&mut tx, k, actor, &a, "watch.close", "closed").await?;
+    tx.commit().await
 }

@@ -16,8 +16,10 @@ pub(crate) async fn contact_for(k: &Kernel, actor: &Actor, a: &Access, contact: 
     let person = kernel::store::people::get(&k.db, contact)
         .await?
         .ok_or_else(|| Error::invalid_with("watch-person-not-found", vec![("field", "contact_id".into())]))?;
+    let mut tx = k.db.begin().await?;
     let changed = if add {
         store::add_contact(
+            &mut tx,
             k,
             &a.circle.id,
             &person.id,
@@ -25,12 +27,13 @@ pub(crate) async fn contact_for(k: &Kernel, actor: &Actor, a: &Access, contact: 
         )
         .await?
     } else {
-        store::remove_contact(&k.db, &a.circle.id, &person.id).await?
+        store::remove_contact(&mut tx, &a.circle.id, &person.id).await?
     };
     if !changed {
         return Ok(());
     }
     audit_change(
+        &mut tx,
         k,
         actor,
         a,
@@ -38,6 +41,7 @@ pub(crate) async fn contact_for(k: &Kernel, actor: &Actor, a: &Access, contact: 
         &format!("{} {}", if add { "add" } else { "remove" }, person.id),
     )
     .await?;
+    tx.commit().await?;
     // The person and the guardian both hear of every change.
     let name = crate::service::notices::person_name(k, &a.circle.person_id).await?;
     let mut to = vec![a.circle.person_id.clone()];
@@ -147,10 +151,13 @@ pub(crate) async fn decide_for(k: &Kernel, actor: &Actor, id: &str, input: &Deci
         .ok_or(Error::Forbidden)?;
     let a = access(k, actor, &circle.id).await?;
     a.require(actor, Action::ApproveContacts)?;
-    if !store::decide_message(k, &m.id, input.approve, actor.person_id.as_deref().unwrap_or_default()).await? {
+    let mut tx = k.db.begin().await?;
+    let by = actor.person_id.as_deref().unwrap_or_default();
+    if !store::decide_message(&mut tx, k, &m.id, input.approve, by).await? {
         return Err(Error::conflict("watch-message-decided", vec![]));
     }
     audit_change(
+        &mut tx,
         k,
         actor,
         &a,
@@ -158,6 +165,7 @@ pub(crate) async fn decide_for(k: &Kernel, actor: &Actor, id: &str, input: &Deci
         if input.approve { "approved" } else { "rejected" },
     )
     .await?;
+    tx.commit().await?;
     if input.approve {
         k.hub.publish(kernel::events::Event {
             kind: "watch-message".into(),
@@ -171,4 +179,50 @@ pub(crate) async fn decide_for(k: &Kernel, actor: &Actor, id: &str, input: &Deci
         contact_for(k, actor, &a, &m.from_person_id, true).await?;
     }
     Ok(())
+}
+
+/// The circle of a message's addressee, for one who may see that circle.
+pub(crate) async fn circle_of_message(k: &Kernel, actor: &Actor, id: &str) -> Result<String> {
+    let m = store::get_message(&k.db, id).await?.ok_or(Error::Forbidden)?;
+    let circle = store::of_person(&k.db, &m.to_person_id)
+        .await?
+        .ok_or(Error::Forbidden)?;
+    Ok(access(k, actor, &circle.id).await?.circle.id)
+}
+
+/// What the person's own terminal shows of watch-over.
+pub(crate) struct Terminal {
+    pub circle: Option<Circle>,
+    pub last_checkin: Option<i64>,
+    /// The latest messages let through to the person.
+    pub delivered: Vec<store::Message>,
+    /// Held messages while watched (the caller shows only who wrote, never the text).
+    pub held: Vec<store::Message>,
+}
+
+pub(crate) async fn terminal_for(k: &Kernel, actor: &Actor) -> Result<Terminal> {
+    let me = actor.person_id.as_deref().ok_or(Error::Forbidden)?;
+    let circle = store::of_person(&k.db, me).await?;
+    let watched = circle.as_ref().is_some_and(|c| c.consent_id.is_some());
+    let (_, last_checkin) = store::signals::state(k, me).await?;
+    let delivered = store::messages_to(&k.db, me, true, 5).await?;
+    let held = if watched {
+        let mut list: Vec<_> = store::messages_to(&k.db, me, false, 20)
+            .await?
+            .into_iter()
+            .filter(|m| m.state == "held")
+            .collect();
+        for m in &mut list {
+            m.body = None;
+        }
+        list
+    } else {
+        Vec::new()
+    };
+    Ok(Terminal {
+        circle,
+        last_checkin,
+        delivered,
+        held,
+    })
 }

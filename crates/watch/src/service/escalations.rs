@@ -23,7 +23,9 @@ pub(crate) async fn acknowledge_for(k: &Kernel, actor: &Actor, id: &str) -> Resu
     if !crate::policy::is_desk(actor) {
         require_training(k, me, a.role.as_deref()).await?;
     }
-    if !store::acknowledge(k, &e, me).await? {
+    let mut tx = k.db.begin().await?;
+    if !store::acknowledge(&mut tx, k, &e, me).await? {
+        drop(tx);
         let now = store::get_escalation(&k.db, &e.id).await?.unwrap_or(e);
         if let Some(by) = &now.acknowledged_by {
             let name = crate::service::notices::person_name(k, by).await?;
@@ -31,8 +33,9 @@ pub(crate) async fn acknowledge_for(k: &Kernel, actor: &Actor, id: &str) -> Resu
         }
         return Err(Error::conflict("watch-escalation-closed", vec![]));
     }
+    audit_change(&mut tx, k, actor, &a, "watch.acknowledge", &e.id).await?;
+    tx.commit().await?;
     let e = store::get_escalation(&k.db, &e.id).await?.ok_or(Error::Forbidden)?;
-    audit_change(k, actor, &a, "watch.acknowledge", &e.id).await?;
     let name = crate::service::notices::person_name(k, &a.circle.person_id).await?;
     let visitor = crate::service::notices::person_name(k, me).await?;
     let others: Vec<String> = crate::service::notices::concerned(k, &e)
@@ -81,14 +84,18 @@ pub(crate) async fn outcome_for(k: &Kernel, actor: &Actor, id: &str, input: &Out
             vec![("field", "note".into())],
         ));
     }
-    if !store::close_escalation(k, &e.id, &input.outcome, note, "visit").await? {
+    // Read before the transaction: the other calls the same visit answers (below).
+    let others = store::acknowledged_by(&k.db, &a.circle.id, me).await?;
+    let mut tx = k.db.begin().await?;
+    if !store::close_escalation(&mut tx, k, &e.id, &input.outcome, note, "visit").await? {
         return Err(Error::conflict("watch-escalation-closed", vec![]));
     }
     // The same visit answers the circle's other calls it stopped.
-    for other in store::acknowledged_by(&k.db, &a.circle.id, me).await? {
-        store::close_escalation(k, &other, &input.outcome, note, "visit").await?;
+    for other in others {
+        store::close_escalation(&mut tx, k, &other, &input.outcome, note, "visit").await?;
     }
-    audit_change(k, actor, &a, "watch.outcome", &input.outcome).await?;
+    audit_change(&mut tx, k, actor, &a, "watch.outcome", &input.outcome).await?;
+    tx.commit().await?;
     let name = crate::service::notices::person_name(k, &a.circle.person_id).await?;
     let visitor = crate::service::notices::person_name(k, me).await?;
     let others: Vec<String> = crate::service::notices::concerned(k, &e)
@@ -103,4 +110,19 @@ pub(crate) async fn outcome_for(k: &Kernel, actor: &Actor, id: &str, input: &Out
         &crate::service::notices::circle_link(k, &a.circle),
     );
     crate::service::notices::notify(k, &others, &notice, &format!("watch:{}:outcome", e.id)).await
+}
+
+/// The open calls of every circle, with the watched person's name, for the welfare desk
+/// (nobody else: empty).
+pub(crate) async fn open_for_desk(k: &Kernel, actor: &Actor) -> Result<Vec<(Escalation, String)>> {
+    if !crate::policy::is_desk(actor) {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for e in store::open_escalations(&k.db).await? {
+        let circle = store::require(&k.db, &e.circle_id).await?;
+        let name = crate::service::notices::person_name(k, &circle.person_id).await?;
+        out.push((e, name));
+    }
+    Ok(out)
 }

@@ -50,7 +50,9 @@ pub(crate) async fn training_for(k: &Kernel, actor: &Actor, input: &TrainingInpu
     let person = kernel::store::people::get(&k.db, input.person_id.trim())
         .await?
         .ok_or_else(|| Error::invalid_with("watch-person-not-found", vec![("field", "person_id".into())]))?;
+    let mut tx = k.db.begin().await?;
     let t = store::record_training(
+        &mut tx,
         k,
         &person.id,
         org,
@@ -59,17 +61,15 @@ pub(crate) async fn training_for(k: &Kernel, actor: &Actor, input: &TrainingInpu
         actor.person_id.as_deref().unwrap_or_default(),
     )
     .await?;
-    kernel::store::audit::append(
-        k,
-        AuditRecord::new(
-            actor.person_id.as_deref(),
-            "watch.training",
-            format!("person/{}", person.id),
-        )
-        .subject(&person.id)
-        .reason(org),
+    let rec = AuditRecord::new(
+        actor.person_id.as_deref(),
+        "watch.training",
+        format!("person/{}", person.id),
     )
-    .await?;
+    .subject(&person.id)
+    .reason(org);
+    kernel::store::audit::append_in(&mut tx, k.now(), vec![rec]).await?;
+    tx.commit().await?;
     Ok(t)
 }
 
@@ -107,17 +107,19 @@ pub(crate) async fn schedule_for(k: &Kernel, actor: &Actor, a: &Access, input: &
         .ok_or_else(|| Error::invalid_with("watch-time-invalid", vec![("field", "time".into())]))?;
     require_training(k, &input.volunteer_id, Some(&role)).await?;
     let by = actor.person_id.as_deref().unwrap_or_default();
+    let mut tx = k.db.begin().await?;
     let id = store::add_schedule(
+        &mut tx,
         k,
         &a.circle.id,
         &input.volunteer_id,
         &input.kind,
-        input.weekday,
-        minute as i64,
+        (input.weekday, minute as i64),
         by,
     )
     .await?;
-    audit_change(k, actor, a, "watch.schedule", &input.volunteer_id).await?;
+    audit_change(&mut tx, k, actor, a, "watch.schedule", &input.volunteer_id).await?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -172,4 +174,10 @@ pub(crate) async fn missed_listening(k: &Kernel, circle_id: &str) -> Result<Vec<
     }
     out.sort_by_key(|(_, at)| -at);
     Ok(out)
+}
+
+/// The circle a schedule belongs to, for one who may see that circle.
+pub(crate) async fn circle_of_schedule(k: &Kernel, actor: &Actor, schedule_id: &str) -> Result<String> {
+    let s = store::get_schedule(&k.db, schedule_id).await?.ok_or(Error::Forbidden)?;
+    Ok(access(k, actor, &s.circle_id).await?.circle.id)
 }

@@ -45,3 +45,9 @@ pub async fn concerned(k: &Kernel, e: &Escalation) -> Result<Vec<String>> {
     }
     Ok(people)
 }
+
+/// The asker's own notices, newest first.
+pub(crate) async fn mine(k: &Kernel, actor: &kernel::model::policy::Actor, limit: i64) -> Result<Vec<store::Notice>> {
+    let me = actor.person_id.as_deref().ok_or(kernel::Error::Forbidden)?;
+    store::notices(&k.db, me, limit).await
+}

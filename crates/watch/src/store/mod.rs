@@ -4,8 +4,8 @@
 
 pub mod signals;
 
-use kernel::store::Db;
-use kernel::{Error, Kernel, Result, in_tx, on_db};
+use kernel::store::{Db, Tx};
+use kernel::{Error, Kernel, Result, in_tx, on_db, on_tx};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -35,13 +35,13 @@ pub async fn watching(db: &Db, circle_id: &str) -> Result<bool> {
 
 /// Close a circle (the person or the welfare desk ends it, or the consent was taken back): its
 /// open calls end too, and a new circle may be started later.
-pub async fn close_circle(k: &Kernel, circle_id: &str) -> Result<bool> {
+pub async fn close_circle(tx: &mut Tx, k: &Kernel, circle_id: &str) -> Result<bool> {
     let now = k.now();
-    let closed = in_tx!(&k.db, |tx| {
+    let closed = on_tx!(tx, |tx| {
         let n = sqlx::query("UPDATE watch_circles SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL")
             .bind(circle_id)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected();
         sqlx::query(
@@ -50,7 +50,7 @@ pub async fn close_circle(k: &Kernel, circle_id: &str) -> Result<bool> {
         )
         .bind(circle_id)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         n > 0
     });
@@ -79,7 +79,13 @@ pub struct Circle {
 const CIRCLE: &str = "id, person_id, created_by, created_at, consent_id, consented_at, guardian_id, paused_until, \
     pause_reason, quiet_start, quiet_end, ladder_minutes, closed_at";
 
-pub async fn create_circle(k: &Kernel, person_id: &str, by: &str, creator_role: Option<&str>) -> Result<Circle> {
+pub async fn create_circle(
+    tx: &mut Tx,
+    k: &Kernel,
+    person_id: &str,
+    by: &str,
+    creator_role: Option<&str>,
+) -> Result<Circle> {
     let c = Circle {
         id: k.new_id(),
         person_id: person_id.to_string(),
@@ -96,7 +102,7 @@ pub async fn create_circle(k: &Kernel, person_id: &str, by: &str, creator_role: 
         closed_at: None,
     };
     let inserted = async {
-        in_tx!(&k.db, |tx| {
+        on_tx!(tx, |tx| {
             sqlx::query(
                 "INSERT INTO watch_circles (id, person_id, created_by, created_at, ladder_minutes) VALUES ($1,$2,$3,$4,$5)",
             )
@@ -105,7 +111,7 @@ pub async fn create_circle(k: &Kernel, person_id: &str, by: &str, creator_role: 
             .bind(&c.created_by)
             .bind(c.created_at)
             .bind(c.ladder_minutes)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             if let Some(role) = creator_role {
                 // Supporters and volunteers go on the ladder only through the training gate.
@@ -121,7 +127,7 @@ pub async fn create_circle(k: &Kernel, person_id: &str, by: &str, creator_role: 
                 .bind(role)
                 .bind(ladder)
                 .bind(c.created_at)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             }
         });
@@ -196,8 +202,9 @@ pub async fn member_role(db: &Db, circle_id: &str, person_id: &str) -> Result<Op
 }
 
 /// Record the consent (given by the person, or by their guardian) and start watching.
-pub async fn record_consent(k: &Kernel, circle: &Circle, given_by: &str) -> Result<Circle> {
-    let consent = kernel::store::consents::grant(
+pub async fn record_consent(tx: &mut Tx, k: &Kernel, circle: &Circle, given_by: &str) -> Result<Circle> {
+    let consent = kernel::store::consents::grant_in(
+        tx,
         k,
         &circle.person_id,
         given_by,
@@ -210,23 +217,24 @@ pub async fn record_consent(k: &Kernel, circle: &Circle, given_by: &str) -> Resu
     )
     .await?;
     // Every watched person has a state row before watching starts: the sweep starts from them.
-    on_db!(&k.db, |p| sqlx::query(
+    on_tx!(tx, |p| sqlx::query(
         "INSERT INTO watch_state (person_id) VALUES ($1) ON CONFLICT (person_id) DO NOTHING"
     )
     .bind(&circle.person_id)
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|_| ()))?;
-    on_db!(&k.db, |p| sqlx::query(
-        "UPDATE watch_circles SET consent_id = $2, consented_at = $3 WHERE id = $1 AND closed_at IS NULL"
-    )
-    .bind(&circle.id)
-    .bind(&consent.id)
-    .bind(consent.granted_at)
-    .execute(p)
-    .await
-    .map(|_| ()))?;
-    require(&k.db, &circle.id).await
+    // The circle as this transaction leaves it (a closed circle stays as it was).
+    let sql = format!(
+        "UPDATE watch_circles SET consent_id = $2, consented_at = $3 WHERE id = $1 AND closed_at IS NULL RETURNING {CIRCLE}"
+    );
+    let updated = on_tx!(tx, |p| sqlx::query_as::<_, Circle>(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(&circle.id)
+        .bind(&consent.id)
+        .bind(consent.granted_at)
+        .fetch_optional(&mut **p)
+        .await)?;
+    Ok(updated.unwrap_or_else(|| circle.clone()))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
@@ -252,6 +260,7 @@ pub async fn members(db: &Db, circle_id: &str) -> Result<Vec<Member>> {
 
 /// Add (or change) a member; `ladder` places them on the escalation ladder.
 pub async fn put_member(
+    tx: &mut Tx,
     k: &Kernel,
     circle_id: &str,
     person_id: &str,
@@ -259,7 +268,7 @@ pub async fn put_member(
     ladder: Option<i64>,
     by: &str,
 ) -> Result<()> {
-    on_db!(&k.db, |p| sqlx::query(
+    on_tx!(tx, |p| sqlx::query(
         "INSERT INTO watch_members (circle_id, person_id, role, ladder, added_by, added_at) VALUES ($1,$2,$3,$4,$5,$6) \
          ON CONFLICT (circle_id, person_id) DO UPDATE SET role = excluded.role, ladder = excluded.ladder"
     )
@@ -269,28 +278,28 @@ pub async fn put_member(
     .bind(ladder)
     .bind(by)
     .bind(k.now())
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|_| ()))?;
     Ok(())
 }
 
-pub async fn remove_member(db: &Db, circle_id: &str, person_id: &str) -> Result<bool> {
-    let n = on_db!(db, |p| sqlx::query(
+pub async fn remove_member(tx: &mut Tx, circle_id: &str, person_id: &str) -> Result<bool> {
+    let n = on_tx!(tx, |p| sqlx::query(
         "DELETE FROM watch_members WHERE circle_id = $1 AND person_id = $2"
     )
     .bind(circle_id)
     .bind(person_id)
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|r| r.rows_affected()))?;
     // A guardian who leaves the circle is no longer its guardian.
-    on_db!(db, |p| sqlx::query(
+    on_tx!(tx, |p| sqlx::query(
         "UPDATE watch_circles SET guardian_id = NULL WHERE id = $1 AND guardian_id = $2"
     )
     .bind(circle_id)
     .bind(person_id)
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|_| ()))?;
     Ok(n > 0)
@@ -319,8 +328,8 @@ pub async fn ladder(db: &Db, circle_id: &str) -> Result<Vec<String>> {
 }
 
 /// Settings of a circle: guardian, pause, quiet hours, ladder minutes.
-pub async fn update_settings(k: &Kernel, c: &Circle) -> Result<()> {
-    on_db!(&k.db, |p| sqlx::query(
+pub async fn update_settings(tx: &mut Tx, c: &Circle) -> Result<()> {
+    on_tx!(tx, |p| sqlx::query(
         "UPDATE watch_circles SET guardian_id = $2, paused_until = $3, pause_reason = $4, quiet_start = $5, \
          quiet_end = $6, ladder_minutes = $7 WHERE id = $1"
     )
@@ -331,7 +340,7 @@ pub async fn update_settings(k: &Kernel, c: &Circle) -> Result<()> {
     .bind(c.quiet_start)
     .bind(c.quiet_end)
     .bind(c.ladder_minutes)
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|_| ()))?;
     Ok(())
@@ -355,11 +364,11 @@ pub fn hash_token(token: &str) -> String {
 
 /// Register a device of the watched person (also linked to the person as an identifier of kind
 /// `device`); returns the device's token, shown once.
-pub async fn add_device(k: &Kernel, circle: &Circle, device_id: &str, kind: &str) -> Result<String> {
+pub async fn add_device(tx: &mut Tx, k: &Kernel, circle: &Circle, device_id: &str, kind: &str) -> Result<String> {
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(|e| Error::Internal(e.to_string()))?;
     let token = format!("mdev_{}", hex::encode(raw));
-    if let Some(li) = kernel::store::identifiers::lookup(&k.db, "device", device_id).await?
+    if let Some(li) = kernel::store::identifiers::lookup_in(tx, "device", device_id).await?
         && li.person_id != circle.person_id
     {
         return Err(Error::conflict(
@@ -367,7 +376,7 @@ pub async fn add_device(k: &Kernel, circle: &Circle, device_id: &str, kind: &str
             vec![("device", device_id.to_string())],
         ));
     }
-    let r = on_db!(&k.db, |p| {
+    let r = on_tx!(tx, |p| {
         sqlx::query(
         "INSERT INTO watch_devices (id, circle_id, person_id, kind, token_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6)"
     )
@@ -377,7 +386,7 @@ pub async fn add_device(k: &Kernel, circle: &Circle, device_id: &str, kind: &str
     .bind(kind)
     .bind(hash_token(&token))
     .bind(k.now())
-    .execute(p)
+    .execute(&mut **p)
     .await.map(|_| ())
     });
     match r {
@@ -391,11 +400,12 @@ pub async fn add_device(k: &Kernel, circle: &Circle, device_id: &str, kind: &str
             r?;
         }
     }
-    if kernel::store::identifiers::lookup(&k.db, "device", device_id)
+    if kernel::store::identifiers::lookup_in(tx, "device", device_id)
         .await?
         .is_none()
     {
-        kernel::store::identifiers::link(
+        kernel::store::identifiers::link_in(
+            tx,
             k,
             &circle.person_id,
             kernel::model::identifier::IdentifierInput {
@@ -420,17 +430,17 @@ pub async fn devices(db: &Db, circle_id: &str) -> Result<Vec<Device>> {
 
 /// Retire a device: its token stops working at once and its identifier is unlinked (its past
 /// signals stay on the timeline).
-pub async fn remove_device(k: &Kernel, circle: &Circle, device_id: &str) -> Result<bool> {
-    let n = on_db!(&k.db, |p| sqlx::query(
+pub async fn remove_device(tx: &mut Tx, circle: &Circle, device_id: &str) -> Result<bool> {
+    let n = on_tx!(tx, |p| sqlx::query(
         "DELETE FROM watch_devices WHERE circle_id = $1 AND id = $2"
     )
     .bind(&circle.id)
     .bind(device_id)
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|r| r.rows_affected()))?;
     if n > 0 {
-        kernel::store::identifiers::unlink(&k.db, &circle.person_id, "device", device_id).await?;
+        kernel::store::identifiers::unlink_in(tx, &circle.person_id, "device", device_id).await?;
     }
     Ok(n > 0)
 }
@@ -472,10 +482,16 @@ impl StoredRule {
 const RULE: &str = "id, circle_id, kind, source, period_minutes, grace_minutes, due_minute, limit_minutes, \
     window_start, window_end, created_at";
 
-pub async fn add_rule(k: &Kernel, circle_id: &str, r: &crate::model::rule::Rule, by: &str) -> Result<StoredRule> {
+pub async fn add_rule(
+    tx: &mut Tx,
+    k: &Kernel,
+    circle_id: &str,
+    r: &crate::model::rule::Rule,
+    by: &str,
+) -> Result<StoredRule> {
     let id = k.new_id();
     let i = |v: Option<u32>| v.map(i64::from);
-    on_db!(&k.db, |p| {
+    on_tx!(tx, |p| {
         sqlx::query(
         "INSERT INTO watch_rules (id, circle_id, kind, source, period_minutes, grace_minutes, due_minute, \
          limit_minutes, window_start, window_end, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
@@ -492,16 +508,16 @@ pub async fn add_rule(k: &Kernel, circle_id: &str, r: &crate::model::rule::Rule,
     .bind(i(r.window_end))
     .bind(by)
     .bind(k.now())
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|_| ())
     })?;
     let sql = format!("SELECT {RULE} FROM watch_rules WHERE id = $1");
-    Ok(on_db!(&k.db, |p| sqlx::query_as::<_, StoredRule>(
-        sqlx::AssertSqlSafe(sql.as_str())
-    )
+    Ok(on_tx!(tx, |p| sqlx::query_as::<_, StoredRule>(sqlx::AssertSqlSafe(
+        sql.as_str()
+    ))
     .bind(&id)
-    .fetch_one(p)
+    .fetch_one(&mut **p)
     .await)?)
 }
 
@@ -516,14 +532,14 @@ pub async fn rules(db: &Db, circle_id: &str) -> Result<Vec<StoredRule>> {
     .await)?)
 }
 
-pub async fn remove_rule(k: &Kernel, circle_id: &str, rule_id: &str) -> Result<bool> {
-    let n = on_db!(&k.db, |p| sqlx::query(
+pub async fn remove_rule(tx: &mut Tx, k: &Kernel, circle_id: &str, rule_id: &str) -> Result<bool> {
+    let n = on_tx!(tx, |p| sqlx::query(
         "UPDATE watch_rules SET removed_at = $3 WHERE circle_id = $1 AND id = $2 AND removed_at IS NULL"
     )
     .bind(circle_id)
     .bind(rule_id)
     .bind(k.now())
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(n > 0)
@@ -700,9 +716,9 @@ pub async fn advance(k: &Kernel, e: &Escalation, to: i64, next_at: Option<i64>, 
 
 /// 「今から訪問します」: stops the ladder — of this escalation and of any other open one of the
 /// same circle (one visit answers them all). False if this one was already acknowledged or closed.
-pub async fn acknowledge(k: &Kernel, e: &Escalation, by: &str) -> Result<bool> {
+pub async fn acknowledge(tx: &mut Tx, k: &Kernel, e: &Escalation, by: &str) -> Result<bool> {
     let now = k.now();
-    let ok = in_tx!(&k.db, |tx| {
+    let ok = on_tx!(tx, |tx| {
         let n = sqlx::query(
             "UPDATE watch_escalations SET acknowledged_by = $2, acknowledged_at = $3, next_step_at = NULL \
              WHERE id = $1 AND acknowledged_at IS NULL AND closed_at IS NULL",
@@ -710,7 +726,7 @@ pub async fn acknowledge(k: &Kernel, e: &Escalation, by: &str) -> Result<bool> {
         .bind(&e.id)
         .bind(by)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if n > 0 {
@@ -721,7 +737,7 @@ pub async fn acknowledge(k: &Kernel, e: &Escalation, by: &str) -> Result<bool> {
             .bind(&e.circle_id)
             .bind(by)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         n > 0
@@ -789,8 +805,15 @@ pub async fn acknowledged_by(db: &Db, circle_id: &str, by: &str) -> Result<Vec<S
 }
 
 /// Close with the visit's outcome (or `signal`: the person signalled before anyone went).
-pub async fn close_escalation(k: &Kernel, id: &str, outcome: &str, note: Option<&str>, how: &str) -> Result<bool> {
-    let n = on_db!(&k.db, |p| {
+pub async fn close_escalation(
+    tx: &mut Tx,
+    k: &Kernel,
+    id: &str,
+    outcome: &str,
+    note: Option<&str>,
+    how: &str,
+) -> Result<bool> {
+    let n = on_tx!(tx, |p| {
         sqlx::query(
         "UPDATE watch_escalations SET outcome = $2, note = $3, closed_at = $4, closed_how = $5, next_step_at = NULL \
          WHERE id = $1 AND closed_at IS NULL"
@@ -800,7 +823,7 @@ pub async fn close_escalation(k: &Kernel, id: &str, outcome: &str, note: Option<
     .bind(note)
     .bind(k.now())
     .bind(how)
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|r| r.rows_affected())
     })?;
@@ -856,6 +879,7 @@ pub struct Training {
 }
 
 pub async fn record_training(
+    tx: &mut Tx,
     k: &Kernel,
     person_id: &str,
     organisation: &str,
@@ -872,7 +896,7 @@ pub async fn record_training(
         recorded_by: by.to_string(),
         recorded_at: k.now(),
     };
-    on_db!(&k.db, |p| sqlx::query(
+    on_tx!(tx, |p| sqlx::query(
         "INSERT INTO watch_trainings (id, person_id, organisation, taken_on, expires_on, recorded_by, recorded_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7)"
     )
@@ -883,7 +907,7 @@ pub async fn record_training(
     .bind(&t.expires_on)
     .bind(&t.recorded_by)
     .bind(t.recorded_at)
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|_| ()))?;
     Ok(t)
@@ -917,16 +941,16 @@ pub struct Schedule {
 }
 
 pub async fn add_schedule(
+    tx: &mut Tx,
     k: &Kernel,
     circle_id: &str,
     volunteer: &str,
     kind: &str,
-    weekday: i64,
-    minute: i64,
+    (weekday, minute): (i64, i64),
     by: &str,
 ) -> Result<String> {
     let id = k.new_id();
-    on_db!(&k.db, |p| sqlx::query(
+    on_tx!(tx, |p| sqlx::query(
         "INSERT INTO watch_schedules (id, circle_id, volunteer_id, kind, weekday, minute, created_by, created_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"
     )
@@ -938,7 +962,7 @@ pub async fn add_schedule(
     .bind(minute)
     .bind(by)
     .bind(k.now())
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|_| ()))?;
     Ok(id)
@@ -1014,8 +1038,8 @@ pub async fn contacts(db: &Db, circle_id: &str) -> Result<Vec<Contact>> {
     .await)?)
 }
 
-pub async fn add_contact(k: &Kernel, circle_id: &str, contact: &str, by: &str) -> Result<bool> {
-    let n = on_db!(&k.db, |p| sqlx::query(
+pub async fn add_contact(tx: &mut Tx, k: &Kernel, circle_id: &str, contact: &str, by: &str) -> Result<bool> {
+    let n = on_tx!(tx, |p| sqlx::query(
         "INSERT INTO watch_contacts (circle_id, contact_id, added_by, added_at) VALUES ($1,$2,$3,$4) \
          ON CONFLICT (circle_id, contact_id) DO NOTHING"
     )
@@ -1023,19 +1047,19 @@ pub async fn add_contact(k: &Kernel, circle_id: &str, contact: &str, by: &str) -
     .bind(contact)
     .bind(by)
     .bind(k.now())
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(n > 0)
 }
 
-pub async fn remove_contact(db: &Db, circle_id: &str, contact: &str) -> Result<bool> {
-    let n = on_db!(db, |p| sqlx::query(
+pub async fn remove_contact(tx: &mut Tx, circle_id: &str, contact: &str) -> Result<bool> {
+    let n = on_tx!(tx, |p| sqlx::query(
         "DELETE FROM watch_contacts WHERE circle_id = $1 AND contact_id = $2"
     )
     .bind(circle_id)
     .bind(contact)
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(n > 0)
@@ -1125,15 +1149,15 @@ pub async fn get_message(db: &Db, id: &str) -> Result<Option<Message>> {
 }
 
 /// The guardian's decision on a held message; false if it was not held (decided already).
-pub async fn decide_message(k: &Kernel, id: &str, approve: bool, by: &str) -> Result<bool> {
-    let n = on_db!(&k.db, |p| sqlx::query(
+pub async fn decide_message(tx: &mut Tx, k: &Kernel, id: &str, approve: bool, by: &str) -> Result<bool> {
+    let n = on_tx!(tx, |p| sqlx::query(
         "UPDATE watch_messages SET state = $2, decided_by = $3, decided_at = $4 WHERE id = $1 AND state = 'held'"
     )
     .bind(id)
     .bind(if approve { "approved" } else { "rejected" })
     .bind(by)
     .bind(k.now())
-    .execute(p)
+    .execute(&mut **p)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(n > 0)
