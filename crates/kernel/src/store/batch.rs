@@ -255,9 +255,13 @@ fn note_frames(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::R
     Ok(())
 }
 
-/// Past this many times `checkpoint_frames`, the checkpoint thread has fallen behind and the
-/// writer checkpoints itself.
+/// Past this many times `checkpoint_frames`, the checkpoint thread has fallen behind: the writer
+/// waits for it, then checkpoints itself.
 const BEHIND: i32 = 3;
+
+/// How long a writer that is far behind waits for the checkpoint thread before it goes on
+/// writing (a reader holding the WAL can keep a checkpoint from finishing).
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A writer's checkpoints. SQLite's automatic checkpoint runs inside the commit that fills the
 /// WAL past 1,000 frames: that batch's replies, and every item after it, waited for the
@@ -328,7 +332,24 @@ impl Checkpoints {
             }
             // Still copying, and not yet far behind.
             Some(_) if frames < BEHIND * self.frames => {}
-            _ => {
+            // Far behind (a busy machine: the thread gets little CPU): the writer's own
+            // checkpoint would only find the thread's in its way and fail, and the WAL would go
+            // on growing. Wait for the thread instead — the back-pressure that bounds the WAL —
+            // then copy the rest.
+            Some((_, done)) => {
+                let waited = std::time::Instant::now();
+                while !done.swap(false, Ordering::AcqRel) {
+                    if waited.elapsed() > MAX_WAIT {
+                        tracing::warn!(writer = self.name, frames, "checkpoint thread still busy; going on");
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                self.asked = false;
+                WAL_FRAMES.set(0);
+                checkpoint(self.name, conn);
+            }
+            None => {
                 WAL_FRAMES.set(0);
                 checkpoint(self.name, conn);
             }
