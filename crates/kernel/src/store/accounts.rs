@@ -201,6 +201,18 @@ pub async fn revoke_token(k: &Kernel, person_id: &str, token_id: &str) -> Result
     Ok(())
 }
 
+/// Revoke every live token of a person (after a password change they chose it for); how many.
+pub async fn revoke_all_tokens(k: &Kernel, person_id: &str) -> Result<u64> {
+    Ok(on_db!(&k.db, |p| sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL"
+    )
+    .bind(person_id)
+    .bind(k.now())
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?)
+}
+
 /// The actor behind an API token, or None for an unknown or revoked token. Concurrent
 /// lookups are answered together (see [`TokenLookups`]).
 pub async fn actor_for_token(k: &Kernel, secret: &str) -> Result<Option<Actor>> {
