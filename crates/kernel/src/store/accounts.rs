@@ -228,7 +228,7 @@ type Lookup = (String, tokio::sync::oneshot::Sender<Result<Option<Actor>>>);
 /// the same read as its lookups, so a token revoked or a role taken away — by this process,
 /// another process on the same file or another node — is refused from the next request on.
 /// On a SQLite file the lookups run on a thread with a connection of its own (prepared
-/// statements, a warm page cache, the file memory-mapped) instead of the pool's workers.
+/// statements, a larger page cache) instead of the pool's workers.
 pub struct TokenLookups {
     tx: tokio::sync::mpsc::Sender<Lookup>,
 }
@@ -309,10 +309,8 @@ impl TokenLookups {
 
     /// A SQLite file: a thread with its own connection, one read transaction per batch.
     fn run_file(mut conn: rusqlite::Connection, mut known: Known, mut rx: tokio::sync::mpsc::Receiver<Lookup>) {
-        // Memory-mapped reads: no read() and no copy into the page cache per page touched.
-        if let Err(e) = conn.pragma_update(None, "mmap_size", LOOKUP_MMAP_BYTES) {
-            tracing::warn!(error = %e, "token lookups: no memory-mapped reads");
-        }
+        // Not memory-mapped: the answer writer grows the file during a burst, and each growth
+        // remapped it (munmap, then a page fault per page touched) — measured slower (8 Dec).
         let mut batch = Vec::with_capacity(LOOKUP_BATCH);
         while rx.blocking_recv_many(&mut batch, LOOKUP_BATCH) > 0 {
             let result = lookup_file(&mut conn, &mut known, &batch)
@@ -322,10 +320,9 @@ impl TokenLookups {
     }
 }
 
-/// The lookup thread's page cache (KiB) and memory map (bytes): the tokens and memberships of a
-/// large town stay warm.
+/// The lookup thread's page cache (KiB): the tokens and memberships of a large town fit, between
+/// two commits of another connection (which make SQLite start its cache over).
 const LOOKUP_CACHE_KIB: i64 = 16 * 1024;
-const LOOKUP_MMAP_BYTES: i64 = 1 << 30;
 
 /// The actors resolved under one generation of `token_generation`.
 struct Known {
