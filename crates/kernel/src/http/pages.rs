@@ -123,6 +123,7 @@ fn notice_key(n: Option<&str>) -> Option<&'static str> {
         "logged-out" => Some("notice-logged-out"),
         "saved" => Some("notice-saved"),
         "password" => Some("notice-password-changed"),
+        "password-tokens" => Some("notice-password-changed-tokens"),
         "withdrawn" => Some("notice-consent-withdrawn"),
         "role" => Some("notice-role-granted"),
         "revoked" => Some("notice-revoked"),
@@ -565,6 +566,9 @@ struct PasswordForm {
     current: String,
     #[serde(default)]
     new_password: String,
+    /// "yes": revoke every API token too (a password thought stolen may have made some).
+    #[serde(default)]
+    revoke_tokens: Option<String>,
 }
 
 async fn change_password(State(k): State<Kernel>, v: Viewer, Form(f): Form<PasswordForm>) -> Result<Response> {
@@ -589,16 +593,19 @@ async fn change_password(State(k): State<Kernel>, v: Viewer, Form(f): Form<Passw
     accounts::set_password_hash(&k.db, &person.id, &hash).await?;
     // Other devices' sessions end; this one starts afresh.
     store::sessions::end_all(&k.db, &person.id).await?;
-    service::record_alone(
-        &k,
-        vec![AuditRecord::new(
-            Some(&person.id),
-            "account.password",
-            format!("person/{}", person.id),
-        )],
-    )
-    .await?;
-    start_session(&k, &person.id, "/me?notice=password").await
+    let revoke = f.revoke_tokens.as_deref() == Some("yes");
+    let mut record = AuditRecord::new(Some(&person.id), "account.password", format!("person/{}", person.id));
+    if revoke {
+        let n = accounts::revoke_all_tokens(&k, &person.id).await?;
+        record = record.reason(&format!("{n} tokens revoked"));
+    }
+    service::record_alone(&k, vec![record]).await?;
+    let next = if revoke {
+        "/me?notice=password-tokens"
+    } else {
+        "/me?notice=password"
+    };
+    start_session(&k, &person.id, next).await
 }
 
 async fn withdraw_consent(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {

@@ -201,25 +201,72 @@ pub async fn revoke_token(k: &Kernel, person_id: &str, token_id: &str) -> Result
     Ok(())
 }
 
+/// Revoke every live token of a person (after a password change they chose it for); how many.
+pub async fn revoke_all_tokens(k: &Kernel, person_id: &str) -> Result<u64> {
+    Ok(on_db!(&k.db, |p| sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL"
+    )
+    .bind(person_id)
+    .bind(k.now())
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?)
+}
+
 /// The actor behind an API token, or None for an unknown or revoked token. Concurrent
 /// lookups are answered together (see [`TokenLookups`]).
 pub async fn actor_for_token(k: &Kernel, secret: &str) -> Result<Option<Actor>> {
     TokenLookups::of(k).resolve(token_hash(secret)).await
 }
 
+type Lookup = (String, tokio::sync::oneshot::Sender<Result<Option<Actor>>>);
+
 /// Looks tokens up in batches: when a burst of requests arrives (every household answering
-/// after a quake), one query serves all the tokens waiting, instead of one or two each.
+/// after a quake), one pass serves all the tokens waiting. The actors found are kept by token
+/// hash while `token_generation` stays the same (its triggers move it on any change to tokens,
+/// household members, memberships or organisations); every batch reads that one row first, in
+/// the same read as its lookups, so a token revoked or a role taken away — by this process,
+/// another process on the same file or another node — is refused from the next request on.
+/// On a SQLite file the lookups run on a thread with a connection of its own (prepared
+/// statements, a larger page cache) instead of the pool's workers.
 pub struct TokenLookups {
-    tx: tokio::sync::mpsc::Sender<(String, tokio::sync::oneshot::Sender<Result<Option<Actor>>>)>,
+    tx: tokio::sync::mpsc::Sender<Lookup>,
 }
 
 const LOOKUP_BATCH: usize = 256;
 
+/// Most actors kept; past it the keeping starts over (a town's tokens fit several times).
+const KNOWN_MAX: usize = 250_000;
+
+/// A token's use is noted at most once a minute (to the minute is what its owner sees).
+const USE_EVERY_MS: i64 = 60_000;
+
 impl TokenLookups {
     fn of(k: &Kernel) -> std::sync::Arc<TokenLookups> {
+        if let Some(l) = k.extensions.get::<TokenLookups>() {
+            return l;
+        }
+        // Outside `get_or_init`, which holds the extensions' lock while it initialises.
+        let uses = TokenUse::of(k);
         k.extensions.get_or_init(|| {
             let (tx, rx) = tokio::sync::mpsc::channel(LOOKUP_BATCH * 16);
-            tokio::spawn(Self::run(k.clone(), rx));
+            let known = Known::new(k.clock.clone(), uses);
+            match crate::store::batch::own_connection(&k.db, LOOKUP_CACHE_KIB) {
+                Some(Ok(conn)) => {
+                    let started = std::thread::Builder::new()
+                        .name("token-lookups".into())
+                        .spawn(move || Self::run_file(conn, known, rx));
+                    if let Err(e) = started {
+                        tracing::error!(error = %e, "could not start the token lookup thread");
+                    }
+                }
+                other => {
+                    if let Some(Err(e)) = other {
+                        tracing::warn!(error = %e, "token lookups: no connection of their own; using the pool");
+                    }
+                    tokio::spawn(Self::run_pool(k.clone(), known, rx));
+                }
+            }
             TokenLookups { tx }
         })
     }
@@ -231,94 +278,227 @@ impl TokenLookups {
         wait.await.map_err(|_| gone())?
     }
 
-    async fn run(
-        k: Kernel,
-        mut rx: tokio::sync::mpsc::Receiver<(String, tokio::sync::oneshot::Sender<Result<Option<Actor>>>)>,
-    ) {
-        // One batch at a time: while it is looked up the next one gathers, so batches grow
-        // with the load (smaller, concurrent batches were measured slower).
+    /// PostgreSQL, SQLite in memory: a task on the pool, one batch at a time (while it is looked
+    /// up the next one gathers, so batches grow with the load).
+    async fn run_pool(k: Kernel, mut known: Known, mut rx: tokio::sync::mpsc::Receiver<Lookup>) {
         let mut batch = Vec::with_capacity(LOOKUP_BATCH);
         while rx.recv_many(&mut batch, LOOKUP_BATCH).await > 0 {
-            let hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
-            match lookup(&k, &hashes).await {
-                Ok(found) => {
-                    for (hash, reply) in batch.drain(..) {
-                        let _ = reply.send(Ok(found.get(&hash).cloned()));
-                    }
+            let result = async {
+                // The generation before the lookups: what they find is at least that recent.
+                let generation: Option<i64> = on_db!(&k.db, |p| sqlx::query_scalar(
+                    "SELECT n FROM token_generation WHERE id = 1"
+                )
+                .fetch_optional(p)
+                .await)?;
+                known.check(generation);
+                let missing: Vec<&str> = batch
+                    .iter()
+                    .map(|(h, _)| h.as_str())
+                    .filter(|h| !known.actors.contains_key(*h))
+                    .collect();
+                if !missing.is_empty() {
+                    let rows = lookup_pool(&k, &missing).await?;
+                    known.add(rows);
                 }
-                Err(e) => {
-                    let message = e.to_string();
-                    for (_, reply) in batch.drain(..) {
-                        let _ = reply.send(Err(Error::Unavailable(message.clone())));
-                    }
-                }
+                Ok::<_, Error>(())
             }
+            .await;
+            known.reply(&mut batch, result);
+        }
+    }
+
+    /// A SQLite file: a thread with its own connection, one read transaction per batch.
+    fn run_file(mut conn: rusqlite::Connection, mut known: Known, mut rx: tokio::sync::mpsc::Receiver<Lookup>) {
+        // Not memory-mapped: the answer writer grows the file during a burst, and each growth
+        // remapped it (munmap, then a page fault per page touched) — measured slower (8 Dec).
+        let mut batch = Vec::with_capacity(LOOKUP_BATCH);
+        while rx.blocking_recv_many(&mut batch, LOOKUP_BATCH) > 0 {
+            let result = lookup_file(&mut conn, &mut known, &batch)
+                .map_err(|e| Error::Unavailable(format!("token lookups: {e}")));
+            known.reply(&mut batch, result);
         }
     }
 }
 
-/// Actors for token hashes (live tokens only), in one query whatever their number: a row per
-/// (token, membership), with the membership columns empty for people without any.
-async fn lookup(k: &Kernel, hashes: &[&str]) -> Result<std::collections::HashMap<String, Actor>> {
-    use crate::model::org::{OrgKind, Role};
-    use crate::model::policy::RoleGrant;
-    use std::collections::HashMap;
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        token_hash: String,
-        token_id: Id,
-        person_id: Id,
-        last_used_at: Option<i64>,
-        household_id: Option<Id>,
-        organisation_id: Option<Id>,
-        kind: Option<String>,
-        duties: Option<String>,
-        role: Option<String>,
-        area_id: Option<Id>,
+/// The lookup thread's page cache (KiB): the tokens and memberships of a large town fit, between
+/// two commits of another connection (which make SQLite start its cache over).
+const LOOKUP_CACHE_KIB: i64 = 16 * 1024;
+
+/// The actors resolved under one generation of `token_generation`.
+struct Known {
+    generation: Option<i64>,
+    actors: std::collections::HashMap<String, Resolved>,
+    clock: std::sync::Arc<dyn crate::Clock>,
+    uses: std::sync::Arc<TokenUse>,
+}
+
+struct Resolved {
+    actor: Actor,
+    token_id: Id,
+    /// When this token's use was last noted (or its stored last use).
+    noted_at: Option<i64>,
+}
+
+/// One row of a token lookup: a row per (token, membership), the membership columns empty for
+/// people without any.
+#[derive(sqlx::FromRow)]
+struct Row {
+    token_hash: String,
+    token_id: Id,
+    person_id: Id,
+    last_used_at: Option<i64>,
+    household_id: Option<Id>,
+    organisation_id: Option<Id>,
+    kind: Option<String>,
+    duties: Option<String>,
+    role: Option<String>,
+    area_id: Option<Id>,
+}
+
+const LOOKUP_COLUMNS: &str = "SELECT t.token_hash, t.id AS token_id, t.person_id, t.last_used_at, hm.household_id, \
+     m.organisation_id, o.kind, o.duties, m.role, m.area_id FROM api_tokens t \
+     LEFT JOIN household_members hm ON hm.person_id = t.person_id \
+     LEFT JOIN memberships m ON m.person_id = t.person_id \
+     LEFT JOIN organisations o ON o.id = m.organisation_id";
+
+impl Known {
+    fn new(clock: std::sync::Arc<dyn crate::Clock>, uses: std::sync::Arc<TokenUse>) -> Known {
+        Known {
+            generation: None,
+            actors: Default::default(),
+            clock,
+            uses,
+        }
     }
+
+    /// Start over unless the generation just read is the one kept (none read: keep nothing).
+    fn check(&mut self, generation: Option<i64>) {
+        if generation.is_none() || self.generation != generation || self.actors.len() >= KNOWN_MAX {
+            self.actors.clear();
+            self.generation = generation;
+        }
+    }
+
+    /// Keep the actors of these rows (ordered by token, then membership).
+    fn add(&mut self, rows: Vec<Row>) {
+        use crate::model::org::{OrgKind, Role};
+        use crate::model::policy::RoleGrant;
+        let mut last: Option<String> = None;
+        for r in rows {
+            if last.as_deref() != Some(r.token_hash.as_str()) {
+                // A token's rows come together: the first one starts its actor afresh.
+                self.actors.insert(
+                    r.token_hash.clone(),
+                    Resolved {
+                        actor: Actor {
+                            person_id: Some(r.person_id.clone()),
+                            household_id: r.household_id.clone(),
+                            grants: Vec::new(),
+                        },
+                        token_id: r.token_id.clone(),
+                        noted_at: r.last_used_at,
+                    },
+                );
+                last = Some(r.token_hash.clone());
+            }
+            if let (Some(organisation_id), Some(kind), Some(role), Some(known)) =
+                (r.organisation_id, r.kind, r.role, self.actors.get_mut(&r.token_hash))
+            {
+                known.actor.grants.push(RoleGrant {
+                    role: Role::parse(&role).unwrap_or(Role::Resident),
+                    organisation_id,
+                    organisation_kind: OrgKind::parse(&kind).unwrap_or(OrgKind::Npo),
+                    area_id: r.area_id,
+                    duties: crate::store::orgs::split_duties(r.duties.as_deref().unwrap_or("")),
+                });
+            }
+        }
+    }
+
+    /// Answer every lookup of the batch (from what is kept, unless the lookups failed), noting
+    /// the tokens' use; without a generation (none read) nothing stays kept.
+    fn reply(&mut self, batch: &mut Vec<Lookup>, result: Result<()>) {
+        match result {
+            Ok(()) => {
+                let now = self.clock.now_ms();
+                for (hash, reply) in batch.drain(..) {
+                    let found = self.actors.get_mut(&hash).map(|r| {
+                        if r.noted_at.is_none_or(|t| t < now - USE_EVERY_MS) {
+                            self.uses.note(r.token_id.clone(), now);
+                            r.noted_at = Some(now);
+                        }
+                        r.actor.clone()
+                    });
+                    let _ = reply.send(Ok(found));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Err(Error::Unavailable(message.clone())));
+                }
+            }
+        }
+        if self.generation.is_none() {
+            self.actors.clear();
+        }
+    }
+}
+
+/// One batch on the lookup thread's connection: the generation and the tokens not kept, in one
+/// read transaction (one snapshot).
+fn lookup_file(conn: &mut rusqlite::Connection, known: &mut Known, batch: &[Lookup]) -> rusqlite::Result<()> {
+    use rusqlite::OptionalExtension;
+    let tx = conn.transaction()?;
+    let generation: Option<i64> = tx
+        .prepare_cached("SELECT n FROM token_generation WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    known.check(generation);
+    let mut one = tx.prepare_cached(&format!(
+        "{LOOKUP_COLUMNS} WHERE t.token_hash = ?1 AND t.revoked_at IS NULL ORDER BY m.created_at, m.id"
+    ))?;
+    for (hash, _) in batch {
+        if known.actors.contains_key(hash) {
+            continue;
+        }
+        let rows = one
+            .query_map([hash], |r| {
+                Ok(Row {
+                    token_hash: r.get(0)?,
+                    token_id: r.get(1)?,
+                    person_id: r.get(2)?,
+                    last_used_at: r.get(3)?,
+                    household_id: r.get(4)?,
+                    organisation_id: r.get(5)?,
+                    kind: r.get(6)?,
+                    duties: r.get(7)?,
+                    role: r.get(8)?,
+                    area_id: r.get(9)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<Row>>>()?;
+        known.add(rows);
+    }
+    drop(one);
+    tx.commit()
+}
+
+/// Rows for token hashes (live tokens only), in one query whatever their number.
+async fn lookup_pool(k: &Kernel, hashes: &[&str]) -> Result<Vec<Row>> {
     // Padded (repeating the last hash) so a handful of statement texts serve every batch size.
     let padded = crate::store::padded_len(hashes.len());
     let sql = format!(
-        "SELECT t.token_hash, t.id AS token_id, t.person_id, t.last_used_at, hm.household_id, \
-         m.organisation_id, o.kind, o.duties, m.role, m.area_id FROM api_tokens t \
-         LEFT JOIN household_members hm ON hm.person_id = t.person_id \
-         LEFT JOIN memberships m ON m.person_id = t.person_id \
-         LEFT JOIN organisations o ON o.id = m.organisation_id \
-         WHERE t.token_hash IN ({}) AND t.revoked_at IS NULL ORDER BY t.token_hash, m.created_at, m.id",
+        "{LOOKUP_COLUMNS} WHERE t.token_hash IN ({}) AND t.revoked_at IS NULL ORDER BY t.token_hash, m.created_at, m.id",
         crate::store::padded_in_list(1, hashes.len())
     );
-    let rows: Vec<Row> = on_db!(&k.db, |p| {
+    Ok(on_db!(&k.db, |p| {
         let mut q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str()));
         for i in 0..padded {
             q = q.bind(hashes[i.min(hashes.len() - 1)]);
         }
         q.fetch_all(p).await
-    })?;
-    let now = k.now();
-    let uses = TokenUse::of(k);
-    let mut out: HashMap<String, Actor> = HashMap::with_capacity(rows.len());
-    for r in rows {
-        let actor = out.entry(r.token_hash).or_insert_with(|| {
-            if r.last_used_at.is_none_or(|t| t < now - 60_000) {
-                uses.note(r.token_id.clone(), now);
-            }
-            Actor {
-                person_id: Some(r.person_id.clone()),
-                household_id: r.household_id.clone(),
-                grants: Vec::new(),
-            }
-        });
-        if let (Some(organisation_id), Some(kind), Some(role)) = (r.organisation_id, r.kind, r.role) {
-            actor.grants.push(RoleGrant {
-                role: Role::parse(&role).unwrap_or(Role::Resident),
-                organisation_id,
-                organisation_kind: OrgKind::parse(&kind).unwrap_or(OrgKind::Npo),
-                area_id: r.area_id,
-                duties: crate::store::orgs::split_duties(r.duties.as_deref().unwrap_or("")),
-            });
-        }
-    }
-    Ok(out)
+    })?)
 }
 
 /// Tokens used since the last write, written together every few seconds (last_used_at is shown

@@ -122,6 +122,7 @@ pub static KERNEL: &[Migration] = &[
     crate::migration!("0004_memberships_role"),
     crate::migration!("0005_household_join_code"),
     crate::migration!("0006_login_failures"),
+    crate::migration!("0007_token_generation"),
 ];
 
 /// Check that a crate's migration folders hold the same names and that each is listed.

@@ -1173,3 +1173,98 @@ async fn a_change_is_made_only_with_its_audit_entry() {
     );
     assert!(kernel::store::audit::verify(&app.kernel.db).await.unwrap().is_ok());
 }
+
+/// A JSON request to a node at `base` (another app instance on the same database).
+async fn get_at(base: &str, path: &str, token: &str) -> (StatusCode, Value) {
+    let res = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_at_once_by_every_node() {
+    // Two nodes on one database; both have just resolved the token (and keep its actor).
+    let app = spawn_demo_app().await;
+    let (peer, _peer_kernel) = server::testing::spawn_peer(&app).await;
+    let nodes = [app.url(""), format!("http://{peer}")];
+    let token = app.token_for("sato").await;
+    let (s, created) = post(&app, "/api/v1/me/tokens", Some(&token), json!({"name":"端末"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let secret = created["secret"].as_str().unwrap().to_string();
+    for node in &nodes {
+        assert_eq!(get_at(node, "/api/v1/me", &secret).await.0, StatusCode::OK);
+    }
+    let id = created["id"].as_str().unwrap();
+    let res = reqwest::Client::new()
+        .delete(app.url(&format!("/api/v1/me/tokens/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // The very next request, on the other node first.
+    for node in nodes.iter().rev() {
+        let (s, body) = assert_unchanged!(app.snapshot().await, get_at(node, "/api/v1/me", &secret).await);
+        assert_refused(&(s, &body), StatusCode::UNAUTHORIZED, "token-invalid");
+    }
+    // The owner's other token was not touched.
+    for node in &nodes {
+        assert_eq!(get_at(node, "/api/v1/me", &token).await.0, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_role_taken_away_or_given_counts_at_once_on_every_node() {
+    let app = spawn_demo_app().await;
+    let (peer, _peer_kernel) = server::testing::spawn_peer(&app).await;
+    let nodes = [app.url(""), format!("http://{peer}")];
+    let admin = app.token_for("admin").await;
+    let kaicho = app.token_for("kaicho").await;
+    let tanaka = app.person_of("tanaka").await;
+    let read_tanaka = format!("/api/v1/people/{tanaka}");
+    // The officer of district 1 reads tanaka (district 1) on both nodes.
+    for node in &nodes {
+        assert_eq!(get_at(node, &read_tanaka, &kaicho).await.0, StatusCode::OK);
+    }
+    let (_, me) = get(&app, "/api/v1/me", Some(&kaicho)).await;
+    let membership = me["memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "officer")
+        .unwrap_or_else(|| panic!("kaicho is an officer: {me}"))
+        .clone();
+    let res = reqwest::Client::new()
+        .delete(app.url(&format!("/api/v1/memberships/{}", membership["id"].as_str().unwrap())))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    for node in nodes.iter().rev() {
+        let (s, body) = assert_unchanged!(app.snapshot().await, get_at(node, &read_tanaka, &kaicho).await);
+        assert_refused(&(s, &body), StatusCode::FORBIDDEN, "forbidden");
+    }
+    // Given back (on the other node): it counts at once too.
+    let res = reqwest::Client::new()
+        .post(format!("http://{peer}/api/v1/memberships"))
+        .bearer_auth(&admin)
+        .json(&json!({
+            "person_id": membership["person_id"],
+            "organisation_id": membership["organisation_id"],
+            "role": "officer",
+            "area_id": membership["area_id"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    for node in &nodes {
+        assert_eq!(get_at(node, &read_tanaka, &kaicho).await.0, StatusCode::OK);
+    }
+}

@@ -1061,3 +1061,77 @@ async fn a_household_is_made_only_with_its_audit_entry() {
     );
     assert!(kernel::store::audit::verify(&k.db).await.unwrap().is_ok());
 }
+
+#[tokio::test]
+async fn a_password_change_can_revoke_every_api_token_on_every_node() {
+    let app = spawn_demo_app().await;
+    let (peer, _peer_kernel) = server::testing::spawn_peer(&app).await;
+    let token = app.token_for("sato").await;
+    let me_at = |base: String| {
+        let token = token.clone();
+        async move {
+            let res = reqwest::Client::new()
+                .get(format!("{base}/api/v1/me"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            (status, res.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    let nodes = [app.url(""), format!("http://{peer}")];
+    let b = Browser::new(&app);
+    b.login("sato", PASSWORD).await;
+    let page = b.get("/me").await;
+    assert!(
+        page.body.contains("APIトークンもすべて無効にする"),
+        "the option is offered"
+    );
+    // Without the option the tokens keep working.
+    let res = b
+        .post(
+            "/me/password",
+            &[("current", PASSWORD), ("new_password", "a brand new phrase")],
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.location()),
+        (StatusCode::SEE_OTHER, "/me?notice=password")
+    );
+    for node in &nodes {
+        assert_eq!(me_at(node.clone()).await.0, StatusCode::OK);
+    }
+    // With it, every token is refused at once, on both nodes.
+    let res = b
+        .post(
+            "/me/password",
+            &[
+                ("current", "a brand new phrase"),
+                ("new_password", "another new phrase"),
+                ("revoke_tokens", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.location()),
+        (StatusCode::SEE_OTHER, "/me?notice=password-tokens")
+    );
+    assert!(
+        b.get("/me?notice=password-tokens")
+            .await
+            .body
+            .contains("APIトークンはすべて無効になりました")
+    );
+    for node in nodes.iter().rev() {
+        let (s, body) = assert_unchanged!(app.snapshot().await, me_at(node.clone()).await);
+        assert_refused(&(s, &body), StatusCode::UNAUTHORIZED, "token-invalid");
+    }
+    let live = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM api_tokens WHERE person_id = '{}' AND revoked_at IS NULL",
+            app.person_of("sato").await
+        ))
+        .await;
+    assert_eq!(live, 0);
+}
