@@ -5,8 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::model::outbox::{AfterFailure, after_failure};
-use crate::store::{Db, values_placeholders};
-use crate::{Kernel, Result, in_tx, on_db};
+use crate::store::{Db, Tx, values_placeholders};
+use crate::{Kernel, Result, in_tx, on_db, on_tx};
 
 /// A delivery to make.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,10 +38,19 @@ const ROWS: usize = 64;
 
 /// Queue deliveries in one transaction; ones already queued (same dedupe key) are skipped.
 pub async fn enqueue(k: &Kernel, deliveries: &[NewDelivery]) -> Result<u64> {
+    let mut tx = k.db.begin().await?;
+    let added = enqueue_in(&mut tx, k, deliveries).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+/// Queue deliveries inside the caller's transaction, so that the change that calls for them
+/// (an escalation marked done, say) and the mail commit together or not at all.
+pub async fn enqueue_in(tx: &mut Tx, k: &Kernel, deliveries: &[NewDelivery]) -> Result<u64> {
     let now = k.now();
     let ids: Vec<String> = deliveries.iter().map(|_| k.new_id()).collect();
     let mut added = 0;
-    in_tx!(&k.db, |tx| {
+    on_tx!(tx, |tx| {
         for (chunk, chunk_ids) in deliveries.chunks(ROWS).zip(ids.chunks(ROWS)) {
             let sql = format!(
                 "INSERT INTO outbox (id, channel, source, person_id, address, subject, body, dedupe_key, state, attempts, \
@@ -64,7 +73,7 @@ pub async fn enqueue(k: &Kernel, deliveries: &[NewDelivery]) -> Result<u64> {
                     .bind(now)
                     .bind(now);
             }
-            added += q.execute(&mut *tx).await?.rows_affected();
+            added += q.execute(&mut **tx).await?.rows_affected();
         }
     });
     Ok(added)

@@ -3,7 +3,7 @@
 //! names households and their state: read in one transaction with its audit entry.
 
 use kernel::model::policy::{Actor, may};
-use kernel::store::outbox::{NewDelivery, enqueue};
+use kernel::store::outbox::NewDelivery;
 use kernel::{Error, Kernel, Result};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -176,10 +176,6 @@ pub async fn escalate(k: &Kernel) -> Result<usize> {
             if to.is_empty() {
                 to = kernel::store::orgs::duty_staff(&k.db, "alerts").await?;
             }
-            if !store::mark_escalated(k, &round.id, &household, &to).await? {
-                continue;
-            }
-            escalated += 1;
             let h = kernel::store::households::get(&k.db, &household).await?;
             let (name, address) = h.map(|h| (h.name, h.address.unwrap_or_default())).unwrap_or_default();
             let mut mail = Vec::new();
@@ -205,7 +201,15 @@ pub async fn escalate(k: &Kernel) -> Result<usize> {
                     });
                 }
             }
-            enqueue(k, &mail).await?;
+            // Marked and mailed together: a crash between the two would leave a household
+            // marked escalated that nobody was told about.
+            let mut tx = k.db.begin().await?;
+            if !store::mark_escalated_in(&mut tx, now, &round.id, &household, &to).await? {
+                continue;
+            }
+            kernel::store::outbox::enqueue_in(&mut tx, k, &mail).await?;
+            tx.commit().await?;
+            escalated += 1;
         }
     }
     Ok(escalated)

@@ -879,16 +879,23 @@ pub async fn to_escalate(db: &Db, round_id: &str) -> Result<Vec<(String, String,
 }
 
 /// Mark a household escalated to these people (once: returns false if another node did it).
-pub async fn mark_escalated(k: &Kernel, round_id: &str, household_id: &str, to: &[String]) -> Result<bool> {
-    let now = k.now();
-    let done = in_tx!(&k.db, |tx| {
+/// Mark a household escalated to `to`, inside the caller's transaction (with the mail that tells
+/// them); false when another node or tick has already done it.
+pub async fn mark_escalated_in(
+    tx: &mut kernel::store::Tx,
+    now: i64,
+    round_id: &str,
+    household_id: &str,
+    to: &[String],
+) -> Result<bool> {
+    let done = kernel::on_tx!(tx, |tx| {
         let n = sqlx::query(
             "UPDATE safety_targets SET escalated_at = $3 WHERE round_id = $1 AND household_id = $2 AND escalated_at IS NULL",
         )
         .bind(round_id)
         .bind(household_id)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if n > 0 {
@@ -901,7 +908,7 @@ pub async fn mark_escalated(k: &Kernel, round_id: &str, household_id: &str, to: 
                 .bind(household_id)
                 .bind(person)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             }
         }
