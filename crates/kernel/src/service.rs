@@ -195,6 +195,8 @@ pub async fn revoke_token(k: &Kernel, person_id: &str, token_id: &str) -> Result
 /// A token for every household (`machi token provision`), in transactions of 500 tokens so the
 /// write lock is never held long; each commits with an entry for its tokens.
 pub async fn provision_household_tokens(k: &Kernel, name: &str) -> Result<Vec<(crate::model::Id, String)>> {
+    // A bad name is refused before anything is read, whether or not there are households.
+    let name = store::accounts::token_name(name)?;
     let holders = store::accounts::household_token_holders(&k.db).await?;
     let mut out = Vec::with_capacity(holders.len());
     for chunk in holders.chunks(500) {

@@ -110,6 +110,15 @@ pub struct ApiToken {
     pub revoked_at: Option<i64>,
 }
 
+/// A token's name, trimmed: 1 to 100 characters.
+pub fn token_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::invalid("token-name-invalid"));
+    }
+    Ok(name)
+}
+
 /// Create a token for a person. The secret is returned once and never stored.
 pub async fn create_token(k: &Kernel, person_id: &str, name: &str) -> Result<(ApiToken, String)> {
     let mut tx = k.db.begin().await?;
@@ -121,10 +130,7 @@ pub async fn create_token(k: &Kernel, person_id: &str, name: &str) -> Result<(Ap
 /// `create_token` inside the caller's transaction (the trigger on `api_tokens` moves
 /// `token_generation` in it, so the lookups' cache starts over when it commits).
 pub async fn create_token_in(tx: &mut Tx, k: &Kernel, person_id: &str, name: &str) -> Result<(ApiToken, String)> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid("token-name-invalid"));
-    }
+    let name = token_name(name)?;
     crate::store::people::require_active_in(tx, person_id).await?;
     let secret = new_token();
     let t = ApiToken {
@@ -175,10 +181,7 @@ pub async fn provision_household_tokens_in(
     name: &str,
     holders: &[(Id, Id)],
 ) -> Result<Vec<(Id, String)>> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid("token-name-invalid"));
-    }
+    let name = token_name(name)?;
     let now = k.now();
     let mut out = Vec::with_capacity(holders.len());
     for (household, person) in holders {
