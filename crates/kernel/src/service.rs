@@ -26,8 +26,8 @@ async fn commit_with(k: &Kernel, mut tx: Tx, records: Vec<AuditRecord>) -> Resul
 
 /// Record entries that have no change to commit with: reads of personal data (what matters is
 /// that the entry is committed before the data is shown, so callers call this before they
-/// answer), a login, and — until `store::accounts` has transactional variants — the account,
-/// password and token changes it makes in transactions of its own.
+/// answer) and a login (which changes no personal data; its session is not on the record).
+/// A change commits its entry in its own transaction instead (the functions below).
 pub async fn record_alone(k: &Kernel, records: Vec<AuditRecord>) -> Result<()> {
     if records.is_empty() {
         return Ok(());
@@ -165,4 +165,66 @@ pub async fn add_household_member(
         format!("household/{household_id}"),
     );
     commit_with(k, tx, rec.into_iter().collect()).await
+}
+
+/// A new API token for `person_id`, made by `by` (themselves; `None` from the command line).
+pub async fn create_token(
+    k: &Kernel,
+    by: Option<&str>,
+    person_id: &str,
+    name: &str,
+) -> Result<(store::accounts::ApiToken, String)> {
+    let mut tx = k.db.begin().await?;
+    let (token, secret) = store::accounts::create_token_in(&mut tx, k, person_id, name).await?;
+    let mut rec = AuditRecord::new(by, "token.create", format!("token/{}", token.id));
+    if by != Some(person_id) {
+        rec = rec.subject(person_id);
+    }
+    commit_with(k, tx, vec![rec]).await?;
+    Ok((token, secret))
+}
+
+/// A person revokes one of their tokens.
+pub async fn revoke_token(k: &Kernel, person_id: &str, token_id: &str) -> Result<()> {
+    let mut tx = k.db.begin().await?;
+    store::accounts::revoke_token_in(&mut tx, k, person_id, token_id).await?;
+    let rec = AuditRecord::new(Some(person_id), "token.revoke", format!("token/{token_id}"));
+    commit_with(k, tx, vec![rec]).await
+}
+
+/// A token for every household (`machi token provision`), in transactions of 500 tokens so the
+/// write lock is never held long; each commits with an entry for its tokens.
+pub async fn provision_household_tokens(k: &Kernel, name: &str) -> Result<Vec<(crate::model::Id, String)>> {
+    // A bad name is refused before anything is read, whether or not there are households.
+    let name = store::accounts::token_name(name)?;
+    let holders = store::accounts::household_token_holders(&k.db).await?;
+    let mut out = Vec::with_capacity(holders.len());
+    for chunk in holders.chunks(500) {
+        let mut tx = k.db.begin().await?;
+        let issued = store::accounts::provision_household_tokens_in(&mut tx, k, name, chunk).await?;
+        let rec = AuditRecord::new(None, "token.provision", "households".to_string()).reason(&format!(
+            "{} tokens ({})",
+            issued.len(),
+            name.trim()
+        ));
+        commit_with(k, tx, vec![rec]).await?;
+        out.extend(issued);
+    }
+    Ok(out)
+}
+
+/// A person's new password (already hashed): their sessions end and, if they chose it, their
+/// tokens are revoked, with the entry recording it. How many tokens were revoked.
+pub async fn change_password(k: &Kernel, person_id: &str, hash: &str, revoke_tokens: bool) -> Result<u64> {
+    let mut tx = k.db.begin().await?;
+    store::accounts::set_password_hash_in(&mut tx, person_id, hash).await?;
+    store::sessions::end_all_in(&mut tx, person_id).await?;
+    let mut rec = AuditRecord::new(Some(person_id), "account.password", format!("person/{person_id}"));
+    let mut n = 0;
+    if revoke_tokens {
+        n = store::accounts::revoke_all_tokens_in(&mut tx, k, person_id).await?;
+        rec = rec.reason(&format!("{n} tokens revoked"));
+    }
+    commit_with(k, tx, vec![rec]).await?;
+    Ok(n)
 }

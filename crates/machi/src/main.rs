@@ -323,19 +323,7 @@ async fn create_token(config: Config, login: &str, name: &str) -> Result<(), Err
     let person = kernel::store::accounts::person_by_login(&k.db, login)
         .await?
         .ok_or_else(|| Error::Unavailable(format!("no account with login {login}")))?;
-    let (token, secret) = kernel::store::accounts::create_token(&k, &person, name).await?;
-    // accounts.rs has no transactional variant of create_token yet: the entry follows in its own.
-    let mut tx = k.db.begin().await?;
-    kernel::store::audit::append_in(
-        &mut tx,
-        k.now(),
-        vec![
-            kernel::model::audit::AuditRecord::new(None, "token.create", format!("token/{}", token.id))
-                .subject(&person),
-        ],
-    )
-    .await?;
-    tx.commit().await?;
+    let (token, secret) = kernel::service::create_token(&k, None, &person, name).await?;
     println!("{secret}");
     eprintln!(
         "machi: token {} for {login} ({name}); it is shown only this once",
@@ -347,7 +335,8 @@ async fn create_token(config: Config, login: &str, name: &str) -> Result<(), Err
 /// `machi token provision --out FILE`: one token per household, written to a private file.
 async fn provision_tokens(config: Config, out: &str, name: &str) -> Result<(), Error> {
     let k = server::prepare(config).await?;
-    let issued = kernel::store::accounts::provision_household_tokens(&k, name).await?;
+    // Each batch of tokens commits with its entry; the file is written once all stand.
+    let issued = kernel::service::provision_household_tokens(&k, name).await?;
     let mut text = String::with_capacity(issued.len() * 100);
     for (household, secret) in &issued {
         text.push_str(household);
@@ -356,18 +345,6 @@ async fn provision_tokens(config: Config, out: &str, name: &str) -> Result<(), E
         text.push('\n');
     }
     write_private(out, &text).map_err(|e| Error::Unavailable(format!("{out}: {e}")))?;
-    // As for `create_token`: accounts.rs writes the tokens in its own transaction for now.
-    let mut tx = k.db.begin().await?;
-    kernel::store::audit::append_in(
-        &mut tx,
-        k.now(),
-        vec![
-            kernel::model::audit::AuditRecord::new(None, "token.provision", "households".to_string())
-                .reason(&format!("{} tokens ({name})", issued.len())),
-        ],
-    )
-    .await?;
-    tx.commit().await?;
     eprintln!("machi: {} household tokens written to {out}", issued.len());
     Ok(())
 }

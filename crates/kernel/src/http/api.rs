@@ -544,14 +544,14 @@ async fn create_my_token(
     ApiJson(input): ApiJson<TokenInput>,
 ) -> Result<(StatusCode, Json<NewToken>)> {
     let id = auth.person_id()?.to_string();
-    let (token, secret) = store::accounts::create_token(&k, &id, &input.name).await?;
+    let (token, secret) = service::create_token(&k, Some(&id), &id, &input.name).await?;
     Ok((StatusCode::CREATED, Json(NewToken { token, secret })))
 }
 
 #[utoipa::path(delete, path = "/me/tokens/{id}", tag = "me", responses((status = 204), (status = 401), (status = 404)))]
 async fn revoke_my_token(State(k): State<Kernel>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode> {
     let person = auth.person_id()?.to_string();
-    store::accounts::revoke_token(&k, &person, &id).await?;
+    service::revoke_token(&k, &person, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

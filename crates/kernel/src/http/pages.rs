@@ -216,19 +216,19 @@ async fn signup(State(k): State<Kernel>, v: Viewer, Form(f): Form<SignupForm>) -
         return render_signup(&v, &f, &errors, StatusCode::BAD_REQUEST);
     };
     let hash = accounts::hash_password(f.password.clone()).await?;
-    let person = store::people::create(&k, input).await?;
-    // accounts.rs writes the account in a transaction of its own (for now): the consents and
-    // the entry recording the sign-up commit together once it stands.
-    if let Err(e) = accounts::create_account(&k, &person.id, &login, &hash).await {
-        // Two sign-ups raced for the same login: the second learns it is taken.
+    // The person, their account, consents and the entry recording the sign-up commit together.
+    let mut tx = k.db.begin().await?;
+    let person = store::people::create_in(&mut tx, &k, input).await?;
+    if let Err(e) = accounts::create_account_in(&mut tx, &k, &person.id, &login, &hash).await {
+        // Two sign-ups raced for the same login: the second learns it is taken (and its
+        // transaction, dropped, leaves nothing behind).
         if matches!(&e, Error::Database(d) if Error::is_unique_violation(d)) {
-            store::people::delete_personal(&k, &person.id).await?;
+            drop(tx);
             errors.push(("login", tr(&v, "login-taken")));
             return render_signup(&v, &f, &errors, StatusCode::CONFLICT);
         }
         return Err(e);
     }
-    let mut tx = k.db.begin().await?;
     for (given, purpose_key, scope) in [
         (&person.email, "consent-purpose-email", "email"),
         (&person.phone, "consent-purpose-phone", "phone"),
@@ -341,6 +341,8 @@ async fn login(
     match person.filter(|_| ok) {
         Some(person_id) => {
             limiter::succeeded(&k.db, &keys, now).await?;
+            // A login changes no personal data (only the session, not on the record): its
+            // entry commits alone, before the session starts.
             service::record_alone(
                 &k,
                 vec![AuditRecord::new(
@@ -590,16 +592,9 @@ async fn change_password(State(k): State<Kernel>, v: Viewer, Form(f): Form<Passw
         return Err(Error::invalid(key));
     }
     let hash = accounts::hash_password(f.new_password).await?;
-    accounts::set_password_hash(&k.db, &person.id, &hash).await?;
-    // Other devices' sessions end; this one starts afresh.
-    store::sessions::end_all(&k.db, &person.id).await?;
+    // Other devices' sessions end (this one starts afresh), with the entry recording it.
     let revoke = f.revoke_tokens.as_deref() == Some("yes");
-    let mut record = AuditRecord::new(Some(&person.id), "account.password", format!("person/{}", person.id));
-    if revoke {
-        let n = accounts::revoke_all_tokens(&k, &person.id).await?;
-        record = record.reason(&format!("{n} tokens revoked"));
-    }
-    service::record_alone(&k, vec![record]).await?;
+    service::change_password(&k, &person.id, &hash, revoke).await?;
     let next = if revoke {
         "/me?notice=password-tokens"
     } else {
@@ -700,7 +695,7 @@ struct TokenForm {
 
 async fn create_token(State(k): State<Kernel>, v: Viewer, Form(f): Form<TokenForm>) -> Result<Response> {
     let person = v.require_login()?.clone();
-    let (token, secret) = accounts::create_token(&k, &person.id, &f.name).await?;
+    let (token, secret) = service::create_token(&k, Some(&person.id), &person.id, &f.name).await?;
     service::record_alone(
         &k,
         vec![AuditRecord::new(
@@ -725,7 +720,7 @@ async fn create_token(State(k): State<Kernel>, v: Viewer, Form(f): Form<TokenFor
 
 async fn revoke_token(State(k): State<Kernel>, v: Viewer, Path(id): Path<String>) -> Result<Response> {
     let person = v.require_login()?.clone();
-    accounts::revoke_token(&k, &person.id, &id).await?;
+    service::revoke_token(&k, &person.id, &id).await?;
     Ok(see_other("/me/tokens?notice=revoked"))
 }
 

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 use crate::model::Id;
 use crate::model::policy::Actor;
 use crate::model::token::{new_token, token_hash, token_hint};
-use crate::store::Db;
-use crate::{Error, Kernel, Result, on_db};
+use crate::store::{Db, Tx};
+use crate::{Error, Kernel, Result, on_db, on_tx};
 
 /// At most this many argon2 computations at once (19 MiB each), so a flood of logins cannot
 /// exhaust memory; the others wait their turn.
@@ -54,14 +54,27 @@ pub async fn verify_password(password: String, hash: String) -> bool {
 }
 
 pub async fn create_account(k: &Kernel, person_id: &str, login: &str, password_hash: &str) -> Result<()> {
-    on_db!(&k.db, |p| sqlx::query(
+    let mut tx = k.db.begin().await?;
+    create_account_in(&mut tx, k, person_id, login, password_hash).await?;
+    tx.commit().await
+}
+
+/// `create_account` inside the caller's transaction (with the entry recording it).
+pub async fn create_account_in(
+    tx: &mut Tx,
+    k: &Kernel,
+    person_id: &str,
+    login: &str,
+    password_hash: &str,
+) -> Result<()> {
+    on_tx!(tx, |t| sqlx::query(
         "INSERT INTO accounts (person_id, login, password_hash, created_at) VALUES ($1,$2,$3,$4)"
     )
     .bind(person_id)
     .bind(login)
     .bind(password_hash)
     .bind(k.now())
-    .execute(p)
+    .execute(&mut **t)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(())
@@ -97,13 +110,28 @@ pub struct ApiToken {
     pub revoked_at: Option<i64>,
 }
 
-/// Create a token for a person. The secret is returned once and never stored.
-pub async fn create_token(k: &Kernel, person_id: &str, name: &str) -> Result<(ApiToken, String)> {
+/// A token's name, trimmed: 1 to 100 characters.
+pub fn token_name(name: &str) -> Result<&str> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Error::invalid("token-name-invalid"));
     }
-    crate::store::people::require_active(&k.db, person_id).await?;
+    Ok(name)
+}
+
+/// Create a token for a person. The secret is returned once and never stored.
+pub async fn create_token(k: &Kernel, person_id: &str, name: &str) -> Result<(ApiToken, String)> {
+    let mut tx = k.db.begin().await?;
+    let made = create_token_in(&mut tx, k, person_id, name).await?;
+    tx.commit().await?;
+    Ok(made)
+}
+
+/// `create_token` inside the caller's transaction (the trigger on `api_tokens` moves
+/// `token_generation` in it, so the lookups' cache starts over when it commits).
+pub async fn create_token_in(tx: &mut Tx, k: &Kernel, person_id: &str, name: &str) -> Result<(ApiToken, String)> {
+    let name = token_name(name)?;
+    crate::store::people::require_active_in(tx, person_id).await?;
     let secret = new_token();
     let t = ApiToken {
         id: k.new_id(),
@@ -114,7 +142,7 @@ pub async fn create_token(k: &Kernel, person_id: &str, name: &str) -> Result<(Ap
         last_used_at: None,
         revoked_at: None,
     };
-    on_db!(&k.db, |p| sqlx::query(
+    on_tx!(tx, |c| sqlx::query(
         "INSERT INTO api_tokens (id, person_id, name, hint, token_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6)"
     )
     .bind(&t.id)
@@ -123,21 +151,16 @@ pub async fn create_token(k: &Kernel, person_id: &str, name: &str) -> Result<(Ap
     .bind(&t.hint)
     .bind(token_hash(&secret))
     .bind(t.created_at)
-    .execute(p)
+    .execute(&mut **c)
     .await
     .map(|r| r.rows_affected()))?;
     Ok((t, secret))
 }
 
-/// One new token per household, acting for its representative if they still live there (else
-/// its first member): for home
-/// terminals and devices. Returns (household id, secret) pairs; secrets are kept only as hashes.
-pub async fn provision_household_tokens(k: &Kernel, name: &str) -> Result<Vec<(Id, String)>> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid("token-name-invalid"));
-    }
-    let holders: Vec<(Id, Id)> = on_db!(&k.db, |p| sqlx::query_as(
+/// The household each provisioned token is for, with the person it acts for: the
+/// representative if they still live there, else the first member. (household, person) pairs.
+pub async fn household_token_holders(db: &Db) -> Result<Vec<(Id, Id)>> {
+    Ok(on_db!(db, |p| sqlx::query_as(
         "SELECT hid, holder FROM (SELECT h.id AS hid, COALESCE( \
          (SELECT hm.person_id FROM household_members hm JOIN people pe ON pe.id = hm.person_id \
           WHERE hm.household_id = h.id AND hm.person_id = h.representative_id AND pe.deleted_at IS NULL), \
@@ -146,31 +169,36 @@ pub async fn provision_household_tokens(k: &Kernel, name: &str) -> Result<Vec<(I
          WHERE holder IS NOT NULL ORDER BY hid"
     )
     .fetch_all(p)
-    .await)?;
+    .await)?)
+}
+
+/// One new token for each of these (household, person) pairs, inside the caller's
+/// transaction: for home terminals and devices. Returns (household id, secret) pairs; secrets
+/// are kept only as hashes.
+pub async fn provision_household_tokens_in(
+    tx: &mut Tx,
+    k: &Kernel,
+    name: &str,
+    holders: &[(Id, Id)],
+) -> Result<Vec<(Id, String)>> {
+    let name = token_name(name)?;
     let now = k.now();
     let mut out = Vec::with_capacity(holders.len());
-    for chunk in holders.chunks(500) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (household, person) in chunk {
-            let secret = new_token();
-            rows.push((k.new_id(), person.clone(), token_hint(&secret), token_hash(&secret)));
-            out.push((household.clone(), secret));
-        }
-        crate::in_tx!(&k.db, |tx| {
-            for (id, person, hint, hash) in &rows {
-                sqlx::query(
-                    "INSERT INTO api_tokens (id, person_id, name, hint, token_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6)",
-                )
-                .bind(id)
-                .bind(person)
-                .bind(name)
-                .bind(hint)
-                .bind(hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-        });
+    for (household, person) in holders {
+        let secret = new_token();
+        on_tx!(tx, |t| sqlx::query(
+            "INSERT INTO api_tokens (id, person_id, name, hint, token_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6)",
+        )
+        .bind(k.new_id())
+        .bind(person)
+        .bind(name)
+        .bind(token_hint(&secret))
+        .bind(token_hash(&secret))
+        .bind(now)
+        .execute(&mut **t)
+        .await
+        .map(|r| r.rows_affected()))?;
+        out.push((household.clone(), secret));
     }
     Ok(out)
 }
@@ -186,13 +214,20 @@ pub async fn tokens_of(db: &Db, person_id: &str) -> Result<Vec<ApiToken>> {
 }
 
 pub async fn revoke_token(k: &Kernel, person_id: &str, token_id: &str) -> Result<()> {
-    let n = on_db!(&k.db, |p| sqlx::query(
+    let mut tx = k.db.begin().await?;
+    revoke_token_in(&mut tx, k, person_id, token_id).await?;
+    tx.commit().await
+}
+
+/// `revoke_token` inside the caller's transaction.
+pub async fn revoke_token_in(tx: &mut Tx, k: &Kernel, person_id: &str, token_id: &str) -> Result<()> {
+    let n = on_tx!(tx, |t| sqlx::query(
         "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3) WHERE id = $1 AND person_id = $2"
     )
     .bind(token_id)
     .bind(person_id)
     .bind(k.now())
-    .execute(p)
+    .execute(&mut **t)
     .await
     .map(|r| r.rows_affected()))?;
     if n == 0 {
@@ -201,14 +236,15 @@ pub async fn revoke_token(k: &Kernel, person_id: &str, token_id: &str) -> Result
     Ok(())
 }
 
-/// Revoke every live token of a person (after a password change they chose it for); how many.
-pub async fn revoke_all_tokens(k: &Kernel, person_id: &str) -> Result<u64> {
-    Ok(on_db!(&k.db, |p| sqlx::query(
+/// Revoke every live token of a person (after a password change they chose it for), inside
+/// the caller's transaction; how many.
+pub async fn revoke_all_tokens_in(tx: &mut Tx, k: &Kernel, person_id: &str) -> Result<u64> {
+    Ok(on_tx!(tx, |t| sqlx::query(
         "UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL"
     )
     .bind(person_id)
     .bind(k.now())
-    .execute(p)
+    .execute(&mut **t)
     .await
     .map(|r| r.rows_affected()))?)
 }
@@ -579,13 +615,13 @@ pub async fn actor_for_person(db: &Db, person_id: &str) -> Result<Actor> {
     })
 }
 
-pub async fn set_password_hash(db: &Db, person_id: &str, hash: &str) -> Result<()> {
-    on_db!(db, |p| sqlx::query(
+pub async fn set_password_hash_in(tx: &mut Tx, person_id: &str, hash: &str) -> Result<()> {
+    on_tx!(tx, |t| sqlx::query(
         "UPDATE accounts SET password_hash = $2 WHERE person_id = $1"
     )
     .bind(person_id)
     .bind(hash)
-    .execute(p)
+    .execute(&mut **t)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(())

@@ -2,8 +2,8 @@
 
 use crate::model::Id;
 use crate::model::token::{new_token, token_hash};
-use crate::store::Db;
-use crate::{Kernel, Result, on_db};
+use crate::store::{Db, Tx};
+use crate::{Kernel, Result, on_db, on_tx};
 
 /// Start a session for a person; returns the cookie secret.
 pub async fn create(k: &Kernel, person_id: &str, lifetime_ms: i64) -> Result<String> {
@@ -56,11 +56,12 @@ pub async fn end(db: &Db, secret: &str) -> Result<()> {
     Ok(())
 }
 
-/// End every session of a person (password change, account deletion).
-pub async fn end_all(db: &Db, person_id: &str) -> Result<()> {
-    on_db!(db, |p| sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+/// End every session of a person (password change, account deletion), inside the caller's
+/// transaction.
+pub async fn end_all_in(tx: &mut Tx, person_id: &str) -> Result<()> {
+    on_tx!(tx, |t| sqlx::query("DELETE FROM sessions WHERE person_id = $1")
         .bind(person_id)
-        .execute(p)
+        .execute(&mut **t)
         .await
         .map(|r| r.rows_affected()))?;
     Ok(())

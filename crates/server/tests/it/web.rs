@@ -1135,3 +1135,110 @@ async fn a_password_change_can_revoke_every_api_token_on_every_node() {
         .await;
     assert_eq!(live, 0);
 }
+
+#[tokio::test]
+async fn account_and_token_changes_are_made_only_with_their_audit_entry() {
+    let app = spawn_demo_app().await;
+    let b = Browser::new(&app);
+    let other = Browser::new(&app);
+    b.login("sato", PASSWORD).await;
+    other.login("sato", PASSWORD).await;
+    let sato = app.person_of("sato").await;
+    let head = crate::api::break_audit(&app).await;
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        b.post("/me/tokens", &[("name", "台所の端末")]).await
+    );
+    assert_refused(&res, StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        b.post(
+            "/me/password",
+            &[
+                ("current", PASSWORD),
+                ("new_password", "a brand new phrase"),
+                ("revoke_tokens", "yes"),
+            ],
+        )
+        .await
+    );
+    assert_refused(&res, StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    assert_eq!(other.get("/me").await.status, StatusCode::OK, "no session ended");
+    let signup = Browser::new(&app);
+    let res = assert_unchanged!(
+        app.snapshot().await,
+        signup
+            .post(
+                "/signup",
+                &[
+                    ("display_name", "森 さくら"),
+                    ("login", "sakura"),
+                    ("password", "a long enough phrase"),
+                ],
+            )
+            .await
+    );
+    assert_refused(&res, StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    crate::api::mend_audit(&app, head).await;
+
+    let res = b.post("/me/tokens", &[("name", "台所の端末")]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let k = &app.kernel;
+    let tokens = kernel::store::accounts::tokens_of(&k.db, &sato).await.unwrap();
+    let token = tokens.iter().find(|t| t.name == "台所の端末").unwrap();
+    let e = crate::api::last_entry(&app).await;
+    assert_eq!(
+        (e.action.as_str(), e.resource, e.actor_id),
+        ("token.create", format!("token/{}", token.id), Some(sato.clone()))
+    );
+    let res = b
+        .post(
+            "/me/password",
+            &[
+                ("current", PASSWORD),
+                ("new_password", "a brand new phrase"),
+                ("revoke_tokens", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.location()),
+        (StatusCode::SEE_OTHER, "/me?notice=password-tokens")
+    );
+    assert_ne!(other.get("/me").await.status, StatusCode::OK, "the other session ended");
+    let tokens = kernel::store::accounts::tokens_of(&k.db, &sato).await.unwrap();
+    assert!(tokens.iter().all(|t| t.revoked_at.is_some()));
+    let e = crate::api::last_entry(&app).await;
+    assert_eq!(
+        (
+            e.action.as_str(),
+            e.resource,
+            e.actor_id,
+            e.reason.map(|r| r.ends_with("tokens revoked"))
+        ),
+        (
+            "account.password",
+            format!("person/{sato}"),
+            Some(sato.clone()),
+            Some(true)
+        )
+    );
+    let res = signup
+        .post(
+            "/signup",
+            &[
+                ("display_name", "森 さくら"),
+                ("login", "sakura"),
+                ("password", "a long enough phrase"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let sakura = app.person_of("sakura").await;
+    let e = crate::api::last_entry(&app).await;
+    assert_eq!(
+        (e.action.as_str(), e.resource, e.actor_id),
+        ("account.create", format!("person/{sakura}"), Some(sakura.clone()))
+    );
+    assert!(kernel::store::audit::verify(&k.db).await.unwrap().is_ok());
+}
