@@ -360,10 +360,18 @@ impl TokenLookups {
 /// two commits of another connection (which make SQLite start its cache over).
 const LOOKUP_CACHE_KIB: i64 = 16 * 1024;
 
+/// A full load is followed by at least this many times its duration without another one.
+const LOAD_SPACING: u32 = 10;
+
 /// The actors resolved under one generation of `token_generation`.
 struct Known {
     generation: Option<i64>,
     actors: std::collections::HashMap<String, Resolved>,
+    /// Every live token of this generation was loaded in one pass. A miss is still looked up:
+    /// creating a token does not move the generation (nothing kept can be wrong about it).
+    complete: bool,
+    /// When the last full load ended and how long it took (to space loads out, below).
+    last_load: Option<(std::time::Instant, std::time::Duration)>,
     clock: std::sync::Arc<dyn crate::Clock>,
     uses: std::sync::Arc<TokenUse>,
 }
@@ -402,6 +410,8 @@ impl Known {
         Known {
             generation: None,
             actors: Default::default(),
+            complete: false,
+            last_load: None,
             clock,
             uses,
         }
@@ -409,10 +419,25 @@ impl Known {
 
     /// Start over unless the generation just read is the one kept (none read: keep nothing).
     fn check(&mut self, generation: Option<i64>) {
-        if generation.is_none() || self.generation != generation || self.actors.len() >= KNOWN_MAX {
+        // After a full load only tokens created since are added; lookups one by one can pile up.
+        let full = !self.complete && self.actors.len() >= KNOWN_MAX;
+        if generation.is_none() || self.generation != generation || full {
             self.actors.clear();
+            self.complete = false;
             self.generation = generation;
         }
+    }
+
+    /// Load every live token now? Once per generation, at the first miss, unless the last load
+    /// ended less than [`LOAD_SPACING`] of its own duration ago: in a town whose memberships
+    /// change every few seconds the loads then take at most about a tenth of the thread, and the
+    /// misses in between are looked up one by one as before.
+    fn wants_load(&self) -> bool {
+        self.generation.is_some()
+            && !self.complete
+            && self
+                .last_load
+                .is_none_or(|(ended, took)| ended.elapsed() >= took * LOAD_SPACING)
     }
 
     /// Keep the actors of these rows (ordered by token, then membership).
@@ -491,6 +516,42 @@ fn lookup_file(conn: &mut rusqlite::Connection, known: &mut Known, batch: &[Look
         .query_row([], |r| r.get(0))
         .optional()?;
     known.check(generation);
+    let row = |r: &rusqlite::Row<'_>| {
+        Ok(Row {
+            token_hash: r.get(0)?,
+            token_id: r.get(1)?,
+            person_id: r.get(2)?,
+            last_used_at: r.get(3)?,
+            household_id: r.get(4)?,
+            organisation_id: r.get(5)?,
+            kind: r.get(6)?,
+            duties: r.get(7)?,
+            role: r.get(8)?,
+            area_id: r.get(9)?,
+        })
+    };
+    let missing = || batch.iter().any(|(h, _)| !known.actors.contains_key(h));
+    if known.wants_load() && missing() {
+        // A burst after a quake uses each household's token once: one pass over every live token
+        // (same snapshot as the generation read above) instead of a B-tree descent per request.
+        let started = std::time::Instant::now();
+        let rows = tx
+            .prepare_cached(&format!(
+                "{LOOKUP_COLUMNS} WHERE t.revoked_at IS NULL ORDER BY t.token_hash, m.created_at, m.id"
+            ))?
+            .query_map([], row)?
+            .collect::<rusqlite::Result<Vec<Row>>>()?;
+        known.actors.clear();
+        known.add(rows);
+        known.complete = true;
+        let took = started.elapsed();
+        known.last_load = Some((std::time::Instant::now(), took));
+        tracing::debug!(
+            tokens = known.actors.len(),
+            ms = took.as_millis() as u64,
+            "token lookups: every live token kept"
+        );
+    }
     let mut one = tx.prepare_cached(&format!(
         "{LOOKUP_COLUMNS} WHERE t.token_hash = ?1 AND t.revoked_at IS NULL ORDER BY m.created_at, m.id"
     ))?;
@@ -498,22 +559,7 @@ fn lookup_file(conn: &mut rusqlite::Connection, known: &mut Known, batch: &[Look
         if known.actors.contains_key(hash) {
             continue;
         }
-        let rows = one
-            .query_map([hash], |r| {
-                Ok(Row {
-                    token_hash: r.get(0)?,
-                    token_id: r.get(1)?,
-                    person_id: r.get(2)?,
-                    last_used_at: r.get(3)?,
-                    household_id: r.get(4)?,
-                    organisation_id: r.get(5)?,
-                    kind: r.get(6)?,
-                    duties: r.get(7)?,
-                    role: r.get(8)?,
-                    area_id: r.get(9)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<Row>>>()?;
+        let rows = one.query_map([hash], row)?.collect::<rusqlite::Result<Vec<Row>>>()?;
         known.add(rows);
     }
     drop(one);
