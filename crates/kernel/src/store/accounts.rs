@@ -127,8 +127,9 @@ pub async fn create_token(k: &Kernel, person_id: &str, name: &str) -> Result<(Ap
     Ok(made)
 }
 
-/// `create_token` inside the caller's transaction (the trigger on `api_tokens` moves
-/// `token_generation` in it, so the lookups' cache starts over when it commits).
+/// `create_token` inside the caller's transaction. A new token does not move
+/// `token_generation` (no trigger on insert): the cache never remembers a miss, so the new
+/// token is looked up on its first use.
 pub async fn create_token_in(tx: &mut Tx, k: &Kernel, person_id: &str, name: &str) -> Result<(ApiToken, String)> {
     let name = token_name(name)?;
     crate::store::people::require_active_in(tx, person_id).await?;
