@@ -58,27 +58,7 @@ mod module_tests {
         for m in ["cash", "bank_transfer", "external"] {
             keys.push(format!("aid-method-{m}"));
         }
-        for d in [
-            "created",
-            "invite",
-            "audience",
-            "offer",
-            "withdraw",
-            "accept",
-            "fee",
-            "fee_confirm",
-            "done",
-            "no_show",
-            "cancel",
-            "settle",
-            "review",
-            "report",
-            "link",
-            "linked",
-            "profile",
-            "certify",
-            "suggest",
-        ] {
+        for d in crate::http::pages::DONE {
             keys.push(format!("aid-done-{d}"));
         }
         keys.extend(kernel::module::check::keys_in(

@@ -52,30 +52,32 @@ struct Done {
     done: Option<String>,
 }
 
+/// The `?done=` notices a page may show after an action (`aid-done-…` in the catalogs).
+pub(crate) const DONE: [&str; 19] = [
+    "created",
+    "invite",
+    "audience",
+    "offer",
+    "withdraw",
+    "accept",
+    "fee",
+    "fee_confirm",
+    "done",
+    "no_show",
+    "cancel",
+    "settle",
+    "review",
+    "report",
+    "link",
+    "linked",
+    "profile",
+    "certify",
+    "suggest",
+];
+
 fn done_text(v: &Viewer, done: Option<&str>) -> Option<String> {
     let d = done?;
-    let known = [
-        "created",
-        "invite",
-        "audience",
-        "offer",
-        "withdraw",
-        "accept",
-        "fee",
-        "fee_confirm",
-        "done",
-        "no_show",
-        "cancel",
-        "settle",
-        "review",
-        "report",
-        "link",
-        "linked",
-        "profile",
-        "certify",
-        "suggest",
-    ];
-    known.contains(&d).then(|| t(v.lang, &format!("aid-done-{d}"), &[]))
+    DONE.contains(&d).then(|| t(v.lang, &format!("aid-done-{d}"), &[]))
 }
 
 // ---- the hub ----
